@@ -1,0 +1,412 @@
+"""DesignSpace: ordered, named parameters with vectorised constraints between them.
+
+A *design* is a ``dict`` of parameter values. A *batch* is a struct of arrays: ``dict`` of one
+numpy array per parameter, all of the same length; simulators take batches. The same class
+declares agents' hyperparameter spaces.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._errors import DesignError, SpecError, unknown_name
+from ._expr import Expression
+from ._params import PARAMETER_KINDS, Parameter, _plain
+
+Batch = dict[str, np.ndarray]
+
+SAMPLING_METHODS = ("uniform", "sobol", "lhs")
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """A vectorised feasibility rule between parameters, e.g. ``"pe_rows * pe_cols <= 4096"``."""
+
+    expression: str
+    doc: str = ""
+
+
+class DesignSpace:
+    """An ordered set of parameters plus constraints; converts designs between encodings.
+
+    Args:
+        params: the parameters, in order (the order of action components and unit-cube axes).
+        constraints: rules every feasible design satisfies (strings or :class:`Constraint`).
+        name: a label used in messages.
+
+    Example:
+        >>> from archgym_py import DesignSpace, Integer, Categorical
+        >>> space = DesignSpace([Integer("x", low=1, high=4), Categorical("c", values=("a", "b"))],
+        ...                     constraints=["x <= 3"])
+        >>> space.size, space.validate({"x": 2, "c": "b"})
+        (8, {'x': 2, 'c': 'b'})
+    """
+
+    def __init__(
+        self,
+        params: Sequence[Parameter],
+        constraints: Sequence[Constraint | str] = (),
+        *,
+        name: str = "design space",
+    ):
+        self.name = name
+        self.params: tuple[Parameter, ...] = tuple(params)
+        self._by_name = {p.name: p for p in self.params}
+        if len(self._by_name) != len(self.params):
+            raise SpecError(f"{name}: duplicate parameter names in {self.names}")
+        if not self.params:
+            raise SpecError(f"{name}: a design space needs at least one parameter")
+        self.constraints: tuple[Constraint, ...] = tuple(
+            c if isinstance(c, Constraint) else Constraint(str(c)) for c in constraints
+        )
+        self._exprs = tuple(
+            Expression(c.expression, set(self._by_name), where=f"{name}: constraint")
+            for c in self.constraints
+        )
+
+    # ------------------------------------------------------------------ basics
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params)
+
+    def __len__(self) -> int:
+        return len(self.params)
+
+    def __iter__(self) -> Iterator[Parameter]:
+        return iter(self.params)
+
+    def __getitem__(self, name: str) -> Parameter:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise DesignError(unknown_name("parameter", name, self.names, self.name)) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    def __repr__(self) -> str:
+        return f"DesignSpace({', '.join(self.names)}; {len(self.constraints)} constraints)"
+
+    @property
+    def size(self) -> float:
+        """Number of designs before constraints (``math.inf`` with a continuous parameter)."""
+        return math.prod(p.size for p in self.params)
+
+    @property
+    def nvec(self) -> np.ndarray:
+        """Number of levels per parameter (the ``MultiDiscrete`` nvec)."""
+        return np.array([p.n_levels for p in self.params], dtype=np.int64)
+
+    def default(self) -> dict[str, Any]:
+        """The default design (each parameter's default, or its first level)."""
+        return {p.name: p.resolved_default() for p in self.params}
+
+    def with_defaults(self, defaults: Mapping[str, Any]) -> DesignSpace:
+        """A copy whose defaults are taken from ``defaults`` (e.g. a base architecture).
+
+        A value that is not one of a parameter's levels snaps to the nearest level.
+        """
+        import dataclasses
+
+        params = []
+        for p in self.params:
+            if p.name in defaults:
+                value = defaults[p.name]
+                try:
+                    value = p.check(value)
+                except DesignError:
+                    value = _plain(p.from_index(p.to_index(np.asarray([value])))[0])
+                p = dataclasses.replace(p, default=value)
+            params.append(p)
+        return DesignSpace(params, self.constraints, name=self.name)
+
+    # ------------------------------------------------------------------ validation
+    def validate(
+        self, design: Mapping[str, Any], *, partial: bool = False, check_constraints: bool = True
+    ) -> dict[str, Any]:
+        """Return the canonical design, or raise DesignError naming the offending parameter.
+
+        Args:
+            design: parameter values; strings are parsed (``"16"``, ``"true"``).
+            partial: fill missing parameters from the defaults instead of rejecting.
+            check_constraints: also reject a design that violates a constraint.
+        """
+        if not isinstance(design, Mapping):
+            raise DesignError(f"{self.name}: a design is a mapping of parameter values, got {design!r}")
+        for key in design:
+            if key not in self._by_name:
+                raise DesignError(unknown_name("parameter", key, self.names, self.name))
+        out = self.default() if partial else {}
+        for p in self.params:
+            if p.name in design:
+                out[p.name] = p.check(design[p.name])
+            elif not partial:
+                raise DesignError(f"{self.name}: parameter {p.name!r} is missing from {dict(design)}")
+        if check_constraints:
+            violated = self.violated(out)
+            if violated:
+                values = {n: out[n] for c in violated for n in self._expr(c).names}
+                raise DesignError(
+                    f"{self.name}: design violates constraint {violated[0].expression!r} "
+                    f"with {values}"
+                )
+        return out
+
+    def _expr(self, constraint: Constraint) -> Expression:
+        return self._exprs[self.constraints.index(constraint)]
+
+    def violated(self, design: Mapping[str, Any]) -> list[Constraint]:
+        """The constraints a single design violates."""
+        batch = self.batch([design])
+        return [c for c, e in zip(self.constraints, self._exprs) if not bool(np.all(e(batch)))]
+
+    def feasible(self, batch: Batch) -> np.ndarray:
+        """Boolean mask: which designs of a batch satisfy every constraint."""
+        n = _batch_len(batch)
+        ok = np.ones(n, dtype=bool)
+        for expr in self._exprs:
+            ok &= np.broadcast_to(np.asarray(expr(batch), dtype=bool), (n,))
+        return ok
+
+    # ------------------------------------------------------------------ batches
+    def batch(self, designs: Sequence[Mapping[str, Any]]) -> Batch:
+        """Struct of arrays from a list of (valid) designs."""
+        return {
+            p.name: np.asarray([d[p.name] for d in designs], dtype=p.dtype) for p in self.params
+        }
+
+    def unbatch(self, batch: Batch) -> list[dict[str, Any]]:
+        """List of designs (plain Python values) from a struct of arrays."""
+        cols = [(p.name, np.asarray(batch[p.name]).tolist()) for p in self.params]
+        return [{name: col[i] for name, col in cols} for i in range(_batch_len(batch))]
+
+    # ------------------------------------------------------------------ actions
+    def from_indices(self, indices: np.ndarray) -> Batch:
+        """Batch from level indices, shape ``(n, len(space))`` (MultiDiscrete actions)."""
+        indices = np.asarray(indices)
+        if indices.ndim == 1:
+            indices = indices.reshape(1, -1)
+        self._check_indices(indices)
+        return {p.name: p.from_index(indices[:, i]) for i, p in enumerate(self.params)}
+
+    def _check_indices(self, indices: np.ndarray) -> None:
+        if indices.ndim != 2 or indices.shape[1] != len(self.params):
+            raise DesignError(
+                f"{self.name}: an action has one index per parameter {self.names}, "
+                f"got shape {indices.shape}"
+            )
+        if not np.issubdtype(indices.dtype, np.integer):
+            if not np.all(np.equal(np.mod(indices, 1), 0)):
+                raise DesignError(f"{self.name}: action indices must be integers, got {indices}")
+        bad = (indices < 0) | (indices >= self.nvec)
+        if bad.any():
+            row, col = map(int, np.argwhere(bad)[0])
+            p = self.params[col]
+            raise DesignError(
+                f"{self.name}: action index {int(indices[row, col])} for parameter {p.name!r} is "
+                f"out of range; expected 0..{p.n_levels - 1} (levels {list(p.choices)[:8]}"
+                f"{'...' if p.n_levels > 8 else ''})"
+            )
+
+    def to_indices(self, batch: Batch) -> np.ndarray:
+        """Level indices, shape ``(n, len(space))``."""
+        return np.stack([p.to_index(batch[p.name]) for p in self.params], axis=1).astype(np.int64)
+
+    def gym_space(self, kind: str = "multidiscrete", seed: int | None = None):
+        """The gymnasium action space: ``"multidiscrete"`` (default), ``"box"`` or ``"dict"``."""
+        from gymnasium import spaces
+
+        if kind == "multidiscrete":
+            return spaces.MultiDiscrete(self.nvec, seed=seed)
+        if kind == "box":
+            return spaces.Box(0.0, 1.0, shape=(len(self),), dtype=np.float32, seed=seed)
+        if kind == "dict":
+            return spaces.Dict(
+                {p.name: spaces.Discrete(p.n_levels) for p in self.params}, seed=seed
+            )
+        raise DesignError(unknown_name("action space kind", kind, ("multidiscrete", "box", "dict")))
+
+    def from_action(self, action: Any, kind: str = "multidiscrete") -> Batch:
+        """Batch of one design from an action of the given space kind."""
+        if kind == "multidiscrete":
+            return self.from_indices(np.asarray(action))
+        if kind == "box":
+            u = np.asarray(action, dtype=np.float64).reshape(1, -1)
+            if u.shape[1] != len(self) or not np.all(np.isfinite(u)):
+                raise DesignError(f"{self.name}: a box action has {len(self)} finite values, got {action!r}")
+            return self.from_unit(u)
+        if kind == "dict":
+            if not isinstance(action, Mapping):
+                raise DesignError(f"{self.name}: a dict action maps parameter names to indices, got {action!r}")
+            for key in action:
+                if key not in self._by_name:
+                    raise DesignError(unknown_name("parameter", key, self.names, self.name))
+            return self.from_indices(np.array([[int(action[n]) for n in self.names]]))
+        raise DesignError(unknown_name("action space kind", kind, ("multidiscrete", "box", "dict")))
+
+    # ------------------------------------------------------------------ unit cube
+    def from_unit(self, u: np.ndarray) -> Batch:
+        """Batch from points of the unit cube, shape ``(n, len(space))``."""
+        u = np.asarray(u, dtype=np.float64)
+        return {p.name: p.from_unit(u[:, i]) for i, p in enumerate(self.params)}
+
+    def to_unit(self, batch: Batch) -> np.ndarray:
+        """Points of the unit cube, shape ``(n, len(space))`` (level centres for discrete knobs)."""
+        return np.stack([p.to_unit(batch[p.name]) for p in self.params], axis=1)
+
+    # ------------------------------------------------------------------ features
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return tuple(n for p in self.params for n in p.feature_names)
+
+    def features(self, batch: Batch) -> np.ndarray:
+        """Flat float feature matrix, shape ``(n, len(feature_names))``."""
+        return np.concatenate([p.features(batch[p.name]) for p in self.params], axis=1)
+
+    # ------------------------------------------------------------------ sampling
+    def sample(self, n: int, seed: int | None = 0, method: str = "uniform") -> Batch:
+        """``n`` feasible designs drawn by ``"uniform"``, ``"sobol"`` or ``"lhs"`` sampling.
+
+        Deterministic for a given seed. Infeasible draws are rejected and more are drawn.
+        """
+        if method not in SAMPLING_METHODS:
+            raise DesignError(unknown_name("sampling method", method, SAMPLING_METHODS))
+        if n < 0:
+            raise DesignError(f"{self.name}: number of samples must be >= 0, got {n}")
+        from scipy.stats import qmc
+
+        d = len(self)
+        if method == "sobol":
+            engine = qmc.Sobol(d, scramble=True, seed=seed)
+        elif method == "lhs":
+            engine = qmc.LatinHypercube(d, seed=seed)
+        else:
+            rng = np.random.default_rng(seed)
+        chunks: list[Batch] = []
+        have, drawn = 0, 0
+        while have < n:
+            want = max(n - have, 1) * (2 if drawn else 1)
+            if method == "sobol":
+                # Sobol keeps its balance properties on power-of-two draws.
+                u = engine.random_base2(max(0, math.ceil(math.log2(max(want, 1)))))
+            elif method == "lhs":
+                u = engine.random(want)
+            else:
+                u = rng.random((want, d))
+            drawn += len(u)
+            chunk = self.from_unit(u)
+            mask = self.feasible(chunk)
+            chunks.append({k: v[mask] for k, v in chunk.items()})
+            have += int(mask.sum())
+            if drawn > 1000 * max(n, 1) + 100_000:
+                raise DesignError(
+                    f"{self.name}: fewer than 1 in 1000 sampled designs satisfy the constraints "
+                    f"{[c.expression for c in self.constraints]}; relax them"
+                )
+        return {k: np.concatenate([c[k] for c in chunks])[:n] for k in self.names}
+
+    def grid(self, limit: int = 2_000_000) -> Batch:
+        """Every feasible design (discrete spaces of at most ``limit`` designs)."""
+        size = self.size
+        if size > limit:
+            raise DesignError(
+                f"{self.name}: has {size} designs, more than the grid limit {limit}; use sample()"
+            )
+        flat = np.arange(int(size), dtype=np.int64)
+        idx = np.stack(np.unravel_index(flat, tuple(self.nvec)), axis=1)
+        batch = self.from_indices(idx)
+        mask = self.feasible(batch)
+        return {k: v[mask] for k, v in batch.items()}
+
+    # ------------------------------------------------------------------ optuna
+    def optuna_distributions(self) -> dict[str, Any]:
+        """Optuna distributions keyed by Optuna parameter name (``log2_x`` for powers of two)."""
+        return {p.optuna_name(): p.optuna_distribution() for p in self.params}
+
+    def suggest(self, trial) -> dict[str, Any]:
+        """Ask an Optuna trial for a design (constraints are not enforced here)."""
+        design = {}
+        for p in self.params:
+            value = trial._suggest(p.optuna_name(), p.optuna_distribution())
+            design[p.name] = p.from_optuna(value)
+        return design
+
+    def from_optuna_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Design from a finished trial's ``params``."""
+        return {p.name: p.from_optuna(params[p.optuna_name()]) for p in self.params}
+
+    # ------------------------------------------------------------------ serialisation
+    def to_dict(self) -> dict:
+        out: dict[str, Any] = {"parameters": [p.to_dict() for p in self.params]}
+        if self.constraints:
+            out["constraints"] = [
+                {"expression": c.expression, **({"doc": c.doc} if c.doc else {})}
+                for c in self.constraints
+            ]
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, path: str = "design_space") -> DesignSpace:
+        """Build from the YAML form (see ``arch_specs/*/env.yaml``), validating every key."""
+        from ._spec import check_keys
+
+        check_keys(data, required={"parameters"}, optional={"constraints"}, path=path)
+        params = [
+            _param_from_dict(p, f"{path}.parameters[{i}]") for i, p in enumerate(data["parameters"])
+        ]
+        constraints = []
+        for i, c in enumerate(data.get("constraints") or ()):
+            if isinstance(c, str):
+                constraints.append(Constraint(c))
+            else:
+                check_keys(c, required={"expression"}, optional={"doc"}, path=f"{path}.constraints[{i}]")
+                constraints.append(Constraint(str(c["expression"]), str(c.get("doc", ""))))
+        return cls(params, constraints, name=path)
+
+    def hash(self) -> str:
+        """A stable hash of the space's definition (parameters, levels, constraints)."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _param_from_dict(data: Mapping[str, Any], path: str) -> Parameter:
+    from ._spec import check_keys
+
+    if not isinstance(data, Mapping) or "kind" not in data:
+        raise SpecError(f"{path}: a parameter is a mapping with a 'kind', got {data!r}")
+    kind = data["kind"]
+    if kind not in PARAMETER_KINDS:
+        raise SpecError(unknown_name("parameter kind", kind, PARAMETER_KINDS, path))
+    common = {"name", "kind", "unit", "doc", "default"}
+    extra = {
+        "int": {"low", "high", "step"},
+        "pow2": {"low", "high"},
+        "real": {"low", "high", "log", "levels"},
+        "categorical": {"choices"},
+        "bool": set(),
+    }[kind]
+    required = {"name", "kind"} | ({"choices"} if kind == "categorical" else extra - {"step", "log", "levels"})
+    check_keys(data, required=required, optional=(common | extra) - required, path=path)
+    kwargs = {k: v for k, v in data.items() if k not in ("kind", "choices")}
+    if kind == "categorical":
+        kwargs["values"] = tuple(data["choices"])
+    param = PARAMETER_KINDS[kind](**kwargs)
+    if param.default is not None:
+        try:
+            param.check(param.default)
+        except DesignError as exc:
+            raise SpecError(f"{path}.default: {exc}") from exc
+    return param
+
+
+def _batch_len(batch: Mapping[str, np.ndarray]) -> int:
+    for value in batch.values():
+        return len(np.atleast_1d(value))
+    return 0

@@ -1,0 +1,175 @@
+"""Loading and validating YAML specs: schema first, then cross-field rules.
+
+Conventions every shipped spec follows (and user specs must too):
+
+* ``yaml.safe_load`` only; a top-level ``spec_version`` that this library supports;
+* unit-suffixed keys (``_pj``, ``_mm2``, ``_gbps``, ``_kib``, ``_mhz``);
+* every physical constant is cited: ``key: {value: 12, source: "Chen et al., ISSCC 2016"}``;
+* unknown keys are rejected with their full key path and the closest known key.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ._errors import SpecError, unknown_name
+
+SUPPORTED_SPEC_VERSIONS = (1,)
+
+
+def check_keys(
+    data: Any, *, required: set[str] | frozenset[str], optional: set[str] | frozenset[str] = frozenset(), path: str
+) -> None:
+    """Reject a non-mapping, a missing required key, or an unknown key (naming the closest one)."""
+    if not isinstance(data, Mapping):
+        raise SpecError(f"{path}: expected a mapping, got {type(data).__name__} {data!r}")
+    allowed = set(required) | set(optional)
+    for key in data:
+        if key not in allowed:
+            raise SpecError(unknown_name("key", key, allowed, path))
+    for key in sorted(required):
+        if key not in data:
+            raise SpecError(f"{path}: missing required key {key!r}")
+
+
+@dataclass(frozen=True)
+class Field:
+    """Schema of one cited constant: its type, an optional range or choice set, and a doc line."""
+
+    kind: type
+    doc: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple | None = None
+    cited: bool = True
+
+    def parse(self, raw: Any, path: str) -> tuple[Any, str | None]:
+        """Return ``(value, source)`` or raise SpecError naming ``path``."""
+        source = None
+        if self.cited:
+            if not isinstance(raw, Mapping) or "value" not in raw or "source" not in raw:
+                raise SpecError(
+                    f"{path}: a constant is written {{value: ..., source: \"where it comes from\"}}, "
+                    f"got {raw!r}"
+                )
+            check_keys(raw, required={"value", "source"}, optional={"note"}, path=path)
+            source = str(raw["source"]).strip()
+            if not source:
+                raise SpecError(f"{path}.source: must name a datasheet, paper or standard")
+            raw = raw["value"]
+        return self.check_value(raw, path), source
+
+    def check_value(self, raw: Any, path: str) -> Any:
+        """Validate a bare value (type, range, choices) and return it coerced."""
+        value = self._coerce(raw, path)
+        if self.choices is not None and value not in self.choices:
+            raise SpecError(unknown_name("value", value, self.choices, path))
+        if self.low is not None and value < self.low:
+            raise SpecError(f"{path}: got {value}; expected >= {self.low} ({self.doc})")
+        if self.high is not None and value > self.high:
+            raise SpecError(f"{path}: got {value}; expected <= {self.high} ({self.doc})")
+        return value
+
+    def _coerce(self, raw: Any, path: str) -> Any:
+        if self.kind is bool:
+            if not isinstance(raw, bool):
+                raise SpecError(f"{path}: expected true/false, got {raw!r}")
+            return raw
+        if self.kind in (int, float):
+            if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+                raise SpecError(f"{path}: expected a number ({self.doc}), got {raw!r}")
+            if self.kind is int and raw != int(raw):
+                raise SpecError(f"{path}: expected an integer ({self.doc}), got {raw!r}")
+            if isinstance(raw, float) and not math.isfinite(raw):
+                raise SpecError(f"{path}: expected a finite number, got {raw!r}")
+            return self.kind(raw)
+        if not isinstance(raw, self.kind):
+            raise SpecError(f"{path}: expected {self.kind.__name__}, got {raw!r}")
+        return raw
+
+
+def parse_section(
+    data: Any, schema: Mapping[str, Field], *, path: str, optional: set[str] = frozenset()
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Validate a mapping of cited constants against ``schema``.
+
+    Returns:
+        ``(values, sources)``: plain values and the citation of each.
+    """
+    check_keys(data, required=set(schema) - set(optional), optional=set(optional), path=path)
+    values, sources = {}, {}
+    for key, field in schema.items():
+        if key in data:
+            values[key], source = field.parse(data[key], f"{path}.{key}")
+            if source:
+                sources[key] = source
+    return values, sources
+
+
+def load_yaml(path: str | Path) -> Any:
+    """``yaml.safe_load`` a file, with a SpecError naming the file (and line) on failure."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read spec file: {exc.strerror}") from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise SpecError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+
+
+def check_spec_version(data: Mapping[str, Any], path: str) -> None:
+    version = data.get("spec_version") if isinstance(data, Mapping) else None
+    if version not in SUPPORTED_SPEC_VERSIONS:
+        raise SpecError(
+            f"{path}.spec_version: got {version!r}; expected one of {list(SUPPORTED_SPEC_VERSIONS)}"
+        )
+
+
+def shipped_spec_dir(family: str) -> Path:
+    """Folder of the YAML specs shipped for a domain (``arch_specs/<family>``)."""
+    return Path(str(resources.files("archgym_py.arch_specs").joinpath(family)))
+
+
+def resolve_named_spec(
+    family: str, subdir: str, name_or_path: str | Path, *, what: str
+) -> Path:
+    """A shipped spec by name (``"eyeriss"``) or a user file by path."""
+    candidate = Path(name_or_path)
+    if candidate.suffix in (".yaml", ".yml") and candidate.exists():
+        return candidate
+    folder = shipped_spec_dir(family) / subdir if subdir else shipped_spec_dir(family)
+    shipped = folder / f"{name_or_path}.yaml"
+    if shipped.exists():
+        return shipped
+    names = sorted(p.stem for p in folder.glob("*.yaml"))
+    raise SpecError(unknown_name(what, str(name_or_path), names) + " or a path to a .yaml file")
+
+
+def shipped_names(family: str, subdir: str = "") -> list[str]:
+    folder = shipped_spec_dir(family) / subdir if subdir else shipped_spec_dir(family)
+    return sorted(p.stem for p in folder.glob("*.yaml"))
+
+
+def import_string(target: str) -> Callable[..., Any] | Any:
+    """Resolve ``"package.module:attribute"`` (the registry tables' string entry points)."""
+    import importlib
+
+    module_name, _, attr = target.partition(":")
+    if not attr:
+        raise SpecError(f"entry point {target!r}: expected 'module:attribute'")
+    module = importlib.import_module(module_name)
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise SpecError(unknown_name("attribute", attr, dir(module), module_name)) from None

@@ -1,0 +1,111 @@
+"""AcceleratorSimulator: the batched Simulator over (designs x network), built on :mod:`.model`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ..._errors import DesignError, unknown_name
+from ..._simulator import Evaluation, MetricSpec
+from .arch import TUNABLE, AcceleratorArch
+from .model import BINDING, LEVELS, LayerCosts, area_mm2, layer_arrays, layer_costs
+from .workload import Network
+
+METRICS = (
+    MetricSpec("latency_s", "s", "minimize", "time to run the whole workload once"),
+    MetricSpec("energy_j", "J", "minimize", "energy of one run (MAC, RF, NoC, GLB, DRAM)"),
+    MetricSpec("area_mm2", "mm^2", "minimize", "MACs, register files and global buffer"),
+    MetricSpec("power_w", "W", "minimize", "average power over the run (energy / latency)"),
+    MetricSpec("edp_js", "J*s", "minimize", "energy-delay product"),
+    MetricSpec("utilization", "1", "maximize", "MACs / (cycles x PEs)"),
+)
+
+
+class AcceleratorSimulator:
+    """Analytical DNN-accelerator simulator (see :mod:`archgym_py.envs.accelerator.model`).
+
+    Args:
+        arch: the base architecture; a design overrides any of its tunable fields
+            (``pe_rows, pe_cols, rf_bytes, glb_kib, glb_bw_bytes_per_cycle, dram_bw_gbps,
+            dataflow, clock_mhz``) and keeps the rest.
+    """
+
+    metrics = METRICS
+    version = "accelerator-model/1"
+
+    def __init__(self, arch: AcceleratorArch):
+        self.arch = arch
+        self._constants = arch.constant_values()
+        self._layer_cache: dict[int, tuple[Network, dict[str, np.ndarray]]] = {}
+
+    def _layers(self, network: Network) -> dict[str, np.ndarray]:
+        hit = self._layer_cache.get(id(network))
+        if hit is None or hit[0] is not network:
+            hit = (network, layer_arrays(network.arrays))
+            self._layer_cache[id(network)] = hit
+        return hit[1]
+
+    def _full_design(self, designs: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        for key in designs:
+            if key not in TUNABLE:
+                raise DesignError(unknown_name("accelerator knob", key, TUNABLE))
+        n = len(np.atleast_1d(next(iter(designs.values())))) if designs else 1
+        full = {}
+        for key in TUNABLE:
+            value = designs.get(key, getattr(self.arch, key))
+            full[key] = np.broadcast_to(np.asarray(value), (n,)) if np.ndim(value) == 0 else np.asarray(value)
+        return full
+
+    def evaluate_layers(self, designs: Mapping[str, Any], workload: Network) -> LayerCosts:
+        """Per design x layer costs of one instance of each layer (see :class:`LayerCosts`)."""
+        return layer_costs(self._full_design(designs), self._constants, self._layers(workload))
+
+    def evaluate(self, designs: Mapping[str, Any], workload: Network, *, details: bool = False) -> Evaluation:
+        """Network-level metrics for a batch of designs.
+
+        With ``details``, ``Evaluation.details`` holds the energy breakdown per level
+        (``energy_<level>_j``), the area breakdown (``area_<part>_mm2``) and per-layer arrays
+        (``layer_latency_s``, ``layer_energy_j``, ``layer_binding``, ``layer_feasible``, ...).
+        """
+        full = self._full_design(designs)
+        L = self._layers(workload)
+        costs = layer_costs(full, self._constants, L)
+        count = L["count"]
+        clock_hz = np.asarray(full["clock_mhz"], dtype=np.float64) * 1e6
+        cycles = (costs.cycles * count).sum(axis=1)
+        latency = cycles / clock_hz
+        level_j = {lvl: (costs.energy_pj[lvl] * count).sum(axis=1) * 1e-12 for lvl in LEVELS}
+        energy = sum(level_j.values())
+        areas = area_mm2(full, self._constants)
+        area = sum(areas.values())
+        pes = np.asarray(full["pe_rows"], dtype=np.float64) * np.asarray(full["pe_cols"], dtype=np.float64)
+        utilization = (costs.macs * count).sum(axis=1) / (cycles * pes)
+        metrics = {
+            "latency_s": latency,
+            "energy_j": energy,
+            "area_mm2": area,
+            "power_w": energy / latency,
+            "edp_js": energy * latency,
+            "utilization": utilization,
+        }
+        feasible = costs.feasible.all(axis=1)
+        extra: dict[str, Any] = {}
+        if details:
+            extra.update({f"energy_{lvl}_j": v for lvl, v in level_j.items()})
+            extra.update({f"area_{part}_mm2": v for part, v in areas.items()})
+            extra.update(
+                layer_names=[layer.name for layer in workload.layers],
+                layer_count=count[0],
+                layer_latency_s=costs.cycles * count / clock_hz[:, None],
+                layer_energy_j=sum(costs.energy_pj.values()) * count * 1e-12,
+                layer_compute_cycles=costs.compute_cycles,
+                layer_glb_cycles=costs.glb_cycles,
+                layer_dram_cycles=costs.dram_cycles,
+                layer_binding=np.asarray(BINDING)[costs.binding],
+                layer_feasible=costs.feasible,
+                layer_dram_words=costs.dram_words,
+                layer_utilization=costs.macs / (costs.cycles * pes[:, None]),
+            )
+        return Evaluation(metrics=metrics, feasible=feasible, details=extra)
