@@ -11,7 +11,7 @@ Two kinds, both with optional constraint penalties:
   the episode (``terminated``).
 
 A constraint ``{metric: area_mm2, max: 4.0}`` that is broken subtracts
-``penalty * (1 + relative violation)``; a design the simulator reports infeasible loses
+``penalty * (1 + ln(area / 4.0))`` (a log ratio keeps the penalty bounded and smooth); a design the simulator reports infeasible loses
 ``2 * penalty``. Such designs are reported ``feasible = False``.
 """
 
@@ -38,12 +38,13 @@ class MetricBound:
     min: float | None = None
 
     def violation(self, values: np.ndarray) -> np.ndarray:
-        """Relative violation (0 where satisfied)."""
+        """Violation as a log ratio, ``ln(value / max)`` or ``ln(min / value)`` (0 where satisfied)."""
+        values = np.maximum(values, 1e-300)
         out = np.zeros(np.shape(values))
         if self.max is not None:
-            out = np.maximum(out, values / self.max - 1.0)
+            out = np.maximum(out, np.log(values / self.max))
         if self.min is not None:
-            out = np.maximum(out, 1.0 - values / self.min)
+            out = np.maximum(out, np.log(self.min / values))
         return out
 
     def describe(self) -> str:
@@ -165,7 +166,7 @@ class Objective:
         return out
 
     def constraint_violation(self, metrics: Mapping[str, np.ndarray]) -> np.ndarray:
-        """Summed relative violation of the constraints (0 where all hold)."""
+        """Summed violation (log ratios) of the constraints (0 where all hold)."""
         total = 0.0
         for c in self.constraints:
             total = total + c.violation(np.asarray(metrics[c.metric], dtype=np.float64))

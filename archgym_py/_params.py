@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -38,7 +39,7 @@ class Parameter:
     def choices(self) -> tuple:
         raise NotImplementedError
 
-    @property
+    @cached_property
     def n_levels(self) -> int:
         return len(self.choices)
 
@@ -51,9 +52,18 @@ class Parameter:
         """Number of distinct values (``math.inf`` for a continuous parameter)."""
         return math.inf if self.is_continuous else self.n_levels
 
+    @cached_property
+    def table(self) -> np.ndarray:
+        """The levels as an array (index -> value lookup table)."""
+        return np.asarray(self.choices, dtype=self.dtype)
+
     def from_index(self, index: np.ndarray) -> np.ndarray:
         """Values for level indices (vectorised)."""
-        return np.asarray(self.choices)[np.asarray(index, dtype=np.int64)]
+        return self.table[np.asarray(index, dtype=np.int64)]
+
+    def unit_of_index(self, index: np.ndarray) -> np.ndarray:
+        """Unit-interval coordinate of level indices (what :meth:`to_unit` gives for the levels)."""
+        return (np.asarray(index, dtype=np.float64) + 0.5) / self.n_levels
 
     def to_index(self, values: np.ndarray) -> np.ndarray:
         """Level indices of (already valid) values, vectorised."""
@@ -156,16 +166,13 @@ class Integer(Parameter):
                 f"got low={self.low}, high={self.high}, step={self.step}"
             )
 
-    @property
+    @cached_property
     def choices(self) -> tuple:
         return tuple(range(self.low, self.high + 1, self.step))
 
     @property
     def n_levels(self) -> int:
         return (self.high - self.low) // self.step + 1
-
-    def from_index(self, index):
-        return self.low + np.asarray(index, dtype=np.int64) * self.step
 
     def to_index(self, values):
         return ((np.asarray(values, dtype=np.int64) - self.low) // self.step).astype(np.int64)
@@ -210,17 +217,14 @@ class PowerOfTwo(Parameter):
         if self.high < self.low:
             raise SpecError(f"parameter {self.name!r}: low {self.low} > high {self.high}")
 
-    @property
+    @cached_property
     def _exponents(self) -> tuple[int, int]:
         return int(math.log2(self.low)), int(math.log2(self.high))
 
-    @property
+    @cached_property
     def choices(self) -> tuple:
         lo, hi = self._exponents
         return tuple(2**e for e in range(lo, hi + 1))
-
-    def from_index(self, index):
-        return np.left_shift(np.int64(self.low), np.asarray(index, dtype=np.int64))
 
     def to_index(self, values):
         return (np.round(np.log2(np.asarray(values, dtype=np.float64))) - self._exponents[0]).astype(
@@ -261,6 +265,13 @@ class PowerOfTwo(Parameter):
         return np.dtype(np.int64)
 
 
+def _round_significant(values: np.ndarray, digits: int = 12) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64)
+    magnitude = np.floor(np.log10(np.maximum(np.abs(values), 1e-300)))
+    scale = 10.0 ** (digits - 1 - magnitude)
+    return np.round(values * scale) / scale
+
+
 @dataclass(frozen=True)
 class Real(Parameter):
     """A real number in ``[low, high]``, linear or log scale.
@@ -291,9 +302,12 @@ class Real(Parameter):
     def n_levels(self):
         return self.levels
 
-    @property
+    @cached_property
     def choices(self):
-        return tuple(float(v) for v in self.from_index(np.arange(self.levels)))
+        # Levels are rounded to 12 significant digits so that exp/log round-off does not show
+        # (a level is 1600.0, not 1599.9999999999998).
+        levels = _round_significant(self._unwarp(np.arange(self.levels) / (self.levels - 1)))
+        return tuple(float(v) for v in levels)
 
     def _warp(self, values):
         values = np.asarray(values, dtype=np.float64)
@@ -307,8 +321,8 @@ class Real(Parameter):
             return np.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
         return self.low + u * (self.high - self.low)
 
-    def from_index(self, index):
-        return self._unwarp(np.asarray(index, dtype=np.float64) / (self.levels - 1))
+    def unit_of_index(self, index):
+        return np.asarray(index, dtype=np.float64) / (self.levels - 1)
 
     def to_index(self, values):
         return np.rint(self._warp(values) * (self.levels - 1)).astype(np.int64)

@@ -215,6 +215,11 @@ class DesignSpace:
                 f"{'...' if p.n_levels > 8 else ''})"
             )
 
+    def unit_of_indices(self, indices: np.ndarray) -> np.ndarray:
+        """Unit-cube points of level indices, shape ``(n, len(space))`` (no value round trip)."""
+        indices = np.asarray(indices).reshape(-1, len(self.params))
+        return np.stack([p.unit_of_index(indices[:, i]) for i, p in enumerate(self.params)], axis=1)
+
     def to_indices(self, batch: Batch) -> np.ndarray:
         """Level indices, shape ``(n, len(space))``."""
         return np.stack([p.to_index(batch[p.name]) for p in self.params], axis=1).astype(np.int64)

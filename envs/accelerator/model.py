@@ -180,7 +180,7 @@ _MAP_KEYS = ("cycles", "spatial", "w_reads", "i_reads", "psum_passes", "deliveri
 
 def _map_array(hw: Mapping[str, np.ndarray], L: Mapping[str, np.ndarray], dataflow: np.ndarray):
     """Run each dataflow's mapper on the designs that use it (a loop over 4 dataflows, not designs)."""
-    present = [df for df in _MAPPERS if np.any(dataflow == df)]
+    present = [str(dataflow[0])] if len(dataflow) == 1 else [df for df in _MAPPERS if np.any(dataflow == df)]
     if len(present) == 1:
         return _MAPPERS[present[0]](hw, L)
     shape = (len(dataflow), L["k"].shape[1])
@@ -194,15 +194,15 @@ def _map_array(hw: Mapping[str, np.ndarray], L: Mapping[str, np.ndarray], datafl
 
 
 # --------------------------------------------------------------------------- GLB level
-def _input_pass(tx, C, phi, X, Q, R, stride, Cr):
+def _input_pass(tx, L, e=lambda v: v):
     """Input words read from DRAM per pass over all X output pixels, in tiles of ``tx`` pixels.
 
     A large tile reads ``phi = min(stride^2, R*S)`` words per output pixel and channel; each tile
     of ``tx / Q`` output rows re-reads a halo of ``R - stride`` input rows. Never more than im2col.
+    ``e`` adds the candidate axis to the per-layer arrays when ``tx`` has one.
     """
-    rows_out = np.maximum(1.0, tx / Q)
-    halo = 1.0 + np.maximum(R - stride, 0.0) / (stride * rows_out)
-    return np.minimum(C * phi * X * halo, Cr * X)
+    rows_out = np.maximum(1.0, tx / e(L["q"]))
+    return np.minimum(e(L["in_unique"]) * (1.0 + e(L["halo_rows"]) / rows_out), e(L["in_im2col"]))
 
 
 def _glb_tiling(hw, L):
@@ -211,29 +211,27 @@ def _glb_tiling(hw, L):
     rows, cols = hw["pe_rows"], hw["pe_cols"]
     K, X, Cr = L["k"], L["X"], L["Cr"]
     W, O = L["w_words_g"], L["o_words_g"]
-    shape = np.broadcast_shapes(cap.shape, K.shape)
-    geo = (L["c"], L["phi"], X, L["q"], L["r"], L["stride"], Cr)
 
     # (A) output-resident: tk x tx partial sums stay; a chunk cc of the reduction streams in.
-    e = lambda v: np.broadcast_to(v, shape)[..., None]  # noqa: E731  (add the candidate axis)
+    # A trailing axis holds the tk candidates; every other array broadcasts onto it.
+    e = lambda v: v[..., None]  # noqa: E731
     cc = e(np.minimum(Cr, rows))
-    tk = np.concatenate([np.minimum(_TK_CANDIDATES, e(K)), e(K)], axis=-1)
+    tk = L["tk_candidates"]
     tx = np.minimum(np.floor((e(cap) - 2 * tk * cc) / (e(a) * tk + 2 * cc)), e(X))
     tx_safe = np.maximum(tx, 1.0)
-    traffic_a = (e(W) * _ceil_div(e(X), tx_safe)
-                 + _input_pass(tx_safe, *(e(g) for g in geo)) * _ceil_div(e(K), tk) + e(O))  # fmt: skip
+    traffic_a = e(W) * np.ceil(e(X) / tx_safe) + _input_pass(tx_safe, L, e) * L["k_passes"] + e(O)
     traffic_a = np.where(tx >= 1, traffic_a, np.inf).min(axis=-1)
 
     # (B) weight-resident: tk filters x all Cr stay; chunks of xc pixels stream through.
     xc = np.minimum(X, cols)
     tk_b = np.minimum(np.floor((cap - 2 * Cr * xc) / (Cr + 2 * a * xc)), K)
-    traffic_b = W + _input_pass(xc, *geo) * _ceil_div(K, np.maximum(tk_b, 1.0)) + O
+    traffic_b = W + _input_pass(xc, L) * _ceil_div(K, np.maximum(tk_b, 1.0)) + O
     traffic_b = np.where(tk_b >= 1, traffic_b, np.inf)
 
     # (C) input-resident: all Cr x tx inputs stay; chunks of kc filters stream through.
     kc = np.minimum(K, np.maximum(rows, cols))
     tx_c = np.minimum(np.floor((cap - 2 * kc * Cr) / (Cr + 2 * a * kc)), X)
-    traffic_c = W * _ceil_div(X, np.maximum(tx_c, 1.0)) + _input_pass(np.maximum(tx_c, 1.0), *geo) + O
+    traffic_c = W * _ceil_div(X, np.maximum(tx_c, 1.0)) + _input_pass(np.maximum(tx_c, 1.0), L) + O
     traffic_c = np.where(tx_c >= 1, traffic_c, np.inf)
 
     stacked = np.stack(np.broadcast_arrays(traffic_a, traffic_b, traffic_c), axis=-1)
@@ -241,7 +239,7 @@ def _glb_tiling(hw, L):
     traffic = np.min(stacked, axis=-1)
     feasible = np.isfinite(traffic)
     # Infeasible: keep the finite traffic of the smallest tile (1 x 1 outputs) for reporting.
-    fallback = W * X + _input_pass(np.ones_like(X), *geo) * K + O
+    fallback = W * X + _input_pass(np.ones_like(X), L) * K + O
     return np.where(feasible, traffic, fallback), schedule, feasible
 
 
@@ -254,7 +252,13 @@ def layer_arrays(layers: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     L["macs"] = L["groups"] * L["k"] * L["Cr"] * L["X"]
     L["w_words_g"] = L["k"] * L["Cr"]
     L["o_words_g"] = L["k"] * L["X"]
-    L["phi"] = np.minimum(L["stride"] ** 2, L["r"] * L["s"])
+    phi = np.minimum(L["stride"] ** 2, L["r"] * L["s"])
+    L["in_unique"] = L["c"] * phi * L["X"]  # inputs of one pass with whole-layer tiles
+    L["in_im2col"] = L["Cr"] * L["X"]
+    L["halo_rows"] = np.maximum(L["r"] - L["stride"], 0.0) / L["stride"]
+    tk = np.minimum(_TK_CANDIDATES, L["k"][..., None])
+    L["tk_candidates"] = np.concatenate([tk, L["k"][..., None]], axis=-1)
+    L["k_passes"] = np.ceil(L["k"][..., None] / L["tk_candidates"])
     return L
 
 
@@ -300,9 +304,8 @@ def layer_costs(
     glb_cycles = glb_bits / (8.0 * hw["glb_bw_bytes_per_cycle"])
     bytes_per_cycle = hw["dram_bw_gbps"] * 1e3 / hw["clock_mhz"]  # GB/s / MHz = 1e3 bytes/cycle
     dram_cycles = dram_words * bits / 8.0 / bytes_per_cycle
-    stacked = np.stack([compute, glb_cycles, dram_cycles], axis=0)
-    binding = np.argmax(stacked, axis=0)
-    cycles = np.max(stacked, axis=0)
+    cycles = np.maximum(np.maximum(compute, glb_cycles), dram_cycles)
+    binding = np.where(compute >= cycles, 0, np.where(glb_cycles >= cycles, 1, 2))
 
     energy = {
         "mac": macs * constants["mac_energy_pj"] + 0.0 * compute,

@@ -1,0 +1,58 @@
+"""archgym_py: gymnasium-style design-space exploration for computer architecture.
+
+Importing the package registers every ``archgym/<Name>-v0`` env with gymnasium::
+
+    import archgym_py, gymnasium as gym
+    env = gym.make("archgym/Accelerator-v0", workload="resnet50")
+"""
+
+from __future__ import annotations
+
+from ._env import ArchEnv
+from ._envspec import EnvSpec, load_env_spec
+from ._errors import ArchGymError, DesignError, ObjectiveError, SpecError, WorkloadError
+from ._objective import MetricBound, Objective
+from ._params import Boolean, Categorical, Integer, Parameter, PowerOfTwo, Real
+from ._record import EpisodeRecord, ReplayReport, replay
+from ._simulator import Domain, Evaluation, MetricSpec, Simulator
+from ._space import Batch, Constraint, DesignSpace
+from ._trace import TraceStore
+from ._vector_env import ArchVectorEnv
+from .envs import ENVS, register_envs
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ENVS",
+    "ArchEnv",
+    "ArchGymError",
+    "ArchVectorEnv",
+    "Batch",
+    "Boolean",
+    "Categorical",
+    "Constraint",
+    "DesignError",
+    "DesignSpace",
+    "Domain",
+    "EnvSpec",
+    "EpisodeRecord",
+    "Evaluation",
+    "Integer",
+    "MetricBound",
+    "MetricSpec",
+    "Objective",
+    "ObjectiveError",
+    "Parameter",
+    "PowerOfTwo",
+    "Real",
+    "ReplayReport",
+    "Simulator",
+    "SpecError",
+    "TraceStore",
+    "WorkloadError",
+    "load_env_spec",
+    "register_envs",
+    "replay",
+]
+
+register_envs()

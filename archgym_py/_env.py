@@ -1,0 +1,268 @@
+"""ArchEnv: the one gymnasium environment class shared by every domain."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from ._envspec import EnvSpec, load_env_spec, shipped_env_spec
+from ._errors import ArchGymError, unknown_name
+from ._objective import Objective
+from ._record import EpisodeRecord
+from ._simulator import Evaluation, Simulator
+from ._space import Batch, DesignSpace
+
+#: Observed metrics are ``ln(metric / reference)`` clipped to this bound.
+OBS_BOUND = 30.0
+BACKENDS = ("simulator", "surrogate")
+
+
+def resolve_spec(spec: str | Path | EnvSpec) -> EnvSpec:
+    """An EnvSpec from a family name (``"accelerator"``), a path to an env YAML, or itself."""
+    if isinstance(spec, EnvSpec):
+        return spec
+    if str(spec).endswith((".yaml", ".yml")):
+        return load_env_spec(str(spec))
+    return shipped_env_spec(str(spec))
+
+
+class EnvCore:
+    """Everything an env and its vector twin share: spec, simulator, workload, objective, encoding.
+
+    Built from the common kwargs; see :class:`ArchEnv` for their meaning.
+    """
+
+    def __init__(
+        self,
+        spec: str | Path | EnvSpec,
+        *,
+        workload: Any = None,
+        objective: str | Mapping[str, Any] | Objective | None = None,
+        arch: Any = None,
+        backend: str | Simulator = "simulator",
+        max_steps: int | None = None,
+        action_type: str = "multidiscrete",
+        trace: Any = None,
+    ):
+        self.spec = resolve_spec(spec)
+        domain = self.spec.domain
+        self.arch = domain.load_arch(self.spec.default_arch if arch is None else arch)
+        self.workload = domain.load_workload(self.spec.default_workload if workload is None else workload)
+        self._workload_arg = workload if workload is None or isinstance(workload, str) else self.workload.to_dict()
+        self._arch_arg = arch if arch is None or isinstance(arch, str) else self.arch.to_dict()
+        if isinstance(backend, str):
+            if backend not in BACKENDS:
+                raise ArchGymError(unknown_name("backend", backend, BACKENDS, "backend"))
+            if backend == "surrogate":
+                raise ArchGymError(
+                    f"backend='surrogate': no trained surrogate ships for {self.spec.id} yet; pass an "
+                    "object that implements the Simulator protocol (evaluate(designs, workload)) instead"
+                )
+            self.simulator: Simulator = domain.simulator(self.arch)
+        elif isinstance(backend, Simulator):
+            self.simulator = backend
+        else:
+            raise ArchGymError(f"backend: expected 'simulator' or a Simulator object, got {backend!r}")
+        self.metric_specs = tuple(self.simulator.metrics)
+        self.metric_names = tuple(m.name for m in self.metric_specs)
+        self.objective = self.spec.objective(objective, self.metric_specs)
+        self._objective_arg = objective if objective is None or isinstance(objective, str) else self.objective.to_dict()
+        if max_steps is not None and (not isinstance(max_steps, (int, np.integer)) or max_steps < 1):
+            raise ArchGymError(f"max_steps: got {max_steps!r}; expected a positive integer")
+        self.max_steps = int(max_steps or self.spec.max_steps)
+        self.space: DesignSpace = self.spec.space.with_defaults(domain.arch_defaults(self.arch))
+        self.action_type = action_type
+        self.action_space = self.space.gym_space(action_type)
+        n_m, n_p = len(self.metric_names), len(self.space)
+        low = np.concatenate([np.full(n_m, -OBS_BOUND), [0.0], np.zeros(n_p)]).astype(np.float32)
+        high = np.concatenate([np.full(n_m, OBS_BOUND), [1.0], np.ones(n_p)]).astype(np.float32)
+        self.observation_space = spaces.Box(low, high, dtype=np.float32)
+        self.trace = _open_trace(trace)
+        if self.trace is not None:
+            self.trace.bind(simulator_version=self.simulator.version, space_hash=self.space.hash())
+        default = self.space.batch([self.space.default()])
+        self.default_batch = default
+        ref = self.simulator.evaluate(default, self.workload)
+        self.reference = {k: float(v[0]) for k, v in ref.metrics.items()}
+        self._log_ref = np.array([np.log(max(self.reference[m], 1e-300)) for m in self.metric_names])
+
+    def kwargs(self) -> dict[str, Any]:
+        """The constructor kwargs, in serialisable form (for records and worker processes)."""
+        return {
+            "workload": self._workload_arg,
+            "objective": self._objective_arg,
+            "arch": self._arch_arg,
+            "max_steps": self.max_steps,
+            "action_type": self.action_type,
+        }
+
+    def evaluate(self, batch: Batch) -> tuple[Evaluation, np.ndarray, np.ndarray, np.ndarray]:
+        """Simulate a batch; return the evaluation, rewards, feasibility and target-met masks."""
+        start = time.perf_counter()
+        ev = self.simulator.evaluate(batch, self.workload)
+        wall = time.perf_counter() - start
+        sim_ok = ev.feasible & self.space.feasible(batch)
+        reward = self.objective.reward(ev.metrics, sim_ok, self.reference)
+        feasible = self.objective.feasible(ev.metrics, sim_ok)
+        done = self.objective.target_met(ev.metrics, feasible)
+        if self.trace is not None:
+            self.trace.append(batch, ev.metrics, feasible, workload=self.workload.name, wall_time_s=wall)
+        return ev, reward, feasible, done
+
+    def observe(self, batch: Batch, ev: Evaluation, feasible: np.ndarray, indices: np.ndarray | None = None) -> np.ndarray:
+        """Observation rows: ln(metric / reference) (clipped), the feasible bit, the design in [0, 1].
+
+        ``indices`` (the MultiDiscrete action, when there is one) skips re-encoding the design.
+        """
+        logs = np.log(np.maximum(np.stack([ev.metrics[m] for m in self.metric_names], axis=1), 1e-300))
+        unit = self.space.to_unit(batch) if indices is None else self.space.unit_of_indices(indices)
+        obs = np.concatenate(
+            [np.clip(logs - self._log_ref, -OBS_BOUND, OBS_BOUND), feasible[:, None], unit], axis=1
+        )
+        return obs.astype(np.float32)
+
+    def to_batch(self, action: Any) -> tuple[Batch, np.ndarray | None]:
+        """The design batch of an action, and its level indices when the action is MultiDiscrete."""
+        if self.action_type == "multidiscrete":
+            indices = np.asarray(action).reshape(-1, len(self.space))
+            return self.space.from_indices(indices), indices
+        return self.space.from_action(action, self.action_type), None
+
+
+def _open_trace(trace: Any):
+    if trace is None:
+        return None
+    from ._trace import TraceStore
+
+    return trace if isinstance(trace, TraceStore) else TraceStore(trace)
+
+
+class ArchEnv(gym.Env):
+    """Design-space exploration as a gymnasium environment, shared by every archgym domain.
+
+    **Description.** Each step proposes one complete design (a value for every knob of the
+    env's DesignSpace); the simulator evaluates it on the workload and the objective scores it.
+    The env is stateless between steps except for the step counter, as in ArchGym.
+
+    **Action space.** ``MultiDiscrete(space.nvec)``: one level index per parameter (see
+    ``env.unwrapped.space`` for the levels). ``action_type="box"`` gives ``Box(0, 1, (d,))``
+    (unit cube) and ``"dict"`` a ``Dict`` of ``Discrete``. An invalid action raises
+    :class:`~archgym_py.DesignError` naming the parameter and the allowed range.
+
+    **Observation space.** ``Box(float32)`` of ``n_metrics + 1 + n_params`` values:
+    ``ln(metric / reference)`` for every simulator metric (reference = the base design's
+    metrics, so the base design observes zeros; clipped to +-30), a feasible bit, and the
+    design's unit-cube encoding.
+
+    **Reward.** From the :class:`~archgym_py.Objective` (``objective=`` preset name from the env
+    spec, a mapping, or an Objective): weighted log-improvement over the base design, or
+    ArchGym's distance to a target, minus penalties for broken constraints/infeasible designs.
+
+    **Episode end.** ``terminated`` when a ``target`` objective is met by a feasible design;
+    ``truncated`` after ``max_steps`` steps (default from the env spec).
+
+    **Info.** ``design`` (dict), ``metrics`` (dict, SI units), ``feasible`` (bool), ``step``.
+
+    **Arguments.**
+        spec: family name (``"accelerator"``), path to an env YAML, or an EnvSpec.
+        workload: built-in workload name, YAML path, or workload object (default from the spec).
+        objective: objective preset name, mapping, or Objective (default from the spec).
+        arch: base architecture: shipped name, YAML path, mapping or object; the design space's
+            defaults are its values.
+        backend: ``"simulator"``, or any object with the Simulator protocol (e.g. a surrogate).
+        max_steps: steps per episode.
+        action_type: ``"multidiscrete"`` (default), ``"box"`` or ``"dict"``.
+        trace: a path or TraceStore; every evaluation is appended to it.
+
+    **Version history.** v0: first release.
+
+    Example:
+        >>> import gymnasium as gym, archgym_py
+        >>> env = gym.make("archgym/Accelerator-v0", workload="alexnet")
+        >>> obs, info = env.reset(seed=0)
+        >>> obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+        >>> sorted(info)
+        ['design', 'feasible', 'metrics', 'step']
+    """
+
+    metadata = {"render_modes": ["ansi"], "render_fps": 4}
+
+    def __init__(self, spec: str | Path | EnvSpec = "accelerator", *, render_mode: str | None = None, **kwargs):
+        self.core = EnvCore(spec, **kwargs)
+        self.action_space = self.core.action_space
+        self.observation_space = self.core.observation_space
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ArchGymError(unknown_name("render_mode", render_mode, self.metadata["render_modes"]))
+        self.render_mode = render_mode
+        self._steps = 0
+        self._last: dict[str, Any] | None = None
+        self._record: EpisodeRecord | None = None
+
+    # Convenience views of the core.
+    @property
+    def space(self) -> DesignSpace:
+        return self.core.space
+
+    @property
+    def objective(self) -> Objective:
+        return self.core.objective
+
+    @property
+    def simulator(self) -> Simulator:
+        return self.core.simulator
+
+    @property
+    def workload(self) -> Any:
+        return self.core.workload
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """Start an episode at the base design (or ``options["design"]``, a partial design dict)."""
+        super().reset(seed=seed)
+        self._steps = 0
+        options = options or {}
+        design = self.space.validate(options.get("design", {}), partial=True, check_constraints=False)
+        batch = self.space.batch([design])
+        obs, _, info = self._evaluate(batch)
+        env_id = self.spec.id if self.spec is not None else self.core.spec.id
+        self._record = EpisodeRecord(env_id=env_id, kwargs=self.core.kwargs(), seed=seed,
+                                     start_design=design)  # fmt: skip
+        return obs, info
+
+    def step(self, action):
+        if self._record is None:
+            raise ArchGymError("call reset() before step()")
+        batch, indices = self.core.to_batch(action)
+        obs, reward, info = self._evaluate(batch, indices)
+        self._steps += 1
+        info["step"] = self._steps
+        terminated = bool(self._done)
+        truncated = self._steps >= self.core.max_steps
+        self._record.add(info["design"], reward, info["metrics"], info["feasible"])
+        return obs, reward, terminated, truncated, info
+
+    def _evaluate(self, batch: Batch, indices: np.ndarray | None = None):
+        ev, reward, feasible, done = self.core.evaluate(batch)
+        obs = self.core.observe(batch, ev, feasible, indices)[0]
+        self._done = bool(done[0])
+        info = {"design": self.space.unbatch(batch)[0], "metrics": ev.row(0), "feasible": bool(feasible[0]),
+                "step": self._steps}  # fmt: skip
+        self._last = info
+        return obs, float(reward[0]), info
+
+    def episode_record(self) -> EpisodeRecord:
+        """The serialisable record of the current episode (replay it with :func:`replay`)."""
+        if self._record is None:
+            raise ArchGymError("no episode yet: call reset() first")
+        return self._record
+
+    def render(self):
+        if self.render_mode == "ansi" and self._last is not None:
+            metrics = ", ".join(f"{k}={v:.4g}" for k, v in self._last["metrics"].items())
+            return f"step {self._steps}: {self._last['design']} -> {metrics} feasible={self._last['feasible']}"
+        return None

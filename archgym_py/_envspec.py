@@ -1,0 +1,100 @@
+"""Env specs: the YAML that binds a domain, a base architecture, a workload, a design space and
+objectives into one environment (``arch_specs/<family>/env.yaml``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ._errors import ObjectiveError, SpecError, unknown_name
+from ._objective import Objective
+from ._simulator import Domain
+from ._space import DesignSpace
+from ._spec import check_keys, check_spec_version, import_string, load_yaml, shipped_spec_dir
+
+_KEYS = {"spec_version", "id", "description", "domain", "default_arch", "default_workload", "max_steps",
+         "design_space", "objectives", "default_objective"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """A validated env spec (see ``arch_specs/accelerator/env.yaml``)."""
+
+    id: str
+    description: str
+    domain_entry_point: str
+    default_arch: str
+    default_workload: str
+    max_steps: int
+    space: DesignSpace
+    objectives: Mapping[str, Mapping[str, Any]]
+    default_objective: str
+    path: str
+
+    @property
+    def domain(self) -> Domain:
+        return import_string(self.domain_entry_point)
+
+    def objective(self, objective: str | Mapping[str, Any] | Objective | None, metrics) -> Objective:
+        """Resolve the ``objective`` kwarg: a preset name, a mapping, an Objective, or the default."""
+        if isinstance(objective, Objective):
+            return objective
+        if objective is None:
+            objective = self.default_objective
+        if isinstance(objective, str):
+            if objective not in self.objectives:
+                raise ObjectiveError(unknown_name("objective preset", objective, self.objectives, self.id))
+            return Objective.from_spec({"name": objective, **self.objectives[objective]}, metrics,
+                                       path=f"{self.id}.objectives.{objective}")  # fmt: skip
+        if isinstance(objective, Mapping):
+            return Objective.from_spec(objective, metrics, path="objective")
+        raise ObjectiveError(f"objective: expected a preset name, a mapping or an Objective, got {objective!r}")
+
+
+def env_spec_from_dict(data: Mapping[str, Any], *, path: str) -> EnvSpec:
+    """Schema, then cross-field checks (domain knobs, default workload and arch, objective metrics)."""
+    check_spec_version(data, path)
+    check_keys(data, required=_KEYS, path=path)
+    max_steps = data["max_steps"]
+    if not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps < 1:
+        raise SpecError(f"{path}.max_steps: got {max_steps!r}; expected a positive integer")
+    space = DesignSpace.from_dict(data["design_space"], path=f"{path}.design_space")
+    objectives = data["objectives"]
+    if not isinstance(objectives, Mapping) or not objectives:
+        raise SpecError(f"{path}.objectives: expected a non-empty mapping of named objectives")
+    spec = EnvSpec(
+        id=str(data["id"]),
+        description=str(data["description"]),
+        domain_entry_point=str(data["domain"]),
+        default_arch=str(data["default_arch"]),
+        default_workload=str(data["default_workload"]),
+        max_steps=max_steps,
+        space=space,
+        objectives=dict(objectives),
+        default_objective=str(data["default_objective"]),
+        path=path,
+    )
+    # Cross-field rules.
+    domain = spec.domain
+    arch = domain.load_arch(spec.default_arch)
+    domain.check_space(space, arch)
+    if spec.default_workload not in domain.workload_names():
+        raise SpecError(unknown_name("default_workload", spec.default_workload, domain.workload_names(), path))
+    if spec.default_objective not in objectives:
+        raise SpecError(unknown_name("default_objective", spec.default_objective, objectives, path))
+    for name in objectives:
+        spec.objective(name, domain.metrics)
+    return spec
+
+
+@lru_cache(maxsize=None)
+def load_env_spec(path: str | Path) -> EnvSpec:
+    """Load and validate an env spec file (cached: specs are immutable data)."""
+    return env_spec_from_dict(load_yaml(path), path=str(path))
+
+
+def shipped_env_spec(family: str) -> EnvSpec:
+    return load_env_spec(str(shipped_spec_dir(family) / "env.yaml"))

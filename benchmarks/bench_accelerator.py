@@ -1,0 +1,75 @@
+"""Speed of the accelerator domain: batched layer-design evaluations and env steps per second.
+
+Run: ``python benchmarks/bench_accelerator.py`` (add ``--quick`` for a shorter run).
+Targets (issue 2): >= 10,000 layer-design evaluations/s on one core, mapping included;
+>= 5,000 single-env steps/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core, as the targets say
+
+import gymnasium as gym  # noqa: E402
+import numpy as np  # noqa: E402
+
+import archgym_py  # noqa: E402, F401
+from archgym_py.envs.accelerator import DOMAIN  # noqa: E402
+
+
+def best_rate(fn, work: int, repeat: int) -> float:
+    """Best of ``repeat`` timings, in units of work per second."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return work / best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    args = parser.parse_args()
+    repeat = 2 if args.quick else 5
+
+    env = gym.make("archgym/Accelerator-v0").unwrapped
+    space, sim = env.space, env.simulator
+    print(f"{'workload':<16} {'batch':>7} {'layers':>6} {'layer-designs/s':>16} {'designs/s':>11}")
+    for name in ("resnet18", "mobilenet_v2", "bert_base_layer"):
+        net = DOMAIN.load_workload(name)
+        for n in (1, 64, 4096):
+            batch = space.sample(n, seed=0)
+            rate = best_rate(lambda: sim.evaluate(batch, net), n, repeat)  # noqa: B023
+            print(f"{name:<16} {n:>7} {len(net.layers):>6} {rate * len(net.layers):>16,.0f} {rate:>11,.0f}")
+
+    steps = 500 if args.quick else 3000
+    for label, make in (("gym.make (checker + order wrappers)", lambda: gym.make("archgym/Accelerator-v0")),
+                        ("unwrapped ArchEnv", lambda: gym.make("archgym/Accelerator-v0").unwrapped)):  # fmt: skip
+        e = make()
+        e.reset(seed=0)
+        actions = [e.action_space.sample() for _ in range(steps)]
+
+        def run(e=e, actions=actions):
+            for a in actions:
+                e.step(a)
+
+        print(f"env steps/s, resnet18, {label}: {best_rate(run, steps, max(1, repeat - 2)):,.0f}")
+
+    venv = gym.make_vec("archgym/Accelerator-v0", num_envs=64, vectorization_mode="vector_entry_point")
+    venv.reset(seed=0)
+    vsteps = 50 if args.quick else 200
+    acts = [venv.action_space.sample() for _ in range(vsteps)]
+
+    def vrun():
+        for a in acts:
+            venv.step(a)
+
+    print(f"vector env (64 envs) env-steps/s, resnet18: {best_rate(vrun, vsteps * 64, max(1, repeat - 2)):,.0f}")
+
+
+if __name__ == "__main__":
+    main()

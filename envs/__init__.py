@@ -1,0 +1,28 @@
+"""The domains, one subpackage each, and every ``register()`` call.
+
+``ENVS`` is the registry table: env id -> the family whose ``arch_specs/<family>/env.yaml``
+defines it. Entry points are strings, so registering imports no domain code.
+"""
+
+from __future__ import annotations
+
+ENVS: dict[str, str] = {
+    "archgym/Accelerator-v0": "accelerator",
+}
+
+ENTRY_POINT = "archgym_py._env:ArchEnv"
+VECTOR_ENTRY_POINT = "archgym_py._vector_env:ArchVectorEnv"
+
+
+def register_envs() -> None:
+    """Register every archgym id with gymnasium (idempotent)."""
+    import gymnasium as gym
+
+    for env_id, family in ENVS.items():
+        if env_id not in gym.registry:
+            gym.register(
+                id=env_id,
+                entry_point=ENTRY_POINT,
+                vector_entry_point=VECTOR_ENTRY_POINT,
+                kwargs={"spec": family},
+            )
