@@ -61,7 +61,8 @@ def env_spec_from_dict(data: Mapping[str, Any], *, path: str) -> EnvSpec:
     max_steps = data["max_steps"]
     if not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps < 1:
         raise SpecError(f"{path}.max_steps: got {max_steps!r}; expected a positive integer")
-    space = DesignSpace.from_dict(data["design_space"], path=f"{path}.design_space")
+    space = DesignSpace.from_dict(data["design_space"], path=f"{path}.design_space",
+                                  name=f"{data['id']} design space")  # fmt: skip
     objectives = data["objectives"]
     if not isinstance(objectives, Mapping) or not objectives:
         raise SpecError(f"{path}.objectives: expected a non-empty mapping of named objectives")

@@ -358,8 +358,13 @@ class DesignSpace:
         return out
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, path: str = "design_space") -> DesignSpace:
-        """Build from the YAML form (see ``arch_specs/*/env.yaml``), validating every key."""
+    def from_dict(
+        cls, data: Mapping[str, Any], *, path: str = "design_space", name: str | None = None
+    ) -> DesignSpace:
+        """Build from the YAML form (see ``arch_specs/*/env.yaml``), validating every key.
+
+        ``path`` locates errors in the file; ``name`` labels the space in later messages.
+        """
         from ._spec import check_keys
 
         check_keys(data, required={"parameters"}, optional={"constraints"}, path=path)
@@ -373,7 +378,7 @@ class DesignSpace:
             else:
                 check_keys(c, required={"expression"}, optional={"doc"}, path=f"{path}.constraints[{i}]")
                 constraints.append(Constraint(str(c["expression"]), str(c.get("doc", ""))))
-        return cls(params, constraints, name=path)
+        return cls(params, constraints, name=name or path)
 
     def hash(self) -> str:
         """A stable hash of the space's definition (parameters, levels, constraints)."""

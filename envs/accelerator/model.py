@@ -57,6 +57,16 @@ def _ceil_div(a, b):
     return np.ceil(a / b)
 
 
+def _balanced_tile(extent, t_max):
+    """Largest-reuse tile of at most ``t_max`` that splits ``extent`` into equal passes.
+
+    Taking ``t_max`` itself can waste slots (extent 3, t_max 2 -> 2 passes x 2 = 4); the mapper
+    uses the fewest passes ``n = ceil(extent / t_max)`` and the smallest tile ``ceil(extent / n)``.
+    """
+    passes = np.ceil(extent / np.maximum(t_max, 1.0))
+    return np.ceil(extent / passes)
+
+
 @dataclass
 class LayerCosts:
     """Per design x layer results of :func:`layer_costs` (one instance of each layer)."""
@@ -86,7 +96,7 @@ def _map_ws(hw, L):
     uK = np.minimum(K, cols)
     uG = np.minimum(G, np.maximum(1.0, np.floor(cols / uK)))
     t_max = np.floor(rf_words - 1 - a)
-    t = np.clip(t_max, 1, _ceil_div(K, uK))
+    t = _balanced_tile(_ceil_div(K, uK), t_max)
     nK, nC, nG = _ceil_div(K, uK * t), _ceil_div(Cr, uC), _ceil_div(G, uG)
     i_reads = G * Cr * X * nK
     return dict(
@@ -108,7 +118,7 @@ def _map_os(hw, L):
     uX = np.minimum(X, cols)
     uG = np.minimum(G, np.maximum(1.0, np.floor(rows / uK)))
     t_max = np.floor((rf_words - 2) / a)
-    t = np.clip(t_max, 1, _ceil_div(X, uX))
+    t = _balanced_tile(_ceil_div(X, uX), t_max)
     nX, nK, nG = _ceil_div(X, uX * t), _ceil_div(K, uK), _ceil_div(G, uG)
     w_reads = G * K * Cr * nX
     i_reads = G * Cr * X * nK
@@ -131,7 +141,7 @@ def _map_is(hw, L):
     uX = np.minimum(X, cols)
     uG = np.minimum(G, np.maximum(1.0, np.floor(rows / uC)))
     t_max = np.floor(rf_words - 1 - a)
-    t = np.clip(t_max, 1, _ceil_div(X, uX))
+    t = _balanced_tile(_ceil_div(X, uX), t_max)
     nX, nC, nG = _ceil_div(X, uX * t), _ceil_div(Cr, uC), _ceil_div(G, uG)
     w_reads = G * K * Cr * nX
     i_reads = G * Cr * X + 0 * t
@@ -156,7 +166,7 @@ def _map_rs(hw, L):
     uP = np.minimum(P, cols)
     uK = np.minimum(K, np.maximum(1.0, np.floor(cols / uP)))
     t_max = np.floor((rf_words - S) / (S + a))
-    t = np.clip(t_max, 1, _ceil_div(K, uK))
+    t = _balanced_tile(_ceil_div(K, uK), t_max)
     nR, nC, nG = _ceil_div(R, uR), _ceil_div(C, uC), _ceil_div(G, uG)
     nP, nK = _ceil_div(P, uP), _ceil_div(K, uK * t)
     w_reads = G * K * C * R * S * nP * N

@@ -1,0 +1,177 @@
+"""The ``archgym`` command line: ``envs``, ``eval``, ``collect``.
+
+Examples::
+
+    archgym envs
+    archgym eval archgym/Accelerator-v0 --workload resnet18 --design pe_rows=16 pe_cols=16 glb_kib=256
+    archgym collect archgym/Accelerator-v0 -n 10000 --method sobol -o traces/acc.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from ._errors import ArchGymError, DesignError, unknown_name
+
+
+def _make_core(env_id: str, args: argparse.Namespace):
+    import gymnasium as gym
+
+    from .envs import ENVS
+
+    if env_id not in ENVS:
+        raise ArchGymError(unknown_name("env id", env_id, ENVS))
+    kwargs = {k: getattr(args, k) for k in ("workload", "arch", "objective") if getattr(args, k, None)}
+    return gym.make(env_id, **kwargs).unwrapped.core
+
+
+def _parse_design(pairs: Sequence[str]) -> dict[str, str]:
+    design = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise DesignError(f"--design: expected name=value, got {pair!r}")
+        design[key.strip()] = value.strip()
+    return design
+
+
+def cmd_envs(args: argparse.Namespace) -> int:
+    from ._env import resolve_spec
+    from .envs import ENVS
+
+    width = max(len(i) for i in ENVS)
+    for env_id, family in ENVS.items():
+        spec = resolve_spec(family)
+        print(f"{env_id:<{width}}  {spec.description}")
+        if args.verbose:
+            domain = spec.domain
+            print(f"{'':<{width}}  workloads: {', '.join(domain.workload_names())}")
+            print(f"{'':<{width}}  archs: {', '.join(domain.arch_names())}; objectives: {', '.join(spec.objectives)}")
+            for p in spec.space:
+                levels = list(p.choices)
+                shown = levels if len(levels) <= 8 else levels[:3] + ["..."] + levels[-2:]
+                print(f"{'':<{width}}    {p.name:<24} {p.kind:<11} {shown} {p.unit}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    core = _make_core(args.env, args)
+    design = core.space.validate(_parse_design(args.design or []), partial=True, check_constraints=False)
+    batch = core.space.batch([design])
+    ev, reward, feasible, done = core.evaluate(batch)
+    details: dict[str, Any] = {}
+    if hasattr(core.simulator, "evaluate") and args.details:
+        try:
+            details = core.simulator.evaluate(batch, core.workload, details=True).details
+        except TypeError:
+            details = {}
+    result = {
+        "env": args.env,
+        "workload": getattr(core.workload, "name", str(core.workload)),
+        "arch": getattr(core.arch, "name", ""),
+        "design": design,
+        "metrics": ev.row(0),
+        "units": {m.name: m.unit for m in core.metric_specs},
+        "feasible": bool(feasible[0]),
+        "reward": float(reward[0]),
+        "objective": core.objective.name,
+    }
+    if args.json:
+        if details:
+            result["details"] = {k: np.asarray(v)[0].tolist() if np.ndim(v) else v for k, v in details.items()
+                                 if k.startswith(("energy_", "area_"))}  # fmt: skip
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"{args.env}  workload={result['workload']}  arch={result['arch']}")
+    print("design: " + ", ".join(f"{k}={v}" for k, v in design.items()))
+    for m in core.metric_specs:
+        print(f"  {m.name:<14} {ev.metrics[m.name][0]:>14.6g} {m.unit:<6} ({m.direction})")
+    print(f"  {'feasible':<14} {bool(feasible[0])!s:>14}")
+    print(f"  {'reward':<14} {float(reward[0]):>14.6g}        (objective {core.objective.name!r})")
+    if details:
+        print("energy breakdown (J): " + ", ".join(
+            f"{k[7:-2]}={float(np.asarray(v)[0]):.4g}" for k, v in details.items() if k.startswith("energy_")))  # fmt: skip
+        if "layer_names" in details:
+            print(f"  {'layer':<28} {'count':>5} {'latency_s':>11} {'energy_j':>11} {'util':>6} bound")
+            for i, name in enumerate(details["layer_names"]):
+                print(f"  {name:<28} {int(details['layer_count'][i]):>5} "
+                      f"{details['layer_latency_s'][0, i]:>11.4g} {details['layer_energy_j'][0, i]:>11.4g} "
+                      f"{details['layer_utilization'][0, i]:>6.3f} {details['layer_binding'][0, i]}"
+                      f"{'' if details['layer_feasible'][0, i] else ' (unmappable)'}")  # fmt: skip
+    return 0
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ._trace import TraceStore
+
+    if args.n < 1:
+        raise ArchGymError(f"-n: got {args.n}; expected a positive number of designs")
+    core = _make_core(args.env, args)
+    core.trace = TraceStore(args.output).bind(simulator_version=core.simulator.version, space_hash=core.space.hash())
+    designs = core.space.sample(args.n, seed=args.seed, method=args.method)
+    start = time.perf_counter()
+    with tqdm(total=args.n, unit="design", disable=args.quiet, file=sys.stderr) as bar:
+        for lo in range(0, args.n, args.batch):
+            chunk = {k: v[lo : lo + args.batch] for k, v in designs.items()}
+            core.evaluate(chunk)
+            bar.update(len(next(iter(chunk.values()))))
+    elapsed = time.perf_counter() - start
+    print(f"wrote {args.n} evaluations of {args.env} ({core.workload.name}) to {args.output} "
+          f"in {elapsed:.2f} s ({args.n / elapsed:,.0f} designs/s)")  # fmt: skip
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="archgym", description="Design-space exploration environments for computer architecture.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("envs", help="list registered environments")
+    p.add_argument("-v", "--verbose", action="store_true", help="also list workloads, archs and design spaces")
+    p.set_defaults(func=cmd_envs)
+
+    def env_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("env", help="env id, e.g. archgym/Accelerator-v0")
+        p.add_argument("--workload", help="built-in workload name or YAML file (default: the env's)")
+        p.add_argument("--arch", help="base architecture name or YAML file (default: the env's)")
+        p.add_argument("--objective", help="objective preset name (default: the env's)")
+
+    p = sub.add_parser("eval", help="evaluate one design")
+    env_options(p)
+    p.add_argument("--design", nargs="*", metavar="NAME=VALUE", help="knob values; the rest keep the base design's")
+    p.add_argument("--details", action="store_true", help="energy breakdown and per-layer results")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("collect", help="evaluate N sampled designs into a trace file (CSV or Parquet)")
+    env_options(p)
+    p.add_argument("-n", type=int, required=True, help="number of designs")
+    p.add_argument("--method", default="sobol", choices=("uniform", "sobol", "lhs"), help="sampling method")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch", type=int, default=1024, help="designs per simulator call")
+    p.add_argument("-o", "--output", required=True, help="trace path ending in .csv or .parquet")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_collect)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ArchGymError as exc:
+        print(f"archgym {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
