@@ -87,9 +87,10 @@ class Objective:
             raise ObjectiveError(unknown_name("objective kind", kind, OBJECTIVE_KINDS, path))
         common = {"kind", "constraints", "penalty", "name"}
         if kind == "weighted_log":
-            check_keys(data, required={"weights"}, optional=common, path=path)
+            check_keys(data, required={"weights"}, optional=common, path=path, error=ObjectiveError)
         else:
-            check_keys(data, required={"targets"}, optional=common | {"weights", "tolerance", "one_sided"}, path=path)
+            check_keys(data, required={"targets"}, optional=common | {"weights", "tolerance", "one_sided"}, path=path,
+                       error=ObjectiveError)  # fmt: skip
         known = {m.name: m for m in metrics}
 
         def metric(name: str, where: str) -> str:
@@ -121,7 +122,7 @@ class Objective:
         constraints = []
         for i, c in enumerate(data.get("constraints") or ()):
             where = f"{path}.constraints[{i}]"
-            check_keys(c, required={"metric"}, optional={"max", "min"}, path=where)
+            check_keys(c, required={"metric"}, optional={"max", "min"}, path=where, error=ObjectiveError)
             if "max" not in c and "min" not in c:
                 raise ObjectiveError(f"{where}: give 'max' and/or 'min' for {c['metric']!r}")
             constraints.append(

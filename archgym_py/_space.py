@@ -152,7 +152,8 @@ class DesignSpace:
         if check_constraints:
             violated = self.violated(out)
             if violated:
-                values = {n: out[n] for c in violated for n in self._expr(c).names}
+                names = self._expr(violated[0]).names
+                values = {n: out[n] for n in self.names if n in names}
                 raise DesignError(
                     f"{self.name}: design violates constraint {violated[0].expression!r} "
                     f"with {values}"
@@ -299,8 +300,10 @@ class DesignSpace:
         while have < n:
             want = max(n - have, 1) * (2 if drawn else 1)
             if method == "sobol":
-                # Sobol keeps its balance properties on power-of-two draws.
-                u = engine.random_base2(max(0, math.ceil(math.log2(max(want, 1)))))
+                # Sobol keeps its balance properties when the total drawn stays a power of two:
+                # the first draw is the next power of two, each later one doubles the total.
+                m = math.ceil(math.log2(max(want, 1))) if drawn == 0 else int(math.log2(drawn))
+                u = engine.random_base2(m)
             elif method == "lhs":
                 u = engine.random(want)
             else:

@@ -25,18 +25,23 @@ SUPPORTED_SPEC_VERSIONS = (1,)
 
 
 def check_keys(
-    data: Any, *, required: set[str] | frozenset[str], optional: set[str] | frozenset[str] = frozenset(), path: str
+    data: Any,
+    *,
+    required: set[str] | frozenset[str],
+    optional: set[str] | frozenset[str] = frozenset(),
+    path: str,
+    error: type[Exception] = SpecError,
 ) -> None:
     """Reject a non-mapping, a missing required key, or an unknown key (naming the closest one)."""
     if not isinstance(data, Mapping):
-        raise SpecError(f"{path}: expected a mapping, got {type(data).__name__} {data!r}")
+        raise error(f"{path}: expected a mapping, got {type(data).__name__} {data!r}")
     allowed = set(required) | set(optional)
     for key in data:
         if key not in allowed:
-            raise SpecError(unknown_name("key", key, allowed, path))
+            raise error(unknown_name("key", key, allowed, path))
     for key in sorted(required):
         if key not in data:
-            raise SpecError(f"{path}: missing required key {key!r}")
+            raise error(f"{path}: missing required key {key!r}")
 
 
 @dataclass(frozen=True)

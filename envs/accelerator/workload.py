@@ -162,10 +162,11 @@ class Network:
                     "groups": layer.groups, "batch": layer.n, "count": layer.count,
                 })  # fmt: skip
             else:
-                layers.append({
-                    "name": layer.name, "kind": layer.kind, "batch": layer.groups, "m": layer.p,
-                    "n": layer.k, "k": layer.c, "count": layer.count,
-                })  # fmt: skip
+                entry = {"name": layer.name, "kind": layer.kind, "m": layer.p, "n": layer.k, "k": layer.c,
+                         "count": layer.count}  # fmt: skip
+                if layer.kind == "batched_gemm":
+                    entry["batch"] = layer.groups
+                layers.append(entry)
         return {"spec_version": 1, "name": self.name, "source": self.source, "layers": layers}
 
 

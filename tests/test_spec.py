@@ -1,0 +1,117 @@
+"""Every shipped spec loads; malformed specs fail with the key path and a suggestion."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from archgym_py import SpecError, load_env_spec
+from archgym_py._spec import shipped_spec_dir
+from archgym_py.envs import ENVS
+from archgym_py.envs.accelerator import load_arch
+from archgym_py.envs.accelerator.arch import arch_from_dict
+
+SPEC_ROOT = shipped_spec_dir("")
+ARCH_FILES = sorted((SPEC_ROOT / "accelerator" / "arch").glob("*.yaml"))
+
+
+def test_every_shipped_yaml_is_loaded_by_a_test():
+    shipped = sorted(SPEC_ROOT.rglob("*.yaml"))
+    covered = set(ARCH_FILES) | {SPEC_ROOT / family / "env.yaml" for family in ENVS.values()}
+    assert set(shipped) == covered, "a shipped spec is not covered by test_spec.py"
+
+
+@pytest.mark.parametrize("path", ARCH_FILES, ids=lambda p: p.stem)
+def test_shipped_arch_loads_with_a_source_for_every_constant(path: Path):
+    arch = load_arch(path)
+    data = yaml.safe_load(path.read_text())
+    assert set(arch.sources) == set(data["architecture"])
+    assert all(len(src) > 10 for src in arch.sources.values())
+
+
+@pytest.mark.parametrize("family", sorted(set(ENVS.values())))
+def test_shipped_env_spec_loads(family):
+    spec = load_env_spec(str(SPEC_ROOT / family / "env.yaml"))
+    assert spec.id in ENVS and spec.max_steps > 0 and len(spec.space) > 0
+
+
+@pytest.fixture
+def eyeriss_dict():
+    return yaml.safe_load((SPEC_ROOT / "accelerator" / "arch" / "eyeriss.yaml").read_text())
+
+
+def _expect(data, message):
+    with pytest.raises(SpecError) as err:
+        arch_from_dict(data, path="eyeriss.yaml")
+    assert message in str(err.value)
+
+
+def test_unknown_key_names_path_and_suggests(eyeriss_dict):
+    bad = copy.deepcopy(eyeriss_dict)
+    bad["architecture"]["glb_kb"] = bad["architecture"].pop("glb_kib")
+    _expect(bad, "eyeriss.yaml.architecture: unknown key 'glb_kb' (did you mean 'glb_kib'?)")
+
+
+def test_constant_without_source_is_rejected(eyeriss_dict):
+    bad = copy.deepcopy(eyeriss_dict)
+    bad["architecture"]["pe_rows"] = 12
+    _expect(bad, "eyeriss.yaml.architecture.pe_rows: a constant is written {value: ..., source:")
+
+
+def test_empty_source_is_rejected(eyeriss_dict):
+    bad = copy.deepcopy(eyeriss_dict)
+    bad["architecture"]["pe_rows"]["source"] = " "
+    _expect(bad, "eyeriss.yaml.architecture.pe_rows.source: must name a datasheet")
+
+
+def test_wrong_type_and_range(eyeriss_dict):
+    bad = copy.deepcopy(eyeriss_dict)
+    bad["architecture"]["pe_rows"]["value"] = "twelve"
+    _expect(bad, "eyeriss.yaml.architecture.pe_rows: expected a number (rows of the PE array), got 'twelve'")
+    bad["architecture"]["pe_rows"]["value"] = 0
+    _expect(bad, "eyeriss.yaml.architecture.pe_rows: got 0; expected >= 1")
+    bad["architecture"]["pe_rows"]["value"] = 12
+    bad["architecture"]["dataflow"]["value"] = "XS"
+    _expect(bad, "unknown value 'XS'")
+
+
+def test_spec_version_and_missing_key(eyeriss_dict):
+    bad = copy.deepcopy(eyeriss_dict)
+    bad["spec_version"] = 7
+    _expect(bad, "eyeriss.yaml.spec_version: got 7; expected one of [1]")
+    bad = copy.deepcopy(eyeriss_dict)
+    del bad["architecture"]["clock_mhz"]
+    _expect(bad, "eyeriss.yaml.architecture: missing required key 'clock_mhz'")
+
+
+def test_cross_field_rules(eyeriss_dict):
+    bad = copy.deepcopy(eyeriss_dict)
+    bad["architecture"]["accum_bits"]["value"] = 8
+    _expect(bad, "accum_bits: got 8; expected >= data_bits (16)")
+    bad = copy.deepcopy(eyeriss_dict)
+    bad["architecture"]["rf_bytes"]["value"] = 4
+    _expect(bad, "rf_bytes: got 4; a PE must hold at least one weight, one input and one partial sum (6 bytes)")
+
+
+def test_env_spec_cross_field_checks(tmp_path):
+    data = yaml.safe_load((SPEC_ROOT / "accelerator" / "env.yaml").read_text())
+    data["design_space"]["parameters"][0]["name"] = "pe_rowz"
+    path = tmp_path / "env.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(SpecError, match=r"unknown accelerator knob 'pe_rowz' \(did you mean 'pe_rows'\?\)"):
+        load_env_spec(str(path))
+    data["design_space"]["parameters"][0]["name"] = "pe_rows"
+    data["objectives"]["edp"]["weights"] = {"latency": 1.0}
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(Exception, match=r"unknown metric 'latency' \(did you mean 'latency_s'\?\)"):
+        load_env_spec(str(path))
+
+
+def test_invalid_yaml_names_file_and_line(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("spec_version: 1\nname: [unclosed\n")
+    with pytest.raises(SpecError, match=r"broken.yaml:\d+: invalid YAML"):
+        load_arch(path)
