@@ -39,7 +39,11 @@ class ArchVectorEnv(VectorEnv):
         super().reset(seed=seed)
         self._steps[:] = 0
         self._needs_reset[:] = False
-        ev, _, feasible, _ = self.core.evaluate(self._start)
+        # Every sub-env starts at the base design, whose result the core already holds.
+        ev, _, feasible, _ = self.core.default_result
+        ev = type(ev)({k: np.repeat(v, self.num_envs) for k, v in ev.metrics.items()},
+                      np.repeat(ev.feasible, self.num_envs))  # fmt: skip
+        feasible = np.repeat(feasible, self.num_envs)
         obs = self.core.observe(self._start, ev, feasible)
         return obs, self._info(self._start, ev, feasible)
 

@@ -1,0 +1,56 @@
+"""The archgym CLI: envs, eval, collect, and errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from archgym_py import TraceStore
+from archgym_py.cli import main
+
+
+def test_envs_lists_ids_with_descriptions(capsys):
+    assert main(["envs"]) == 0
+    out = capsys.readouterr().out
+    assert "archgym/Accelerator-v0" in out and "DNN accelerator" in out
+
+
+def test_eval_issue_example(capsys):
+    args = ["eval", "archgym/Accelerator-v0", "--workload", "resnet18", "--design", "pe_rows=16", "pe_cols=16",
+            "glb_kib=256", "--json"]  # fmt: skip
+    assert main(args) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["design"]["pe_rows"] == 16 and result["design"]["glb_kib"] == 256
+    assert result["feasible"] and result["metrics"]["latency_s"] > 0
+    assert result["units"]["energy_j"] == "J"
+
+
+def test_eval_details_table(capsys):
+    assert main(["eval", "archgym/Accelerator-v0", "--workload", "alexnet", "--details"]) == 0
+    out = capsys.readouterr().out
+    assert "energy breakdown (J): mac=" in out and "conv2" in out and "fc6" in out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["eval", "archgym/Accelerator-v1"], "unknown env id 'archgym/Accelerator-v1'"),
+        (["eval", "archgym/Accelerator-v0", "--design", "pe_row=16"], "did you mean 'pe_rows'?"),
+        (["eval", "archgym/Accelerator-v0", "--design", "glb_kib=100"], "parameter 'glb_kib': got '100' KiB"),
+        (["eval", "archgym/Accelerator-v0", "--design", "glb_kib"], "--design: expected name=value"),
+        (["collect", "archgym/Accelerator-v0", "-n", "0", "-o", "x.csv"], "-n: got 0"),
+    ],
+)
+def test_errors_exit_2_with_message(capsys, args, message):
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_collect_writes_trace(tmp_path, capsys):
+    out = tmp_path / "acc.csv"
+    args = ["collect", "archgym/Accelerator-v0", "-n", "100", "--method", "lhs", "--batch", "30", "-o", str(out), "-q"]
+    assert main(args) == 0
+    data = TraceStore(out).read()
+    assert len(data["latency_s"]) == 100 and set(data["workload"].tolist()) == {"resnet18"}
+    assert "wrote 100 evaluations" in capsys.readouterr().out

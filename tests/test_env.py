@@ -1,0 +1,180 @@
+"""ArchEnv behaviour: kwargs, info, episode ends, records, vector env, fresh worker processes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import archgym_py
+from archgym_py import ArchGymError, EpisodeRecord, ObjectiveError, TraceStore, WorkloadError, replay
+
+
+def test_reset_observes_the_base_design(acc_env):
+    obs, info = acc_env.reset(seed=0)
+    n_metrics = len(acc_env.unwrapped.core.metric_names)
+    assert np.allclose(obs[:n_metrics], 0.0)  # the reference is the base design itself
+    assert obs[n_metrics] == 1.0 and info["feasible"]
+    assert info["design"]["pe_rows"] == 12 and info["design"]["dataflow"] == "RS"
+    assert set(info["metrics"]) == {"latency_s", "energy_j", "area_mm2", "power_w", "edp_js", "utilization"}
+
+
+def test_step_info_and_reward_match_the_simulator(acc_env):
+    acc_env.reset(seed=0)
+    obs, reward, terminated, truncated, info = acc_env.step(acc_env.action_space.sample())
+    core = acc_env.unwrapped.core
+    batch = core.space.batch([info["design"]])
+    ev = core.simulator.evaluate(batch, core.workload)
+    assert info["metrics"] == ev.row(0)
+    expected = core.objective.reward(ev.metrics, ev.feasible & core.space.feasible(batch), core.reference)[0]
+    assert reward == pytest.approx(expected)
+    assert acc_env.observation_space.contains(obs)
+    assert not terminated and not truncated
+
+
+def test_truncation_after_max_steps():
+    env = gym.make("archgym/Accelerator-v0", max_steps=3)
+    env.reset(seed=0)
+    flags = [env.step(env.action_space.sample())[3] for _ in range(3)]
+    assert flags == [False, False, True]
+
+
+def test_target_objective_terminates_when_met():
+    loose = {"kind": "target", "targets": {"latency_s": 10.0, "power_w": 100.0}}
+    env = gym.make("archgym/Accelerator-v0", objective=loose)
+    env.reset(seed=0)
+    base = env.unwrapped.space.to_indices(env.unwrapped.space.batch([env.unwrapped.space.default()]))[0]
+    _, reward, terminated, _, info = env.step(base)
+    assert info["feasible"] and terminated and reward == 0.0
+
+
+def test_kwargs_workload_arch_objective():
+    env = gym.make("archgym/Accelerator-v0", workload="mobilenet_v2", arch="tpu_v1", objective="latency")
+    _, info = env.reset(seed=0)
+    core = env.unwrapped.core
+    assert core.workload.name == "mobilenet_v2" and core.arch.name == "tpu_v1" and core.objective.name == "latency"
+    assert info["design"]["pe_rows"] == 256 and info["design"]["dataflow"] == "WS"
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"workload": "resnet-50"}, WorkloadError, "did you mean 'resnet50'?"),
+        ({"objective": "edpp"}, ObjectiveError, "unknown objective preset 'edpp' (did you mean 'edp'?)"),
+        ({"backend": "simulater"}, ArchGymError, "unknown backend 'simulater' (did you mean 'simulator'?)"),
+        ({"backend": "surrogate"}, ArchGymError, "no trained surrogate ships"),
+        ({"max_steps": 0}, ArchGymError, "max_steps: got 0; expected a positive integer"),
+        ({"arch": "eyeris"}, ArchGymError, "did you mean 'eyeriss'?"),
+    ],
+)
+def test_bad_kwargs_fail_clearly(kwargs, error, message):
+    with pytest.raises(error) as err:
+        gym.make("archgym/Accelerator-v0", **kwargs)
+    assert message in str(err.value)
+
+
+def test_backend_accepts_any_simulator_protocol_object():
+    env = gym.make("archgym/Accelerator-v0")
+    sim = env.unwrapped.simulator
+
+    class Wrapped:
+        metrics = sim.metrics
+        version = "wrapped"
+
+        def __init__(self):
+            self.calls = 0
+
+        def evaluate(self, designs, workload):
+            self.calls += 1
+            return sim.evaluate(designs, workload)
+
+    backend = Wrapped()
+    env2 = gym.make("archgym/Accelerator-v0", backend=backend)
+    env2.reset(seed=0)
+    env2.step(env2.action_space.sample())
+    assert backend.calls == 2  # reference design at construction + one step
+
+
+def test_box_and_dict_action_types():
+    env = gym.make("archgym/Accelerator-v0", action_type="box")
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(np.full(8, 0.5, dtype=np.float32))
+    assert info["design"]["dataflow"] == "IS"  # 0.5 of [WS, OS, IS, RS] falls in the third slice
+    env = gym.make("archgym/Accelerator-v0", action_type="dict")
+    env.reset(seed=0)
+    env.step(env.action_space.sample())
+
+
+def test_episode_record_save_load_replay(tmp_path, acc_env):
+    acc_env.reset(seed=3, options={"design": {"dataflow": "WS"}})
+    acc_env.action_space.seed(3)
+    for _ in range(5):
+        acc_env.step(acc_env.action_space.sample())
+    record = acc_env.unwrapped.episode_record()
+    assert record.start_design["dataflow"] == "WS" and len(record) == 5
+    path = tmp_path / "episode.json"
+    record.save(path)
+    loaded = EpisodeRecord.load(path)
+    assert replay(loaded).ok
+    tampered = EpisodeRecord.from_json(path.read_text())
+    tampered.rewards[2] += 1e-6
+    report = replay(tampered)
+    assert not report.ok and "step 2: reward" in report.mismatches[0]
+
+
+def test_trace_kwarg_records_every_evaluation(tmp_path):
+    path = tmp_path / "trace.csv"
+    env = gym.make("archgym/Accelerator-v0", trace=str(path))
+    env.reset(seed=0)
+    for _ in range(4):
+        env.step(env.action_space.sample())
+    data = TraceStore(path).read()
+    assert len(data["latency_s"]) == 1 + 4  # the base design (evaluated once, reused by reset), 4 steps
+    assert set(data["simulator_version"]) == {"accelerator-model/1"}
+    assert set(data["space_hash"]) == {env.unwrapped.space.hash()}
+    assert (data["wall_time_s"] > 0).all()
+
+
+def test_vector_env_autoreset_next_step():
+    venv = gym.make_vec("archgym/Accelerator-v0", num_envs=3, vectorization_mode="vector_entry_point", max_steps=2)
+    venv.reset(seed=0)
+    a = venv.action_space.sample()
+    _, _, _, trunc1, _ = venv.step(a)
+    _, _, _, trunc2, _ = venv.step(a)
+    _, rew3, term3, trunc3, info3 = venv.step(a)
+    assert not trunc1.any() and trunc2.all()
+    assert (rew3 == 0).all() and not term3.any() and not trunc3.any()  # the reset step
+    assert (info3["design"]["pe_rows"] == 12).all()
+
+
+def test_prefixed_id_works_in_a_fresh_process():
+    code = (
+        "import gymnasium as gym, json;"
+        "env = gym.make('archgym_py:archgym/Accelerator-v0', workload='alexnet');"
+        "obs, info = env.reset(seed=5); env.action_space.seed(5);"
+        "print(json.dumps([env.step(env.action_space.sample())[1] for _ in range(3)]))"
+    )
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+            for _ in range(2)]  # fmt: skip
+    here = gym.make("archgym/Accelerator-v0", workload="alexnet")
+    here.reset(seed=5)
+    here.action_space.seed(5)
+    expected = [here.step(here.action_space.sample())[1] for _ in range(3)]
+    assert json.loads(runs[0]) == json.loads(runs[1]) == expected
+
+
+def test_render_ansi():
+    env = gym.make("archgym/Accelerator-v0", render_mode="ansi")
+    env.reset(seed=0)
+    env.step(env.action_space.sample())
+    assert "latency_s=" in env.render()
+
+
+def test_step_before_reset_is_an_error():
+    env = archgym_py.ArchEnv("accelerator")
+    with pytest.raises(ArchGymError, match="call reset"):
+        env.step(env.action_space.sample())
