@@ -53,8 +53,12 @@ class EnvCore:
         self.spec = resolve_spec(spec)
         domain = self.spec.domain
         self.arch = domain.load_arch(self.spec.default_arch if arch is None else arch)
-        self.workload = domain.load_workload(self.spec.default_workload if workload is None else workload)
-        self._workload_arg = workload if workload is None or isinstance(workload, str) else self.workload.to_dict()
+        self.workload = domain.load_workload(
+            self.spec.default_workload if workload is None else workload
+        )
+        self._workload_arg = (
+            workload if workload is None or isinstance(workload, str) else self.workload.to_dict()
+        )
         self._arch_arg = arch if arch is None or isinstance(arch, str) else self.arch.to_dict()
         if isinstance(backend, str):
             if backend not in BACKENDS:
@@ -68,12 +72,20 @@ class EnvCore:
         elif isinstance(backend, Simulator):
             self.simulator = backend
         else:
-            raise ArchGymError(f"backend: expected 'simulator' or a Simulator object, got {backend!r}")
+            raise ArchGymError(
+                f"backend: expected 'simulator' or a Simulator object, got {backend!r}"
+            )
         self.metric_specs = tuple(self.simulator.metrics)
         self.metric_names = tuple(m.name for m in self.metric_specs)
         self.objective = self.spec.objective(objective, self.metric_specs)
-        self._objective_arg = objective if objective is None or isinstance(objective, str) else self.objective.to_dict()
-        if max_steps is not None and (not isinstance(max_steps, (int, np.integer)) or max_steps < 1):
+        self._objective_arg = (
+            objective
+            if objective is None or isinstance(objective, str)
+            else self.objective.to_dict()
+        )
+        if max_steps is not None and (
+            not isinstance(max_steps, (int, np.integer)) or max_steps < 1
+        ):
             raise ArchGymError(f"max_steps: got {max_steps!r}; expected a positive integer")
         self.max_steps = int(max_steps or self.spec.max_steps)
         self.space: DesignSpace = self.spec.space.with_defaults(domain.arch_defaults(self.arch))
@@ -90,7 +102,9 @@ class EnvCore:
         self.default_batch = default
         ev, wall = self._simulate(default)
         self.reference = {k: float(v[0]) for k, v in ev.metrics.items()}
-        self._log_ref = np.array([np.log(max(self.reference[m], 1e-300)) for m in self.metric_names])
+        self._log_ref = np.array(
+            [np.log(max(self.reference[m], 1e-300)) for m in self.metric_names]
+        )
         # The base design's result is reused by every reset that starts there (no simulator call).
         self.default_result = self._score(default, ev, wall)
 
@@ -119,15 +133,21 @@ class EnvCore:
         feasible = self.objective.feasible(ev.metrics, sim_ok)
         done = self.objective.target_met(ev.metrics, feasible)
         if self.trace is not None:
-            self.trace.append(batch, ev.metrics, feasible, workload=self.workload.name, wall_time_s=wall)
+            self.trace.append(
+                batch, ev.metrics, feasible, workload=self.workload.name, wall_time_s=wall
+            )
         return ev, reward, feasible, done
 
-    def observe(self, batch: Batch, ev: Evaluation, feasible: np.ndarray, indices: np.ndarray | None = None) -> np.ndarray:
+    def observe(
+        self, batch: Batch, ev: Evaluation, feasible: np.ndarray, indices: np.ndarray | None = None
+    ) -> np.ndarray:
         """Observation rows: ln(metric / reference) (clipped), the feasible bit, the design in [0, 1].
 
         ``indices`` (the MultiDiscrete action, when there is one) skips re-encoding the design.
         """
-        logs = np.log(np.maximum(np.stack([ev.metrics[m] for m in self.metric_names], axis=1), 1e-300))
+        logs = np.log(
+            np.maximum(np.stack([ev.metrics[m] for m in self.metric_names], axis=1), 1e-300)
+        )
         unit = self.space.to_unit(batch) if indices is None else self.space.unit_of_indices(indices)
         obs = np.concatenate(
             [np.clip(logs - self._log_ref, -OBS_BOUND, OBS_BOUND), feasible[:, None], unit], axis=1
@@ -201,12 +221,20 @@ class ArchEnv(gym.Env):
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
-    def __init__(self, spec: str | Path | EnvSpec = "accelerator", *, render_mode: str | None = None, **kwargs):
+    def __init__(
+        self,
+        spec: str | Path | EnvSpec = "accelerator",
+        *,
+        render_mode: str | None = None,
+        **kwargs,
+    ):
         self.core = EnvCore(spec, **kwargs)
         self.action_space = self.core.action_space
         self.observation_space = self.core.observation_space
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ArchGymError(unknown_name("render_mode", render_mode, self.metadata["render_modes"]))
+            raise ArchGymError(
+                unknown_name("render_mode", render_mode, self.metadata["render_modes"])
+            )
         self.render_mode = render_mode
         self._steps = 0
         self._last: dict[str, Any] | None = None
@@ -234,10 +262,14 @@ class ArchEnv(gym.Env):
         super().reset(seed=seed)
         self._steps = 0
         options = options or {}
-        design = self.space.validate(options.get("design", {}), partial=True, check_constraints=False)
+        design = self.space.validate(
+            options.get("design", {}), partial=True, check_constraints=False
+        )
         batch = self.space.batch([design])
         start_is_default = design == self.space.default()
-        obs, _, info = self._evaluate(batch, result=self.core.default_result if start_is_default else None)
+        obs, _, info = self._evaluate(
+            batch, result=self.core.default_result if start_is_default else None
+        )
         env_id = self.spec.id if self.spec is not None else self.core.spec.id
         self._record = EpisodeRecord(env_id=env_id, kwargs=self.core.kwargs(), seed=seed,
                                      start_design=design)  # fmt: skip

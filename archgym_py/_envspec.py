@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,9 @@ class EnvSpec:
     def domain(self) -> Domain:
         return import_string(self.domain_entry_point)
 
-    def objective(self, objective: str | Mapping[str, Any] | Objective | None, metrics) -> Objective:
+    def objective(
+        self, objective: str | Mapping[str, Any] | Objective | None, metrics
+    ) -> Objective:
         """Resolve the ``objective`` kwarg: a preset name, a mapping, an Objective, or the default."""
         if isinstance(objective, Objective):
             return objective
@@ -46,12 +48,16 @@ class EnvSpec:
             objective = self.default_objective
         if isinstance(objective, str):
             if objective not in self.objectives:
-                raise ObjectiveError(unknown_name("objective preset", objective, self.objectives, self.id))
+                raise ObjectiveError(
+                    unknown_name("objective preset", objective, self.objectives, self.id)
+                )
             return Objective.from_spec({"name": objective, **self.objectives[objective]}, metrics,
                                        path=f"{self.id}.objectives.{objective}")  # fmt: skip
         if isinstance(objective, Mapping):
             return Objective.from_spec(objective, metrics, path="objective")
-        raise ObjectiveError(f"objective: expected a preset name, a mapping or an Objective, got {objective!r}")
+        raise ObjectiveError(
+            f"objective: expected a preset name, a mapping or an Objective, got {objective!r}"
+        )
 
 
 def env_spec_from_dict(data: Mapping[str, Any], *, path: str) -> EnvSpec:
@@ -83,7 +89,9 @@ def env_spec_from_dict(data: Mapping[str, Any], *, path: str) -> EnvSpec:
     arch = domain.load_arch(spec.default_arch)
     domain.check_space(space, arch)
     if spec.default_workload not in domain.workload_names():
-        raise SpecError(unknown_name("default_workload", spec.default_workload, domain.workload_names(), path))
+        raise SpecError(
+            unknown_name("default_workload", spec.default_workload, domain.workload_names(), path)
+        )
     if spec.default_objective not in objectives:
         raise SpecError(unknown_name("default_objective", spec.default_objective, objectives, path))
     for name in objectives:
@@ -91,7 +99,7 @@ def env_spec_from_dict(data: Mapping[str, Any], *, path: str) -> EnvSpec:
     return spec
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_env_spec(path: str | Path) -> EnvSpec:
     """Load and validate an env spec file (cached: specs are immutable data)."""
     return env_spec_from_dict(load_yaml(path), path=str(path))

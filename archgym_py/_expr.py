@@ -103,7 +103,7 @@ def _eval(node: ast.AST, values: Mapping[str, np.ndarray]):
     if isinstance(node, ast.Compare):
         left = _eval(node.left, values)
         out = True
-        for op, comparator in zip(node.ops, node.comparators):
+        for op, comparator in zip(node.ops, node.comparators, strict=True):
             right = _eval(comparator, values)
             out = np.logical_and(out, _CMPOPS[type(op)](left, right))
             left = right

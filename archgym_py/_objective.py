@@ -122,7 +122,9 @@ class Objective:
         constraints = []
         for i, c in enumerate(data.get("constraints") or ()):
             where = f"{path}.constraints[{i}]"
-            check_keys(c, required={"metric"}, optional={"max", "min"}, path=where, error=ObjectiveError)
+            check_keys(
+                c, required={"metric"}, optional={"max", "min"}, path=where, error=ObjectiveError
+            )
             if "max" not in c and "min" not in c:
                 raise ObjectiveError(f"{where}: give 'max' and/or 'min' for {c['metric']!r}")
             constraints.append(
@@ -162,7 +164,11 @@ class Objective:
         for m, t in self.targets.items():
             rel = (np.asarray(metrics[m], dtype=np.float64) - t) / t
             if self.one_sided:
-                rel = np.maximum(rel, 0.0) if self.directions[m] == "minimize" else np.maximum(-rel, 0.0)
+                rel = (
+                    np.maximum(rel, 0.0)
+                    if self.directions[m] == "minimize"
+                    else np.maximum(-rel, 0.0)
+                )
             out[m] = np.abs(rel)
         return out
 
@@ -215,9 +221,15 @@ class Objective:
         return ok
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind, "weights": dict(self.weights), "penalty": self.penalty}
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "weights": dict(self.weights),
+            "penalty": self.penalty,
+        }
         if self.kind == "target":
-            out.update(targets=dict(self.targets), tolerance=self.tolerance, one_sided=self.one_sided)
+            out.update(
+                targets=dict(self.targets), tolerance=self.tolerance, one_sided=self.one_sided
+            )
         if self.constraints:
             out["constraints"] = [
                 {"metric": c.metric, **({"max": c.max} if c.max is not None else {}),

@@ -98,9 +98,7 @@ class Parameter:
 
     def _reject(self, value: Any, expected: str) -> DesignError:
         unit = f" {self.unit}" if self.unit else ""
-        return DesignError(
-            f"parameter {self.name!r}: got {value!r}{unit}; expected {expected}"
-        )
+        return DesignError(f"parameter {self.name!r}: got {value!r}{unit}; expected {expected}")
 
     # ---- optuna ----
     def optuna_name(self) -> str:
@@ -227,9 +225,9 @@ class PowerOfTwo(Parameter):
         return tuple(2**e for e in range(lo, hi + 1))
 
     def to_index(self, values):
-        return (np.round(np.log2(np.asarray(values, dtype=np.float64))) - self._exponents[0]).astype(
-            np.int64
-        )
+        return (
+            np.round(np.log2(np.asarray(values, dtype=np.float64))) - self._exponents[0]
+        ).astype(np.int64)
 
     def check(self, value):
         expected = f"a power of two in {list(self.choices)}"
@@ -312,7 +310,9 @@ class Real(Parameter):
     def _warp(self, values):
         values = np.asarray(values, dtype=np.float64)
         if self.log:
-            return (np.log(values) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
+            return (np.log(values) - math.log(self.low)) / (
+                math.log(self.high) - math.log(self.low)
+            )
         return (values - self.low) / (self.high - self.low)
 
     def _unwarp(self, u):

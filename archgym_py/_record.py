@@ -32,7 +32,9 @@ class EpisodeRecord:
     metrics: list[dict[str, float]] = field(default_factory=list)
     feasible: list[bool] = field(default_factory=list)
 
-    def add(self, design: dict[str, Any], reward: float, metrics: dict[str, float], feasible: bool) -> None:
+    def add(
+        self, design: dict[str, Any], reward: float, metrics: dict[str, float], feasible: bool
+    ) -> None:
         self.designs.append(dict(design))
         self.rewards.append(float(reward))
         self.metrics.append(dict(metrics))
@@ -86,7 +88,9 @@ def replay(record: EpisodeRecord, *, rtol: float = 1e-12) -> ReplayReport:
         batch = core.space.batch([core.space.validate(design, check_constraints=False)])
         action = core.space.to_indices(batch)[0] if core.action_type == "multidiscrete" else None
         if action is None:
-            raise ArchGymError(f"replay supports multidiscrete envs, got action_type={core.action_type!r}")
+            raise ArchGymError(
+                f"replay supports multidiscrete envs, got action_type={core.action_type!r}"
+            )
         _, reward, _, _, info = env.step(action)
         if info["design"] != design:
             mismatches.append(f"step {i}: design {info['design']} != recorded {design}")
@@ -97,6 +101,8 @@ def replay(record: EpisodeRecord, *, rtol: float = 1e-12) -> ReplayReport:
             if got is None or not math.isclose(got, value, rel_tol=rtol, abs_tol=0.0):
                 mismatches.append(f"step {i}: {name} {got!r} != recorded {value!r}")
         if info["feasible"] != record.feasible[i]:
-            mismatches.append(f"step {i}: feasible {info['feasible']} != recorded {record.feasible[i]}")
+            mismatches.append(
+                f"step {i}: feasible {info['feasible']} != recorded {record.feasible[i]}"
+            )
     env.close()
     return ReplayReport(steps=len(record.designs), mismatches=mismatches[:20])

@@ -139,7 +139,9 @@ class DesignSpace:
             check_constraints: also reject a design that violates a constraint.
         """
         if not isinstance(design, Mapping):
-            raise DesignError(f"{self.name}: a design is a mapping of parameter values, got {design!r}")
+            raise DesignError(
+                f"{self.name}: a design is a mapping of parameter values, got {design!r}"
+            )
         for key in design:
             if key not in self._by_name:
                 raise DesignError(unknown_name("parameter", key, self.names, self.name))
@@ -148,7 +150,9 @@ class DesignSpace:
             if p.name in design:
                 out[p.name] = p.check(design[p.name])
             elif not partial:
-                raise DesignError(f"{self.name}: parameter {p.name!r} is missing from {dict(design)}")
+                raise DesignError(
+                    f"{self.name}: parameter {p.name!r} is missing from {dict(design)}"
+                )
         if check_constraints:
             violated = self.violated(out)
             if violated:
@@ -166,7 +170,11 @@ class DesignSpace:
     def violated(self, design: Mapping[str, Any]) -> list[Constraint]:
         """The constraints a single design violates."""
         batch = self.batch([design])
-        return [c for c, e in zip(self.constraints, self._exprs) if not bool(np.all(e(batch)))]
+        return [
+            c
+            for c, e in zip(self.constraints, self._exprs, strict=True)
+            if not bool(np.all(e(batch)))
+        ]
 
     def feasible(self, batch: Batch) -> np.ndarray:
         """Boolean mask: which designs of a batch satisfy every constraint."""
@@ -246,11 +254,15 @@ class DesignSpace:
         if kind == "box":
             u = np.asarray(action, dtype=np.float64).reshape(1, -1)
             if u.shape[1] != len(self) or not np.all(np.isfinite(u)):
-                raise DesignError(f"{self.name}: a box action has {len(self)} finite values, got {action!r}")
+                raise DesignError(
+                    f"{self.name}: a box action has {len(self)} finite values, got {action!r}"
+                )
             return self.from_unit(u)
         if kind == "dict":
             if not isinstance(action, Mapping):
-                raise DesignError(f"{self.name}: a dict action maps parameter names to indices, got {action!r}")
+                raise DesignError(
+                    f"{self.name}: a dict action maps parameter names to indices, got {action!r}"
+                )
             for key in action:
                 if key not in self._by_name:
                     raise DesignError(unknown_name("parameter", key, self.names, self.name))
@@ -379,7 +391,9 @@ class DesignSpace:
             if isinstance(c, str):
                 constraints.append(Constraint(c))
             else:
-                check_keys(c, required={"expression"}, optional={"doc"}, path=f"{path}.constraints[{i}]")
+                check_keys(
+                    c, required={"expression"}, optional={"doc"}, path=f"{path}.constraints[{i}]"
+                )
                 constraints.append(Constraint(str(c["expression"]), str(c.get("doc", ""))))
         return cls(params, constraints, name=name or path)
 
@@ -405,7 +419,9 @@ def _param_from_dict(data: Mapping[str, Any], path: str) -> Parameter:
         "categorical": {"choices"},
         "bool": set(),
     }[kind]
-    required = {"name", "kind"} | ({"choices"} if kind == "categorical" else extra - {"step", "log", "levels"})
+    required = {"name", "kind"} | (
+        {"choices"} if kind == "categorical" else extra - {"step", "log", "levels"}
+    )
     check_keys(data, required=required, optional=(common | extra) - required, path=path)
     kwargs = {k: v for k, v in data.items() if k not in ("kind", "choices")}
     if kind == "categorical":

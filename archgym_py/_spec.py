@@ -61,7 +61,7 @@ class Field:
         if self.cited:
             if not isinstance(raw, Mapping) or "value" not in raw or "source" not in raw:
                 raise SpecError(
-                    f"{path}: a constant is written {{value: ..., source: \"where it comes from\"}}, "
+                    f'{path}: a constant is written {{value: ..., source: "where it comes from"}}, '
                     f"got {raw!r}"
                 )
             check_keys(raw, required={"value", "source"}, optional={"note"}, path=path)
@@ -146,9 +146,7 @@ def shipped_spec_dir(family: str) -> Path:
     return Path(str(resources.files("archgym_py.arch_specs").joinpath(family)))
 
 
-def resolve_named_spec(
-    family: str, subdir: str, name_or_path: str | Path, *, what: str
-) -> Path:
+def resolve_named_spec(family: str, subdir: str, name_or_path: str | Path, *, what: str) -> Path:
     """A shipped spec by name (``"eyeriss"``) or a user file by path."""
     candidate = Path(name_or_path)
     if candidate.suffix in (".yaml", ".yml") and candidate.exists():

@@ -23,7 +23,14 @@ import numpy as np
 
 from ._errors import ArchGymError
 
-META_COLUMNS = ("workload", "feasible", "wall_time_s", "simulator_version", "space_hash", "timestamp")
+META_COLUMNS = (
+    "workload",
+    "feasible",
+    "wall_time_s",
+    "simulator_version",
+    "space_hash",
+    "timestamp",
+)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -63,7 +70,9 @@ class TraceStore:
         self.meta.update(meta)
         return self
 
-    def _columns(self, batch: Mapping[str, np.ndarray], metrics: Mapping[str, np.ndarray]) -> tuple[dict, int]:
+    def _columns(
+        self, batch: Mapping[str, np.ndarray], metrics: Mapping[str, np.ndarray]
+    ) -> tuple[dict, int]:
         n = len(next(iter(batch.values())))
         cols: dict[str, Any] = {k: np.asarray(v) for k, v in batch.items()}
         cols.update({k: np.asarray(v, dtype=np.float64) for k, v in metrics.items()})
@@ -97,7 +106,7 @@ class TraceStore:
         names = list(cols)
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        rows = zip(*(cols[k].tolist() for k in names))
+        rows = zip(*(cols[k].tolist() for k in names), strict=True)
         writer.writerows(rows)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "a+", newline="") as fh:
@@ -125,7 +134,9 @@ class TraceStore:
             import pyarrow as pa
             import pyarrow.parquet as pq
         except ImportError as exc:  # pragma: no cover - depends on the install
-            raise ArchGymError("Parquet traces need pyarrow: pip install 'archgym_py[parquet]'") from exc
+            raise ArchGymError(
+                "Parquet traces need pyarrow: pip install 'archgym_py[parquet]'"
+            ) from exc
         self.path.mkdir(parents=True, exist_ok=True)
         self._seq += 1
         name = f"part-{time.time_ns()}-{os.getpid()}-{self._seq}.parquet"

@@ -26,7 +26,9 @@ def _make_core(env_id: str, args: argparse.Namespace):
 
     if env_id not in ENVS:
         raise ArchGymError(unknown_name("env id", env_id, ENVS))
-    kwargs = {k: getattr(args, k) for k in ("workload", "arch", "objective") if getattr(args, k, None)}
+    kwargs = {
+        k: getattr(args, k) for k in ("workload", "arch", "objective") if getattr(args, k, None)
+    }
     return gym.make(env_id, **kwargs).unwrapped.core
 
 
@@ -51,7 +53,9 @@ def cmd_envs(args: argparse.Namespace) -> int:
         if args.verbose:
             domain = spec.domain
             print(f"{'':<{width}}  workloads: {', '.join(domain.workload_names())}")
-            print(f"{'':<{width}}  archs: {', '.join(domain.arch_names())}; objectives: {', '.join(spec.objectives)}")
+            print(
+                f"{'':<{width}}  archs: {', '.join(domain.arch_names())}; objectives: {', '.join(spec.objectives)}"
+            )
             for p in spec.space:
                 levels = list(p.choices)
                 shown = levels if len(levels) <= 8 else levels[:3] + ["..."] + levels[-2:]
@@ -63,7 +67,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     import numpy as np
 
     core = _make_core(args.env, args)
-    design = core.space.validate(_parse_design(args.design or []), partial=True, check_constraints=False)
+    design = core.space.validate(
+        _parse_design(args.design or []), partial=True, check_constraints=False
+    )
     batch = core.space.batch([design])
     ev, reward, feasible, done = core.evaluate(batch)
     details: dict[str, Any] = {}
@@ -99,7 +105,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print("energy breakdown (J): " + ", ".join(
             f"{k[7:-2]}={float(np.asarray(v)[0]):.4g}" for k, v in details.items() if k.startswith("energy_")))  # fmt: skip
         if "layer_names" in details:
-            print(f"  {'layer':<28} {'count':>5} {'latency_s':>11} {'energy_j':>11} {'util':>6} bound")
+            print(
+                f"  {'layer':<28} {'count':>5} {'latency_s':>11} {'energy_j':>11} {'util':>6} bound"
+            )
             for i, name in enumerate(details["layer_names"]):
                 print(f"  {name:<28} {int(details['layer_count'][i]):>5} "
                       f"{details['layer_latency_s'][0, i]:>11.4g} {details['layer_energy_j'][0, i]:>11.4g} "
@@ -116,7 +124,9 @@ def cmd_collect(args: argparse.Namespace) -> int:
     if args.n < 1:
         raise ArchGymError(f"-n: got {args.n}; expected a positive number of designs")
     core = _make_core(args.env, args)
-    core.trace = TraceStore(args.output).bind(simulator_version=core.simulator.version, space_hash=core.space.hash())
+    core.trace = TraceStore(args.output).bind(
+        simulator_version=core.simulator.version, space_hash=core.space.hash()
+    )
     designs = core.space.sample(args.n, seed=args.seed, method=args.method)
     start = time.perf_counter()
     with tqdm(total=args.n, unit="design", disable=args.quiet, file=sys.stderr) as bar:
@@ -131,30 +141,46 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="archgym", description="Design-space exploration environments for computer architecture.")
+    parser = argparse.ArgumentParser(
+        prog="archgym",
+        description="Design-space exploration environments for computer architecture.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("envs", help="list registered environments")
-    p.add_argument("-v", "--verbose", action="store_true", help="also list workloads, archs and design spaces")
+    p.add_argument(
+        "-v", "--verbose", action="store_true", help="also list workloads, archs and design spaces"
+    )
     p.set_defaults(func=cmd_envs)
 
     def env_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("env", help="env id, e.g. archgym/Accelerator-v0")
-        p.add_argument("--workload", help="built-in workload name or YAML file (default: the env's)")
+        p.add_argument(
+            "--workload", help="built-in workload name or YAML file (default: the env's)"
+        )
         p.add_argument("--arch", help="base architecture name or YAML file (default: the env's)")
         p.add_argument("--objective", help="objective preset name (default: the env's)")
 
     p = sub.add_parser("eval", help="evaluate one design")
     env_options(p)
-    p.add_argument("--design", nargs="*", metavar="NAME=VALUE", help="knob values; the rest keep the base design's")
+    p.add_argument(
+        "--design",
+        nargs="*",
+        metavar="NAME=VALUE",
+        help="knob values; the rest keep the base design's",
+    )
     p.add_argument("--details", action="store_true", help="energy breakdown and per-layer results")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("collect", help="evaluate N sampled designs into a trace file (CSV or Parquet)")
+    p = sub.add_parser(
+        "collect", help="evaluate N sampled designs into a trace file (CSV or Parquet)"
+    )
     env_options(p)
     p.add_argument("-n", type=int, required=True, help="number of designs")
-    p.add_argument("--method", default="sobol", choices=("uniform", "sobol", "lhs"), help="sampling method")
+    p.add_argument(
+        "--method", default="sobol", choices=("uniform", "sobol", "lhs"), help="sampling method"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch", type=int, default=1024, help="designs per simulator call")
     p.add_argument("-o", "--output", required=True, help="trace path ending in .csv or .parquet")

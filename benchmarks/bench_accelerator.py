@@ -14,7 +14,6 @@ import time
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core, as the targets say
 
 import gymnasium as gym  # noqa: E402
-import numpy as np  # noqa: E402
 
 import archgym_py  # noqa: E402, F401
 from archgym_py.envs.accelerator import DOMAIN  # noqa: E402
@@ -44,7 +43,9 @@ def main() -> None:
         for n in (1, 64, 4096):
             batch = space.sample(n, seed=0)
             rate = best_rate(lambda: sim.evaluate(batch, net), n, repeat)  # noqa: B023
-            print(f"{name:<16} {n:>7} {len(net.layers):>6} {rate * len(net.layers):>16,.0f} {rate:>11,.0f}")
+            print(
+                f"{name:<16} {n:>7} {len(net.layers):>6} {rate * len(net.layers):>16,.0f} {rate:>11,.0f}"
+            )
 
     steps = 500 if args.quick else 3000
     for label, make in (("gym.make (checker + order wrappers)", lambda: gym.make("archgym/Accelerator-v0")),
@@ -59,7 +60,9 @@ def main() -> None:
 
         print(f"env steps/s, resnet18, {label}: {best_rate(run, steps, max(1, repeat - 2)):,.0f}")
 
-    venv = gym.make_vec("archgym/Accelerator-v0", num_envs=64, vectorization_mode="vector_entry_point")
+    venv = gym.make_vec(
+        "archgym/Accelerator-v0", num_envs=64, vectorization_mode="vector_entry_point"
+    )
     venv.reset(seed=0)
     vsteps = 50 if args.quick else 200
     acts = [venv.action_space.sample() for _ in range(vsteps)]
@@ -68,7 +71,9 @@ def main() -> None:
         for a in acts:
             venv.step(a)
 
-    print(f"vector env (64 envs) env-steps/s, resnet18: {best_rate(vrun, vsteps * 64, max(1, repeat - 2)):,.0f}")
+    print(
+        f"vector env (64 envs) env-steps/s, resnet18: {best_rate(vrun, vsteps * 64, max(1, repeat - 2)):,.0f}"
+    )
 
 
 if __name__ == "__main__":

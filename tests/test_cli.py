@@ -37,8 +37,14 @@ def test_eval_details_table(capsys):
     [
         (["eval", "archgym/Accelerator-v1"], "unknown env id 'archgym/Accelerator-v1'"),
         (["eval", "archgym/Accelerator-v0", "--design", "pe_row=16"], "did you mean 'pe_rows'?"),
-        (["eval", "archgym/Accelerator-v0", "--design", "glb_kib=100"], "parameter 'glb_kib': got '100' KiB"),
-        (["eval", "archgym/Accelerator-v0", "--design", "glb_kib"], "--design: expected name=value"),
+        (
+            ["eval", "archgym/Accelerator-v0", "--design", "glb_kib=100"],
+            "parameter 'glb_kib': got '100' KiB",
+        ),
+        (
+            ["eval", "archgym/Accelerator-v0", "--design", "glb_kib"],
+            "--design: expected name=value",
+        ),
         (["collect", "archgym/Accelerator-v0", "-n", "0", "-o", "x.csv"], "-n: got 0"),
     ],
 )
@@ -49,7 +55,19 @@ def test_errors_exit_2_with_message(capsys, args, message):
 
 def test_collect_writes_trace(tmp_path, capsys):
     out = tmp_path / "acc.csv"
-    args = ["collect", "archgym/Accelerator-v0", "-n", "100", "--method", "lhs", "--batch", "30", "-o", str(out), "-q"]
+    args = [
+        "collect",
+        "archgym/Accelerator-v0",
+        "-n",
+        "100",
+        "--method",
+        "lhs",
+        "--batch",
+        "30",
+        "-o",
+        str(out),
+        "-q",
+    ]
     assert main(args) == 0
     data = TraceStore(out).read()
     assert len(data["latency_s"]) == 100 and set(data["workload"].tolist()) == {"resnet18"}

@@ -11,7 +11,14 @@ import numpy as np
 import pytest
 
 import archgym_py
-from archgym_py import ArchGymError, EpisodeRecord, ObjectiveError, TraceStore, WorkloadError, replay
+from archgym_py import (
+    ArchGymError,
+    EpisodeRecord,
+    ObjectiveError,
+    TraceStore,
+    WorkloadError,
+    replay,
+)
 
 
 def test_reset_observes_the_base_design(acc_env):
@@ -20,7 +27,14 @@ def test_reset_observes_the_base_design(acc_env):
     assert np.allclose(obs[:n_metrics], 0.0)  # the reference is the base design itself
     assert obs[n_metrics] == 1.0 and info["feasible"]
     assert info["design"]["pe_rows"] == 12 and info["design"]["dataflow"] == "RS"
-    assert set(info["metrics"]) == {"latency_s", "energy_j", "area_mm2", "power_w", "edp_js", "utilization"}
+    assert set(info["metrics"]) == {
+        "latency_s",
+        "energy_j",
+        "area_mm2",
+        "power_w",
+        "edp_js",
+        "utilization",
+    }
 
 
 def test_step_info_and_reward_match_the_simulator(acc_env):
@@ -30,7 +44,9 @@ def test_step_info_and_reward_match_the_simulator(acc_env):
     batch = core.space.batch([info["design"]])
     ev = core.simulator.evaluate(batch, core.workload)
     assert info["metrics"] == ev.row(0)
-    expected = core.objective.reward(ev.metrics, ev.feasible & core.space.feasible(batch), core.reference)[0]
+    expected = core.objective.reward(
+        ev.metrics, ev.feasible & core.space.feasible(batch), core.reference
+    )[0]
     assert reward == pytest.approx(expected)
     assert acc_env.observation_space.contains(obs)
     assert not terminated and not truncated
@@ -47,16 +63,24 @@ def test_target_objective_terminates_when_met():
     loose = {"kind": "target", "targets": {"latency_s": 10.0, "power_w": 100.0}}
     env = gym.make("archgym/Accelerator-v0", objective=loose)
     env.reset(seed=0)
-    base = env.unwrapped.space.to_indices(env.unwrapped.space.batch([env.unwrapped.space.default()]))[0]
+    base = env.unwrapped.space.to_indices(
+        env.unwrapped.space.batch([env.unwrapped.space.default()])
+    )[0]
     _, reward, terminated, _, info = env.step(base)
     assert info["feasible"] and terminated and reward == 0.0
 
 
 def test_kwargs_workload_arch_objective():
-    env = gym.make("archgym/Accelerator-v0", workload="mobilenet_v2", arch="tpu_v1", objective="latency")
+    env = gym.make(
+        "archgym/Accelerator-v0", workload="mobilenet_v2", arch="tpu_v1", objective="latency"
+    )
     _, info = env.reset(seed=0)
     core = env.unwrapped.core
-    assert core.workload.name == "mobilenet_v2" and core.arch.name == "tpu_v1" and core.objective.name == "latency"
+    assert (
+        core.workload.name == "mobilenet_v2"
+        and core.arch.name == "tpu_v1"
+        and core.objective.name == "latency"
+    )
     assert info["design"]["pe_rows"] == 256 and info["design"]["dataflow"] == "WS"
 
 
@@ -64,8 +88,16 @@ def test_kwargs_workload_arch_objective():
     "kwargs, error, message",
     [
         ({"workload": "resnet-50"}, WorkloadError, "did you mean 'resnet50'?"),
-        ({"objective": "edpp"}, ObjectiveError, "unknown objective preset 'edpp' (did you mean 'edp'?)"),
-        ({"backend": "simulater"}, ArchGymError, "unknown backend 'simulater' (did you mean 'simulator'?)"),
+        (
+            {"objective": "edpp"},
+            ObjectiveError,
+            "unknown objective preset 'edpp' (did you mean 'edp'?)",
+        ),
+        (
+            {"backend": "simulater"},
+            ArchGymError,
+            "unknown backend 'simulater' (did you mean 'simulator'?)",
+        ),
         ({"backend": "surrogate"}, ArchGymError, "no trained surrogate ships"),
         ({"max_steps": 0}, ArchGymError, "max_steps: got 0; expected a positive integer"),
         ({"arch": "eyeris"}, ArchGymError, "did you mean 'eyeriss'?"),
@@ -133,14 +165,18 @@ def test_trace_kwarg_records_every_evaluation(tmp_path):
     for _ in range(4):
         env.step(env.action_space.sample())
     data = TraceStore(path).read()
-    assert len(data["latency_s"]) == 1 + 4  # the base design (evaluated once, reused by reset), 4 steps
+    assert (
+        len(data["latency_s"]) == 1 + 4
+    )  # the base design (evaluated once, reused by reset), 4 steps
     assert set(data["simulator_version"]) == {"accelerator-model/1"}
     assert set(data["space_hash"]) == {env.unwrapped.space.hash()}
     assert (data["wall_time_s"] > 0).all()
 
 
 def test_vector_env_autoreset_next_step():
-    venv = gym.make_vec("archgym/Accelerator-v0", num_envs=3, vectorization_mode="vector_entry_point", max_steps=2)
+    venv = gym.make_vec(
+        "archgym/Accelerator-v0", num_envs=3, vectorization_mode="vector_entry_point", max_steps=2
+    )
     venv.reset(seed=0)
     a = venv.action_space.sample()
     _, _, _, trunc1, _ = venv.step(a)

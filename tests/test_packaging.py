@@ -18,7 +18,9 @@ def test_package_dir_mapping_resolves():
     import archgym_py.envs.accelerator
 
     assert Path(archgym_py.envs.__file__).resolve().parent == ROOT / "envs"
-    assert Path(archgym_py.envs.accelerator.__file__).resolve().parent == ROOT / "envs" / "accelerator"
+    assert (
+        Path(archgym_py.envs.accelerator.__file__).resolve().parent == ROOT / "envs" / "accelerator"
+    )
     assert Path(archgym_py.agents.__file__).resolve().parent == ROOT / "agents"
     assert Path(archgym_py.arch_specs.__file__).resolve().parent == ROOT / "arch_specs"
 
@@ -26,7 +28,9 @@ def test_package_dir_mapping_resolves():
 def test_no_generic_top_level_modules_are_importable():
     # The wheel installs only archgym_py; `envs`/`agents` must not resolve to this project.
     code = "import importlib.util as u; print(u.find_spec('envs'), u.find_spec('agents'))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/", check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd="/", check=True
+    )
     for found in out.stdout.split():
         assert str(ROOT) not in found
 
@@ -38,6 +42,16 @@ def test_import_loads_no_torch_sb3_or_optuna():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_no_absolute_envs_or_agents_imports():
+    # `envs` and `agents` are names taken on PyPI: inside the project, import relatively or through archgym_py.
+    import re
+
+    pattern = re.compile(r"^\s*(from|import)\s+(envs|agents)(\.|\s|$)", re.MULTILINE)
+    offenders = [str(p.relative_to(ROOT)) for folder in ("archgym_py", "envs", "agents", "tests", "benchmarks")
+                 for p in (ROOT / folder).rglob("*.py") if pattern.search(p.read_text())]  # fmt: skip
+    assert offenders == []
 
 
 def test_public_api_is_exported():

@@ -47,8 +47,16 @@ def test_levels_and_size(space):
 
 
 def test_default_and_validate(space):
-    assert space.default() == {"rows": 8, "glb_kib": 8, "bw": 1.0, "dataflow": "WS", "multicast": False}
-    design = space.validate({"rows": "12", "glb_kib": 64, "bw": 3.5, "dataflow": "RS", "multicast": "true"})
+    assert space.default() == {
+        "rows": 8,
+        "glb_kib": 8,
+        "bw": 1.0,
+        "dataflow": "WS",
+        "multicast": False,
+    }
+    design = space.validate(
+        {"rows": "12", "glb_kib": 64, "bw": 3.5, "dataflow": "RS", "multicast": "true"}
+    )
     assert design == {"rows": 12, "glb_kib": 64, "bw": 3.5, "dataflow": "RS", "multicast": True}
 
 
@@ -56,12 +64,18 @@ def test_default_and_validate(space):
     "design, message",
     [
         ({"rows": 3}, "parameter 'rows': got 3 PEs; expected an integer in [2, 16] with step 2"),
-        ({"glb_kib": 100}, "parameter 'glb_kib': got 100 KiB; expected a power of two in [8, 16, 32"),
+        (
+            {"glb_kib": 100},
+            "parameter 'glb_kib': got 100 KiB; expected a power of two in [8, 16, 32",
+        ),
         ({"dataflow": "rs"}, "expected one of ['WS', 'OS', 'RS'] (did you mean 'RS'?)"),
         ({"bw": 20.0}, "parameter 'bw': got 20.0; expected a real number in [1.0, 16.0]"),
         ({"row": 4}, "unknown parameter 'row' (did you mean 'rows'?)"),
         ({"multicast": "maybe"}, "parameter 'multicast': got 'maybe'; expected true or false"),
-        ({"rows": 16, "glb_kib": 1024}, "violates constraint 'rows * glb_kib <= 8192' with {'rows': 16, 'glb_kib': 1024}"),
+        (
+            {"rows": 16, "glb_kib": 1024},
+            "violates constraint 'rows * glb_kib <= 8192' with {'rows': 16, 'glb_kib': 1024}",
+        ),
     ],
 )
 def test_validate_errors_name_parameter_value_and_allowed_set(space, design, message):
@@ -86,12 +100,21 @@ def test_indices_round_trip_and_gym_spaces(space):
     assert all(md.contains(row) for row in idx[:, :])  # real knob snaps to a level index
     assert isinstance(space.gym_space("box"), spaces.Box)
     assert isinstance(space.gym_space("dict"), spaces.Dict)
-    one = space.from_action({"rows": 1, "glb_kib": 2, "bw": 4, "dataflow": 0, "multicast": 1}, "dict")
-    assert one["rows"][0] == 4 and one["glb_kib"][0] == 32 and one["bw"][0] == 16.0 and one["multicast"][0]
+    one = space.from_action(
+        {"rows": 1, "glb_kib": 2, "bw": 4, "dataflow": 0, "multicast": 1}, "dict"
+    )
+    assert (
+        one["rows"][0] == 4
+        and one["glb_kib"][0] == 32
+        and one["bw"][0] == 16.0
+        and one["multicast"][0]
+    )
 
 
 def test_out_of_range_index_names_parameter(space):
-    with pytest.raises(DesignError, match=r"action index 8 for parameter 'glb_kib' is out of range; expected 0..7"):
+    with pytest.raises(
+        DesignError, match=r"action index 8 for parameter 'glb_kib' is out of range; expected 0..7"
+    ):
         space.from_indices(np.array([[0, 8, 0, 0, 0]]))
 
 
@@ -119,16 +142,20 @@ def test_sampling_is_seeded_feasible_and_covers_levels(space, method):
 
 
 def test_grid_enumerates_feasible_designs():
-    s = DesignSpace([Integer("a", low=1, high=4), PowerOfTwo("b", low=1, high=8)], constraints=["a * b <= 8"])
+    s = DesignSpace(
+        [Integer("a", low=1, high=4), PowerOfTwo("b", low=1, high=8)], constraints=["a * b <= 8"]
+    )
     grid = s.grid()
-    pairs = set(zip(grid["a"].tolist(), grid["b"].tolist()))
+    pairs = set(zip(grid["a"].tolist(), grid["b"].tolist(), strict=True))
     assert pairs == {(a, b) for a in range(1, 5) for b in (1, 2, 4, 8) if a * b <= 8}
     with pytest.raises(DesignError, match="more than the grid limit"):
         s.grid(limit=3)
 
 
 def test_features(space):
-    batch = space.batch([{"rows": 4, "glb_kib": 64, "bw": 2.0, "dataflow": "OS", "multicast": True}])
+    batch = space.batch(
+        [{"rows": 4, "glb_kib": 64, "bw": 2.0, "dataflow": "OS", "multicast": True}]
+    )
     f = space.features(batch)
     assert space.feature_names == ("rows", "log2(glb_kib)", "log(bw)", "dataflow=WS", "dataflow=OS",
                                    "dataflow=RS", "multicast")  # fmt: skip
@@ -155,12 +182,36 @@ def test_dict_round_trip_and_hash(space):
 @pytest.mark.parametrize(
     "data, message",
     [
-        ({"parameters": [{"name": "a", "kind": "integer", "low": 1, "high": 2}]}, "unknown parameter kind 'integer' (did you mean 'int'?)"),
-        ({"parameters": [{"name": "a", "kind": "int", "low": 1, "hihg": 2}]}, "unknown key 'hihg' (did you mean 'high'?)"),
-        ({"parameters": [{"name": "a", "kind": "pow2", "low": 3, "high": 8}]}, "bounds must be powers of two, got 3"),
-        ({"parameters": [{"name": "a", "kind": "int", "low": 1, "high": 4}], "constraints": ["b < 2"]}, "unknown name in expression 'b'"),
-        ({"parameters": [{"name": "a", "kind": "int", "low": 1, "high": 4}], "constraints": ["__import__('os')"]}, "only the functions"),
-        ({"parameters": [{"name": "a", "kind": "int", "low": 1, "high": 4, "default": 9}]}, "parameters[0].default"),
+        (
+            {"parameters": [{"name": "a", "kind": "integer", "low": 1, "high": 2}]},
+            "unknown parameter kind 'integer' (did you mean 'int'?)",
+        ),
+        (
+            {"parameters": [{"name": "a", "kind": "int", "low": 1, "hihg": 2}]},
+            "unknown key 'hihg' (did you mean 'high'?)",
+        ),
+        (
+            {"parameters": [{"name": "a", "kind": "pow2", "low": 3, "high": 8}]},
+            "bounds must be powers of two, got 3",
+        ),
+        (
+            {
+                "parameters": [{"name": "a", "kind": "int", "low": 1, "high": 4}],
+                "constraints": ["b < 2"],
+            },
+            "unknown name in expression 'b'",
+        ),
+        (
+            {
+                "parameters": [{"name": "a", "kind": "int", "low": 1, "high": 4}],
+                "constraints": ["__import__('os')"],
+            },
+            "only the functions",
+        ),
+        (
+            {"parameters": [{"name": "a", "kind": "int", "low": 1, "high": 4, "default": 9}]},
+            "parameters[0].default",
+        ),
     ],
 )
 def test_space_spec_errors(data, message):

@@ -70,7 +70,10 @@ def test_empty_source_is_rejected(eyeriss_dict):
 def test_wrong_type_and_range(eyeriss_dict):
     bad = copy.deepcopy(eyeriss_dict)
     bad["architecture"]["pe_rows"]["value"] = "twelve"
-    _expect(bad, "eyeriss.yaml.architecture.pe_rows: expected a number (rows of the PE array), got 'twelve'")
+    _expect(
+        bad,
+        "eyeriss.yaml.architecture.pe_rows: expected a number (rows of the PE array), got 'twelve'",
+    )
     bad["architecture"]["pe_rows"]["value"] = 0
     _expect(bad, "eyeriss.yaml.architecture.pe_rows: got 0; expected >= 1")
     bad["architecture"]["pe_rows"]["value"] = 12
@@ -93,7 +96,10 @@ def test_cross_field_rules(eyeriss_dict):
     _expect(bad, "accum_bits: got 8; expected >= data_bits (16)")
     bad = copy.deepcopy(eyeriss_dict)
     bad["architecture"]["rf_bytes"]["value"] = 4
-    _expect(bad, "rf_bytes: got 4; a PE must hold at least one weight, one input and one partial sum (6 bytes)")
+    _expect(
+        bad,
+        "rf_bytes: got 4; a PE must hold at least one weight, one input and one partial sum (6 bytes)",
+    )
 
 
 def test_env_spec_cross_field_checks(tmp_path):
@@ -101,7 +107,9 @@ def test_env_spec_cross_field_checks(tmp_path):
     data["design_space"]["parameters"][0]["name"] = "pe_rowz"
     path = tmp_path / "env.yaml"
     path.write_text(yaml.safe_dump(data))
-    with pytest.raises(SpecError, match=r"unknown accelerator knob 'pe_rowz' \(did you mean 'pe_rows'\?\)"):
+    with pytest.raises(
+        SpecError, match=r"unknown accelerator knob 'pe_rowz' \(did you mean 'pe_rows'\?\)"
+    ):
         load_env_spec(str(path))
     data["design_space"]["parameters"][0]["name"] = "pe_rows"
     data["objectives"]["edp"]["weights"] = {"latency": 1.0}

@@ -17,14 +17,18 @@ def _batch(n, offset=0):
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_append_and_read(tmp_path, suffix):
-    store = TraceStore(tmp_path / f"t{suffix}", meta={"simulator_version": "v1", "space_hash": "abc"})
+    store = TraceStore(
+        tmp_path / f"t{suffix}", meta={"simulator_version": "v1", "space_hash": "abc"}
+    )
     for i in range(3):
         batch, metrics, feasible = _batch(4, offset=4 * i)
         store.append(batch, metrics, feasible, workload="w", wall_time_s=0.004)
     data = store.read()
     assert sorted(data["a"].tolist()) == list(range(12))
     assert data["feasible"].all() and set(data["df"].tolist()) == {"WS"}
-    assert np.allclose(data["wall_time_s"], 0.001) and set(data["simulator_version"].tolist()) == {"v1"}
+    assert np.allclose(data["wall_time_s"], 0.001) and set(data["simulator_version"].tolist()) == {
+        "v1"
+    }
     assert len(store) == 12
 
 
@@ -37,7 +41,9 @@ def _writer(path, offset):
 
 def test_concurrent_csv_writers_never_interleave(tmp_path):
     path = tmp_path / "shared.csv"
-    procs = [mp.get_context("spawn").Process(target=_writer, args=(path, k * 1000)) for k in range(2)]
+    procs = [
+        mp.get_context("spawn").Process(target=_writer, args=(path, k * 1000)) for k in range(2)
+    ]
     for p in procs:
         p.start()
     for p in procs:

@@ -38,7 +38,9 @@ def _rollout(env_id: str, seed: int, steps: int):
     trajectory = [obs]
     for _ in range(steps):
         obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
-        trajectory.append((obs, reward, terminated, truncated, info["metrics"], info["design"], info["feasible"]))
+        trajectory.append(
+            (obs, reward, terminated, truncated, info["metrics"], info["design"], info["feasible"])
+        )
     env.close()
     return trajectory
 
@@ -47,14 +49,14 @@ def _same(a, b) -> bool:
     if isinstance(a, np.ndarray):
         return np.array_equal(a, b)
     if isinstance(a, (tuple, list)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     return a == b
 
 
 def check_determinism(env_id: str, seed: int = 123, steps: int = 20) -> None:
     """The same seed and the same actions give bit-identical observations, rewards and infos."""
     first, second = _rollout(env_id, seed, steps), _rollout(env_id, seed, steps)
-    for i, (a, b) in enumerate(zip(first, second)):
+    for i, (a, b) in enumerate(zip(first, second, strict=True)):
         assert _same(a, b), f"{env_id}: step {i} differs between two runs with seed {seed}"
 
 
@@ -76,7 +78,9 @@ def check_invalid_actions(env_id: str) -> None:
             message = str(exc)
             assert message, f"{env_id}: empty error for {label}"
             if label == "index past the last level":
-                assert env.space.params[0].name in message, f"{env_id}: error does not name the parameter: {message}"
+                assert env.space.params[0].name in message, (
+                    f"{env_id}: error does not name the parameter: {message}"
+                )
         else:
             raise AssertionError(f"{env_id}: action with {label} was accepted: {action}")
     # The env still works after the errors.
@@ -112,7 +116,9 @@ def check_vector_env_matches(env_id: str, num_envs: int = 4, steps: int = 3) -> 
         vobs, vrew, *_ = venv.step(actions)
         for i, s in enumerate(singles):
             obs, rew, *_ = s.step(actions[i])
-            assert np.allclose(obs, vobs[i]) and np.isclose(rew, vrew[i]), f"{env_id}: sub-env {i} differs"
+            assert np.allclose(obs, vobs[i]) and np.isclose(rew, vrew[i]), (
+                f"{env_id}: sub-env {i} differs"
+            )
     venv.close()
 
 

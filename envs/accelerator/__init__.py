@@ -49,7 +49,9 @@ def load_workload(workload: str | Path | Mapping[str, Any] | Network) -> Network
         if not path.exists():
             raise WorkloadError(f"workload file {str(path)!r} does not exist")
         return load_network(path)
-    raise WorkloadError(unknown_name("accelerator workload", str(workload), BUILTIN_NETWORKS) + " or a .yaml file")
+    raise WorkloadError(
+        unknown_name("accelerator workload", str(workload), BUILTIN_NETWORKS) + " or a .yaml file"
+    )
 
 
 class AcceleratorDomain:
@@ -79,13 +81,20 @@ class AcceleratorDomain:
     def check_space(self, space: DesignSpace, arch: AcceleratorArch) -> None:
         for param in space:
             if param.name not in TUNABLE:
-                raise SpecError(unknown_name("accelerator knob", param.name, TUNABLE, "design_space"))
+                raise SpecError(
+                    unknown_name("accelerator knob", param.name, TUNABLE, "design_space")
+                )
             field = TUNABLE[param.name]
             for choice in param.choices:
                 try:
-                    field.check_value(choice.item() if hasattr(choice, "item") else choice, f"design_space.{param.name}")
+                    field.check_value(
+                        choice.item() if hasattr(choice, "item") else choice,
+                        f"design_space.{param.name}",
+                    )
                 except SpecError as exc:
-                    raise SpecError(f"design_space.{param.name}: level {choice!r} is invalid: {exc}") from exc
+                    raise SpecError(
+                        f"design_space.{param.name}: level {choice!r} is invalid: {exc}"
+                    ) from exc
         if "dataflow" in space and not set(space["dataflow"].choices) <= set(DATAFLOWS):
             raise SpecError(f"design_space.dataflow: choices must be among {list(DATAFLOWS)}")
 

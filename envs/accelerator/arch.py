@@ -20,7 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from ..._errors import SpecError
-from ..._spec import Field, check_keys, check_spec_version, load_yaml, parse_section, resolve_named_spec
+from ..._spec import (
+    Field,
+    check_keys,
+    check_spec_version,
+    load_yaml,
+    parse_section,
+    resolve_named_spec,
+)
 
 DATAFLOWS = ("WS", "OS", "IS", "RS")
 
@@ -41,10 +48,18 @@ CONSTANTS: dict[str, Field] = {
     "data_bits": Field(int, "width of weights and activations, bits", low=1, high=64),
     "accum_bits": Field(int, "width of partial sums, bits", low=1, high=128),
     "mac_energy_pj": Field(float, "energy of one multiply-accumulate at data_bits, pJ", low=0),
-    "sram_energy_pj_per_bit": Field(float, "SRAM read/write energy per bit at sram_ref_kib, pJ", low=0),
-    "sram_ref_kib": Field(float, "capacity at which sram_energy_pj_per_bit is given, KiB", low=1e-6),
-    "sram_energy_exponent": Field(float, "energy per bit grows as (capacity/ref)^exponent", low=0, high=2),
-    "noc_energy_pj_per_bit": Field(float, "energy to deliver one bit from the GLB to a PE, pJ", low=0),
+    "sram_energy_pj_per_bit": Field(
+        float, "SRAM read/write energy per bit at sram_ref_kib, pJ", low=0
+    ),
+    "sram_ref_kib": Field(
+        float, "capacity at which sram_energy_pj_per_bit is given, KiB", low=1e-6
+    ),
+    "sram_energy_exponent": Field(
+        float, "energy per bit grows as (capacity/ref)^exponent", low=0, high=2
+    ),
+    "noc_energy_pj_per_bit": Field(
+        float, "energy to deliver one bit from the GLB to a PE, pJ", low=0
+    ),
     "dram_energy_pj_per_bit": Field(float, "DRAM access energy per bit, pJ", low=0),
     "mac_area_um2": Field(float, "area of one MAC unit, um^2", low=0),
     "sram_area_mm2_per_kib": Field(float, "SRAM area per KiB incl. periphery, mm^2", low=0),
@@ -92,16 +107,28 @@ class AcceleratorArch:
             for f in fields(self)
             if f.name in TUNABLE or f.name in CONSTANTS
         }
-        return {"spec_version": 1, "name": self.name, "description": self.description, "architecture": body}
+        return {
+            "spec_version": 1,
+            "name": self.name,
+            "description": self.description,
+            "architecture": body,
+        }
 
 
 def arch_from_dict(data: Mapping[str, Any], *, path: str = "arch") -> AcceleratorArch:
     """Validate the schema, then the cross-field rules, and build the architecture."""
     check_spec_version(data, path)
-    check_keys(data, required={"spec_version", "name", "architecture"}, optional={"description"}, path=path)
-    values, sources = parse_section(data["architecture"], {**TUNABLE, **CONSTANTS}, path=f"{path}.architecture")
+    check_keys(
+        data, required={"spec_version", "name", "architecture"}, optional={"description"}, path=path
+    )
+    values, sources = parse_section(
+        data["architecture"], {**TUNABLE, **CONSTANTS}, path=f"{path}.architecture"
+    )
     arch = AcceleratorArch(
-        name=str(data["name"]), description=str(data.get("description", "")), sources=sources, **values
+        name=str(data["name"]),
+        description=str(data.get("description", "")),
+        sources=sources,
+        **values,
     )
     check_arch(arch, path=path)
     return arch

@@ -190,7 +190,11 @@ _MAP_KEYS = ("cycles", "spatial", "w_reads", "i_reads", "psum_passes", "deliveri
 
 def _map_array(hw: Mapping[str, np.ndarray], L: Mapping[str, np.ndarray], dataflow: np.ndarray):
     """Run each dataflow's mapper on the designs that use it (a loop over 4 dataflows, not designs)."""
-    present = [str(dataflow[0])] if len(dataflow) == 1 else [df for df in _MAPPERS if np.any(dataflow == df)]
+    present = (
+        [str(dataflow[0])]
+        if len(dataflow) == 1
+        else [df for df in _MAPPERS if np.any(dataflow == df)]
+    )
     if len(present) == 1:
         return _MAPPERS[present[0]](hw, L)
     shape = (len(dataflow), L["k"].shape[1])
@@ -220,7 +224,7 @@ def _glb_tiling(hw, L):
     cap, a = hw["glb_words"], hw["a"]
     rows, cols = hw["pe_rows"], hw["pe_cols"]
     K, X, Cr = L["k"], L["X"], L["Cr"]
-    W, O = L["w_words_g"], L["o_words_g"]
+    W, Out = L["w_words_g"], L["o_words_g"]
 
     # (A) output-resident: tk x tx partial sums stay; a chunk cc of the reduction streams in.
     # A trailing axis holds the tk candidates; every other array broadcasts onto it.
@@ -229,19 +233,21 @@ def _glb_tiling(hw, L):
     tk = L["tk_candidates"]
     tx = np.minimum(np.floor((e(cap) - 2 * tk * cc) / (e(a) * tk + 2 * cc)), e(X))
     tx_safe = np.maximum(tx, 1.0)
-    traffic_a = e(W) * np.ceil(e(X) / tx_safe) + _input_pass(tx_safe, L, e) * L["k_passes"] + e(O)
+    traffic_a = e(W) * np.ceil(e(X) / tx_safe) + _input_pass(tx_safe, L, e) * L["k_passes"] + e(Out)
     traffic_a = np.where(tx >= 1, traffic_a, np.inf).min(axis=-1)
 
     # (B) weight-resident: tk filters x all Cr stay; chunks of xc pixels stream through.
     xc = np.minimum(X, cols)
     tk_b = np.minimum(np.floor((cap - 2 * Cr * xc) / (Cr + 2 * a * xc)), K)
-    traffic_b = W + _input_pass(xc, L) * _ceil_div(K, np.maximum(tk_b, 1.0)) + O
+    traffic_b = W + _input_pass(xc, L) * _ceil_div(K, np.maximum(tk_b, 1.0)) + Out
     traffic_b = np.where(tk_b >= 1, traffic_b, np.inf)
 
     # (C) input-resident: all Cr x tx inputs stay; chunks of kc filters stream through.
     kc = np.minimum(K, np.maximum(rows, cols))
     tx_c = np.minimum(np.floor((cap - 2 * kc * Cr) / (Cr + 2 * a * kc)), X)
-    traffic_c = W * _ceil_div(X, np.maximum(tx_c, 1.0)) + _input_pass(np.maximum(tx_c, 1.0), L) + O
+    traffic_c = (
+        W * _ceil_div(X, np.maximum(tx_c, 1.0)) + _input_pass(np.maximum(tx_c, 1.0), L) + Out
+    )
     traffic_c = np.where(tx_c >= 1, traffic_c, np.inf)
 
     stacked = np.stack(np.broadcast_arrays(traffic_a, traffic_b, traffic_c), axis=-1)
@@ -249,7 +255,7 @@ def _glb_tiling(hw, L):
     traffic = np.min(stacked, axis=-1)
     feasible = np.isfinite(traffic)
     # Infeasible: keep the finite traffic of the smallest tile (1 x 1 outputs) for reporting.
-    fallback = W * X + _input_pass(np.ones_like(X), L) * K + O
+    fallback = W * X + _input_pass(np.ones_like(X), L) * K + Out
     return np.where(feasible, traffic, fallback), schedule, feasible
 
 
@@ -276,7 +282,15 @@ def hardware_arrays(design: Mapping[str, np.ndarray], constants: Mapping[str, fl
     """Column arrays ``(designs, 1)`` of every hardware quantity the model reads."""
     n = len(next(iter(design.values())))
     hw = {}
-    for key in ("pe_rows", "pe_cols", "rf_bytes", "glb_kib", "glb_bw_bytes_per_cycle", "dram_bw_gbps", "clock_mhz"):
+    for key in (
+        "pe_rows",
+        "pe_cols",
+        "rf_bytes",
+        "glb_kib",
+        "glb_bw_bytes_per_cycle",
+        "dram_bw_gbps",
+        "clock_mhz",
+    ):
         hw[key] = np.asarray(design[key], dtype=np.float64).reshape(n, 1)
     bits, accum = float(constants["data_bits"]), float(constants["accum_bits"])
     hw["a"] = np.full((n, 1), accum / bits)
@@ -287,7 +301,10 @@ def hardware_arrays(design: Mapping[str, np.ndarray], constants: Mapping[str, fl
 
 def sram_energy_pj_per_bit(kib: np.ndarray, constants: Mapping[str, float]) -> np.ndarray:
     """Per-bit access energy of an SRAM of ``kib`` KiB: ``e_ref * (kib / ref) ** exponent``."""
-    return constants["sram_energy_pj_per_bit"] * (kib / constants["sram_ref_kib"]) ** constants["sram_energy_exponent"]
+    return (
+        constants["sram_energy_pj_per_bit"]
+        * (kib / constants["sram_ref_kib"]) ** constants["sram_energy_exponent"]
+    )
 
 
 def layer_costs(
@@ -343,9 +360,13 @@ def layer_costs(
     )
 
 
-def area_mm2(design: Mapping[str, np.ndarray], constants: Mapping[str, float]) -> dict[str, np.ndarray]:
+def area_mm2(
+    design: Mapping[str, np.ndarray], constants: Mapping[str, float]
+) -> dict[str, np.ndarray]:
     """Area breakdown (mm^2): MAC units, register files, global buffer."""
-    pes = np.asarray(design["pe_rows"], dtype=np.float64) * np.asarray(design["pe_cols"], dtype=np.float64)
+    pes = np.asarray(design["pe_rows"], dtype=np.float64) * np.asarray(
+        design["pe_cols"], dtype=np.float64
+    )
     sram = constants["sram_area_mm2_per_kib"]
     return {
         "mac": pes * constants["mac_area_um2"] * 1e-6,

@@ -31,10 +31,16 @@ def vgg16(batch: int = 1) -> Network:
     """VGG-16, configuration D (Simonyan & Zisserman, ICLR 2015), 224x224."""
     layers: list[Layer] = []
     size, cin = 224, 3
-    for stage, (cout, reps) in enumerate(((64, 2), (128, 2), (256, 3), (512, 3), (512, 3)), start=1):
+    for stage, (cout, reps) in enumerate(
+        ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3)), start=1
+    ):
         layers.append(conv2d(f"conv{stage}_1", cin, cout, size, 3, padding=1, batch=batch))
         if reps > 1:
-            layers.append(conv2d(f"conv{stage}_2", cout, cout, size, 3, padding=1, batch=batch, count=reps - 1))
+            layers.append(
+                conv2d(
+                    f"conv{stage}_2", cout, cout, size, 3, padding=1, batch=batch, count=reps - 1
+                )
+            )
         cin, size = cout, size // 2
     layers += [
         gemm("fc6", batch, 4096, 512 * 7 * 7),
@@ -53,7 +59,9 @@ def resnet18(batch: int = 1) -> Network:
         layers += [
             conv2d(f"layer{stage}.0.conv1", cin, cout, size, 3, stride=2, padding=1, batch=batch),
             conv2d(f"layer{stage}.0.downsample", cin, cout, size, 1, stride=2, batch=batch),
-            conv2d(f"layer{stage}.conv3x3", cout, cout, size // 2, 3, padding=1, batch=batch, count=3),
+            conv2d(
+                f"layer{stage}.conv3x3", cout, cout, size // 2, 3, padding=1, batch=batch, count=3
+            ),
         ]
         cin, size = cout, size // 2
     layers.append(gemm("fc", batch, 1000, 512))
@@ -80,7 +88,9 @@ def resnet50(batch: int = 1) -> Network:
         ]
         cin, size = cout, out
     layers.append(gemm("fc", batch, 1000, 2048))
-    return Network("resnet50", tuple(layers), "He et al., CVPR 2016, Table 1 (bottleneck, stride on 3x3)")
+    return Network(
+        "resnet50", tuple(layers), "He et al., CVPR 2016, Table 1 (bottleneck, stride on 3x3)"
+    )
 
 
 def mobilenet_v2(batch: int = 1) -> Network:

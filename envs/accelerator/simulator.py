@@ -55,14 +55,20 @@ class AcceleratorSimulator:
         full = {}
         for key in TUNABLE:
             value = designs.get(key, getattr(self.arch, key))
-            full[key] = np.broadcast_to(np.asarray(value), (n,)) if np.ndim(value) == 0 else np.asarray(value)
+            full[key] = (
+                np.broadcast_to(np.asarray(value), (n,))
+                if np.ndim(value) == 0
+                else np.asarray(value)
+            )
         return full
 
     def evaluate_layers(self, designs: Mapping[str, Any], workload: Network) -> LayerCosts:
         """Per design x layer costs of one instance of each layer (see :class:`LayerCosts`)."""
         return layer_costs(self._full_design(designs), self._constants, self._layers(workload))
 
-    def evaluate(self, designs: Mapping[str, Any], workload: Network, *, details: bool = False) -> Evaluation:
+    def evaluate(
+        self, designs: Mapping[str, Any], workload: Network, *, details: bool = False
+    ) -> Evaluation:
         """Network-level metrics for a batch of designs.
 
         With ``details``, ``Evaluation.details`` holds the energy breakdown per level
@@ -80,7 +86,9 @@ class AcceleratorSimulator:
         energy = sum(level_j.values())
         areas = area_mm2(full, self._constants)
         area = sum(areas.values())
-        pes = np.asarray(full["pe_rows"], dtype=np.float64) * np.asarray(full["pe_cols"], dtype=np.float64)
+        pes = np.asarray(full["pe_rows"], dtype=np.float64) * np.asarray(
+            full["pe_cols"], dtype=np.float64
+        )
         utilization = (costs.macs * count).sum(axis=1) / (cycles * pes)
         metrics = {
             "latency_s": latency,

@@ -105,7 +105,9 @@ def conv2d(
     p = (h + 2 * padding - r) // stride + 1
     q = (w + 2 * padding - s) // stride + 1
     if p < 1 or q < 1:
-        raise WorkloadError(f"{where}: kernel {r}x{s} does not fit input {h}x{w} with padding {padding}")
+        raise WorkloadError(
+            f"{where}: kernel {r}x{s} does not fit input {h}x{w} with padding {padding}"
+        )
     return Layer(name, "conv2d", batch, out_channels // groups, in_channels // groups, r, s, p, q, h, w,
                  stride, padding, groups, count)  # fmt: skip
 
@@ -121,7 +123,9 @@ def batched_gemm(
     """``batch`` independent ``(m x k) @ (k x n)`` products (e.g. attention heads)."""
     for label, value in (("batch", batch), ("m", m), ("n", n), ("k", k), ("count", count)):
         if not isinstance(value, (int, np.integer)) or value < 1:
-            raise WorkloadError(f"layer {name!r}: {label} must be a positive integer, got {value!r}")
+            raise WorkloadError(
+                f"layer {name!r}: {label} must be a positive integer, got {value!r}"
+            )
     return Layer(name, kind, 1, n, k, 1, 1, m, 1, m, 1, 1, 0, batch, count)
 
 
@@ -181,7 +185,9 @@ _LAYER_KEYS = {
 def network_from_dict(data: Mapping[str, Any], *, path: str = "workload") -> Network:
     """Build a network from its YAML form (see :meth:`Network.to_dict`), validating every key."""
     check_spec_version(data, path)
-    check_keys(data, required={"spec_version", "name", "layers"}, optional={"source", "doc"}, path=path)
+    check_keys(
+        data, required={"spec_version", "name", "layers"}, optional={"source", "doc"}, path=path
+    )
     if not isinstance(data["layers"], Sequence) or not data["layers"]:
         raise WorkloadError(f"{path}.layers: expected a non-empty list of layers")
     layers = []
@@ -201,7 +207,9 @@ def network_from_dict(data: Mapping[str, Any], *, path: str = "workload") -> Net
             raise WorkloadError(f"{where}: {exc}") from exc
         except WorkloadError as exc:
             raise WorkloadError(f"{where}: {exc}") from exc
-    return Network(str(data["name"]), tuple(layers), str(data.get("source", "")), str(data.get("doc", "")))
+    return Network(
+        str(data["name"]), tuple(layers), str(data.get("source", "")), str(data.get("doc", ""))
+    )
 
 
 def load_network(path: str | Path) -> Network:

@@ -65,10 +65,14 @@ def test_tiny_layer_golden(dataflow):
 
 def test_memory_bound_layer_names_dram_and_uses_bandwidth():
     d = tiny_design("WS")
-    d["dram_bw_gbps"] = np.array([0.0016])  # 16 bytes per 10 ns cycle -> 0.016 bytes/cycle at 100 MHz
+    d["dram_bw_gbps"] = np.array(
+        [0.0016]
+    )  # 16 bytes per 10 ns cycle -> 0.016 bytes/cycle at 100 MHz
     c = layer_costs(d, CONST, layer_arrays(TINY.arrays))
     assert c.binding[0, 0] == 2
-    assert c.cycles[0, 0] == pytest.approx(32 * 2 / 0.016)  # 64 bytes at 0.016 B/cycle = 4000 cycles
+    assert c.cycles[0, 0] == pytest.approx(
+        32 * 2 / 0.016
+    )  # 64 bytes at 0.016 B/cycle = 4000 cycles
 
 
 def test_rf_too_small_for_row_stationary_is_infeasible_not_nan():
@@ -82,7 +86,10 @@ def test_rf_too_small_for_row_stationary_is_infeasible_not_nan():
 def test_glb_too_small_is_infeasible_with_finite_metrics():
     sim = AcceleratorSimulator(EYERISS)
     net = DOMAIN.load_workload("vgg16")
-    ev = sim.evaluate({"glb_kib": np.array([1 / 1024]), "pe_rows": np.array([256]), "pe_cols": np.array([256])}, net)
+    ev = sim.evaluate(
+        {"glb_kib": np.array([1 / 1024]), "pe_rows": np.array([256]), "pe_cols": np.array([256])},
+        net,
+    )
     assert not ev.feasible[0]
     assert all(np.isfinite(v).all() for v in ev.metrics.values())
 
@@ -95,7 +102,9 @@ def resnet_designs():
 
 def _with(batch, **override):
     out = {k: v.copy() for k, v in batch.items()}
-    out.update({k: np.full(len(out["pe_rows"]), v) if np.ndim(v) == 0 else v for k, v in override.items()})
+    out.update(
+        {k: np.full(len(out["pe_rows"]), v) if np.ndim(v) == 0 else v for k, v in override.items()}
+    )
     return out
 
 
@@ -113,7 +122,10 @@ def test_more_glb_never_increases_dram_traffic(resnet_designs):
 def test_more_dram_bandwidth_never_increases_latency(resnet_designs):
     batch, net = resnet_designs
     sim = AcceleratorSimulator(EYERISS)
-    lat = [sim.evaluate(_with(batch, dram_bw_gbps=bw), net).metrics["latency_s"] for bw in (0.5, 4.0, 64.0)]
+    lat = [
+        sim.evaluate(_with(batch, dram_bw_gbps=bw), net).metrics["latency_s"]
+        for bw in (0.5, 4.0, 64.0)
+    ]
     assert (lat[1] <= lat[0] * (1 + 1e-12)).all() and (lat[2] <= lat[1] * (1 + 1e-12)).all()
     assert (lat[2] < lat[0]).any()
 

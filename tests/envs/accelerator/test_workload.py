@@ -64,7 +64,9 @@ def test_llama7b_decode_weights_match_parameter_count():
     net = BUILTIN_NETWORKS["llama7b_decode"]()
     params = sum(layer.weight_words * layer.count for layer in net.layers if layer.kind == "gemm")
     assert params == 6_738_415_616 - 32000 * 4096 - 65 * 4096
-    kv_cache = sum(layer.weight_words * layer.count for layer in net.layers if layer.kind == "batched_gemm")
+    kv_cache = sum(
+        layer.weight_words * layer.count for layer in net.layers if layer.kind == "batched_gemm"
+    )
     assert kv_cache == 2 * 32 * 2048 * 4096
 
 
@@ -85,8 +87,21 @@ def test_yaml_round_trip(name, tmp_path):
 @pytest.mark.parametrize(
     "layer, message",
     [
-        ({"kind": "conv2d", "in_channels": 3, "out_channels": 8, "in_size": 4, "kernel": 7}, "kernel 7x7 does not fit input 4x4"),
-        ({"kind": "conv2d", "in_channels": 3, "out_channels": 8, "in_size": 8, "kernel": 3, "groups": 2}, "groups=2 must divide"),
+        (
+            {"kind": "conv2d", "in_channels": 3, "out_channels": 8, "in_size": 4, "kernel": 7},
+            "kernel 7x7 does not fit input 4x4",
+        ),
+        (
+            {
+                "kind": "conv2d",
+                "in_channels": 3,
+                "out_channels": 8,
+                "in_size": 8,
+                "kernel": 3,
+                "groups": 2,
+            },
+            "groups=2 must divide",
+        ),
         ({"kind": "gemm", "m": 0, "n": 4, "k": 4}, "m must be a positive integer, got 0"),
         ({"kind": "gemm", "m": 1, "n": 4, "k": 4, "bias": True}, "unknown key 'bias'"),
         ({"kind": "pool", "size": 2}, "layers[0].kind: got 'pool'; expected one of"),
@@ -99,5 +114,8 @@ def test_bad_layers_name_the_field(layer, message):
 
 
 def test_unknown_workload_name_suggests():
-    with pytest.raises(WorkloadError, match=r"unknown accelerator workload 'resnet-18' \(did you mean 'resnet18'\?\)"):
+    with pytest.raises(
+        WorkloadError,
+        match=r"unknown accelerator workload 'resnet-18' \(did you mean 'resnet18'\?\)",
+    ):
         load_workload("resnet-18")
