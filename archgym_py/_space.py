@@ -12,6 +12,7 @@ import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -225,9 +226,19 @@ class DesignSpace:
             )
 
     def unit_of_indices(self, indices: np.ndarray) -> np.ndarray:
-        """Unit-cube points of level indices, shape ``(n, len(space))`` (no value round trip)."""
+        """Unit-cube points of level indices, shape ``(n, len(space))`` (no value round trip).
+
+        Every kind maps an index affinely, ``(index + offset) * scale``, so this is one operation.
+        """
         indices = np.asarray(indices).reshape(-1, len(self.params))
-        return np.stack([p.unit_of_index(indices[:, i]) for i, p in enumerate(self.params)], axis=1)
+        return (indices + self._unit_affine[0]) * self._unit_affine[1]
+
+    @cached_property
+    def _unit_affine(self) -> tuple[np.ndarray, np.ndarray]:
+        zero, one = np.zeros(len(self)), np.ones(len(self))
+        offset = np.array([p.unit_of_index(zero[i]) for i, p in enumerate(self.params)])
+        scale = np.array([p.unit_of_index(one[i]) for i, p in enumerate(self.params)]) - offset
+        return offset / scale, scale
 
     def to_indices(self, batch: Batch) -> np.ndarray:
         """Level indices, shape ``(n, len(space))``."""

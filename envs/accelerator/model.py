@@ -77,7 +77,7 @@ class LayerCosts:
     glb_cycles: np.ndarray
     dram_cycles: np.ndarray
     binding: np.ndarray  # index into BINDING
-    energy_pj: dict[str, np.ndarray]  # per LEVELS
+    energy_pj: np.ndarray  # (levels, designs, layers), levels in LEVELS order
     dram_words: np.ndarray
     glb_bits: np.ndarray
     noc_deliveries: np.ndarray
@@ -208,7 +208,7 @@ def _map_array(hw: Mapping[str, np.ndarray], L: Mapping[str, np.ndarray], datafl
 
 
 # --------------------------------------------------------------------------- GLB level
-def _input_pass(tx, L, e=lambda v: v):
+def _input_pass(tx, L, e=lambda v: v):  # noqa: B008
     """Input words read from DRAM per pass over all X output pixels, in tiles of ``tx`` pixels.
 
     A large tile reads ``phi = min(stride^2, R*S)`` words per output pixel and channel; each tile
@@ -220,43 +220,59 @@ def _input_pass(tx, L, e=lambda v: v):
 
 
 def _glb_tiling(hw, L):
-    """DRAM traffic (words per group) of the best GLB tile among three loop orders."""
-    cap, a = hw["glb_words"], hw["a"]
-    rows, cols = hw["pe_rows"], hw["pe_cols"]
-    K, X, Cr = L["k"], L["X"], L["Cr"]
-    W, Out = L["w_words_g"], L["o_words_g"]
+    """DRAM traffic (words per group) of the best GLB tile, its loop order, and whether any fits.
 
-    # (A) output-resident: tk x tx partial sums stay; a chunk cc of the reduction streams in.
-    # A trailing axis holds the tk candidates; every other array broadcasts onto it.
-    e = lambda v: v[..., None]  # noqa: E731
-    cc = e(np.minimum(Cr, rows))
-    tk = L["tk_candidates"]
-    tx = np.minimum(np.floor((e(cap) - 2 * tk * cc) / (e(a) * tk + 2 * cc)), e(X))
-    tx_safe = np.maximum(tx, 1.0)
-    traffic_a = e(W) * np.ceil(e(X) / tx_safe) + _input_pass(tx_safe, L, e) * L["k_passes"] + e(Out)
-    traffic_a = np.where(tx >= 1, traffic_a, np.inf).min(axis=-1)
+    Every loop order is a tile of ``tk`` filters x ``tx`` output pixels costed by one formula,
+    ``W * ceil(X / tx) + I(tx) * ceil(K / tk) + O``; they differ in what must fit in the GLB:
 
-    # (B) weight-resident: tk filters x all Cr stay; chunks of xc pixels stream through.
+    * output-resident (15 candidates ``tk``): ``tk x tx`` partial sums stay while chunks of
+      ``cc = min(Cr, rows)`` reduction elements stream in; ``tx`` is the largest that fits;
+    * weight-resident: ``tk x Cr`` weights stay and all ``X`` pixels stream past (``tx = X``);
+    * input-resident: ``Cr x tx`` inputs stay and all ``K`` filters stream past (``tk = K``).
+
+    Double buffering doubles the streaming chunks. A trailing axis holds the 17 candidates.
+    """
+    cap, a = hw["glb_words"][..., None], hw["a"][..., None]
+    rows, cols = hw["pe_rows"][..., None], hw["pe_cols"][..., None]
+    K, X, Cr = L["k"][..., None], L["X"][..., None], L["Cr"][..., None]
+    shape = (cap.shape[0], K.shape[1])
+
+    tk_out = L["tk_candidates"]
+    cc = np.minimum(Cr, rows)
+    tx_out = np.minimum(np.floor((cap - 2 * tk_out * cc) / (a * tk_out + 2 * cc)), X)
     xc = np.minimum(X, cols)
-    tk_b = np.minimum(np.floor((cap - 2 * Cr * xc) / (Cr + 2 * a * xc)), K)
-    traffic_b = W + _input_pass(xc, L) * _ceil_div(K, np.maximum(tk_b, 1.0)) + Out
-    traffic_b = np.where(tk_b >= 1, traffic_b, np.inf)
-
-    # (C) input-resident: all Cr x tx inputs stay; chunks of kc filters stream through.
+    tk_w = np.minimum(np.floor((cap - 2 * Cr * xc) / (Cr + 2 * a * xc)), K)
     kc = np.minimum(K, np.maximum(rows, cols))
-    tx_c = np.minimum(np.floor((cap - 2 * kc * Cr) / (Cr + 2 * a * kc)), X)
-    traffic_c = (
-        W * _ceil_div(X, np.maximum(tx_c, 1.0)) + _input_pass(np.maximum(tx_c, 1.0), L) + Out
-    )
-    traffic_c = np.where(tx_c >= 1, traffic_c, np.inf)
+    tx_in = np.minimum(np.floor((cap - 2 * kc * Cr) / (Cr + 2 * a * kc)), X)
 
-    stacked = np.stack(np.broadcast_arrays(traffic_a, traffic_b, traffic_c), axis=-1)
-    schedule = np.argmin(stacked, axis=-1)
-    traffic = np.min(stacked, axis=-1)
-    feasible = np.isfinite(traffic)
+    def join(*parts):
+        if any(p.shape[:-1] != shape for p in parts):
+            parts = [np.broadcast_to(p, shape + p.shape[-1:]) for p in parts]
+        return np.concatenate(parts, axis=-1)
+
+    tk = join(tk_out, tk_w, K)
+    tx = join(tx_out, X, tx_in)
+    fits = (tk >= 1) & (tx >= 1)
+    tk, tx = np.maximum(tk, 1.0), np.maximum(tx, 1.0)
+    traffic = L["w_words_g"][..., None] * np.ceil(X / tx) + _input_pass(tx, L, _last) * np.ceil(
+        K / tk
+    )
+    traffic = np.where(fits, traffic, np.inf)
+    best = np.argmin(traffic, axis=-1)
+    best_traffic = traffic.min(axis=-1) + L["o_words_g"]
+    feasible = np.isfinite(best_traffic)
+    schedule = np.clip(
+        best - (tk_out.shape[-1] - 1), 0, 2
+    )  # 0 output-, 1 weight-, 2 input-resident
     # Infeasible: keep the finite traffic of the smallest tile (1 x 1 outputs) for reporting.
-    fallback = W * X + _input_pass(np.ones_like(X), L) * K + Out
-    return np.where(feasible, traffic, fallback), schedule, feasible
+    fallback = (
+        L["w_words_g"] * L["X"] + _input_pass(np.ones_like(L["X"]), L) * L["k"] + L["o_words_g"]
+    )
+    return np.where(feasible, best_traffic, fallback), schedule, feasible
+
+
+def _last(v):
+    return v[..., None]
 
 
 # --------------------------------------------------------------------------- public
@@ -274,7 +290,6 @@ def layer_arrays(layers: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     L["halo_rows"] = np.maximum(L["r"] - L["stride"], 0.0) / L["stride"]
     tk = np.minimum(_TK_CANDIDATES, L["k"][..., None])
     L["tk_candidates"] = np.concatenate([tk, L["k"][..., None]], axis=-1)
-    L["k_passes"] = np.ceil(L["k"][..., None] / L["tk_candidates"])
     return L
 
 
@@ -334,13 +349,15 @@ def layer_costs(
     cycles = np.maximum(np.maximum(compute, glb_cycles), dram_cycles)
     binding = np.where(compute >= cycles, 0, np.where(glb_cycles >= cycles, 1, 2))
 
-    energy = {
-        "mac": macs * constants["mac_energy_pj"] + 0.0 * compute,
-        "rf": rf_bits * sram_energy_pj_per_bit(hw["rf_bytes"] / 1024.0, constants),
-        "noc": deliveries * bits * constants["noc_energy_pj_per_bit"],
-        "glb": glb_bits * sram_energy_pj_per_bit(hw["glb_kib"], constants),
-        "dram": dram_words * bits * constants["dram_energy_pj_per_bit"],
-    }
+    energy = np.stack(  # in LEVELS order
+        np.broadcast_arrays(
+            macs * constants["mac_energy_pj"],
+            rf_bits * sram_energy_pj_per_bit(hw["rf_bytes"] / 1024.0, constants),
+            deliveries * bits * constants["noc_energy_pj_per_bit"],
+            glb_bits * sram_energy_pj_per_bit(hw["glb_kib"], constants),
+            dram_words * bits * constants["dram_energy_pj_per_bit"],
+        )
+    )
     return LayerCosts(
         macs=macs + 0.0 * compute,
         cycles=cycles,

@@ -80,16 +80,16 @@ class AcceleratorSimulator:
         costs = layer_costs(full, self._constants, L)
         count = L["count"]
         clock_hz = np.asarray(full["clock_mhz"], dtype=np.float64) * 1e6
-        cycles = (costs.cycles * count).sum(axis=1)
+        cycles = costs.cycles @ count[0]
         latency = cycles / clock_hz
-        level_j = {lvl: (costs.energy_pj[lvl] * count).sum(axis=1) * 1e-12 for lvl in LEVELS}
-        energy = sum(level_j.values())
+        per_level_j = costs.energy_pj @ (count[0] * 1e-12)  # (levels, designs)
+        energy = per_level_j.sum(axis=0)
         areas = area_mm2(full, self._constants)
         area = sum(areas.values())
         pes = np.asarray(full["pe_rows"], dtype=np.float64) * np.asarray(
             full["pe_cols"], dtype=np.float64
         )
-        utilization = (costs.macs * count).sum(axis=1) / (cycles * pes)
+        utilization = (costs.macs @ count[0]) / (cycles * pes)
         metrics = {
             "latency_s": latency,
             "energy_j": energy,
@@ -101,13 +101,13 @@ class AcceleratorSimulator:
         feasible = costs.feasible.all(axis=1)
         extra: dict[str, Any] = {}
         if details:
-            extra.update({f"energy_{lvl}_j": v for lvl, v in level_j.items()})
+            extra.update({f"energy_{lvl}_j": v for lvl, v in zip(LEVELS, per_level_j, strict=True)})
             extra.update({f"area_{part}_mm2": v for part, v in areas.items()})
             extra.update(
                 layer_names=[layer.name for layer in workload.layers],
                 layer_count=count[0],
                 layer_latency_s=costs.cycles * count / clock_hz[:, None],
-                layer_energy_j=sum(costs.energy_pj.values()) * count * 1e-12,
+                layer_energy_j=costs.energy_pj.sum(axis=0) * count * 1e-12,
                 layer_compute_cycles=costs.compute_cycles,
                 layer_glb_cycles=costs.glb_cycles,
                 layer_dram_cycles=costs.dram_cycles,
