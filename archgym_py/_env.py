@@ -17,6 +17,7 @@ from ._objective import Objective
 from ._record import EpisodeRecord
 from ._simulator import Evaluation, Simulator
 from ._space import Batch, DesignSpace
+from ._spec import shipped_spec_dir
 
 #: Observed metrics are ``ln(metric / reference)`` clipped to this bound.
 OBS_BOUND = 30.0
@@ -24,11 +25,13 @@ BACKENDS = ("simulator", "surrogate")
 
 
 def resolve_spec(spec: str | Path | EnvSpec) -> EnvSpec:
-    """An EnvSpec from a family name (``"accelerator"``), a path to an env YAML, or itself."""
+    """An EnvSpec from a family name (``"accelerator"``), a shipped spec path under ``arch_specs/``
+    (``"accelerator/env_small.yaml"``), a path to an env YAML file, or itself."""
     if isinstance(spec, EnvSpec):
         return spec
     if str(spec).endswith((".yaml", ".yml")):
-        return load_env_spec(str(spec))
+        shipped = shipped_spec_dir("") / str(spec)
+        return load_env_spec(str(spec) if Path(spec).exists() else str(shipped))
     return shipped_env_spec(str(spec))
 
 
@@ -108,6 +111,29 @@ class EnvCore:
         # The base design's result is reused by every reset that starts there (no simulator call).
         self.default_result = self._score(default, ev, wall)
 
+    def optimum(self, limit: int = 2_000_000) -> tuple[dict[str, Any], float]:
+        """The best design and its reward, by evaluating every design (enumerable spaces only).
+
+        Computed once per core with batched simulator calls; raises DesignError past ``limit``.
+        """
+        if getattr(self, "_optimum", None) is None:
+            grid = self.space.grid(limit=limit)
+            n = len(next(iter(grid.values())))
+            best_reward, best_design = -np.inf, None
+            for lo in range(0, n, 65536):
+                chunk = {k: v[lo : lo + 65536] for k, v in grid.items()}
+                ev, wall = self._simulate(chunk)
+                _, reward, feasible, _ = self._score(chunk, ev, wall)
+                reward = np.where(feasible, reward, -np.inf)
+                i = int(np.argmax(reward))
+                if reward[i] > best_reward:
+                    best_reward, best_design = (
+                        float(reward[i]),
+                        self.space.unbatch({k: v[i : i + 1] for k, v in chunk.items()})[0],
+                    )
+            self._optimum = (best_design, best_reward)
+        return self._optimum
+
     def kwargs(self) -> dict[str, Any]:
         """The constructor kwargs, in serialisable form (for records and worker processes)."""
         return {
@@ -125,7 +151,8 @@ class EnvCore:
     def _simulate(self, batch: Batch) -> tuple[Evaluation, float]:
         start = time.perf_counter()
         ev = self.simulator.evaluate(batch, self.workload)
-        return ev, time.perf_counter() - start
+        self.last_simulator_time_s = time.perf_counter() - start
+        return ev, self.last_simulator_time_s
 
     def _score(self, batch: Batch, ev: Evaluation, wall: float):
         sim_ok = ev.feasible & self.space.feasible(batch)
@@ -239,6 +266,17 @@ class ArchEnv(gym.Env):
         self._steps = 0
         self._last: dict[str, Any] | None = None
         self._record: EpisodeRecord | None = None
+
+    @classmethod
+    def from_core(cls, core: EnvCore, *, render_mode: str | None = None) -> ArchEnv:
+        """An env over an existing core (shares its simulator, workload and cached base design)."""
+        env = cls.__new__(cls)
+        env.core = core
+        env.action_space = core.action_space
+        env.observation_space = core.observation_space
+        env.render_mode = render_mode
+        env._steps, env._last, env._record = 0, None, None
+        return env
 
     # Convenience views of the core.
     @property

@@ -47,8 +47,8 @@ def cmd_envs(args: argparse.Namespace) -> int:
     from .envs import ENVS
 
     width = max(len(i) for i in ENVS)
-    for env_id, family in ENVS.items():
-        spec = resolve_spec(family)
+    for env_id, spec_path in ENVS.items():
+        spec = resolve_spec(spec_path)
         print(f"{env_id:<{width}}  {spec.description}")
         if args.verbose:
             domain = spec.domain

@@ -1,13 +1,14 @@
 """The domains, one subpackage each, and every ``register()`` call.
 
-``ENVS`` is the registry table: env id -> the family whose ``arch_specs/<family>/env.yaml``
-defines it. Entry points are strings, so registering imports no domain code.
+``ENVS`` is the registry table: env id -> its env spec, a path under ``arch_specs/``.
+Entry points are strings, so registering imports no domain code.
 """
 
 from __future__ import annotations
 
 ENVS: dict[str, str] = {
-    "archgym/Accelerator-v0": "accelerator",
+    "archgym/Accelerator-v0": "accelerator/env.yaml",
+    "archgym/AcceleratorSmall-v0": "accelerator/env_small.yaml",
 }
 
 ENTRY_POINT = "archgym_py._env:ArchEnv"
@@ -18,11 +19,11 @@ def register_envs() -> None:
     """Register every archgym id with gymnasium (idempotent)."""
     import gymnasium as gym
 
-    for env_id, family in ENVS.items():
+    for env_id, spec in ENVS.items():
         if env_id not in gym.registry:
             gym.register(
                 id=env_id,
                 entry_point=ENTRY_POINT,
                 vector_entry_point=VECTOR_ENTRY_POINT,
-                kwargs={"spec": family},
+                kwargs={"spec": spec},
             )

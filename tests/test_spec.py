@@ -20,7 +20,7 @@ ARCH_FILES = sorted((SPEC_ROOT / "accelerator" / "arch").glob("*.yaml"))
 
 def test_every_shipped_yaml_is_loaded_by_a_test():
     shipped = sorted(SPEC_ROOT.rglob("*.yaml"))
-    covered = set(ARCH_FILES) | {SPEC_ROOT / family / "env.yaml" for family in ENVS.values()}
+    covered = set(ARCH_FILES) | {SPEC_ROOT / spec for spec in ENVS.values()}
     assert set(shipped) == covered, "a shipped spec is not covered by test_spec.py"
 
 
@@ -32,10 +32,10 @@ def test_shipped_arch_loads_with_a_source_for_every_constant(path: Path):
     assert all(len(src) > 10 for src in arch.sources.values())
 
 
-@pytest.mark.parametrize("family", sorted(set(ENVS.values())))
-def test_shipped_env_spec_loads(family):
-    spec = load_env_spec(str(SPEC_ROOT / family / "env.yaml"))
-    assert spec.id in ENVS and spec.max_steps > 0 and len(spec.space) > 0
+@pytest.mark.parametrize("env_id", sorted(ENVS))
+def test_shipped_env_spec_loads(env_id):
+    spec = load_env_spec(str(SPEC_ROOT / ENVS[env_id]))
+    assert spec.id == env_id and spec.max_steps > 0 and len(spec.space) > 0
 
 
 @pytest.fixture

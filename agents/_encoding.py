@@ -1,0 +1,46 @@
+"""Helpers every index-space agent shares: the level counts and which knobs are ordered."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._params import Boolean, Categorical
+from .._space import DesignSpace
+
+
+class IndexEncoding:
+    """A DesignSpace seen as a vector of level indices (the env's MultiDiscrete action)."""
+
+    def __init__(self, space: DesignSpace):
+        self.space = space
+        self.nvec = space.nvec
+        self.dims = len(space)
+        # Ordered knobs move to neighbouring levels; categorical ones jump to any other level.
+        self.ordered = np.array([not isinstance(p, (Categorical, Boolean)) for p in space.params])
+
+    def uniform(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` uniformly random designs, shape ``(n, dims)``."""
+        return rng.integers(0, self.nvec, size=(n, self.dims))
+
+    def default(self) -> np.ndarray:
+        return self.space.to_indices(self.space.batch([self.space.default()]))[0]
+
+    def neighbour(
+        self, rng: np.random.Generator, x: np.ndarray, n_changes: int, max_step: int
+    ) -> np.ndarray:
+        """A copy of ``x`` with ``n_changes`` knobs moved: ordered ones by 1..max_step levels."""
+        y = x.copy()
+        for i in rng.choice(self.dims, size=min(n_changes, self.dims), replace=False):
+            if self.ordered[i]:
+                step = int(rng.integers(1, max_step + 1)) * (1 if rng.random() < 0.5 else -1)
+                y[i] = int(np.clip(y[i] + step, 0, self.nvec[i] - 1))
+                if y[i] == x[i]:  # pinned at a bound: go the other way
+                    y[i] = int(np.clip(x[i] - step, 0, self.nvec[i] - 1))
+            elif self.nvec[i] > 1:
+                y[i] = (x[i] + int(rng.integers(1, self.nvec[i]))) % self.nvec[i]
+        return y
+
+    def mutate(self, rng: np.random.Generator, pop: np.ndarray, rate: float) -> np.ndarray:
+        """Each gene of each row is redrawn uniformly with probability ``rate`` (vectorised)."""
+        mask = rng.random(pop.shape) < rate
+        return np.where(mask, self.uniform(rng, len(pop)), pop)
