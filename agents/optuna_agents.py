@@ -176,6 +176,7 @@ class QMC(OptunaAgent):
     """Quasi-Monte Carlo sampling (Sobol or Halton sequence), a space-filling baseline."""
 
     name = "qmc"
+    baseline = True
     description = "Optuna quasi-Monte Carlo"
     hyperparameter_space = DesignSpace(
         [
@@ -199,6 +200,7 @@ class OptunaRandom(OptunaAgent):
     """Optuna's random sampler (the same baseline as ``random``, through Optuna)."""
 
     name = "optuna_random"
+    baseline = True
     description = "Optuna random sampler"
     hyperparameter_space = DesignSpace([_batch_size(64)], name="optuna_random hyperparameters")
 

@@ -14,6 +14,7 @@ class RandomSearch(Agent):
     """Uniform random designs, evaluated in batches (the baseline every agent must beat)."""
 
     name = "random"
+    baseline = True
     description = "uniform random search"
     hyperparameter_space = DesignSpace(
         [PowerOfTwo("batch_size", low=1, high=1024, default=64, doc="designs per simulator call")],
@@ -32,6 +33,7 @@ class RandomWalk(Agent):
     jumps to a uniformly random design. ArchGym's "random walker"."""
 
     name = "random_walk"
+    baseline = True
     description = "random walk over neighbouring designs"
     hyperparameter_space = DesignSpace(
         [

@@ -9,7 +9,6 @@ same unit for every agent, so results are comparable.
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -18,7 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ._errors import ArchGymError, DesignError, unknown_name
+from ._errors import ArchGymError, unknown_name
 from ._space import DesignSpace
 
 
@@ -187,6 +186,8 @@ class Agent:
     description: ClassVar[str] = ""
     hyperparameter_space: ClassVar[DesignSpace]
     multi_objective: ClassVar[bool] = False
+    #: A baseline ignores rewards (random sampling, random walk): no learning is expected of it.
+    baseline: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -199,10 +200,8 @@ class Agent:
         if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
             raise ArchGymError(f"seed: got {seed!r}; expected a non-negative integer")
         self.seed = int(seed)
-        try:
-            self.hp = self.hyperparameter_space.validate(dict(hyperparameters or {}), partial=True)
-        except DesignError as exc:
-            raise DesignError(f"agent {self.name!r} hyperparameters: {exc}") from exc
+        # The space is named "<agent> hyperparameters", so its errors name the agent.
+        self.hp = self.hyperparameter_space.validate(dict(hyperparameters or {}), partial=True)
 
     def run(self, budget: int, *, progress=None) -> RunResult:
         """Search with ``budget`` simulator evaluations and return everything that was evaluated."""
@@ -293,8 +292,3 @@ def make_agent(
 ) -> Agent:
     """Build a registered agent: ``make_agent("ga", "archgym/Accelerator-v0", {"population": 32}, seed=1)``."""
     return agent_class(name)(env, hyperparameters, seed, env_kwargs)
-
-
-def regret(best_reward: float, optimum_reward: float) -> float:
-    """Reward gap to a known optimum (0 when the optimum is found)."""
-    return max(0.0, optimum_reward - best_reward) if math.isfinite(optimum_reward) else math.nan

@@ -265,9 +265,10 @@ class PowerOfTwo(Parameter):
 
 def _round_significant(values: np.ndarray, digits: int = 12) -> np.ndarray:
     values = np.asarray(values, dtype=np.float64)
-    magnitude = np.floor(np.log10(np.maximum(np.abs(values), 1e-300)))
+    nonzero = values != 0
+    magnitude = np.floor(np.log10(np.abs(np.where(nonzero, values, 1.0))))
     scale = 10.0 ** (digits - 1 - magnitude)
-    return np.round(values * scale) / scale
+    return np.where(nonzero, np.round(values * scale) / scale, 0.0)
 
 
 @dataclass(frozen=True)

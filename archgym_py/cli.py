@@ -1,10 +1,12 @@
-"""The ``archgym`` command line: ``envs``, ``eval``, ``collect``.
+"""The ``archgym`` command line: ``envs``, ``eval``, ``collect``, ``agents``, ``run``.
 
 Examples::
 
     archgym envs
     archgym eval archgym/Accelerator-v0 --workload resnet18 --design pe_rows=16 pe_cols=16 glb_kib=256
     archgym collect archgym/Accelerator-v0 -n 10000 --method sobol -o traces/acc.csv
+    archgym agents -v
+    archgym run ga archgym/Accelerator-v0 --budget 2000 --seed 1 --hp population=64 -o ga.json
 """
 
 from __future__ import annotations
@@ -32,12 +34,12 @@ def _make_core(env_id: str, args: argparse.Namespace):
     return gym.make(env_id, **kwargs).unwrapped.core
 
 
-def _parse_design(pairs: Sequence[str]) -> dict[str, str]:
+def _parse_design(pairs: Sequence[str], option: str = "--design") -> dict[str, str]:
     design = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise DesignError(f"--design: expected name=value, got {pair!r}")
+            raise DesignError(f"{option}: expected name=value, got {pair!r}")
         design[key.strip()] = value.strip()
     return design
 
@@ -140,6 +142,59 @@ def cmd_collect(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_agents(args: argparse.Namespace) -> int:
+    from ._agent import agent_class, agent_names
+
+    for name in agent_names():
+        cls = agent_class(name)
+        tags = ", ".join(
+            t
+            for t, on in (("baseline", cls.baseline), ("multi-objective", cls.multi_objective))
+            if on
+        )
+        print(f"{name:<14} {cls.description}{f' ({tags})' if tags else ''}")
+        if args.verbose:
+            for p in cls.hyperparameter_space:
+                levels = list(p.choices)
+                shown = f"[{p.low}, {p.high}]{' log' if getattr(p, 'log', False) else ''}" if p.kind == "real" else (
+                    levels if len(levels) <= 6 else f"{levels[0]}..{levels[-1]}")  # fmt: skip
+                print(
+                    f"    {p.name:<24} {p.kind:<11} default={p.resolved_default()!r:<10} {shown}  {p.doc}"
+                )
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ._agent import make_agent
+
+    env_kwargs = {
+        k: getattr(args, k) for k in ("workload", "arch", "objective") if getattr(args, k, None)
+    }
+    agent = make_agent(
+        args.agent,
+        args.env,
+        _parse_design(args.hp or [], "--hp"),
+        seed=args.seed,
+        env_kwargs=env_kwargs,
+    )
+    with tqdm(total=args.budget, unit="eval", disable=args.quiet, file=sys.stderr) as bar:
+        result = agent.run(args.budget, progress=bar.update)
+    if args.output:
+        result.save(args.output)
+    overhead = (result.wall_time_s - result.simulator_time_s) / result.evaluations * 1e3
+    print(f"{args.agent} on {args.env}: best reward {result.best_reward:.4f} "
+          f"({sum(result.feasible)} of {result.evaluations} designs feasible)")  # fmt: skip
+    print("best design: " + ", ".join(f"{k}={v}" for k, v in result.best_design.items()))
+    print("best metrics: " + ", ".join(f"{k}={v:.4g}" for k, v in result.best_metrics.items()))
+    if result.pareto is not None:
+        print(f"Pareto front: {len(result.pareto)} designs")
+    print(f"wall {result.wall_time_s:.2f} s, simulator {result.simulator_time_s:.2f} s, "
+          f"agent overhead {overhead:.3f} ms/evaluation" + (f"; wrote {args.output}" if args.output else ""))  # fmt: skip
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="archgym",
@@ -186,6 +241,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="trace path ending in .csv or .parquet")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_collect)
+
+    p = sub.add_parser("agents", help="list agents")
+    p.add_argument(
+        "-v", "--verbose", action="store_true", help="also list each agent's hyperparameter space"
+    )
+    p.set_defaults(func=cmd_agents)
+
+    p = sub.add_parser("run", help="run one agent on one env")
+    p.add_argument("agent", help="agent name (see `archgym agents`)")
+    env_options(p)
+    p.add_argument("--budget", type=int, required=True, help="simulator evaluations")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--hp", nargs="*", metavar="NAME=VALUE", help="hyperparameters (the rest keep defaults)"
+    )
+    p.add_argument("-o", "--output", help="write the RunResult as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_run)
     return parser
 
 

@@ -12,6 +12,13 @@ Use them on your own env ids (e.g. a new domain registered by a plugin)::
 
 from __future__ import annotations
 
+from ._agent_contract import (
+    check_beats_random,
+    check_budget_is_exact,
+    check_different_seeds_differ,
+    check_invalid_hyperparameters,
+    check_same_seed_same_run_in_two_processes,
+)
 from ._env_contract import (
     ENV_CHECKS,
     check_determinism,
@@ -24,6 +31,11 @@ from ._env_contract import (
 
 __all__ = [
     "ENV_CHECKS",
+    "check_beats_random",
+    "check_budget_is_exact",
+    "check_different_seeds_differ",
+    "check_invalid_hyperparameters",
+    "check_same_seed_same_run_in_two_processes",
     "check_determinism",
     "check_gymnasium_env_checker",
     "check_invalid_actions",
