@@ -29,7 +29,7 @@ class AntColony(Agent):
         [
             PowerOfTwo("ants", low=2, high=256, default=16, doc="designs per iteration"),
             Real(
-                "evaporation", low=0.01, high=0.9, default=0.1, doc="pheromone lost per iteration"
+                "evaporation", low=0.01, high=0.9, default=0.3, doc="pheromone lost per iteration"
             ),
             Real("alpha", low=0.0, high=5.0, default=1.0, doc="weight of the pheromone"),
             Real("beta", low=0.0, high=5.0, default=1.0, doc="weight of the heuristic"),
