@@ -136,33 +136,29 @@ class CMAES(OptunaAgent):
     hyperparameter_space = DesignSpace(
         [
             Integer("n_startup_trials", low=0, high=100, default=0, doc="random trials first"),
-            Boolean(
-                "lr_adapt",
-                default=False,
-                doc="learning-rate adaptation for rugged landscapes (Nomura et al., 2023)",
-            ),
             Integer(
                 "popsize", low=4, high=128, default=12, doc="offspring per generation (one batch)"
             ),
-            Boolean(
-                "with_margin",
-                default=True,
-                doc="CMA-ES with margin, for discrete knobs (Hamano et al., 2022)",
+            Categorical(
+                "variant",
+                values=("margin", "separable", "lr_adapt", "plain"),
+                default="margin",
+                doc="with margin for discrete knobs (Hamano et al., 2022), diagonal covariance, "
+                "learning-rate adaptation (Nomura et al., 2023), or plain; Optuna allows one",
             ),
-            Boolean("use_separable_cma", default=False, doc="diagonal covariance"),
         ],
         name="cmaes hyperparameters",
     )
 
     def _sampler(self, optuna, n_dims):
         independent = optuna.samplers.RandomSampler(seed=self.seed)
-        separable = self.hp["use_separable_cma"]
+        variant = self.hp["variant"]
         return optuna.samplers.CmaEsSampler(
             n_startup_trials=self.hp["n_startup_trials"],
             popsize=self.hp["popsize"],
-            lr_adapt=self.hp["lr_adapt"],
-            with_margin=self.hp["with_margin"] and not separable,  # Optuna allows one of the two
-            use_separable_cma=separable,
+            with_margin=variant == "margin",
+            use_separable_cma=variant == "separable",
+            lr_adapt=variant == "lr_adapt",
             independent_sampler=independent,
             warn_independent_sampling=False,
             seed=self.seed,

@@ -8,7 +8,15 @@ Importing the package registers every ``archgym/<Name>-v0`` env with gymnasium::
 
 from __future__ import annotations
 
-from ._agent import Agent, BudgetExhausted, Evaluator, RunResult, agent_class, agent_names, make_agent
+from ._agent import (
+    Agent,
+    BudgetExhausted,
+    Evaluator,
+    RunResult,
+    agent_class,
+    agent_names,
+    make_agent,
+)
 from ._env import ArchEnv
 from ._envspec import EnvSpec, load_env_spec
 from ._errors import ArchGymError, DesignError, ObjectiveError, SpecError, WorkloadError

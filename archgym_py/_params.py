@@ -110,6 +110,10 @@ class Parameter:
     def from_optuna(self, value: Any) -> Any:
         return self.check(value)
 
+    def to_optuna(self, value: Any) -> Any:
+        """The Optuna parameter value of a (valid) value: the inverse of :meth:`from_optuna`."""
+        return _plain(value)
+
     def to_dict(self) -> dict:
         out = {"name": self.name, "kind": self.kind}
         if self.unit:
@@ -254,6 +258,9 @@ class PowerOfTwo(Parameter):
 
     def from_optuna(self, value):
         return self.check(2 ** int(value))
+
+    def to_optuna(self, value):
+        return int(math.log2(value))
 
     def to_dict(self):
         return {**super().to_dict(), "low": self.low, "high": self.high}

@@ -369,6 +369,10 @@ class DesignSpace:
             design[p.name] = p.from_optuna(value)
         return design
 
+    def optuna_params(self, design: Mapping[str, Any]) -> dict[str, Any]:
+        """Optuna parameter values of a valid design (the inverse of :meth:`from_optuna_params`)."""
+        return {p.optuna_name(): p.to_optuna(design[p.name]) for p in self.params}
+
     def from_optuna_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Design from a finished trial's ``params``."""
         return {p.name: p.from_optuna(params[p.optuna_name()]) for p in self.params}

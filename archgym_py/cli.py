@@ -1,4 +1,5 @@
-"""The ``archgym`` command line: ``envs``, ``eval``, ``collect``, ``agents``, ``run``.
+"""The ``archgym`` command line: ``envs``, ``eval``, ``collect``, ``agents``, ``run``, ``sweep``,
+``report``, ``demo``.
 
 Examples::
 
@@ -7,6 +8,9 @@ Examples::
     archgym collect archgym/Accelerator-v0 -n 10000 --method sobol -o traces/acc.csv
     archgym agents -v
     archgym run ga archgym/Accelerator-v0 --budget 2000 --seed 1 --hp population=64 -o ga.json
+    archgym sweep quick -o quick.db --workers 2      # kill it at any time; add --resume to go on
+    archgym report quick.db -o report/
+    archgym demo                                      # the quick lottery and its report
 """
 
 from __future__ import annotations
@@ -195,6 +199,54 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _executor(args: argparse.Namespace):
+    if not getattr(args, "dask", None):
+        return None
+    try:
+        from distributed import Client
+    except ImportError as exc:
+        raise ArchGymError("--dask needs dask.distributed: pip install 'archgym_py[dask]'") from exc
+    return Client(args.dask).get_executor()
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .sweep import load_sweep, run_sweep
+
+    spec = load_sweep(args.spec)
+    output = args.output or f"{spec.name}.db"
+    summary = run_sweep(spec, output, workers=args.workers, executor=_executor(args), resume=args.resume,
+                        progress=not args.quiet)  # fmt: skip
+    print(f"sweep {spec.name!r}: {summary.total} cells, {summary.already_done} already stored, {summary.ran} run "
+          f"in {summary.wall_time_s:.1f} s ({summary.overhead_per_cell_s * 1e3:.1f} ms scheduling overhead per cell); "
+          f"results in {output}")  # fmt: skip
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .sweep._report import write_report
+
+    path = write_report(args.results, args.output)
+    print(f"wrote {path} (and report.md, PNG plots, CSV tables in {path.parent})")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .sweep import load_sweep, run_sweep
+    from .sweep._report import write_report
+
+    out = Path(args.output)
+    spec = load_sweep("quick")
+    results = out / "results.db"
+    print(f"archgym demo: the {spec.name!r} lottery ({len(spec.cells())} runs: {len(spec.envs)} envs, "
+          f"{len(spec.agents)} agents, {len(spec.seeds)} seeds, budget {spec.budget}) on {args.workers} workers")  # fmt: skip
+    summary = run_sweep(spec, results, workers=args.workers, resume=True, progress=not args.quiet)
+    path = write_report(results, out)
+    print(f"{summary.ran} runs in {summary.wall_time_s:.0f} s; report: {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="archgym",
@@ -259,6 +311,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="write the RunResult as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("sweep", help="run a sweep spec (envs x agents x hyperparameters x seeds)")
+    p.add_argument("spec", help="sweep YAML, or a shipped preset name (quick, accelerator_full)")
+    p.add_argument("-o", "--output", help="results database (default: <sweep name>.db)")
+    p.add_argument(
+        "--workers", type=int, default=2, help="local worker processes (0: run in this process)"
+    )
+    p.add_argument("--dask", metavar="ADDRESS", help="run on a dask.distributed scheduler instead")
+    p.add_argument(
+        "--resume", action="store_true", help="run only the cells the results file lacks"
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser(
+        "report", help="write the lottery report (HTML, Markdown, PNG, CSV) of a results file"
+    )
+    p.add_argument("results", help="results database written by `archgym sweep`")
+    p.add_argument("-o", "--output", default="report", help="output folder")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("demo", help="run the quick lottery and write its report (the main job)")
+    p.add_argument(
+        "-o", "--output", default="archgym-demo", help="output folder (results.db and the report)"
+    )
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=cmd_demo)
     return parser
 
 

@@ -34,7 +34,15 @@ def _run(job):
     agent, env_id, budget, seed = job
     result = make_agent(agent, env_id, seed=seed).run(budget)
     best = result.best_index
-    return agent, seed, result.best_reward, result.designs[best], result.wall_time_s, result.simulator_time_s, budget
+    return (
+        agent,
+        seed,
+        result.best_reward,
+        result.designs[best],
+        result.wall_time_s,
+        result.simulator_time_s,
+        budget,
+    )
 
 
 def best_by_search(core, n_random: int, seed: int = 0):
@@ -81,7 +89,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--agents", nargs="*", default=None)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--random-designs", type=int, default=2_000_000, help="size of the best-known search")
+    parser.add_argument(
+        "--random-designs", type=int, default=2_000_000, help="size of the best-known search"
+    )
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     if args.quick:
@@ -115,8 +125,10 @@ def main() -> None:
         overhead = np.median([(r[4] - r[5]) / r[6] for r in mine]) * 1e3
         print(f"{agent:<14}{mine[0][6]:>7}{np.median(rewards):>15.4f}{np.median(gaps):>12.4f}"
               f"{np.mean(gaps <= tolerance):>11.0%}{overhead:>18.3f}{1e3 / max(overhead, 1e-9):>18,.0f}")  # fmt: skip
-    print(f"\ngap = best known reward - best reward found; within 5% = gap <= ln(1.05) = {tolerance:.4f} "
-          "(EDP within 5% of the best known for the default objective). Median over seeds.")
+    print(
+        f"\ngap = best known reward - best reward found; within 5% = gap <= ln(1.05) = {tolerance:.4f} "
+        "(EDP within 5% of the best known for the default objective). Median over seeds."
+    )
 
 
 if __name__ == "__main__":

@@ -13,7 +13,16 @@ import archgym_py  # noqa: F401  (registers the archgym envs)
 
 def main(steps: int = 4096, seed: int = 0) -> None:
     env = gym.make("archgym/Accelerator-v0", workload="resnet18", objective="edp")
-    model = PPO("MlpPolicy", env, n_steps=256, batch_size=64, gamma=0.9, ent_coef=0.01, seed=seed, device="cpu")
+    model = PPO(
+        "MlpPolicy",
+        env,
+        n_steps=256,
+        batch_size=64,
+        gamma=0.9,
+        ent_coef=0.01,
+        seed=seed,
+        device="cpu",
+    )
     model.learn(total_timesteps=steps)
 
     # Sample designs from the trained policy and keep the best feasible one.

@@ -1,0 +1,358 @@
+"""The sweep report: one self-contained HTML page (PNG plots embedded), the same as Markdown, and
+every table as CSV. The first plot is the lottery itself: every run's score, one colour per
+hyperparameter configuration, so the spread across configurations and seeds shows at a glance."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._errors import ArchGymError
+from .._trace import atomic_write_text
+from ._stats import Analysis, analyse
+from ._store import open_store
+
+SCORE_FLOOR = -1.5  # plots clip scores below this (a run far below random); counts are annotated
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ImportError("the report needs matplotlib: pip install matplotlib") from exc
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def write_report(results: str | Path, out_dir: str | Path, *, reps: int = 2000) -> Path:
+    """Analyse a results store and write ``report.html``, ``report.md``, PNGs and CSVs to ``out_dir``.
+
+    Returns the path of the HTML report.
+    """
+    store = open_store(results)
+    try:
+        cells, envs = store.cells(), store.envs()
+    finally:
+        store.close()
+    if not cells:
+        raise ArchGymError(f"{results}: holds no finished cells; run `archgym sweep` first")
+    analysis = analyse(cells, envs, reps=reps)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tables = _write_tables(analysis, out)
+    figures = _figures(analysis)
+    for name, (_, png) in figures.items():
+        (out / f"{name}.png").write_bytes(png)
+    atomic_write_text(out / "report.md", _markdown(analysis, figures, tables, cells))
+    path = out / "report.html"
+    atomic_write_text(path, _html(analysis, figures, tables, cells))
+    return path
+
+
+# --------------------------------------------------------------------------- tables
+def _write_tables(a: Analysis, out: Path) -> dict[str, list[dict[str, Any]]]:
+    runs = [{k: r[k] for k in ("env_label", "agent", "config_index", "seed", "best_reward", "score", "regret",
+                                "wall_time_s")} | {"hyperparameters": r["hyperparameters"]} for r in a.runs]  # fmt: skip
+    tables = {"runs": runs, "summary": a.summary, "aggregate": a.aggregate, "lottery": a.lottery,
+              "improvement": a.improvement, "rankings": a.rankings, "importance": a.importance}  # fmt: skip
+    for name, rows in tables.items():
+        if not rows:
+            continue
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        atomic_write_text(out / f"{name}.csv", buf.getvalue())
+    return tables
+
+
+# --------------------------------------------------------------------------- figures
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    _pyplot().close(fig)
+    return buf.getvalue()
+
+
+def _figures(a: Analysis) -> dict[str, tuple[str, bytes]]:
+    plt = _pyplot()
+    colors = plt.get_cmap("tab10")
+    figs: dict[str, tuple[str, bytes]] = {}
+
+    # 1. The lottery: every run, one column per agent, one colour per configuration.
+    fig, axes = plt.subplots(
+        1, len(a.envs), figsize=(1.1 * len(a.agents) * len(a.envs) + 2, 4.2), squeeze=False
+    )
+    rng = np.random.default_rng(0)
+    for ax, env in zip(axes[0], a.envs, strict=True):
+        for x, agent in enumerate(a.agents):
+            rs = [r for r in a.runs if r["env_label"] == env and r["agent"] == agent]
+            if not rs:
+                continue
+            scores = np.array([r["score"] for r in rs])
+            ax.boxplot(np.clip(scores, SCORE_FLOOR, None), positions=[x], widths=0.6, showfliers=False,
+                       medianprops={"color": "black"})  # fmt: skip
+            for r in rs:
+                c = r["config_index"]
+                ax.scatter(x + rng.uniform(-0.22, 0.22), max(r["score"], SCORE_FLOOR), s=14, alpha=0.8,
+                           color=colors(c % 10), edgecolors="black" if c == 0 else "none", linewidths=0.6)  # fmt: skip
+            low = int((scores < SCORE_FLOOR).sum())
+            if low:
+                ax.annotate(f"{low} below", (x, SCORE_FLOOR), ha="center", va="top", fontsize=7,
+                            xytext=(0, -2), textcoords="offset points")  # fmt: skip
+        ax.axhline(1.0, color="green", lw=0.8, ls="--")
+        ax.axhline(0.0, color="grey", lw=0.8, ls=":")
+        ax.set_xticks(range(len(a.agents)), a.agents, rotation=35, ha="right")
+        ax.set_title(env)
+        ax.set_ylim(SCORE_FLOOR - 0.15, 1.1)
+    axes[0][0].set_ylabel("normalised best score (1 = best known, 0 = random)")
+    fig.suptitle(
+        "The hyperparameter lottery: every run (colour = configuration, black edge = defaults)"
+    )
+    figs["lottery"] = ("Every run's best-found score. Each colour is one hyperparameter configuration; "
+                       "the spread within a column is the lottery.", _png(fig))  # fmt: skip
+
+    # 2. IQM with 95% stratified bootstrap CIs.
+    fig, ax = plt.subplots(figsize=(6, 0.45 * len(a.agents) + 1))
+    agg = sorted(a.aggregate, key=lambda r: r["iqm"])
+    ys = np.arange(len(agg))
+    ax.errorbar([r["iqm"] for r in agg], ys, xerr=[[r["iqm"] - r["iqm_lo"] for r in agg], [r["iqm_hi"] - r["iqm"] for r in agg]],
+                fmt="o", color="black", capsize=3)  # fmt: skip
+    ax.set_yticks(ys, [r["agent"] for r in agg])
+    ax.axvline(0, color="grey", ls=":")
+    ax.axvline(1, color="green", ls="--")
+    ax.set_xlabel("IQM of normalised score over configurations, seeds and envs (95% CI)")
+    figs["iqm"] = ("Interquartile mean over all runs (every configuration and seed) with stratified bootstrap "
+                   "95% confidence intervals.", _png(fig))  # fmt: skip
+
+    # 3. Performance profiles.
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for i, agent in enumerate(a.agents):
+        ax.plot(a.profiles["tau"], a.profiles[agent], label=agent, color=colors(i % 10))
+    ax.set_xlabel("score threshold tau")
+    ax.set_ylabel("fraction of runs with score >= tau")
+    ax.legend(fontsize=7)
+    figs["profiles"] = (
+        "Performance profiles: the fraction of runs reaching each score.",
+        _png(fig),
+    )
+
+    # 4. Expected best of k configurations.
+    if a.best_of_k:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for i, agent in enumerate(a.agents):
+            curves = list(a.best_of_k.get(agent, {}).values())
+            if curves:
+                n = min(len(c) for c in curves)
+                mean = np.mean([c[:n] for c in curves], axis=0)
+                ax.plot(range(1, n + 1), mean, marker="o", label=agent, color=colors(i % 10))
+        ax.set_xlabel("configurations tried (k)")
+        ax.set_ylabel("expected best mean score")
+        ax.legend(fontsize=7)
+        figs["best_of_k"] = ("Expected best of k hyperparameter configurations (mean over seeds, averaged over "
+                             "envs): how much tuning an agent needs.", _png(fig))  # fmt: skip
+
+    # 5. Variance shares.
+    fig, ax = plt.subplots(figsize=(6, 0.45 * len(a.agents) + 1))
+    shares = []
+    for agent in a.agents:
+        rows = [s for s in a.summary if s["agent"] == agent and s["configs"] > 1]
+        shares.append(
+            (agent, np.mean([s["hyperparameter_share"] for s in rows]) if rows else np.nan)
+        )
+    ys = np.arange(len(shares))
+    hp = np.array([s for _, s in shares])
+    ax.barh(ys, np.nan_to_num(hp), color="tab:red", label="between configurations")
+    ax.barh(
+        ys,
+        np.where(np.isnan(hp), 0, 1 - hp),
+        left=np.nan_to_num(hp),
+        color="tab:blue",
+        label="between seeds",
+    )
+    ax.set_yticks(ys, [f"{ag}{' (1 config)' if np.isnan(s) else ''}" for ag, s in shares])
+    ax.set_xlabel("share of score variance")
+    ax.legend(fontsize=7, loc="lower right")
+    figs["variance"] = ("Share of each agent's score variance due to its hyperparameters versus its seed "
+                        "(one-way ANOVA, averaged over envs).", _png(fig))  # fmt: skip
+
+    # 6. Convergence.
+    fig, axes = plt.subplots(1, len(a.envs), figsize=(5 * len(a.envs), 3.8), squeeze=False)
+    for ax, env in zip(axes[0], a.envs, strict=True):
+        for i, agent in enumerate(a.agents):
+            c = a.convergence.get(env, {}).get(agent)
+            if c:
+                ax.plot(
+                    c["evals"],
+                    np.clip(c["median"], SCORE_FLOOR, None),
+                    label=agent,
+                    color=colors(i % 10),
+                )
+                ax.fill_between(c["evals"], np.clip(c["q25"], SCORE_FLOOR, None), np.clip(c["q75"], SCORE_FLOOR, None),
+                                color=colors(i % 10), alpha=0.15)  # fmt: skip
+        ax.set_title(env)
+        ax.set_xlabel("simulator evaluations")
+        ax.set_ylim(SCORE_FLOOR - 0.15, 1.1)
+    axes[0][0].set_ylabel("best-so-far score (median, IQR band)")
+    axes[0][-1].legend(fontsize=7)
+    figs["convergence"] = ("Convergence: median best-so-far score with its interquartile band over all "
+                           "configurations and seeds.", _png(fig))  # fmt: skip
+
+    # 7. Probability of improvement.
+    if a.improvement:
+        n = len(a.agents)
+        matrix = np.full((n, n), np.nan)
+        for r in a.improvement:
+            matrix[a.agents.index(r["agent"]), a.agents.index(r["versus"])] = r["p_improvement"]
+        fig, ax = plt.subplots(figsize=(0.6 * n + 2, 0.6 * n + 1.5))
+        im = ax.imshow(matrix, cmap="RdBu", vmin=0, vmax=1)
+        ax.set_xticks(range(n), a.agents, rotation=45, ha="right")
+        ax.set_yticks(range(n), a.agents)
+        for i in range(n):
+            for j in range(n):
+                if not np.isnan(matrix[i, j]):
+                    ax.text(j, i, f"{matrix[i, j]:.2f}", ha="center", va="center", fontsize=7)
+        ax.set_xlabel("versus")
+        fig.colorbar(im, ax=ax, label="P(row's run beats column's run)")
+        figs["improvement"] = ("Probability of improvement: the chance that a random run of the row agent beats "
+                               "one of the column agent (stratified by env).", _png(fig))  # fmt: skip
+
+    # 8. Hyperparameter importance.
+    if a.importance:
+        agents = list(dict.fromkeys(r["agent"] for r in a.importance))
+        fig, axes = plt.subplots(1, len(agents), figsize=(3.2 * len(agents), 3), squeeze=False)
+        for ax, agent in zip(axes[0], agents, strict=True):
+            rows = sorted(
+                (r for r in a.importance if r["agent"] == agent), key=lambda r: r["importance"]
+            )
+            ax.barh(
+                [r["hyperparameter"] for r in rows],
+                [r["importance"] for r in rows],
+                color="tab:purple",
+            )
+            ax.set_title(agent)
+        figs["importance"] = (
+            "fANOVA importance of each hyperparameter for the agent's mean score.",
+            _png(fig),
+        )
+
+    # 9. Pareto fronts of multi-objective agents.
+    if a.pareto:
+        fig, axes = plt.subplots(1, len(a.pareto), figsize=(5 * len(a.pareto), 4), squeeze=False)
+        for ax, (env, per_agent) in zip(axes[0], a.pareto.items(), strict=True):
+            for i, (agent, points) in enumerate(per_agent.items()):
+                keys = list(points[0])[:2]
+                ax.scatter([p[keys[0]] for p in points], [p[keys[1]] for p in points], s=10, label=agent,
+                           color=colors(i % 10))  # fmt: skip
+                ax.set_xlabel(keys[0])
+                ax.set_ylabel(keys[1])
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_title(env)
+            ax.legend(fontsize=7)
+        figs["pareto"] = (
+            "Pareto-front designs found by the multi-objective agents (every run).",
+            _png(fig),
+        )
+    return figs
+
+
+# --------------------------------------------------------------------------- text
+def _headline(a: Analysis, cells: Sequence[dict]) -> list[str]:
+    lines = [f"{len(cells)} runs: {len(a.envs)} envs x {len(a.agents)} agents x their hyperparameter "
+             f"configurations x seeds, budget {cells[0]['budget']} simulator evaluations each."]  # fmt: skip
+    for env in a.envs:
+        rows = [r for r in a.lottery if r["env"] == env]
+        if rows:
+            worst = max(rows, key=lambda r: r["spread_across_configs"])
+            lines.append(
+                f"{env}: the spread of one agent's mean score across its configurations reaches "
+                f"{worst['spread_across_configs']:.2f} ({worst['agent']}), against {worst['spread_across_agents_at_best']:.2f} "
+                f"across agents at their best configurations (ratio {worst['ratio']:.2f})."
+            )
+    shares = [s["hyperparameter_share"] for s in a.summary if s["configs"] > 1]
+    if shares:
+        lines.append(f"Hyperparameters explain a median {np.median(shares):.0%} of an agent's score variance; "
+                     f"seeds the rest.")  # fmt: skip
+    if a.rank_agreement is not None:
+        lines.append(
+            f"Agent rankings agree across envs with mean Kendall tau {a.rank_agreement:.2f}."
+        )
+    return lines
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.3g}"
+    if isinstance(v, dict):
+        return ", ".join(f"{k}={_fmt(x)}" for k, x in v.items())
+    return str(v)
+
+
+def _md_table(rows: list[dict[str, Any]], limit: int = 60) -> str:
+    if not rows:
+        return "_(none)_\n"
+    keys = list(rows[0])
+    out = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    out += ["| " + " | ".join(_fmt(r[k]) for k in keys) + " |" for r in rows[:limit]]
+    return "\n".join(out) + "\n"
+
+
+def _html_table(rows: list[dict[str, Any]], limit: int = 200) -> str:
+    if not rows:
+        return "<p><em>(none)</em></p>"
+    keys = list(rows[0])
+    head = "".join(f"<th>{html.escape(k)}</th>" for k in keys)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_fmt(r[k]))}</td>" for k in keys) + "</tr>"
+        for r in rows[:limit]
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+_SECTIONS = (("summary", "Per env and agent"), ("aggregate", "Aggregate over envs (IQM, 95% CI)"),
+             ("lottery", "The lottery: spread across configurations vs across agents"),
+             ("rankings", "Rankings per env"), ("importance", "Hyperparameter importance (fANOVA)"),
+             ("improvement", "Probability of improvement"))  # fmt: skip
+
+
+def _markdown(a: Analysis, figures, tables, cells) -> str:
+    parts = [
+        "# Hyperparameter lottery report\n",
+        *[f"- {line}" for line in _headline(a, cells)],
+        "",
+    ]
+    for name, (caption, _) in figures.items():
+        parts += [f"![{name}]({name}.png)\n", f"_{caption}_\n"]
+    for key, title in _SECTIONS:
+        parts += [f"## {title}\n", _md_table(tables[key]), f"CSV: [{key}.csv]({key}.csv)\n"]
+    return "\n".join(parts)
+
+
+def _html(a: Analysis, figures, tables, cells) -> str:
+    style = ("body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;color:#222}"
+             "table{border-collapse:collapse;font-size:12px;margin:1em 0}td,th{border:1px solid #ccc;padding:2px 6px}"
+             "th{background:#f3f3f3}figure{margin:1.5em 0}figcaption{color:#555;font-size:13px}img{max-width:100%}")  # fmt: skip
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>Hyperparameter lottery</title><style>{style}</style>"
+             "</head><body><h1>Hyperparameter lottery report</h1><ul>"]  # fmt: skip
+    parts += [f"<li>{html.escape(line)}</li>" for line in _headline(a, cells)]
+    parts.append("</ul>")
+    for name, (caption, png) in figures.items():
+        data = base64.b64encode(png).decode()
+        parts.append(f"<figure><img alt='{name}' src='data:image/png;base64,{data}'><figcaption>{html.escape(caption)}"
+                     "</figcaption></figure>")  # fmt: skip
+    for key, title in _SECTIONS:
+        parts.append(
+            f"<h2>{html.escape(title)}</h2>{_html_table(tables[key])}<p><a href='{key}.csv'>{key}.csv</a></p>"
+        )
+    parts.append("</body></html>")
+    return "".join(parts)

@@ -1,0 +1,188 @@
+"""Running a sweep on any ``concurrent.futures.Executor``, each cell stored as soon as it ends."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._errors import ArchGymError
+from ._spec import SweepSpec
+from ._store import open_store
+
+CURVE_POINTS = 50
+ENUMERATE_LIMIT = 200_000  # spaces up to this size get their exact optimum computed once
+
+_CORES: dict[str, Any] = {}  # per worker process: env cores reused across cells
+
+
+def _core(env_id: str, env_kwargs: dict[str, Any]):
+    key = json.dumps([env_id, env_kwargs], sort_keys=True)
+    if key not in _CORES:
+        import gymnasium as gym
+
+        import archgym_py  # noqa: F401
+
+        _CORES[key] = gym.make(env_id, **env_kwargs).unwrapped.core
+    return _CORES[key]
+
+
+def run_cell(cell: dict[str, Any]) -> dict[str, Any]:
+    """Run one cell (in a worker process) and return its store row."""
+    from .._agent import make_agent
+
+    start = time.perf_counter()
+    core = _core(cell["env_id"], cell["env_kwargs"])
+    result = make_agent(cell["agent"], core, cell["hyperparameters"], seed=cell["seed"]).run(
+        cell["budget"]
+    )
+    n = result.evaluations
+    checkpoints = np.unique(np.round(np.linspace(1, n, min(n, CURVE_POINTS))).astype(int))
+    curve = {"evals": checkpoints.tolist(), "best": [result.best_curve[i - 1] for i in checkpoints]}
+    pareto = None
+    if result.pareto is not None:
+        pareto = [{"design": result.designs[i], "metrics": {k: v[i] for k, v in result.metrics.items()}}
+                  for i in result.pareto]  # fmt: skip
+    return {
+        **cell,
+        "best_reward": result.best_reward,
+        "best_design": result.best_design,
+        "best_metrics": result.best_metrics,
+        "feasible_count": int(sum(result.feasible)),
+        "curve": curve,
+        "pareto": pareto,
+        "wall_time_s": time.perf_counter() - start,
+        "simulator_time_s": result.simulator_time_s,
+    }
+
+
+@dataclass
+class SweepSummary:
+    """What a call to :func:`run_sweep` did."""
+
+    total: int
+    already_done: int
+    ran: int
+    wall_time_s: float
+    cell_time_s: float
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def overhead_per_cell_s(self) -> float:
+        """Scheduling and storing overhead per cell: wall time not spent inside cells, per cell."""
+        return max(0.0, self.wall_time_s - self.cell_time_s) / max(self.ran, 1)
+
+
+def run_sweep(
+    spec: SweepSpec,
+    results: str | Path,
+    *,
+    workers: int = 2,
+    executor: Executor | None = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> SweepSummary:
+    """Run every cell of ``spec`` not yet in the ``results`` store.
+
+    Args:
+        spec: the sweep.
+        results: SQLite path (``*.db``); created if missing.
+        workers: local worker processes (0 runs cells in this process, for debugging).
+        executor: any Executor (e.g. ``distributed.Client(address).get_executor()``); overrides
+            ``workers``.
+        resume: required when the store already holds cells of this sweep: it then runs only the
+            missing ones. Without it, an existing store is refused so that results are never mixed
+            by accident.
+        progress: show a progress bar on stderr.
+    """
+    from tqdm import tqdm
+
+    cells = spec.cells()
+    store = open_store(results)
+    try:
+        done = store.done_ids()
+        already = [c for c in cells if c.id in done]
+        if already and not resume:
+            raise ArchGymError(
+                f"{results}: already holds {len(already)} of the {len(cells)} cells of sweep {spec.name!r}; "
+                "pass --resume to run the rest, or choose another results file"
+            )
+        _record_envs(spec, store)
+        todo = [c.to_dict() | {"sweep": spec.name} for c in cells if c.id not in done]
+        start = time.perf_counter()
+        cell_time, failures = 0.0, []
+        own_pool = executor is None and workers > 0
+        pool = ProcessPoolExecutor(max_workers=workers) if own_pool else executor
+        try:
+            with tqdm(total=len(cells), initial=len(already), unit="cell", disable=not progress,
+                      file=sys.stderr, desc=spec.name) as bar:  # fmt: skip
+                if pool is None:
+                    outcomes = ((c, _try(run_cell, c)) for c in todo)
+                else:
+                    futures = {pool.submit(run_cell, c): c for c in todo}
+                    outcomes = ((futures[f], _future_outcome(f)) for f in as_completed(futures))
+                for cell, (row, error) in outcomes:
+                    if error is not None:
+                        failures.append(
+                            f"{cell['agent']} on {cell['env_label']} seed {cell['seed']}: {error}"
+                        )
+                    else:
+                        store.write_cell(row)
+                        cell_time += row["wall_time_s"]
+                    bar.update(1)
+        finally:
+            if own_pool:
+                pool.shutdown(cancel_futures=True)
+        wall = time.perf_counter() - start
+        parallel = workers if own_pool else 1
+        summary = SweepSummary(
+            len(cells),
+            len(already),
+            len(todo) - len(failures),
+            wall,
+            cell_time / parallel,
+            failures,
+        )
+    finally:
+        store.close()
+    if failures:
+        raise ArchGymError(
+            f"{len(failures)} cells failed (the others are stored; --resume retries): "
+            + "; ".join(failures[:5])
+        )
+    return summary
+
+
+def _try(fn, cell):
+    try:
+        return fn(cell), None
+    except Exception as exc:  # noqa: BLE001 - reported per cell, the sweep goes on
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def _future_outcome(future):
+    try:
+        return future.result(), None
+    except Exception as exc:  # noqa: BLE001
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def _record_envs(spec: SweepSpec, store) -> None:
+    """Store each env's Pareto directions and, for enumerable spaces, its exact optimum."""
+    known = store.envs()
+    for env in spec.envs:
+        if env.label in known and known[env.label]["env_kwargs"] == dict(env.kwargs):
+            continue
+        core = _core(env.id, dict(env.kwargs))
+        optimum, design = None, None
+        if core.space.size <= ENUMERATE_LIMIT:
+            design, optimum = core.optimum()
+        store.write_env(
+            env.label, env.id, env.kwargs, optimum, design, core.objective.pareto_directions()
+        )

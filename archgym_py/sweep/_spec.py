@@ -1,0 +1,241 @@
+"""Sweep specs: envs x agents x hyperparameter configurations x seeds, one budget.
+
+```yaml
+spec_version: 1
+name: quick
+budget: 200                       # simulator evaluations per run, the same for every agent
+seeds: 5                          # or an explicit list [0, 1, 7]
+envs:
+  - {id: archgym/AcceleratorSmall-v0, label: small/resnet18, kwargs: {workload: resnet18}}
+agents:
+  - {name: random}                                    # defaults only
+  - {name: ga, configs: 6, sampling: sobol}           # the defaults + 5 Sobol samples of its space
+  - {name: aco, grid: {evaporation: [0.1, 0.3]}, fixed: {ants: 16}}
+```
+
+Every cell (env, agent, configuration, seed) has a deterministic id: a hash of what it runs, so a
+resumed or extended sweep recognises the cells it already has.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .._errors import SpecError, unknown_name
+from .._spec import check_keys, check_spec_version, load_yaml
+
+SAMPLING = ("sobol", "random", "lhs")
+
+
+def stable_hash(obj: Any, n: int = 16) -> str:
+    """Hex digest of the canonical JSON of ``obj`` (the same in every process and platform)."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:n]
+
+
+@dataclass(frozen=True)
+class EnvEntry:
+    id: str
+    label: str
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One run: an agent with one configuration and one seed on one env."""
+
+    env_id: str
+    env_label: str
+    env_kwargs: Mapping[str, Any]
+    agent: str
+    config_index: int
+    hyperparameters: Mapping[str, Any]
+    seed: int
+    budget: int
+
+    @property
+    def id(self) -> str:
+        return stable_hash([self.env_id, dict(self.env_kwargs), self.agent, dict(self.hyperparameters),
+                            self.seed, self.budget])  # fmt: skip
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cell_id": self.id, "env_id": self.env_id, "env_label": self.env_label,
+            "env_kwargs": dict(self.env_kwargs), "agent": self.agent, "config_index": self.config_index,
+            "hyperparameters": dict(self.hyperparameters), "seed": self.seed, "budget": self.budget,
+        }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A validated sweep (see the module docstring for the YAML form)."""
+
+    name: str
+    budget: int
+    seeds: tuple[int, ...]
+    envs: tuple[EnvEntry, ...]
+    agents: tuple[tuple[str, tuple[dict[str, Any], ...]], ...]
+    description: str = ""
+
+    def cells(self) -> list[Cell]:
+        """Every cell, ordered env, agent, configuration, seed."""
+        return [
+            Cell(env.id, env.label, dict(env.kwargs), agent, i, config, seed, self.budget)
+            for env in self.envs
+            for agent, configs in self.agents
+            for i, config in enumerate(configs)
+            for seed in self.seeds
+        ]
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+def _configs(entry: Mapping[str, Any], path: str) -> tuple[dict[str, Any], ...]:
+    from .._agent import agent_class
+
+    space = agent_class(entry["name"]).hyperparameter_space
+    fixed = dict(entry.get("fixed") or {})
+    base = space.validate(fixed, partial=True)
+    configs: list[dict[str, Any]] = []
+    if entry.get("include_default", True):
+        configs.append(base)
+    if "grid" in entry:
+        grid = entry["grid"]
+        if not isinstance(grid, Mapping) or not grid:
+            raise SpecError(f"{path}.grid: expected a mapping hyperparameter -> list of values")
+        names = list(grid)
+        for values in itertools.product(
+            *(grid[n] if isinstance(grid[n], list) else [grid[n]] for n in names)
+        ):
+            configs.append(
+                space.validate({**fixed, **dict(zip(names, values, strict=True))}, partial=True)
+            )
+    n_samples = int(entry.get("configs", 1)) - len(configs)
+    if n_samples > 0:
+        method = entry.get("sampling", "sobol")
+        if method not in SAMPLING:
+            raise SpecError(unknown_name("sampling", method, SAMPLING, f"{path}.sampling"))
+        # Sample the whole space (its constraints hold), then impose the fixed values and keep the
+        # configurations that are still valid.
+        draws = space.unbatch(
+            space.sample(8 * n_samples, seed=int(stable_hash(entry["name"], 8), 16), method=method)
+        )
+        added = 0
+        for draw in draws:
+            candidate = {**{k: _plain(v) for k, v in draw.items()}, **fixed}
+            if space.violated(candidate):
+                continue
+            configs.append(space.validate(candidate))
+            added += 1
+            if added == n_samples:
+                break
+        if added < n_samples:
+            raise SpecError(
+                f"{path}: only {added} of {n_samples} sampled configurations satisfy the fixed values"
+            )
+    unique, seen = [], set()
+    for c in configs:
+        key = stable_hash(c)
+        if key not in seen:
+            seen.add(key)
+            unique.append(c)
+    return tuple(unique)
+
+
+def sweep_from_dict(data: Mapping[str, Any], *, path: str = "sweep") -> SweepSpec:
+    """Validate a sweep spec (schema, then agents, hyperparameters and envs) and expand its configs."""
+    import gymnasium as gym
+
+    import archgym_py  # noqa: F401  (registers the envs)
+
+    from .._agent import agent_names
+
+    check_spec_version(data, path)
+    check_keys(data, required={"spec_version", "name", "budget", "seeds", "envs", "agents"},
+               optional={"description"}, path=path)  # fmt: skip
+    budget = data["budget"]
+    if not isinstance(budget, int) or isinstance(budget, bool) or budget < 1:
+        raise SpecError(f"{path}.budget: got {budget!r}; expected a positive number of evaluations")
+    seeds = data["seeds"]
+    if isinstance(seeds, int) and not isinstance(seeds, bool) and seeds >= 1:
+        seeds = tuple(range(seeds))
+    elif (
+        isinstance(seeds, Sequence) and seeds and all(isinstance(s, int) and s >= 0 for s in seeds)
+    ):
+        seeds = tuple(seeds)
+    else:
+        raise SpecError(
+            f"{path}.seeds: got {seeds!r}; expected a positive count or a list of non-negative ints"
+        )
+    envs = []
+    for i, e in enumerate(data["envs"] or ()):
+        where = f"{path}.envs[{i}]"
+        check_keys(e, required={"id"}, optional={"label", "kwargs"}, path=where)
+        if e["id"] not in gym.registry:
+            raise SpecError(
+                unknown_name(
+                    "env id", e["id"], [k for k in gym.registry if k.startswith("archgym/")], where
+                )
+            )
+        kwargs = dict(e.get("kwargs") or {})
+        envs.append(EnvEntry(e["id"], str(e.get("label") or e["id"].split("/")[-1]), kwargs))
+    if not envs:
+        raise SpecError(f"{path}.envs: expected at least one env")
+    if len({e.label for e in envs}) != len(envs):
+        raise SpecError(f"{path}.envs: labels must be distinct, got {[e.label for e in envs]}")
+    agents = []
+    for i, a in enumerate(data["agents"] or ()):
+        where = f"{path}.agents[{i}]"
+        check_keys(a, required={"name"}, optional={"configs", "sampling", "grid", "fixed", "include_default"},
+                   path=where)  # fmt: skip
+        if a["name"] not in agent_names():
+            raise SpecError(unknown_name("agent", a["name"], agent_names(), where))
+        try:
+            agents.append((a["name"], _configs(a, where)))
+        except SpecError:
+            raise
+        except Exception as exc:  # DesignError from a bad fixed/grid value: say where
+            raise SpecError(f"{where}: {exc}") from exc
+    if not agents:
+        raise SpecError(f"{path}.agents: expected at least one agent")
+    return SweepSpec(
+        str(data["name"]),
+        budget,
+        seeds,
+        tuple(envs),
+        tuple(agents),
+        str(data.get("description", "")),
+    )
+
+
+def load_sweep(path_or_name: str | Path) -> SweepSpec:
+    """A sweep from a YAML path or a shipped preset name (``agents/sweeps/<name>.yaml``)."""
+    path = Path(path_or_name)
+    if not (path.suffix in (".yaml", ".yml") and path.exists()):
+        path = _preset_path(str(path_or_name))
+    return sweep_from_dict(load_yaml(path), path=str(path))
+
+
+def _preset_path(name: str) -> Path:
+    from importlib import resources
+
+    folder = Path(str(resources.files("archgym_py.agents").joinpath("sweeps")))
+    candidate = folder / f"{name}.yaml"
+    if candidate.exists():
+        return candidate
+    names = sorted(p.stem for p in folder.glob("*.yaml"))
+    raise SpecError(unknown_name("sweep preset", name, names) + " or a path to a .yaml file")
+
+
+def preset_names() -> list[str]:
+    from importlib import resources
+
+    folder = Path(str(resources.files("archgym_py.agents").joinpath("sweeps")))
+    return sorted(p.stem for p in folder.glob("*.yaml"))

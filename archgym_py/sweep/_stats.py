@@ -1,0 +1,310 @@
+"""Statistics of a sweep: how much a result depends on the agent, its hyperparameters and its seed.
+
+Scores are normalised per env so that envs can be pooled: ``score = (r - r0) / (r* - r0)`` with
+``r*`` the env's exact optimum when the space was enumerated (else the best reward any run
+found) and ``r0`` the median best reward of the ``random`` agent (else the worst run). A score of
+1 is the optimum, 0 is what random search finds at the same budget.
+
+Aggregates follow Agarwal et al., "Deep RL at the Edge of the Statistical Precipice" (NeurIPS
+2021): interquartile mean (IQM) with stratified bootstrap confidence intervals, probability of
+improvement, performance profiles. Hyperparameter sensitivity: expected best-of-k configurations
+(Dodge et al., EMNLP 2019), the share of score variance between configurations versus between
+seeds (one-way ANOVA), fANOVA importance (Hutter et al., ICML 2014, through Optuna).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import stats as sps
+
+from ._store import rows_by
+
+
+def iqm(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Interquartile mean: the mean of the middle 50% of values."""
+    return sps.trim_mean(np.asarray(x, dtype=np.float64), 0.25, axis=axis)
+
+
+def stratified_bootstrap_ci(
+    groups: Sequence[np.ndarray],
+    statistic=iqm,
+    reps: int = 2000,
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """Point estimate and percentile CI of ``statistic`` over the pooled groups, resampling within
+    each group (stratum) with replacement."""
+    rng = np.random.default_rng(seed)
+    groups = [np.asarray(g, dtype=np.float64) for g in groups if len(g)]
+    pooled = np.concatenate(groups)
+    samples = np.concatenate(
+        [g[rng.integers(0, len(g), size=(reps, len(g)))] for g in groups], axis=1
+    )
+    boot = statistic(samples, axis=1)
+    lo, hi = np.percentile(boot, [100 * alpha / 2, 100 * (1 - alpha / 2)])
+    return float(statistic(pooled, axis=0)), float(lo), float(hi)
+
+
+def probability_of_improvement(
+    x_groups: Sequence[np.ndarray], y_groups: Sequence[np.ndarray], reps: int = 1000, seed: int = 0
+) -> tuple[float, float, float]:
+    """P(X > Y) (ties count half), averaged over strata, with a stratified bootstrap 95% CI."""
+    rng = np.random.default_rng(seed)
+
+    def poi(x, y):  # x: (..., n), y: (..., m)
+        diff = x[..., :, None] - y[..., None, :]
+        return (diff > 0).mean(axis=(-1, -2)) + 0.5 * (diff == 0).mean(axis=(-1, -2))
+
+    point, boot = [], []
+    for x, y in zip(x_groups, y_groups, strict=True):
+        x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        point.append(poi(x, y))
+        boot.append(
+            poi(
+                x[rng.integers(0, len(x), (reps, len(x)))],
+                y[rng.integers(0, len(y), (reps, len(y)))],
+            )
+        )
+    boot = np.mean(boot, axis=0)
+    lo, hi = np.percentile(boot, [2.5, 97.5])
+    return float(np.mean(point)), float(lo), float(hi)
+
+
+def expected_best_of_k(values: np.ndarray) -> np.ndarray:
+    """E[max of k values drawn without replacement from ``values``], for k = 1..n (exact).
+
+    With values sorted ascending, the i-th smallest (1-based) is the maximum of a k-subset with
+    probability C(i-1, k-1) / C(n, k).
+    """
+    v = np.sort(np.asarray(values, dtype=np.float64))
+    n = len(v)
+    out = np.empty(n)
+    for k in range(1, n + 1):
+        weights = np.array(
+            [math.comb(i - 1, k - 1) for i in range(1, n + 1)], dtype=np.float64
+        ) / math.comb(n, k)
+        out[k - 1] = float(weights @ v)
+    return out
+
+
+def variance_shares(scores: np.ndarray, configs: np.ndarray) -> tuple[float, float]:
+    """One-way ANOVA: shares of the total sum of squares between configurations and within them
+    (across seeds). They add up to 1."""
+    scores = np.asarray(scores, dtype=np.float64)
+    total = float(((scores - scores.mean()) ** 2).sum())
+    if total <= 0:
+        return 0.0, 0.0
+    between = sum(
+        (configs == c).sum() * (scores[configs == c].mean() - scores.mean()) ** 2
+        for c in np.unique(configs)
+    )
+    return float(between / total), float(1 - between / total)
+
+
+@dataclass
+class Analysis:
+    """Everything the report shows; tables are lists of row dicts (written as CSV)."""
+
+    envs: list[str]
+    agents: list[str]
+    runs: list[dict[str, Any]]
+    summary: list[dict[str, Any]]
+    aggregate: list[dict[str, Any]]
+    improvement: list[dict[str, Any]]
+    lottery: list[dict[str, Any]]
+    rankings: list[dict[str, Any]]
+    importance: list[dict[str, Any]]
+    profiles: dict[str, Any] = field(default_factory=dict)
+    best_of_k: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    convergence: dict[str, dict[str, dict[str, list[float]]]] = field(default_factory=dict)
+    pareto: dict[str, dict[str, list[dict[str, float]]]] = field(default_factory=dict)
+    rank_agreement: float | None = None
+
+
+def analyse(cells: Sequence[Mapping[str, Any]], envs: Mapping[str, Mapping[str, Any]], *, reps: int = 2000,
+            seed: int = 0) -> Analysis:  # fmt: skip
+    """Compute every statistic of the report from the stored cells."""
+    if not cells:
+        from .._errors import ArchGymError
+
+        raise ArchGymError("the results hold no cells yet: run the sweep first")
+    env_names = list(dict.fromkeys(c["env_label"] for c in cells))
+    agents = list(dict.fromkeys(c["agent"] for c in cells))
+    runs = [dict(c) for c in cells]
+
+    # -- normalised scores
+    for env in env_names:
+        mine = [r for r in runs if r["env_label"] == env]
+        rewards = np.array([r["best_reward"] for r in mine])
+        optimum = (envs.get(env) or {}).get("optimum")
+        upper = float(optimum) if optimum is not None else float(rewards.max())
+        randoms = [r["best_reward"] for r in mine if r["agent"] == "random"]
+        lower = float(np.median(randoms)) if randoms else float(rewards.min())
+        scale = upper - lower if upper - lower > 1e-12 else 1.0
+        for r in mine:
+            r["score"] = (r["best_reward"] - lower) / scale
+            r["regret"] = upper - r["best_reward"]
+            r["curve_score"] = [(b - lower) / scale for b in r["curve"]["best"]]
+
+    by = rows_by(runs, "env_label", "agent")
+    summary = []
+    for (env, agent), rs in by.items():
+        scores = np.array([r["score"] for r in rs])
+        configs = np.array([r["config_index"] for r in rs])
+        means = np.array([scores[configs == c].mean() for c in np.unique(configs)])
+        hp_share, seed_share = variance_shares(scores, configs)
+        default = scores[configs == 0]
+        summary.append({
+            "env": env, "agent": agent, "configs": len(means), "seeds": int(len(scores) / max(len(means), 1)),
+            "runs": len(scores), "median_score": float(np.median(scores)), "iqm_score": float(iqm(scores)),
+            "q25": float(np.percentile(scores, 25)), "q75": float(np.percentile(scores, 75)),
+            "default_config_mean": float(default.mean()), "best_config_mean": float(means.max()),
+            "worst_config_mean": float(means.min()), "config_spread": float(means.max() - means.min()),
+            "hyperparameter_share": hp_share, "seed_share": seed_share,
+            "median_regret": float(np.median([r["regret"] for r in rs])),
+        })  # fmt: skip
+
+    # -- aggregate across envs (stratified by env)
+    def groups(agent):
+        return [
+            np.array([r["score"] for r in by[(e, agent)]]) for e in env_names if (e, agent) in by
+        ]
+
+    aggregate = []
+    for i, agent in enumerate(agents):
+        point, lo, hi = stratified_bootstrap_ci(groups(agent), iqm, reps, seed=seed + i)
+        med, mlo, mhi = stratified_bootstrap_ci(
+            groups(agent), lambda x, axis: np.median(x, axis=axis), reps, seed=seed + i
+        )
+        aggregate.append({"agent": agent, "iqm": point, "iqm_lo": lo, "iqm_hi": hi, "median": med,
+                          "median_lo": mlo, "median_hi": mhi, "runs": int(sum(len(g) for g in groups(agent)))})  # fmt: skip
+
+    improvement = []
+    for a in agents:
+        for b in agents:
+            if a == b:
+                continue
+            shared = [e for e in env_names if (e, a) in by and (e, b) in by]
+            if not shared:
+                continue
+            xs = [np.array([r["score"] for r in by[(e, a)]]) for e in shared]
+            ys = [np.array([r["score"] for r in by[(e, b)]]) for e in shared]
+            p, lo, hi = probability_of_improvement(xs, ys, reps=min(reps, 1000), seed=seed)
+            improvement.append({"agent": a, "versus": b, "p_improvement": p, "lo": lo, "hi": hi})
+
+    # -- the lottery: spread across one agent's configurations vs across agents at their best
+    lottery = []
+    for env in env_names:
+        rows = [s for s in summary if s["env"] == env]
+        best = [s["best_config_mean"] for s in rows]
+        across_agents = max(best) - min(best)
+        for s in rows:
+            if s["configs"] > 1:
+                lottery.append({"env": env, "agent": s["agent"], "configs": s["configs"],
+                                "spread_across_configs": s["config_spread"],
+                                "spread_across_agents_at_best": across_agents,
+                                "ratio": s["config_spread"] / across_agents if across_agents > 0 else math.nan})  # fmt: skip
+
+    # -- rankings per env (by IQM of all runs) and their agreement across envs
+    rankings, rank_vectors = [], []
+    for env in env_names:
+        rows = sorted((s for s in summary if s["env"] == env), key=lambda s: -s["iqm_score"])
+        ranks = {s["agent"]: i + 1 for i, s in enumerate(rows)}
+        rows_default = sorted(
+            (s for s in summary if s["env"] == env), key=lambda s: -s["default_config_mean"]
+        )
+        ranks_default = {s["agent"]: i + 1 for i, s in enumerate(rows_default)}
+        rows_best = sorted(
+            (s for s in summary if s["env"] == env), key=lambda s: -s["best_config_mean"]
+        )
+        ranks_best = {s["agent"]: i + 1 for i, s in enumerate(rows_best)}
+        for agent in agents:
+            if agent in ranks:
+                rankings.append({"env": env, "agent": agent, "rank_iqm": ranks[agent],
+                                 "rank_default_config": ranks_default[agent], "rank_best_config": ranks_best[agent]})  # fmt: skip
+        rank_vectors.append([ranks.get(a, len(agents)) for a in agents])
+    taus = [sps.kendalltau(rank_vectors[i], rank_vectors[j]).statistic
+            for i in range(len(rank_vectors)) for j in range(i + 1, len(rank_vectors))]  # fmt: skip
+    rank_agreement = float(np.nanmean(taus)) if taus else None
+
+    # -- performance profiles (pooled runs), expected best-of-k, convergence, Pareto fronts
+    taus_grid = np.linspace(-0.5, 1.0, 61)
+    profiles = {"tau": taus_grid.tolist()}
+    for agent in agents:
+        pooled = np.concatenate(groups(agent))
+        profiles[agent] = [float((pooled >= t).mean()) for t in taus_grid]
+    best_of_k: dict[str, dict[str, list[float]]] = {}
+    for (env, agent), rs in by.items():
+        configs = np.array([r["config_index"] for r in rs])
+        scores = np.array([r["score"] for r in rs])
+        means = np.array([scores[configs == c].mean() for c in np.unique(configs)])
+        if len(means) > 1:
+            best_of_k.setdefault(agent, {})[env] = expected_best_of_k(means).tolist()
+    convergence: dict[str, dict[str, dict[str, list[float]]]] = {}
+    for (env, agent), rs in by.items():
+        lengths = {len(r["curve_score"]) for r in rs}
+        if len(lengths) != 1:
+            continue
+        curves = np.array([r["curve_score"] for r in rs])
+        convergence.setdefault(env, {})[agent] = {
+            "evals": rs[0]["curve"]["evals"], "median": np.median(curves, axis=0).tolist(),
+            "q25": np.percentile(curves, 25, axis=0).tolist(), "q75": np.percentile(curves, 75, axis=0).tolist(),
+        }  # fmt: skip
+    pareto: dict[str, dict[str, list[dict[str, float]]]] = {}
+    for (env, agent), rs in by.items():
+        points = [p["metrics"] for r in rs if r.get("pareto") for p in r["pareto"]]
+        if points:
+            pareto.setdefault(env, {})[agent] = points
+
+    return Analysis(env_names, agents, runs, summary, aggregate, improvement, lottery, rankings,
+                    _importance(runs, agents), profiles, best_of_k, convergence, pareto, rank_agreement)  # fmt: skip
+
+
+def _importance(runs: Sequence[Mapping[str, Any]], agents: Sequence[str]) -> list[dict[str, Any]]:
+    """fANOVA importance of each agent's hyperparameters for its mean score over envs and seeds."""
+    import optuna
+
+    from .._agent import agent_class
+
+    out = []
+    for agent in agents:
+        mine = [r for r in runs if r["agent"] == agent]
+        by_config = rows_by(mine, "config_index")
+        if len(by_config) < 4:
+            continue
+        space = agent_class(agent).hyperparameter_space
+        dists = space.optuna_distributions()
+        trials = []
+        for rs in by_config.values():
+            hp = rs[0]["hyperparameters"]
+            try:
+                params = space.optuna_params(space.validate(hp))
+            except Exception:  # noqa: BLE001 - a stored config from an older space: skip it
+                continue
+            trials.append(optuna.trial.create_trial(params=params, distributions=dists,
+                                                    value=float(np.mean([r["score"] for r in rs]))))  # fmt: skip
+        if len(trials) < 4:
+            continue
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        study = optuna.create_study(direction="maximize")
+        study.add_trials(trials)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                importances = optuna.importance.get_param_importances(
+                    study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0)
+                )
+            except (
+                RuntimeError,
+                ValueError,
+            ):  # every varied parameter constant: nothing to attribute
+                continue
+        for name, value in importances.items():
+            out.append({"agent": agent, "hyperparameter": name, "importance": float(value)})
+    return out

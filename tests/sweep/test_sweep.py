@@ -1,0 +1,148 @@
+"""Sweeps: spec validation, deterministic cells, resume after kill -9, the report and the CLI."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+from archgym_py import ArchGymError, SpecError
+from archgym_py.cli import main
+from archgym_py.sweep import (
+    load_sweep,
+    open_store,
+    preset_names,
+    run_cell,
+    run_sweep,
+    sweep_from_dict,
+)
+
+ENV = "archgym/AcceleratorSmall-v0"
+
+
+def spec_dict(**over):
+    data = {
+        "spec_version": 1, "name": "t", "budget": 40, "seeds": 2,
+        "envs": [{"id": ENV, "label": "small", "kwargs": {"workload": "alexnet"}}],
+        "agents": [{"name": "random"}, {"name": "ga", "configs": 3}, {"name": "aco", "grid": {"evaporation": [0.1, 0.5]}}],
+    }  # fmt: skip
+    data.update(over)
+    return data
+
+
+def test_cells_are_deterministic_and_complete():
+    spec = sweep_from_dict(spec_dict())
+    cells = spec.cells()
+    # random: 1 config; ga: defaults + 2 Sobol samples; aco: defaults + 2 grid points; 2 seeds each
+    assert len(cells) == (1 + 3 + 3) * 2
+    assert [c.id for c in cells] == [c.id for c in sweep_from_dict(spec_dict()).cells()]
+    assert len({c.id for c in cells}) == len(cells)
+    aco = [c.hyperparameters["evaporation"] for c in cells if c.agent == "aco" and c.seed == 0]
+    assert aco == [0.3, 0.1, 0.5]
+
+
+@pytest.mark.parametrize(
+    "over, message",
+    [
+        ({"budget": 0}, "budget: got 0"),
+        ({"seeds": []}, "seeds: got []"),
+        ({"agents": [{"name": "gaa"}]}, "unknown agent 'gaa' (did you mean 'ga'?)"),
+        ({"agents": [{"name": "ga", "fixed": {"populaton": 8}}]}, "did you mean 'population'?"),
+        ({"envs": [{"id": "archgym/Acelerator-v0"}]}, "unknown env id 'archgym/Acelerator-v0'"),
+        ({"agents": [{"name": "ga", "sampling": "grid", "configs": 3}]}, "unknown sampling 'grid'"),
+        ({"budgets": 3}, "unknown key 'budgets' (did you mean 'budget'?)"),
+    ],
+)
+def test_bad_specs_name_the_field(over, message):
+    with pytest.raises(SpecError) as err:
+        sweep_from_dict(spec_dict(**over))
+    assert message in str(err.value)
+
+
+def test_shipped_presets_load():
+    assert {"quick", "accelerator_full"} <= set(preset_names())
+    for name in preset_names():
+        assert load_sweep(name).cells()
+
+
+def test_run_resume_refuses_mixing_and_report(tmp_path):
+    spec = sweep_from_dict(spec_dict())
+    db = tmp_path / "r.db"
+    summary = run_sweep(spec, db, workers=0, progress=False)
+    assert summary.ran == len(spec.cells()) and len(open_store(db)) == summary.ran
+    with pytest.raises(ArchGymError, match="pass --resume"):
+        run_sweep(spec, db, workers=0, progress=False)
+    again = run_sweep(spec, db, workers=0, progress=False, resume=True)
+    assert again.ran == 0 and again.already_done == len(spec.cells())
+    from archgym_py.sweep._report import write_report
+
+    path = write_report(db, tmp_path / "report", reps=200)
+    text = path.read_text()
+    assert "Hyperparameter lottery report" in text and "data:image/png;base64," in text
+    for name in ("runs.csv", "summary.csv", "aggregate.csv", "lottery.png", "report.md"):
+        assert (tmp_path / "report" / name).exists()
+
+
+def _cell_count(db):
+    try:
+        with sqlite3.connect(db, timeout=5) as conn:
+            return conn.execute("SELECT COUNT(*) FROM cells").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def test_kill_9_then_resume_runs_every_cell_exactly_once(tmp_path):
+    # Slow-ish cells (a random walk evaluates one design at a time) so the kill lands mid-sweep.
+    data = spec_dict(budget=1500, seeds=6, agents=[{"name": "random_walk", "configs": 2}])
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(yaml.safe_dump(data))
+    db = tmp_path / "killed.db"
+    cmd = [
+        sys.executable,
+        "-m",
+        "archgym_py.cli",
+        "sweep",
+        str(spec_path),
+        "-o",
+        str(db),
+        "--workers",
+        "2",
+        "-q",
+    ]
+    proc = subprocess.Popen(
+        cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.time() + 120
+    while _cell_count(db) < 2 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole sweep: parent and workers, no cleanup
+    proc.wait()
+    spec = load_sweep(spec_path)
+    done_before = _cell_count(db)
+    assert 2 <= done_before < len(spec.cells()), "the kill did not land mid-sweep"
+    assert main(["sweep", str(spec_path), "-o", str(db), "--workers", "2", "--resume", "-q"]) == 0
+    store = open_store(db)
+    cells = store.cells()
+    assert sorted(c["cell_id"] for c in cells) == sorted(
+        c.id for c in spec.cells()
+    )  # each exactly once
+    # A resumed cell equals the same cell run from scratch.
+    again = run_cell(spec.cells()[-1].to_dict() | {"sweep": spec.name})
+    stored = next(c for c in cells if c["cell_id"] == again["cell_id"])
+    assert (
+        stored["best_reward"] == again["best_reward"]
+        and stored["best_design"] == again["best_design"]
+    )
+
+
+def test_cli_report_and_demo_errors(tmp_path, capsys):
+    assert main(["report", str(tmp_path / "none.db"), "-o", str(tmp_path / "r")]) == 2
+    assert "holds no finished cells" in capsys.readouterr().err
+    assert main(["sweep", "quik"]) == 2
+    assert "did you mean 'quick'?" in capsys.readouterr().err
