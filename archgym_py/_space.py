@@ -362,10 +362,24 @@ class DesignSpace:
         return {p.optuna_name(): p.optuna_distribution() for p in self.params}
 
     def suggest(self, trial) -> dict[str, Any]:
-        """Ask an Optuna trial for a design (constraints are not enforced here)."""
+        """Ask an Optuna trial for a design through its public ``suggest_*`` API.
+
+        Powers of two are suggested as their exponent (``log2_<name>``). Constraints are not
+        enforced here: check ``space.violated(design)`` or report them with ``trial.set_constraint``.
+        """
+        from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
         design = {}
         for p in self.params:
-            value = trial._suggest(p.optuna_name(), p.optuna_distribution())
+            name, dist = p.optuna_name(), p.optuna_distribution()
+            if isinstance(dist, IntDistribution):
+                value = trial.suggest_int(name, dist.low, dist.high, step=dist.step, log=dist.log)
+            elif isinstance(dist, FloatDistribution):
+                value = trial.suggest_float(name, dist.low, dist.high, log=dist.log)
+            elif isinstance(dist, CategoricalDistribution):
+                value = trial.suggest_categorical(name, list(dist.choices))
+            else:  # pragma: no cover - every Parameter kind maps to one of the three
+                raise DesignError(f"{self.name}: no Optuna suggestion for {type(dist).__name__}")
             design[p.name] = p.from_optuna(value)
         return design
 

@@ -25,7 +25,9 @@ def main(steps: int = 500, seed: int = 0) -> None:
             break
     reward, design, metrics = best
     if design is None:
-        print(f"best reward: none of {steps} random designs met the area and power budgets; try more steps")
+        print(
+            f"best reward: none of {steps} random designs met the area and power budgets; try more steps"
+        )
         return
     print(f"best reward {reward:.3f} (ln of the EDP improvement over the Eyeriss-like base design)")
     print("design:", design)

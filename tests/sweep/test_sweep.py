@@ -146,3 +146,24 @@ def test_cli_report_and_demo_errors(tmp_path, capsys):
     assert "holds no finished cells" in capsys.readouterr().err
     assert main(["sweep", "quik"]) == 2
     assert "did you mean 'quick'?" in capsys.readouterr().err
+
+
+def test_sweep_on_a_dask_cluster(tmp_path):
+    distributed = pytest.importorskip(
+        "distributed", reason="the dask extra (distributed) is not installed"
+    )
+    spec = sweep_from_dict(
+        spec_dict(seeds=2, agents=[{"name": "random"}, {"name": "ga", "configs": 2}])
+    )
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:  # fmt: skip
+        summary = run_sweep(
+            spec, tmp_path / "dask.db", executor=client.get_executor(), progress=False
+        )
+    assert summary.ran == len(spec.cells()) == 6
+    local = run_sweep(spec, tmp_path / "local.db", workers=0, progress=False)
+    assert local.ran == 6
+    by_id = {c["cell_id"]: c["best_reward"] for c in open_store(tmp_path / "local.db").cells()}
+    assert {
+        c["cell_id"]: c["best_reward"] for c in open_store(tmp_path / "dask.db").cells()
+    } == by_id

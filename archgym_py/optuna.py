@@ -1,0 +1,146 @@
+"""Optuna integration: studies over design points, and "tuning the tuner".
+
+* :func:`objective` turns an env into an Optuna objective: each trial suggests a design from the
+  env's DesignSpace; single-objective trials return the env's reward (maximise), multi-objective
+  ones return the objective's Pareto metrics; constraint violations and unmappable designs are
+  reported with ``trial.set_constraint`` (<= 0 is feasible), which NSGA-II/III and TPE honour.
+* :func:`tune_agent` runs an Optuna study over an agent's hyperparameters: each trial runs the
+  agent with the suggested hyperparameters on several seeds (sweep cells) and scores their mean.
+* :func:`storage` resolves where a study lives: in memory (``None``), an Optuna journal file
+  (``*.journal``/``*.log``, for several processes on one machine), or an RDB URL
+  (``sqlite:///study.db``, ``postgresql://user@host/db`` for several machines; optuna-dashboard
+  reads the same URL).
+
+Optuna is imported when these functions run, not on ``import archgym_py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._errors import ArchGymError
+
+
+def _optuna():
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna
+
+
+def _core(env: Any, env_kwargs: Mapping[str, Any] | None):
+    from ._agent import _resolve_env
+
+    return _resolve_env(env, env_kwargs)[1]
+
+
+def storage(where: str | Path | None):
+    """An Optuna storage: None (in memory), a journal file path, or an RDB URL (returned as is)."""
+    if where is None:
+        return None
+    text = str(where)
+    if "://" in text:
+        return text
+    if Path(text).suffix in (".journal", ".log"):
+        optuna = _optuna()
+        from optuna.storages.journal import JournalFileBackend
+
+        return optuna.storages.JournalStorage(JournalFileBackend(text))
+    raise ArchGymError(
+        f"storage {text!r}: expected an RDB URL (sqlite:///x.db, postgresql://...) or a journal file (*.journal)"
+    )
+
+
+def objective(env: Any, *, multi_objective: bool = False, **env_kwargs: Any) -> Callable:
+    """An Optuna objective over the design points of ``env`` (an env id, env or EnvCore).
+
+    The returned callable has a ``directions`` attribute to create the study with.
+    """
+    core = _core(env, env_kwargs)
+    pareto = core.objective.pareto_directions()
+
+    def run(trial) -> float | tuple[float, ...]:
+        design = core.space.suggest(trial)
+        batch = core.space.batch([design])
+        ev, reward, feasible, _ = core.evaluate(batch)
+        mappable = bool(ev.feasible[0] and core.space.feasible(batch)[0])
+        trial.set_user_attr("metrics", ev.row(0))
+        trial.set_user_attr("feasible", bool(feasible[0]))
+        trial.set_constraint(
+            "objective_constraints",
+            float(np.asarray(core.objective.constraint_violation(ev.metrics)).reshape(-1)[0]),
+        )
+        trial.set_constraint("mappable", 0.0 if mappable else 1.0)
+        if multi_objective:
+            return tuple(float(ev.metrics[m][0]) for m in pareto)
+        return float(reward[0])
+
+    run.directions = list(pareto.values()) if multi_objective else ["maximize"]
+    run.space = core.space
+    return run
+
+
+def create_study(
+    env: Any,
+    *,
+    multi_objective: bool = False,
+    storage_url: str | Path | None = None,
+    study_name: str | None = None,
+    sampler=None,
+    env_kwargs: Mapping[str, Any] | None = None,
+):
+    """An Optuna study and its objective for ``env``: ``study, obj = create_study(...)``; then
+    ``study.optimize(obj, n_trials=...)``. Several processes may share a journal or RDB storage."""
+    optuna = _optuna()
+    obj = objective(env, multi_objective=multi_objective, **dict(env_kwargs or {}))
+    study = optuna.create_study(directions=obj.directions, storage=storage(storage_url), study_name=study_name,
+                                sampler=sampler, load_if_exists=study_name is not None)  # fmt: skip
+    return study, obj
+
+
+def tune_agent(
+    agent: str,
+    env: str,
+    *,
+    budget: int,
+    seeds: Sequence[int] = (0, 1, 2),
+    n_trials: int = 20,
+    storage_url: str | Path | None = None,
+    study_name: str | None = None,
+    sampler=None,
+    env_kwargs: Mapping[str, Any] | None = None,
+):
+    """Tuning the tuner: an Optuna study over ``agent``'s hyperparameters on ``env``.
+
+    Each trial suggests hyperparameters from the agent's DesignSpace and runs one sweep cell per
+    seed; its value is the mean best reward (user attribute ``rewards`` holds each seed's). A
+    suggestion that breaks the space's constraints is pruned.
+    """
+    from ._agent import agent_class
+    from .sweep._runner import run_cell
+
+    optuna = _optuna()
+    space = agent_class(agent).hyperparameter_space
+    kwargs = dict(env_kwargs or {})
+
+    def run(trial) -> float:
+        hp = space.suggest(trial)
+        if space.violated(hp):
+            raise optuna.TrialPruned(f"constraint {space.violated(hp)[0].expression!r} broken")
+        hp = space.validate(hp)
+        rewards = []
+        for seed in seeds:
+            cell = {"env_id": env, "env_label": env, "env_kwargs": kwargs, "agent": agent, "config_index": trial.number,
+                    "hyperparameters": hp, "seed": int(seed), "budget": int(budget)}  # fmt: skip
+            rewards.append(run_cell(cell)["best_reward"])
+        trial.set_user_attr("rewards", rewards)
+        return float(np.mean(rewards))
+
+    study = optuna.create_study(direction="maximize", storage=storage(storage_url), study_name=study_name,
+                                sampler=sampler, load_if_exists=study_name is not None)  # fmt: skip
+    study.optimize(run, n_trials=n_trials)
+    return study

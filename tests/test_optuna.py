@@ -1,0 +1,157 @@
+"""archgym_py.optuna: objectives over design points, tuning the tuner, and shared storages
+(a journal file, and a real PostgreSQL server started here on loopback), each with two workers."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import optuna
+import pytest
+
+import archgym_py
+from archgym_py import ArchGymError
+from archgym_py.optuna import create_study, storage, tune_agent
+
+ENV = "archgym/AcceleratorSmall-v0"
+
+WORKER = (
+    "import sys, optuna, archgym_py; from archgym_py.optuna import create_study;"
+    "study, obj = create_study(sys.argv[1], storage_url=sys.argv[2], study_name='shared',"
+    " sampler=optuna.samplers.RandomSampler(seed=int(sys.argv[3])));"
+    "study.optimize(obj, n_trials=6)"
+)
+
+
+def _two_workers(url: str) -> None:
+    # Create the study (and an RDB's schema) once, then start the workers: two processes creating
+    # a fresh schema at the same instant race in SQLAlchemy.
+    optuna.create_study(study_name="shared", storage=storage(url), load_if_exists=True)
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WORKER, ENV, url, str(seed)]) for seed in (1, 2)
+    ]
+    for p in procs:
+        assert p.wait(timeout=120) == 0
+
+
+def test_single_objective_study_matches_the_env():
+    study, obj = create_study(ENV, sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(obj, n_trials=20)
+    best = study.best_trial
+    core = archgym_py.make_agent("random", ENV).core
+    design = core.space.from_optuna_params(best.params)
+    _, reward, _, _ = core.evaluate(core.space.batch([design]))
+    assert best.value == pytest.approx(float(reward[0]))
+    assert set(best.user_attrs) >= {"metrics", "feasible"}
+
+
+def test_multi_objective_study_with_constraints():
+    study, obj = create_study(
+        ENV, multi_objective=True, sampler=optuna.samplers.NSGAIISampler(seed=0, population_size=8)
+    )
+    assert obj.directions == ["minimize", "minimize"]
+    study.optimize(obj, n_trials=32)
+    front = study.best_trials
+    assert front and all(
+        t.user_attrs["feasible"] for t in front
+    )  # infeasible trials never make the front
+
+
+def test_tune_agent_runs_one_cell_per_seed():
+    study = tune_agent(
+        "ga",
+        ENV,
+        budget=40,
+        seeds=(0, 1),
+        n_trials=3,
+        sampler=optuna.samplers.RandomSampler(seed=0),
+    )
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert done and all(len(t.user_attrs["rewards"]) == 2 for t in done)
+    assert all(t.value == pytest.approx(sum(t.user_attrs["rewards"]) / 2) for t in done)
+
+
+def test_storage_errors():
+    with pytest.raises(ArchGymError, match="expected an RDB URL"):
+        storage("study.txt")
+    assert storage(None) is None
+
+
+def test_journal_storage_with_two_processes(tmp_path):
+    path = tmp_path / "study.journal"
+    _two_workers(str(path))
+    study = optuna.load_study(study_name="shared", storage=storage(path))
+    assert len(study.trials) == 12
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def postgres_url():
+    initdb = shutil.which("initdb") or next(
+        iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))), None
+    )
+    if initdb is None:
+        pytest.skip(
+            "PostgreSQL server binaries are not installed (.ci/run installs Debian's postgresql)"
+        )
+    pytest.importorskip("psycopg2", reason="the postgres extra (psycopg2-binary) is not installed")
+    bindir = os.path.dirname(os.path.realpath(initdb))
+    run_as = []
+    root = tempfile.mkdtemp(prefix="archgym-pg-", dir="/tmp")
+    if os.geteuid() == 0:  # the server refuses to run as root: run it as the postgres user
+        if (
+            shutil.which("runuser") is None
+            or subprocess.run(["id", "postgres"], capture_output=True).returncode
+        ):
+            pytest.skip("running as root without a 'postgres' user to start the server as")
+        shutil.chown(root, "postgres")
+        run_as = ["runuser", "-u", "postgres", "--"]
+    data, port = os.path.join(root, "data"), _free_port()
+    subprocess.run([*run_as, f"{bindir}/initdb", "-D", data, "-U", "archgym", "--auth=trust"], check=True,
+                   capture_output=True)  # fmt: skip
+    server = subprocess.Popen([*run_as, f"{bindir}/postgres", "-D", data, "-p", str(port), "-h", "127.0.0.1",
+                               "-k", root], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    import psycopg2
+
+    try:
+        for _ in range(100):
+            try:
+                conn = psycopg2.connect(
+                    host="127.0.0.1", port=port, user="archgym", dbname="postgres"
+                )
+                break
+            except psycopg2.OperationalError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("PostgreSQL did not start")
+        conn.autocommit = True
+        conn.cursor().execute("CREATE DATABASE optuna")
+        conn.close()
+        yield f"postgresql+psycopg2://archgym@127.0.0.1:{port}/optuna"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_postgresql_storage_with_two_workers(postgres_url):
+    _two_workers(postgres_url)
+    # optuna-dashboard opens a storage URL with optuna.storages.get_storage, as here.
+    rdb = optuna.storages.get_storage(postgres_url)
+    studies = rdb.get_all_studies()
+    assert [s.study_name for s in studies] == ["shared"]
+    study = optuna.load_study(study_name="shared", storage=postgres_url)
+    assert len(study.trials) == 12 and all(
+        t.state == optuna.trial.TrialState.COMPLETE for t in study.trials
+    )
