@@ -167,3 +167,32 @@ def test_sweep_on_a_dask_cluster(tmp_path):
     assert {
         c["cell_id"]: c["best_reward"] for c in open_store(tmp_path / "dask.db").cells()
     } == by_id
+
+
+def test_demo_runs_the_quick_lottery_and_writes_the_report(tmp_path, monkeypatch, capsys):
+    # The real preset takes ~2 minutes; here the same command runs a two-env, four-family miniature.
+    import archgym_py.sweep as sweep_pkg
+
+    tiny = sweep_from_dict(spec_dict(
+        budget=30, seeds=2,
+        envs=[{"id": ENV, "label": "a", "kwargs": {"workload": "alexnet"}},
+              {"id": ENV, "label": "b", "kwargs": {"workload": "bert_base_layer"}}],
+        agents=[{"name": "random"}, {"name": "ga", "configs": 2}, {"name": "aco", "configs": 2},
+                {"name": "tpe", "configs": 2}, {"name": "nsga2"}],
+    ))  # fmt: skip
+    monkeypatch.setattr(sweep_pkg, "load_sweep", lambda name: tiny)
+    assert main(["demo", "-o", str(tmp_path), "--workers", "0", "-q"]) == 0
+    assert "report:" in capsys.readouterr().out
+    html = (tmp_path / "report.html").read_text()
+    for fig in (
+        "lottery",
+        "iqm",
+        "profiles",
+        "best_of_k",
+        "variance",
+        "convergence",
+        "improvement",
+        "pareto",
+    ):
+        assert f"alt='{fig}'" in html, fig
+    assert len(open_store(tmp_path / "results.db")) == len(tiny.cells())
