@@ -8,16 +8,15 @@ same unit for every agent, so results are comparable.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 
 from ._errors import ArchGymError, unknown_name
+from ._record import JsonRecord
 from ._space import DesignSpace
 
 
@@ -26,7 +25,7 @@ class BudgetExhausted(ArchGymError):
 
 
 @dataclass
-class RunResult:
+class RunResult(JsonRecord):
     """Everything one agent run did: every design, its metrics and reward, and the best-so-far curve.
 
     Attributes:
@@ -54,6 +53,8 @@ class RunResult:
     wall_time_s: float = 0.0
     simulator_time_s: float = 0.0
 
+    _kind = "a run result"
+
     @property
     def evaluations(self) -> int:
         return len(self.rewards)
@@ -78,25 +79,6 @@ class RunResult:
     def best_metrics(self) -> dict[str, float]:
         i = self.best_index
         return {k: v[i] for k, v in self.metrics.items()}
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> RunResult:
-        try:
-            return cls(**json.loads(text))
-        except TypeError as exc:
-            raise ArchGymError(f"not a run result: {exc}") from exc
-
-    def save(self, path: str | Path) -> None:
-        from ._trace import atomic_write_text
-
-        atomic_write_text(Path(path), self.to_json())
-
-    @classmethod
-    def load(cls, path: str | Path) -> RunResult:
-        return cls.from_json(Path(path).read_text())
 
 
 class Evaluator:

@@ -11,8 +11,34 @@ from typing import Any
 from ._errors import ArchGymError
 
 
+class JsonRecord:
+    """Mixin for dataclass records saved as JSON (never pickle): to/from text and files."""
+
+    _kind = "record"
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str):
+        try:
+            return cls(**json.loads(text))
+        except (TypeError, json.JSONDecodeError) as exc:
+            raise ArchGymError(f"not {cls._kind}: {exc}") from exc
+
+    def save(self, path: str | Path) -> None:
+        """Write atomically (a temporary file renamed into place)."""
+        from ._trace import atomic_write_text
+
+        atomic_write_text(Path(path), self.to_json())
+
+    @classmethod
+    def load(cls, path: str | Path):
+        return cls.from_json(Path(path).read_text())
+
+
 @dataclass
-class EpisodeRecord:
+class EpisodeRecord(JsonRecord):
     """What happened in one episode: enough to rebuild the env and check every step.
 
     Attributes:
@@ -32,6 +58,8 @@ class EpisodeRecord:
     metrics: list[dict[str, float]] = field(default_factory=list)
     feasible: list[bool] = field(default_factory=list)
 
+    _kind = "an episode record"
+
     def add(
         self, design: dict[str, Any], reward: float, metrics: dict[str, float], feasible: bool
     ) -> None:
@@ -42,26 +70,6 @@ class EpisodeRecord:
 
     def __len__(self) -> int:
         return len(self.designs)
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=1, sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> EpisodeRecord:
-        data = json.loads(text)
-        try:
-            return cls(**data)
-        except TypeError as exc:
-            raise ArchGymError(f"not an episode record: {exc}") from exc
-
-    def save(self, path: str | Path) -> None:
-        from ._trace import atomic_write_text
-
-        atomic_write_text(Path(path), self.to_json())
-
-    @classmethod
-    def load(cls, path: str | Path) -> EpisodeRecord:
-        return cls.from_json(Path(path).read_text())
 
 
 @dataclass
