@@ -71,6 +71,7 @@ class Domain(Protocol):
     """
 
     name: str
+    metrics: Sequence[MetricSpec]
 
     def load_arch(self, arch: str | Mapping[str, Any] | Any) -> Any:
         """A validated base architecture from a shipped name, a YAML path or a mapping."""
@@ -91,6 +92,3 @@ class Domain(Protocol):
     def check_space(self, space: DesignSpace, arch: Any) -> None:
         """Cross-field check that every parameter of ``space`` is a knob of this domain."""
 
-
-def metric_directions(metrics: Sequence[MetricSpec]) -> dict[str, Direction]:
-    return {m.name: m.direction for m in metrics}
