@@ -139,15 +139,36 @@ class Evaluator:
             self._on_evaluate(n)
 
 
-def pareto_front(points: np.ndarray) -> np.ndarray:
-    """Indices of the non-dominated rows of ``points`` (every column minimised)."""
+def pareto_front(points: np.ndarray, chunk: int = 512) -> np.ndarray:
+    """Indices of the non-dominated rows of ``points`` (every column minimised).
+
+    Row ``i`` is dominated when some row is no worse in every column and better in one; the test
+    is vectorised over all rows, ``chunk`` candidate rows at a time to bound memory.
+    """
     points = np.asarray(points, dtype=np.float64)
-    keep = []
-    for i, p in enumerate(points):
-        dominated = np.all(points <= p, axis=1) & np.any(points < p, axis=1)
-        if not dominated.any():
-            keep.append(i)
-    return np.asarray(keep, dtype=np.int64)
+    if points.ndim == 2 and points.shape[1] == 2 and len(points):
+        return _pareto_front_2d(points)
+    dominated = np.zeros(len(points), dtype=bool)
+    for lo in range(0, len(points), chunk):
+        p = points[lo : lo + chunk, None, :]  # (c, 1, k) candidates against all (1, n, k)
+        no_worse = np.all(points[None, :, :] <= p, axis=2)
+        better = np.any(points[None, :, :] < p, axis=2)
+        dominated[lo : lo + chunk] = np.any(no_worse & better, axis=1)
+    return np.flatnonzero(~dominated)
+
+
+def _pareto_front_2d(points: np.ndarray) -> np.ndarray:
+    """Two objectives in O(n log n): after sorting by (x, y), a point is dominated when a point
+    of smaller x has y' <= y, or a point of equal x has y' < y (identical points do not dominate
+    each other)."""
+    x, y = points[:, 0], points[:, 1]
+    order = np.lexsort((y, x))
+    xs, ys = x[order], y[order]
+    group_start = np.searchsorted(xs, xs, side="left")  # first index of each point's x group
+    running_min = np.minimum.accumulate(ys)
+    before = np.where(group_start > 0, running_min[np.maximum(group_start - 1, 0)], np.inf)
+    dominated = (before <= ys) | (ys > ys[group_start])
+    return np.sort(order[~dominated])
 
 
 class Agent:

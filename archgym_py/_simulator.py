@@ -91,4 +91,3 @@ class Domain(Protocol):
 
     def check_space(self, space: DesignSpace, arch: Any) -> None:
         """Cross-field check that every parameter of ``space`` is a knob of this domain."""
-

@@ -48,6 +48,16 @@ def test_pareto_front_hand_case():
     assert pareto_front(points).tolist() == [0, 1, 2, 5]
 
 
+@pytest.mark.parametrize("k", [2, 3])
+def test_pareto_front_matches_brute_force_with_ties(k):
+    rng = np.random.default_rng(k)
+    points = rng.integers(0, 6, size=(300, k)).astype(float)  # many ties and duplicates
+    brute = [
+        i for i, p in enumerate(points) if not any(np.all(q <= p) and np.any(q < p) for q in points)
+    ]
+    assert pareto_front(points).tolist() == brute
+
+
 def test_nsga2_returns_the_non_dominated_feasible_designs(core):
     result = make_agent("nsga2", core, seed=0).run(96)
     lat, en = np.array(result.metrics["latency_s"]), np.array(result.metrics["energy_j"])
