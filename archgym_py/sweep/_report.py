@@ -76,6 +76,20 @@ def _write_tables(a: Analysis, out: Path) -> dict[str, list[dict[str, Any]]]:
 
 
 # --------------------------------------------------------------------------- figures
+def _env_grid(plt, n: int, *, width: float, height: float, max_cols: int = 2):
+    """One panel per env, at most ``max_cols`` per row (wide rows shrink unreadably in a page);
+    unused panels are hidden. Returns the figure and the flat list of axes."""
+    cols = min(n, max_cols)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    flat = list(axes.ravel())
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    if rows > 1:
+        fig.subplots_adjust(hspace=0.55)  # room for rotated tick labels above the next row's title
+    return fig, flat
+
+
 def _png(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
@@ -89,11 +103,9 @@ def _figures(a: Analysis) -> dict[str, tuple[str, bytes]]:
     figs: dict[str, tuple[str, bytes]] = {}
 
     # 1. The lottery: every run, one column per agent, one colour per configuration.
-    fig, axes = plt.subplots(
-        1, len(a.envs), figsize=(1.1 * len(a.agents) * len(a.envs) + 2, 4.2), squeeze=False
-    )
+    fig, axes = _env_grid(plt, len(a.envs), width=1.1 * len(a.agents) + 1, height=4.2)
     rng = np.random.default_rng(0)
-    for ax, env in zip(axes[0], a.envs, strict=True):
+    for ax, env in zip(axes, a.envs, strict=False):
         for x, agent in enumerate(a.agents):
             rs = [r for r in a.runs if r["env_label"] == env and r["agent"] == agent]
             if not rs:
@@ -114,7 +126,7 @@ def _figures(a: Analysis) -> dict[str, tuple[str, bytes]]:
         ax.set_xticks(range(len(a.agents)), a.agents, rotation=35, ha="right")
         ax.set_title(env)
         ax.set_ylim(SCORE_FLOOR - 0.15, 1.1)
-    axes[0][0].set_ylabel("normalised best score (1 = best known, 0 = random)")
+        ax.set_ylabel("normalised best score (1 = best known, 0 = random)", fontsize=8)
     fig.suptitle(
         "The hyperparameter lottery: every run (colour = configuration, black edge = defaults)"
     )
@@ -186,8 +198,8 @@ def _figures(a: Analysis) -> dict[str, tuple[str, bytes]]:
                         "(one-way ANOVA, averaged over envs).", _png(fig))  # fmt: skip
 
     # 6. Convergence.
-    fig, axes = plt.subplots(1, len(a.envs), figsize=(5 * len(a.envs), 3.8), squeeze=False)
-    for ax, env in zip(axes[0], a.envs, strict=True):
+    fig, axes = _env_grid(plt, len(a.envs), width=5, height=3.8)
+    for ax, env in zip(axes, a.envs, strict=False):
         for i, agent in enumerate(a.agents):
             c = a.convergence.get(env, {}).get(agent)
             if c:
@@ -202,8 +214,8 @@ def _figures(a: Analysis) -> dict[str, tuple[str, bytes]]:
         ax.set_title(env)
         ax.set_xlabel("simulator evaluations")
         ax.set_ylim(SCORE_FLOOR - 0.15, 1.1)
-    axes[0][0].set_ylabel("best-so-far score (median, IQR band)")
-    axes[0][-1].legend(fontsize=7)
+        ax.set_ylabel("best-so-far score (median, IQR band)", fontsize=8)
+    axes[0].legend(fontsize=7)
     figs["convergence"] = ("Convergence: median best-so-far score with its interquartile band over all "
                            "configurations and seeds.", _png(fig))  # fmt: skip
 
