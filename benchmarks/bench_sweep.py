@@ -20,6 +20,14 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 from archgym_py.sweep import load_sweep, run_sweep, sweep_from_dict  # noqa: E402
 
 
+def timed_sweep(spec, workers: int):
+    """Run ``spec`` into a throwaway store; return its summary and the wall time (worker start-up included)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        summary = run_sweep(spec, os.path.join(tmp, "results.db"), workers=workers, progress=False)
+        return summary, time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="quick")
@@ -27,10 +35,7 @@ def main() -> None:
     args = parser.parse_args()
 
     spec = load_sweep(args.preset)
-    with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
-        s = run_sweep(spec, os.path.join(tmp, "r.db"), workers=args.workers, progress=False)
-        wall = time.perf_counter() - start
+    s, wall = timed_sweep(spec, args.workers)
     print(f"preset {spec.name!r}: {s.ran} cells on {args.workers} workers in {wall:.1f} s = "
           f"{s.ran / wall * 60:,.0f} cells/minute; scheduling overhead {s.overhead_per_cell_s * 1e3:.1f} ms/cell")  # fmt: skip
 
@@ -38,10 +43,7 @@ def main() -> None:
         "spec_version": 1, "name": "trivial", "budget": 1, "seeds": 200,
         "envs": [{"id": "archgym/AcceleratorSmall-v0"}], "agents": [{"name": "random"}],
     })  # fmt: skip
-    with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
-        s = run_sweep(trivial, os.path.join(tmp, "t.db"), workers=args.workers, progress=False)
-        wall = time.perf_counter() - start
+    s, wall = timed_sweep(trivial, args.workers)
     print(f"200 trivial cells (budget 1) on {args.workers} workers: {wall:.2f} s incl. worker start-up, "
           f"{wall / s.ran * 1e3:.1f} ms/cell end to end; overhead {s.overhead_per_cell_s * 1e3:.1f} ms/cell")  # fmt: skip
 
