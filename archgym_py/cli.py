@@ -223,9 +223,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from .sweep import load_sweep
     from .sweep._report import write_report
 
-    path = write_report(args.results, args.output)
+    spec = load_sweep(args.spec) if args.spec else None
+    path = write_report(args.results, args.output, spec=spec)
     print(f"wrote {path} (and report.md, PNG plots, CSV tables in {path.parent})")
     return 0
 
@@ -242,7 +244,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"archgym demo: the {spec.name!r} lottery ({len(spec.cells())} runs: {len(spec.envs)} envs, "
           f"{len(spec.agents)} agents, {len(spec.seeds)} seeds, budget {spec.budget}) on {args.workers} workers")  # fmt: skip
     summary = run_sweep(spec, results, workers=args.workers, resume=True, progress=not args.quiet)
-    path = write_report(results, out)
+    path = write_report(results, out, spec=spec)
     print(f"{summary.ran} runs in {summary.wall_time_s:.0f} s; report: {path}")
     return 0
 
@@ -330,6 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("results", help="results database written by `archgym sweep`")
     p.add_argument("-o", "--output", default="report", help="output folder")
+    p.add_argument("--spec", help="analyse only the cells of this sweep (YAML or preset name)")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("demo", help="run the quick lottery and write its report (the main job)")

@@ -33,8 +33,12 @@ def _pyplot():
     return plt
 
 
-def write_report(results: str | Path, out_dir: str | Path, *, reps: int = 2000) -> Path:
+def write_report(results: str | Path, out_dir: str | Path, *, reps: int = 2000, spec=None) -> Path:
     """Analyse a results store and write ``report.html``, ``report.md``, PNGs and CSVs to ``out_dir``.
+
+    Args:
+        spec: a SweepSpec; when given, only its cells are analysed (a results file may also hold
+            cells of an earlier version of the sweep).
 
     Returns the path of the HTML report.
     """
@@ -43,8 +47,12 @@ def write_report(results: str | Path, out_dir: str | Path, *, reps: int = 2000) 
         cells, envs = store.cells(), store.envs()
     finally:
         store.close()
+    if spec is not None:
+        wanted = {c.id for c in spec.cells()}
+        cells = [c for c in cells if c["cell_id"] in wanted]
     if not cells:
-        raise ArchGymError(f"{results}: holds no finished cells; run `archgym sweep` first")
+        raise ArchGymError(f"{results}: holds no finished cells{' of this sweep' if spec is not None else ''}; "
+                           "run `archgym sweep` first")  # fmt: skip
     analysis = analyse(cells, envs, reps=reps)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

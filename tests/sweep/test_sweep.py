@@ -89,6 +89,23 @@ def test_run_resume_refuses_mixing_and_report(tmp_path):
         assert (tmp_path / "report" / name).exists()
 
 
+def test_report_spec_filter_drops_cells_of_other_sweeps(tmp_path):
+    from archgym_py.sweep._report import write_report
+
+    db = tmp_path / "r.db"
+    old = sweep_from_dict(spec_dict(agents=[{"name": "random"}]))
+    new = sweep_from_dict(spec_dict(agents=[{"name": "ga"}]))
+    run_sweep(old, db, workers=0, progress=False)
+    run_sweep(new, db, workers=0, progress=False, resume=True)
+    out = tmp_path / "rep"
+    write_report(db, out, spec=new, reps=100)
+    agents = {line.split(",")[1] for line in (out / "runs.csv").read_text().splitlines()[1:]}
+    assert agents == {"ga"}
+    assert (
+        main(["report", str(db), "-o", str(tmp_path / "all"), "--spec", "quick"]) == 2
+    )  # no quick cells
+
+
 def _cell_count(db):
     try:
         with sqlite3.connect(db, timeout=5) as conn:
