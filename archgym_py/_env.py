@@ -156,8 +156,7 @@ class EnvCore:
 
     def _score(self, batch: Batch, ev: Evaluation, wall: float):
         sim_ok = ev.feasible & self.space.feasible(batch)
-        reward = self.objective.reward(ev.metrics, sim_ok, self.reference)
-        feasible = self.objective.feasible(ev.metrics, sim_ok)
+        reward, feasible = self.objective.score(ev.metrics, sim_ok, self.reference)
         done = self.objective.target_met(ev.metrics, feasible)
         if self.trace is not None:
             self.trace.append(

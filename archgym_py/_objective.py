@@ -179,11 +179,19 @@ class Objective:
             total = total + c.violation(np.asarray(metrics[c.metric], dtype=np.float64))
         return np.asarray(total, dtype=np.float64)
 
+    def _violations(self, metrics: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+        return [
+            c.violation(np.asarray(metrics[c.metric], dtype=np.float64)) for c in self.constraints
+        ]
+
     def feasible(self, metrics: Mapping[str, np.ndarray], sim_feasible: np.ndarray) -> np.ndarray:
         """Simulator-feasible and every constraint satisfied."""
+        return self._feasible(sim_feasible, self._violations(metrics))
+
+    def _feasible(self, sim_feasible: np.ndarray, violations: list[np.ndarray]) -> np.ndarray:
         ok = np.asarray(sim_feasible, dtype=bool).copy()
-        for c in self.constraints:
-            ok &= c.violation(np.asarray(metrics[c.metric], dtype=np.float64)) <= 0
+        for v in violations:
+            ok &= v <= 0
         return ok
 
     def reward(
@@ -193,6 +201,20 @@ class Objective:
         reference: Mapping[str, float] | None = None,
     ) -> np.ndarray:
         """Scalar reward per design (higher is better)."""
+        return self._reward(metrics, sim_feasible, reference, self._violations(metrics))
+
+    def score(
+        self,
+        metrics: Mapping[str, np.ndarray],
+        sim_feasible: np.ndarray,
+        reference: Mapping[str, float] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(reward, feasible)`` with each constraint's violation computed once."""
+        violations = self._violations(metrics)
+        return (self._reward(metrics, sim_feasible, reference, violations),
+                self._feasible(sim_feasible, violations))  # fmt: skip
+
+    def _reward(self, metrics, sim_feasible, reference, violations: list[np.ndarray]) -> np.ndarray:
         sim_feasible = np.asarray(sim_feasible, dtype=bool)
         if self.kind == "weighted_log":
             score = np.zeros(sim_feasible.shape)
@@ -205,8 +227,7 @@ class Objective:
             dist = self.distance(metrics)
             score = -sum(self.weights[m] * dist[m] for m in self.targets)
             score = np.asarray(score, dtype=np.float64) * np.ones(sim_feasible.shape)
-        for c in self.constraints:
-            v = c.violation(np.asarray(metrics[c.metric], dtype=np.float64))
+        for v in violations:
             score = score - np.where(v > 0, self.penalty * (1.0 + v), 0.0)
         return np.where(sim_feasible, score, score - 2.0 * self.penalty)
 
