@@ -120,9 +120,8 @@ class Evaluator:
             raise BudgetExhausted(f"the budget of {self.budget} evaluations is spent")
         indices = indices[: self.remaining]
         batch = self.space.from_indices(indices)
-        ev, wall = self.core._simulate(batch)
-        _, reward, feasible, _ = self.core._score(batch, ev, wall)
-        self.simulator_time_s += wall
+        ev, reward, feasible, _ = self.core.evaluate(batch)
+        self.simulator_time_s += self.core.last_simulator_time_s
         self.record(self.space.unbatch(batch), ev.metrics, reward, feasible)
         return reward, ev.metrics, feasible
 

@@ -122,8 +122,7 @@ class EnvCore:
             best_reward, best_design = -np.inf, None
             for lo in range(0, n, 65536):
                 chunk = {k: v[lo : lo + 65536] for k, v in grid.items()}
-                ev, wall = self._simulate(chunk)
-                _, reward, feasible, _ = self._score(chunk, ev, wall)
+                _, reward, feasible, _ = self.evaluate(chunk)
                 reward = np.where(feasible, reward, -np.inf)
                 i = int(np.argmax(reward))
                 if reward[i] > best_reward:
