@@ -253,13 +253,18 @@ class Agent:
 
 
 def _resolve_env(env: Any, env_kwargs: Mapping[str, Any] | None):
+    """``(env id, EnvCore)`` from an env id (``gymnasium.make`` with ``env_kwargs``), an archgym
+    env, or a core. An unknown id is an ArchGymError naming the closest archgym id."""
     import gymnasium as gym
 
     from ._env import EnvCore
+    from .envs import ENVS
 
     if isinstance(env, EnvCore):
         return env.spec.id, env
     if isinstance(env, str):
+        if env not in gym.registry and ":" not in env:
+            raise ArchGymError(unknown_name("env id", env, ENVS))
         made = gym.make(env, **dict(env_kwargs or {}))
         return env, made.unwrapped.core
     unwrapped = getattr(env, "unwrapped", None)

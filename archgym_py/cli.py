@@ -22,20 +22,19 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from ._errors import ArchGymError, DesignError, unknown_name
+from ._errors import ArchGymError, DesignError
+
+
+def _env_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        k: getattr(args, k) for k in ("workload", "arch", "objective") if getattr(args, k, None)
+    }
 
 
 def _make_core(env_id: str, args: argparse.Namespace):
-    import gymnasium as gym
+    from ._agent import _resolve_env
 
-    from .envs import ENVS
-
-    if env_id not in ENVS:
-        raise ArchGymError(unknown_name("env id", env_id, ENVS))
-    kwargs = {
-        k: getattr(args, k) for k in ("workload", "arch", "objective") if getattr(args, k, None)
-    }
-    return gym.make(env_id, **kwargs).unwrapped.core
+    return _resolve_env(env_id, _env_kwargs(args))[1]
 
 
 def _parse_design(pairs: Sequence[str], option: str = "--design") -> dict[str, str]:

@@ -25,11 +25,9 @@ _CORES: dict[str, Any] = {}  # per worker process: env cores reused across cells
 def _core(env_id: str, env_kwargs: dict[str, Any]):
     key = json.dumps([env_id, env_kwargs], sort_keys=True)
     if key not in _CORES:
-        import gymnasium as gym
+        from .._agent import _resolve_env
 
-        import archgym_py  # noqa: F401
-
-        _CORES[key] = gym.make(env_id, **env_kwargs).unwrapped.core
+        _CORES[key] = _resolve_env(env_id, env_kwargs)[1]
     return _CORES[key]
 
 
