@@ -146,22 +146,31 @@ def shipped_spec_dir(family: str) -> Path:
     return Path(str(resources.files("archgym_py.arch_specs").joinpath(family)))
 
 
-def resolve_named_spec(family: str, subdir: str, name_or_path: str | Path, *, what: str) -> Path:
-    """A shipped spec by name (``"eyeriss"``) or a user file by path."""
+def resolve_named_yaml(folder: Path, name_or_path: str | Path, *, what: str) -> Path:
+    """A YAML file by path, or by name (``"eyeriss"``) among the files shipped in ``folder``."""
     candidate = Path(name_or_path)
     if candidate.suffix in (".yaml", ".yml") and candidate.exists():
         return candidate
-    folder = shipped_spec_dir(family) / subdir if subdir else shipped_spec_dir(family)
     shipped = folder / f"{name_or_path}.yaml"
     if shipped.exists():
         return shipped
-    names = sorted(p.stem for p in folder.glob("*.yaml"))
-    raise SpecError(unknown_name(what, str(name_or_path), names) + " or a path to a .yaml file")
+    raise SpecError(
+        unknown_name(what, str(name_or_path), yaml_names(folder)) + " or a path to a .yaml file"
+    )
+
+
+def yaml_names(folder: Path) -> list[str]:
+    """Names (stems) of the YAML files in ``folder``."""
+    return sorted(p.stem for p in folder.glob("*.yaml"))
+
+
+def resolve_named_spec(family: str, subdir: str, name_or_path: str | Path, *, what: str) -> Path:
+    """A shipped spec of ``arch_specs/<family>/<subdir>`` by name, or a user file by path."""
+    return resolve_named_yaml(shipped_spec_dir(family) / subdir, name_or_path, what=what)
 
 
 def shipped_names(family: str, subdir: str = "") -> list[str]:
-    folder = shipped_spec_dir(family) / subdir if subdir else shipped_spec_dir(family)
-    return sorted(p.stem for p in folder.glob("*.yaml"))
+    return yaml_names(shipped_spec_dir(family) / subdir)
 
 
 def import_string(target: str) -> Callable[..., Any] | Any:

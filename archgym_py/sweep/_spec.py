@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import SpecError, unknown_name
-from .._spec import check_keys, check_spec_version, load_yaml
+from .._spec import check_keys, check_spec_version, load_yaml, resolve_named_yaml, yaml_names
 
 SAMPLING = ("sobol", "random", "lhs")
 
@@ -215,27 +215,17 @@ def sweep_from_dict(data: Mapping[str, Any], *, path: str = "sweep") -> SweepSpe
     )
 
 
+def _presets_dir() -> Path:
+    from importlib import resources
+
+    return Path(str(resources.files("archgym_py.agents").joinpath("sweeps")))
+
+
 def load_sweep(path_or_name: str | Path) -> SweepSpec:
     """A sweep from a YAML path or a shipped preset name (``agents/sweeps/<name>.yaml``)."""
-    path = Path(path_or_name)
-    if not (path.suffix in (".yaml", ".yml") and path.exists()):
-        path = _preset_path(str(path_or_name))
+    path = resolve_named_yaml(_presets_dir(), path_or_name, what="sweep preset")
     return sweep_from_dict(load_yaml(path), path=str(path))
 
 
-def _preset_path(name: str) -> Path:
-    from importlib import resources
-
-    folder = Path(str(resources.files("archgym_py.agents").joinpath("sweeps")))
-    candidate = folder / f"{name}.yaml"
-    if candidate.exists():
-        return candidate
-    names = sorted(p.stem for p in folder.glob("*.yaml"))
-    raise SpecError(unknown_name("sweep preset", name, names) + " or a path to a .yaml file")
-
-
 def preset_names() -> list[str]:
-    from importlib import resources
-
-    folder = Path(str(resources.files("archgym_py.agents").joinpath("sweeps")))
-    return sorted(p.stem for p in folder.glob("*.yaml"))
+    return yaml_names(_presets_dir())
