@@ -230,7 +230,9 @@ class PowerOfTwo(Parameter):
 
     def to_index(self, values):
         return (
-            np.round(np.log2(np.asarray(values, dtype=np.float64))) - self._exponents[0]
+            # values below 1 (e.g. a 0 default snapped into the space) map below level 0
+            np.round(np.log2(np.maximum(np.asarray(values, dtype=np.float64), 0.5**64)))
+            - self._exponents[0]
         ).astype(np.int64)
 
     def check(self, value):

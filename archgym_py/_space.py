@@ -123,7 +123,8 @@ class DesignSpace:
                 try:
                     value = p.check(value)
                 except DesignError:
-                    value = _plain(p.from_index(p.to_index(np.asarray([value])))[0])
+                    index = np.clip(p.to_index(np.asarray([value])), 0, p.n_levels - 1)
+                    value = _plain(p.from_index(index)[0])
                 p = dataclasses.replace(p, default=value)
             params.append(p)
         return DesignSpace(params, self.constraints, name=self.name)

@@ -9,6 +9,8 @@ from __future__ import annotations
 ENVS: dict[str, str] = {
     "archgym/Accelerator-v0": "accelerator/env.yaml",
     "archgym/AcceleratorSmall-v0": "accelerator/env_small.yaml",
+    "archgym/DRAM-v0": "dram/env.yaml",
+    "archgym/DRAMLPDDR4-v0": "dram/env_lpddr4.yaml",
 }
 
 ENTRY_POINT = "archgym_py._env:ArchEnv"

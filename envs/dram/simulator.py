@@ -1,0 +1,287 @@
+"""DramSimulator: the batched Simulator over (controller configurations x trace)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ..._errors import DesignError, unknown_name
+from ..._simulator import Evaluation, MetricSpec
+from . import kernel as K
+from .arch import (
+    ARBITERS,
+    PAGE_POLICIES,
+    REFRESH_POLICIES,
+    RESP_QUEUES,
+    SCHEDULER_BUFFERS,
+    SCHEDULERS,
+    TUNABLE,
+    DramArch,
+)
+from .mapping import decode, parse_mapping
+from .power import PARTS, energy_breakdown
+from .workload import Trace
+
+METRICS = (
+    MetricSpec("latency_s", "s", "minimize", "mean request latency, arrival to response"),
+    MetricSpec("latency_p95_s", "s", "minimize", "95th-percentile request latency"),
+    MetricSpec("latency_p99_s", "s", "minimize", "99th-percentile request latency"),
+    MetricSpec(
+        "runtime_s", "s", "minimize", "time to serve the whole trace (ArchGym's DRAMSys 'latency')"
+    ),
+    MetricSpec("bandwidth_bps", "B/s", "maximize", "bytes moved / runtime"),
+    MetricSpec("row_hit_rate", "1", "maximize", "column accesses that found their row open"),
+    MetricSpec("energy_j", "J", "minimize", "DRAM core energy over the run (DRAMPower-style)"),
+    MetricSpec("power_w", "W", "minimize", "energy / runtime"),
+)
+
+#: Categorical knobs and their levels, in the kernel's index order.
+_CATEGORICAL = {
+    "page_policy": (K.PAGE, PAGE_POLICIES),
+    "scheduler": (K.SCHED, SCHEDULERS),
+    "scheduler_buffer": (K.BUF, SCHEDULER_BUFFERS),
+    "resp_queue": (K.RESPQ, RESP_QUEUES),
+    "refresh_policy": (K.REFP, REFRESH_POLICIES),
+    "arbiter": (K.ARB, ARBITERS),
+}
+_INTEGER = {
+    "request_buffer_size": K.RBS,
+    "refresh_max_postponed": K.MAXPOST,
+    "refresh_max_pulledin": K.MAXPULL,
+    "max_active_transactions": K.MAT,
+}
+
+_TIMING_FIELDS = {
+    K.CL: "cl_ck",
+    K.CWL: "cwl_ck",
+    K.RCD: "trcd_ck",
+    K.RP: "trp_ck",
+    K.RAS: "tras_ck",
+    K.RC: "trc_ck",
+    K.CCD_S: "tccd_s_ck",
+    K.CCD_L: "tccd_l_ck",
+    K.RRD_S: "trrd_s_ck",
+    K.RRD_L: "trrd_l_ck",
+    K.FAW: "tfaw_ck",
+    K.WR: "twr_ck",
+    K.WTR_S: "twtr_s_ck",
+    K.WTR_L: "twtr_l_ck",
+    K.RTP: "trtp_ck",
+    K.RTRS: "trtrs_ck",
+    K.RFC: "trfc_ck",
+    K.REFI: "trefi_ck",
+    K.RFCPB: "trfcpb_ck",
+    K.REFIPB: "trefipb_ck",
+    K.ARB_FW: "arbitration_delay_fw_ck",
+    K.ARB_BW: "arbitration_delay_bw_ck",
+    K.THINK_FW: "think_delay_fw_ck",
+}
+
+# Batches at least this large run on numba's thread pool (from the main thread only: the
+# default workqueue threading layer must not be entered from two threads at once).
+_PARALLEL_MIN = 8
+
+
+class DramSimulator:
+    """Trace-driven DRAM controller + device model (see :mod:`archgym_py.envs.dram.kernel`).
+
+    Args:
+        arch: the memory system; a design overrides any of its controller knobs
+            (``page_policy, scheduler, scheduler_buffer, request_buffer_size, resp_queue,
+            refresh_policy, refresh_max_postponed, refresh_max_pulledin, arbiter,
+            max_active_transactions, address_mapping``) and keeps the rest.
+    """
+
+    metrics = METRICS
+    version = "dram-model/1"
+
+    def __init__(self, arch: DramArch):
+        self.arch = arch
+        self._timing = np.zeros(K.N_TIMING, np.int64)
+        for index, name in _TIMING_FIELDS.items():
+            self._timing[index] = int(getattr(arch, name))
+        self._timing[K.BURST] = arch.burst_ck
+        self._org = np.array(
+            [
+                arch.channels,
+                arch.banks_per_channel,
+                arch.ranks,
+                arch.bank_groups,
+                arch.banks_per_rank,
+            ],
+            np.int64,
+        )
+        self._decoded: dict[tuple[int, str], tuple[Trace, dict[str, np.ndarray]]] = {}
+
+    # ------------------------------------------------------------------ inputs
+    def _decode(self, trace: Trace, mapping: str) -> dict[str, np.ndarray]:
+        key = (id(trace), mapping)
+        hit = self._decoded.get(key)
+        if hit is None or hit[0] is not trace:
+            fields = decode(trace.address, self.arch, mapping)
+            arrays = {
+                "arr": np.ceil(trace.time_ns / self.arch.tck_ns - 1e-9).astype(np.int64),
+                "wr": trace.is_write.astype(np.int64),
+                "chn": fields["channel"],
+                "bank": fields["bank"],
+                "bgk": fields["rank"] * self.arch.bank_groups + fields["bank_group"],
+                "rank": fields["rank"],
+                "row": fields["row"],
+                "col": fields["column"],
+            }
+            arrays["arr"] -= arrays["arr"][0]
+            if len(self._decoded) > 16:
+                self._decoded.clear()
+            hit = (trace, arrays)
+            self._decoded[key] = hit
+        return hit[1]
+
+    def configs(self, designs: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The kernel's integer configuration rows, each design's address mapping, and feasibility."""
+        for key in designs:
+            if key not in TUNABLE:
+                raise DesignError(unknown_name("DRAM controller knob", key, TUNABLE))
+        n = len(np.atleast_1d(next(iter(designs.values())))) if designs else 1
+        cfg = np.zeros((n, K.N_CONFIG), np.int64)
+        for name, (column, levels) in _CATEGORICAL.items():
+            values = np.broadcast_to(
+                np.asarray(designs.get(name, self.arch.values[name]), dtype=object), (n,)
+            )
+            lookup = {level: i for i, level in enumerate(levels)}
+            try:
+                cfg[:, column] = [lookup[v] for v in values]
+            except KeyError:
+                bad = next(v for v in values if v not in lookup)
+                raise DesignError(unknown_name(f"{name} level", bad, levels)) from None
+        for name, column in _INTEGER.items():
+            values = np.broadcast_to(np.asarray(designs.get(name, self.arch.values[name])), (n,))
+            field = TUNABLE[name]
+            if values.dtype.kind not in "iu" and not np.all(np.mod(values.astype(float), 1) == 0):
+                raise DesignError(f"{name}: expected integers, got {values[:4].tolist()}")
+            values = values.astype(np.int64)
+            bad = (values < field.low) | (values > field.high)
+            if bad.any():
+                raise DesignError(
+                    f"{name}: got {int(values[bad][0])}; expected {field.low} <= value <= {field.high} ({field.doc})"
+                )
+            cfg[:, column] = values
+        mappings = np.broadcast_to(
+            np.asarray(designs.get("address_mapping", self.arch.address_mapping), dtype=object),
+            (n,),
+        )
+        for m in set(mappings.tolist()):
+            try:
+                parse_mapping(m)
+            except Exception as exc:
+                raise DesignError(f"address_mapping: {exc}") from None
+        feasible = np.ones(n, bool)
+        if not self.arch.supports_per_bank_refresh:
+            per_bank = cfg[:, K.REFP] == REFRESH_POLICIES.index("PerBank")
+            feasible &= ~per_bank  # the device has no per-bank refresh: simulated as all-bank
+            cfg[per_bank, K.REFP] = REFRESH_POLICIES.index("AllBank")
+        return _canonical(cfg), np.asarray(mappings), feasible
+
+    # ------------------------------------------------------------------ simulation
+    def run(self, designs: Mapping[str, Any], workload: Trace, *, keep_latency: bool = False):
+        """Kernel statistics per design (and per-request latencies in cycles when asked)."""
+        cfg, mappings, feasible = self.configs(designs)
+        n = len(cfg)
+        stats = np.zeros((n, K.N_STATS))
+        latency = np.zeros((n if keep_latency else 1, len(workload)))
+        for mapping in dict.fromkeys(mappings.tolist()):
+            rows = np.flatnonzero(mappings == mapping)
+            unique, inverse = np.unique(cfg[rows], axis=0, return_inverse=True)
+            u_stats = np.zeros((len(unique), K.N_STATS))
+            u_lat = np.zeros((len(unique) if keep_latency else 1, len(workload)))
+            self._simulate(self._decode(workload, mapping), unique, u_stats, u_lat, keep_latency)
+            stats[rows] = u_stats[inverse.ravel()]
+            if keep_latency:
+                latency[rows] = u_lat[inverse.ravel()]
+        return stats, latency, feasible
+
+    def _simulate(self, t: dict[str, np.ndarray], cfg, stats, lat, keep_latency) -> None:
+        args = (
+            t["arr"],
+            t["wr"],
+            t["chn"],
+            t["bank"],
+            t["bgk"],
+            t["rank"],
+            t["row"],
+            t["col"],
+            self._timing,
+            self._org,
+        )
+        if len(cfg) >= _PARALLEL_MIN and threading.current_thread() is threading.main_thread():
+            K.simulate_batch(*args, cfg, stats, lat, keep_latency)
+        else:
+            for i in range(len(cfg)):
+                K.simulate_one(
+                    *args, cfg[i], stats[i], lat[i] if keep_latency else lat[0], keep_latency
+                )
+
+    def evaluate(
+        self, designs: Mapping[str, Any], workload: Trace, *, details: bool = False
+    ) -> Evaluation:
+        """Metrics for a batch of designs (struct of arrays) on one trace.
+
+        With ``details``, ``Evaluation.details`` holds the energy per part (``energy_<part>_j``
+        for act, pre, rd, wr, ref, background) and the command counts (``n_act, n_pre, n_rd,
+        n_wr, n_ref_ab, n_ref_pb``), row conflicts and the refreshes that blocked traffic.
+        """
+        stats, _, feasible = self.run(designs, workload)
+        return self._evaluation(stats, feasible, len(workload), details)
+
+    def latencies_s(self, design: Mapping[str, Any], workload: Trace) -> np.ndarray:
+        """Per-request latency (s) of one design, in trace order."""
+        batch = {k: [v] for k, v in design.items()}
+        _, latency, _ = self.run(batch, workload, keep_latency=True)
+        return latency[0] * self.arch.tck_ns * 1e-9
+
+    def _evaluation(self, stats, feasible, n_requests, details) -> Evaluation:
+        tck = self.arch.tck_ns * 1e-9
+        runtime = np.maximum(stats[:, K.S_END] - stats[:, K.S_START], 1.0) * tck
+        parts = energy_breakdown(self.arch, stats)
+        energy = sum(parts.values())
+        metrics = {
+            "latency_s": stats[:, K.S_LAT_MEAN] * tck,
+            "latency_p95_s": stats[:, K.S_LAT_P95] * tck,
+            "latency_p99_s": stats[:, K.S_LAT_P99] * tck,
+            "runtime_s": runtime,
+            "bandwidth_bps": n_requests * self.arch.burst_bytes / runtime,
+            "row_hit_rate": stats[:, K.S_HITS] / n_requests,
+            "energy_j": energy,
+            "power_w": energy / runtime,
+        }
+        extra: dict[str, Any] = {}
+        if details:
+            extra = {f"energy_{p}_j": parts[p] for p in PARTS}
+            for name, column in (
+                ("n_act", K.S_ACT),
+                ("n_pre", K.S_PRE),
+                ("n_rd", K.S_RD),
+                ("n_wr", K.S_WR),
+                ("n_ref_ab", K.S_REF_AB),
+                ("n_ref_pb", K.S_REF_PB),
+                ("row_conflicts", K.S_CONFLICTS),
+                ("refresh_blocking", K.S_REF_BLOCKED),
+            ):
+                extra[name] = stats[:, column].astype(np.int64)
+            extra["latency_max_s"] = stats[:, K.S_LAT_MAX] * tck
+        return Evaluation(metrics, feasible, extra)
+
+
+def _canonical(cfg: np.ndarray) -> np.ndarray:
+    """Give knobs that cannot matter one value, so identical behaviours simulate once."""
+    cfg = cfg.copy()
+    no_refresh = cfg[:, K.REFP] == REFRESH_POLICIES.index("NoRefresh")
+    cfg[no_refresh, K.MAXPOST] = 0
+    cfg[no_refresh, K.MAXPULL] = 0
+    simple = cfg[:, K.ARB] == ARBITERS.index("Simple")  # no outstanding-transaction limit
+    cfg[simple, K.MAT] = 1
+    closed = cfg[:, K.PAGE] == PAGE_POLICIES.index("Closed")  # no row is open at a decision
+    cfg[closed, K.SCHED] = SCHEDULERS.index("Fifo")
+    return cfg

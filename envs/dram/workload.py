@@ -1,0 +1,556 @@
+"""Memory traces: the workload of the DRAM domain.
+
+A :class:`Trace` is a time-ordered list of requests (arrival time in ns, byte address, read or
+write); each request moves one burst of the memory system (64 bytes on every shipped device).
+Traces come from
+
+* synthetic generators: :func:`sequential`, :func:`uniform_random`, :func:`strided`,
+  :func:`hotspot` and :func:`mixed` (an interleaving of a stream, random and hot-region
+  traffic), each with a read fraction and an arrival rate from light to saturating load;
+* trace files: DRAMSys ``.stl`` (``<cycle>: read|write <address> [data]``), DRAMSim3
+  (``<address> READ|WRITE <cycle>``) and Ramulator (``<address> R|W`` in DRAM mode,
+  ``<bubbles> <read address> [<writeback address>]`` in CPU mode). A malformed line raises a
+  :class:`~archgym_py.WorkloadError` naming the file, the line number and the expected form.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..._errors import WorkloadError, unknown_name
+from ..._spec import check_keys, load_yaml
+
+LINE_BYTES = (
+    64  # the request size generators assume (a cache line; one burst of the shipped devices)
+)
+
+
+@dataclass(frozen=True, eq=False)
+class Trace:
+    """A memory trace: per request its arrival time (ns), byte address and direction."""
+
+    name: str
+    time_ns: np.ndarray
+    address: np.ndarray
+    is_write: np.ndarray
+    description: str = ""
+    source: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        t = np.ascontiguousarray(self.time_ns, dtype=np.float64)
+        a = np.ascontiguousarray(self.address, dtype=np.uint64)
+        w = np.ascontiguousarray(self.is_write, dtype=bool)
+        if not (len(t) == len(a) == len(w)):
+            raise WorkloadError(f"trace {self.name!r}: time, address and is_write lengths differ")
+        if len(t) == 0:
+            raise WorkloadError(f"trace {self.name!r}: no requests")
+        if not np.all(np.isfinite(t)) or np.any(t < 0):
+            raise WorkloadError(f"trace {self.name!r}: arrival times must be finite and >= 0")
+        if np.any(np.diff(t) < 0):
+            i = int(np.argmax(np.diff(t) < 0)) + 1
+            raise WorkloadError(
+                f"trace {self.name!r}: request {i} arrives at {t[i]} ns, before request {i - 1} "
+                f"({t[i - 1]} ns); expected nondecreasing times"
+            )
+        for key, value in (("time_ns", t), ("address", a), ("is_write", w)):
+            value.setflags(write=False)
+            object.__setattr__(self, key, value)
+
+    def __len__(self) -> int:
+        return len(self.time_ns)
+
+    @property
+    def read_fraction(self) -> float:
+        return float(1.0 - self.is_write.mean())
+
+    @property
+    def duration_ns(self) -> float:
+        return float(self.time_ns[-1] - self.time_ns[0])
+
+    def fingerprint(self) -> str:
+        """A content hash (identifies the trace in caches and records)."""
+        h = hashlib.sha256()
+        for arr in (self.time_ns, self.address, self.is_write):
+            h.update(arr.tobytes())
+        return h.hexdigest()[:16]
+
+    def head(self, n: int) -> Trace:
+        """The first ``n`` requests."""
+        return Trace(
+            f"{self.name}[:{n}]",
+            self.time_ns[:n],
+            self.address[:n],
+            self.is_write[:n],
+            self.description,
+        )
+
+
+# ----------------------------------------------------------------------------- generators
+def _arrivals(
+    n: int, rate_gbps: float | None, arrival: str, rng: np.random.Generator
+) -> np.ndarray:
+    """Arrival times (ns) for an offered load of ``rate_gbps`` GB/s of 64-byte requests.
+
+    ``rate_gbps`` None or 0 means saturating load: every request is there at t = 0 and the
+    controller's back-pressure paces them.
+    """
+    if not rate_gbps:
+        return np.zeros(n)
+    if rate_gbps < 0:
+        raise WorkloadError(f"rate_gbps: got {rate_gbps}; expected >= 0 (0 = saturating)")
+    mean_ns = LINE_BYTES / rate_gbps  # GB/s = bytes per ns
+    if arrival == "poisson":
+        gaps = rng.exponential(mean_ns, n)
+    elif arrival == "uniform":
+        gaps = np.full(n, mean_ns)
+    else:
+        raise WorkloadError(unknown_name("arrival process", arrival, ("poisson", "uniform")))
+    gaps[0] = 0.0
+    return np.cumsum(gaps)
+
+
+def _directions(n: int, read_fraction: float, rng: np.random.Generator) -> np.ndarray:
+    if not 0.0 <= read_fraction <= 1.0:
+        raise WorkloadError(f"read_fraction: got {read_fraction}; expected a fraction in [0, 1]")
+    return rng.random(n) >= read_fraction
+
+
+def _check_count(n: int) -> int:
+    if isinstance(n, bool) or int(n) != n or n < 1:
+        raise WorkloadError(f"n_requests: got {n!r}; expected a positive integer")
+    return int(n)
+
+
+def _finish(
+    name, kind, n, rate_gbps, read_fraction, arrival, seed, addresses, rng, **params
+) -> Trace:
+    times = _arrivals(n, rate_gbps, arrival, rng)
+    writes = _directions(n, read_fraction, rng)
+    source = {
+        "generator": kind,
+        "n_requests": n,
+        "rate_gbps": rate_gbps,
+        "read_fraction": read_fraction,
+        "arrival": arrival,
+        "seed": seed,
+        **params,
+    }
+    return Trace(name or kind, times, addresses, writes, f"{kind} {params}", source)
+
+
+def sequential(
+    n_requests: int = 20000,
+    *,
+    rate_gbps: float | None = 8.0,
+    read_fraction: float = 1.0,
+    start: int = 0,
+    stride: int = LINE_BYTES,
+    arrival: str = "poisson",
+    seed: int = 0,
+    name: str = "",
+) -> Trace:
+    """A stream: addresses ``start, start + stride, ...`` (row hits under a row-major mapping)."""
+    n = _check_count(n_requests)
+    rng = np.random.default_rng(seed)
+    addresses = np.uint64(start) + np.arange(n, dtype=np.uint64) * np.uint64(stride)
+    return _finish(
+        name,
+        "sequential",
+        n,
+        rate_gbps,
+        read_fraction,
+        arrival,
+        seed,
+        addresses,
+        rng,
+        start=start,
+        stride=stride,
+    )
+
+
+def uniform_random(
+    n_requests: int = 20000,
+    *,
+    rate_gbps: float | None = 4.0,
+    read_fraction: float = 2 / 3,
+    footprint_bytes: int = 1 << 30,
+    arrival: str = "poisson",
+    seed: int = 0,
+    name: str = "",
+) -> Trace:
+    """Uniformly random 64-byte lines within ``footprint_bytes`` (mostly row misses)."""
+    n = _check_count(n_requests)
+    rng = np.random.default_rng(seed)
+    lines = max(1, int(footprint_bytes) // LINE_BYTES)
+    addresses = rng.integers(0, lines, n, dtype=np.uint64) * np.uint64(LINE_BYTES)
+    return _finish(
+        name,
+        "random",
+        n,
+        rate_gbps,
+        read_fraction,
+        arrival,
+        seed,
+        addresses,
+        rng,
+        footprint_bytes=footprint_bytes,
+    )
+
+
+def strided(
+    n_requests: int = 20000,
+    *,
+    rate_gbps: float | None = 4.0,
+    read_fraction: float = 1.0,
+    stride: int = 1 << 17,
+    arrival: str = "poisson",
+    seed: int = 0,
+    name: str = "",
+) -> Trace:
+    """A constant large stride. The default 128 KiB walks the rows of one bank under the DDR4
+    default mapping (RoBaRaCoCh: 8 KiB rows x 16 banks): every request is a row conflict."""
+    n = _check_count(n_requests)
+    rng = np.random.default_rng(seed)
+    addresses = np.arange(n, dtype=np.uint64) * np.uint64(stride)
+    return _finish(
+        name, "strided", n, rate_gbps, read_fraction, arrival, seed, addresses, rng, stride=stride
+    )
+
+
+def hotspot(
+    n_requests: int = 20000,
+    *,
+    rate_gbps: float | None = 8.0,
+    read_fraction: float = 2 / 3,
+    hot_bytes: int = 1 << 16,
+    hot_fraction: float = 0.8,
+    footprint_bytes: int = 1 << 30,
+    arrival: str = "poisson",
+    seed: int = 0,
+    name: str = "",
+) -> Trace:
+    """Hot-region locality: ``hot_fraction`` of requests fall in ``hot_bytes``, the rest anywhere."""
+    n = _check_count(n_requests)
+    if not 0.0 <= hot_fraction <= 1.0:
+        raise WorkloadError(f"hot_fraction: got {hot_fraction}; expected a fraction in [0, 1]")
+    rng = np.random.default_rng(seed)
+    hot = rng.random(n) < hot_fraction
+    hot_lines = max(1, int(hot_bytes) // LINE_BYTES)
+    lines = max(1, int(footprint_bytes) // LINE_BYTES)
+    addr = np.where(hot, rng.integers(0, hot_lines, n), rng.integers(0, lines, n)).astype(np.uint64)
+    return _finish(
+        name,
+        "hotspot",
+        n,
+        rate_gbps,
+        read_fraction,
+        arrival,
+        seed,
+        addr * np.uint64(LINE_BYTES),
+        rng,
+        hot_bytes=hot_bytes,
+        hot_fraction=hot_fraction,
+        footprint_bytes=footprint_bytes,
+    )
+
+
+def mixed(
+    n_requests: int = 20000,
+    *,
+    rate_gbps: float | None = 8.0,
+    read_fraction: float = 2 / 3,
+    stream_weight: float = 0.4,
+    random_weight: float = 0.3,
+    hot_weight: float = 0.3,
+    footprint_bytes: int = 1 << 30,
+    hot_bytes: int = 1 << 16,
+    arrival: str = "poisson",
+    seed: int = 0,
+    name: str = "",
+) -> Trace:
+    """Interleaved sources, as several cores would produce: a sequential stream (which advances
+    only on its own requests), uniformly random lines, and a hot region."""
+    n = _check_count(n_requests)
+    weights = np.array([stream_weight, random_weight, hot_weight], dtype=float)
+    if np.any(weights < 0) or weights.sum() <= 0:
+        raise WorkloadError(
+            f"mixed weights: got {weights.tolist()}; expected nonnegative with a positive sum"
+        )
+    rng = np.random.default_rng(seed)
+    source = rng.choice(3, n, p=weights / weights.sum())
+    lines = max(1, int(footprint_bytes) // LINE_BYTES)
+    is_stream = source == 0
+    stream_lines = np.cumsum(is_stream) - 1 + lines // 2  # the stream starts mid-footprint
+    addr = np.where(
+        is_stream,
+        stream_lines % lines,
+        np.where(
+            source == 1,
+            rng.integers(0, lines, n),
+            rng.integers(0, max(1, hot_bytes // LINE_BYTES), n),
+        ),
+    ).astype(np.uint64)
+    return _finish(
+        name,
+        "mixed",
+        n,
+        rate_gbps,
+        read_fraction,
+        arrival,
+        seed,
+        addr * np.uint64(LINE_BYTES),
+        rng,
+        stream_weight=stream_weight,
+        random_weight=random_weight,
+        hot_weight=hot_weight,
+        footprint_bytes=footprint_bytes,
+        hot_bytes=hot_bytes,
+    )
+
+
+GENERATORS: dict[str, Callable[..., Trace]] = {
+    "sequential": sequential,
+    "random": uniform_random,
+    "strided": strided,
+    "hotspot": hotspot,
+    "mixed": mixed,
+}
+
+#: Built-in workloads by name: generator and parameters (device-independent, 64-byte requests).
+BUILTIN_WORKLOADS: dict[str, dict[str, Any]] = {
+    "mixed": {"generator": "mixed", "n_requests": 20000, "rate_gbps": 8.0},
+    "stream": {
+        "generator": "sequential",
+        "n_requests": 20000,
+        "rate_gbps": 16.0,
+        "read_fraction": 1.0,
+    },
+    "write_stream": {
+        "generator": "sequential",
+        "n_requests": 20000,
+        "rate_gbps": 12.0,
+        "read_fraction": 0.0,
+    },
+    "random": {"generator": "random", "n_requests": 20000, "rate_gbps": 4.0},
+    "random_saturating": {"generator": "random", "n_requests": 20000, "rate_gbps": 0},
+    "conflict": {"generator": "strided", "n_requests": 20000, "rate_gbps": 2.0},
+    "hotspot": {"generator": "hotspot", "n_requests": 20000, "rate_gbps": 8.0},
+}
+
+
+# ----------------------------------------------------------------------------- trace readers
+_STL = re.compile(r"^\s*(\d+)\s*:\s*(read|write)\s+(0x[0-9a-fA-F]+|\d+)(\s+.*)?$", re.IGNORECASE)
+
+
+def _parse_address(token: str) -> int:
+    return int(token, 16) if token.lower().startswith("0x") else int(token)
+
+
+def _data_lines(path: Path):
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise WorkloadError(f"{path}: cannot read trace file: {exc.strerror}") from exc
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if line:
+            yield lineno, line
+
+
+def _bad(path: Path, lineno: int, expected: str, line: str) -> WorkloadError:
+    return WorkloadError(f"{path}:{lineno}: expected {expected}, got {line!r}")
+
+
+def read_stl(path: str | Path, *, clock_mhz: float = 1000.0, name: str = "") -> Trace:
+    """A DRAMSys ``.stl`` trace: ``<cycle>: read|write <address> [data]``, cycles of ``clock_mhz``."""
+    path = Path(path)
+    expected = "'<cycle>: read|write <address> [data]'"
+    times, addrs, writes = [], [], []
+    for lineno, line in _data_lines(path):
+        m = _STL.match(line)
+        if not m:
+            raise _bad(path, lineno, expected, line)
+        times.append(int(m.group(1)))
+        writes.append(m.group(2).lower() == "write")
+        addrs.append(_parse_address(m.group(3)))
+    return _from_lists(path, name, times, addrs, writes, 1000.0 / clock_mhz, "stl", clock_mhz)
+
+
+def read_dramsim3(path: str | Path, *, clock_mhz: float = 1200.0, name: str = "") -> Trace:
+    """A DRAMSim3 trace: ``<address> READ|WRITE <cycle>``, cycles of the memory clock ``clock_mhz``."""
+    path = Path(path)
+    expected = "'<hex address> READ|WRITE <cycle>'"
+    times, addrs, writes = [], [], []
+    for lineno, line in _data_lines(path):
+        parts = line.split()
+        if len(parts) != 3 or parts[1].upper() not in ("READ", "WRITE"):
+            raise _bad(path, lineno, expected, line)
+        try:
+            addrs.append(_parse_address(parts[0]))
+            times.append(int(parts[2]))
+        except ValueError:
+            raise _bad(path, lineno, expected, line) from None
+        writes.append(parts[1].upper() == "WRITE")
+    return _from_lists(path, name, times, addrs, writes, 1000.0 / clock_mhz, "dramsim3", clock_mhz)
+
+
+def read_ramulator(path: str | Path, *, clock_mhz: float = 1000.0, name: str = "") -> Trace:
+    """A Ramulator trace. DRAM mode, ``<address> R|W``: every request is issued at t = 0 and the
+    controller paces them. CPU mode, ``<bubbles> <read address> [<writeback address>]``: each
+    line comes ``bubbles + 1`` cycles of ``clock_mhz`` after the previous one."""
+    path = Path(path)
+    expected = (
+        "'<address> R|W' (DRAM mode) or '<bubbles> <address> [<writeback address>]' (CPU mode)"
+    )
+    times, addrs, writes = [], [], []
+    mode, clock = None, 0
+    for lineno, line in _data_lines(path):
+        parts = line.split()
+        try:
+            if len(parts) == 2 and parts[1].upper() in ("R", "W") and mode in (None, "dram"):
+                mode = "dram"
+                addrs.append(_parse_address(parts[0]))
+                writes.append(parts[1].upper() == "W")
+                times.append(0)
+            elif len(parts) in (2, 3) and parts[0].isdigit() and mode in (None, "cpu"):
+                mode = "cpu"
+                clock += int(parts[0]) + 1
+                addrs.append(_parse_address(parts[1]))
+                writes.append(False)
+                times.append(clock)
+                if len(parts) == 3:
+                    addrs.append(_parse_address(parts[2]))
+                    writes.append(True)
+                    times.append(clock)
+            else:
+                raise ValueError
+        except ValueError:
+            raise _bad(
+                path,
+                lineno,
+                expected + ("" if mode is None else f", as the file's {mode}-mode lines above"),
+                line,
+            ) from None
+    return _from_lists(path, name, times, addrs, writes, 1000.0 / clock_mhz, "ramulator", clock_mhz)
+
+
+def _from_lists(path, name, times, addrs, writes, ns_per_cycle, fmt, clock_mhz) -> Trace:
+    if not times:
+        raise WorkloadError(f"{path}: no requests in the trace file")
+    t = np.asarray(times, dtype=np.float64) * ns_per_cycle
+    bad = np.flatnonzero(np.diff(t) < 0)
+    if len(bad):
+        raise WorkloadError(
+            f"{path}: request {bad[0] + 2} (data line) goes back in time ({times[bad[0] + 1]} after "
+            f"{times[bad[0]]}); expected nondecreasing cycles"
+        )
+    if max(addrs) >= 1 << 64 or min(addrs) < 0:
+        raise WorkloadError(f"{path}: addresses must fit in 64 bits")
+    return Trace(
+        name or path.stem,
+        t,
+        np.asarray(addrs, dtype=np.uint64),
+        np.asarray(writes, dtype=bool),
+        f"{fmt} trace {path.name}",
+        {"trace": str(path), "format": fmt, "clock_mhz": clock_mhz},
+    )
+
+
+READERS: dict[str, Callable[..., Trace]] = {
+    "stl": read_stl,
+    "dramsim3": read_dramsim3,
+    "ramulator": read_ramulator,
+}
+
+
+def sniff_format(path: str | Path) -> str:
+    """Guess a trace file's format from its extension or its first data line."""
+    path = Path(path)
+    if path.suffix == ".stl":
+        return "stl"
+    for lineno, line in _data_lines(path):
+        parts = line.split()
+        if _STL.match(line):
+            return "stl"
+        if len(parts) == 3 and parts[1].upper() in ("READ", "WRITE"):
+            return "dramsim3"
+        if (len(parts) == 2 and parts[1].upper() in ("R", "W")) or (parts and parts[0].isdigit()):
+            return "ramulator"
+        raise _bad(path, lineno, "a DRAMSys .stl, DRAMSim3 or Ramulator trace line", line)
+    raise WorkloadError(f"{path}: no requests in the trace file")
+
+
+def read_trace(path: str | Path, *, format: str = "auto", **options: Any) -> Trace:
+    """Read a trace file in ``format`` (``stl``, ``dramsim3``, ``ramulator`` or ``auto``)."""
+    if not Path(path).exists():
+        raise WorkloadError(f"trace file {str(path)!r} does not exist")
+    fmt = sniff_format(path) if format == "auto" else format
+    if fmt not in READERS:
+        raise WorkloadError(unknown_name("trace format", fmt, [*READERS, "auto"]))
+    return READERS[fmt](path, **options)
+
+
+# ----------------------------------------------------------------------------- from specs
+def workload_from_dict(data: Mapping[str, Any], *, path: str = "workload") -> Trace:
+    """A trace from ``{generator: ..., <parameters>}`` or ``{trace: FILE, format: ..., clock_mhz: ...}``."""
+    if not isinstance(data, Mapping):
+        raise WorkloadError(f"{path}: expected a mapping, got {data!r}")
+    if "trace" in data:
+        check_keys(
+            data,
+            required={"trace"},
+            optional={"format", "clock_mhz", "name"},
+            path=path,
+            error=WorkloadError,
+        )
+        options = {k: data[k] for k in ("clock_mhz", "name") if k in data}
+        return read_trace(data["trace"], format=data.get("format", "auto"), **options)
+    if "generator" not in data:
+        raise WorkloadError(
+            f"{path}: expected a 'generator' ({sorted(GENERATORS)}) or a 'trace' file"
+        )
+    kind = data["generator"]
+    if kind not in GENERATORS:
+        raise WorkloadError(unknown_name("generator", kind, GENERATORS, path))
+    params = {k: v for k, v in data.items() if k != "generator"}
+    import inspect
+
+    allowed = set(inspect.signature(GENERATORS[kind]).parameters)
+    check_keys(params, required=set(), optional=allowed, path=path, error=WorkloadError)
+    return GENERATORS[kind](**params)
+
+
+def load_workload(workload: str | Path | Mapping[str, Any] | Trace) -> Trace:
+    """A trace from a built-in name, a workload YAML, a trace file, a mapping, or a Trace."""
+    if isinstance(workload, Trace):
+        return workload
+    if isinstance(workload, Mapping):
+        return workload_from_dict(workload)
+    if isinstance(workload, (str, Path)) and str(workload) in BUILTIN_WORKLOADS:
+        trace = workload_from_dict(BUILTIN_WORKLOADS[str(workload)])
+        return Trace(
+            str(workload),
+            trace.time_ns,
+            trace.address,
+            trace.is_write,
+            trace.description,
+            trace.source,
+        )
+    path = Path(workload)
+    if path.suffix in (".yaml", ".yml"):
+        if not path.exists():
+            raise WorkloadError(f"workload file {str(path)!r} does not exist")
+        return workload_from_dict(load_yaml(path), path=str(path))
+    if path.exists():
+        return read_trace(path)
+    raise WorkloadError(
+        unknown_name("DRAM workload", str(workload), BUILTIN_WORKLOADS)
+        + ", a workload .yaml, or a trace file (.stl, DRAMSim3, Ramulator)"
+    )
