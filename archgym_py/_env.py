@@ -63,6 +63,8 @@ class EnvCore:
             workload if workload is None or isinstance(workload, str) else self.workload.to_dict()
         )
         self._arch_arg = arch if arch is None or isinstance(arch, str) else self.arch.to_dict()
+        if arch is not None:  # the spec's space was checked against its default arch only
+            domain.check_space(self.spec.space, self.arch)
         if isinstance(backend, str):
             if backend not in BACKENDS:
                 raise ArchGymError(unknown_name("backend", backend, BACKENDS, "backend"))

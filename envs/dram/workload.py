@@ -81,6 +81,18 @@ class Trace:
             h.update(arr.tobytes())
         return h.hexdigest()[:16]
 
+    def to_dict(self) -> dict[str, Any]:
+        """A mapping :func:`load_workload` rebuilds this trace from (for records and workers):
+        the generator and its parameters, the trace file, or the requests themselves."""
+        if self.source:
+            return dict(self.source)
+        return {
+            "name": self.name,
+            "time_ns": self.time_ns.tolist(),
+            "address": [int(a) for a in self.address],
+            "is_write": self.is_write.tolist(),
+        }
+
     def head(self, n: int) -> Trace:
         """The first ``n`` requests."""
         return Trace(
@@ -502,6 +514,17 @@ def workload_from_dict(data: Mapping[str, Any], *, path: str = "workload") -> Tr
     """A trace from ``{generator: ..., <parameters>}`` or ``{trace: FILE, format: ..., clock_mhz: ...}``."""
     if not isinstance(data, Mapping):
         raise WorkloadError(f"{path}: expected a mapping, got {data!r}")
+    if "time_ns" in data:
+        check_keys(
+            data,
+            required={"time_ns", "address", "is_write"},
+            optional={"name"},
+            path=path,
+            error=WorkloadError,
+        )
+        return Trace(
+            str(data.get("name", "inline")), data["time_ns"], data["address"], data["is_write"]
+        )
     if "trace" in data:
         check_keys(
             data,

@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from archgym_py.envs.dram import DOMAIN, Trace, encode, load_workload, sequential, strided, uniform_random
+from archgym_py.envs.dram import (
+    DOMAIN,
+    Trace,
+    encode,
+    load_workload,
+    sequential,
+    strided,
+    uniform_random,
+)
 
 ARCH = DOMAIN.load_arch("ddr4_2400")
 SIM = DOMAIN.simulator(ARCH)
@@ -23,8 +31,16 @@ def metric(trace, name, **design):
 
 def isolated(*accesses, gap_ns=2000.0):
     """Requests far apart in time, each ``(bank, row, column, is_write)``, so none waits for another."""
-    addrs = [encode(ARCH, ARCH.address_mapping, bank_group=b % 4, bank=b // 4, row=r, column=c) for b, r, c, _ in accesses]
-    return Trace("isolated", np.arange(len(accesses)) * gap_ns, np.array(addrs, dtype=np.uint64), [w for *_, w in accesses])
+    addrs = [
+        encode(ARCH, ARCH.address_mapping, bank_group=b % 4, bank=b // 4, row=r, column=c)
+        for b, r, c, _ in accesses
+    ]
+    return Trace(
+        "isolated",
+        np.arange(len(accesses)) * gap_ns,
+        np.array(addrs, dtype=np.uint64),
+        [w for *_, w in accesses],
+    )
 
 
 def cycles(latency_s):
@@ -76,7 +92,9 @@ def test_same_bank_conflicts_are_bounded_by_trc():
     trace = strided(3000, rate_gbps=0)  # 128 KiB stride: one bank, a new row every access
     ev = evaluate(trace, refresh_policy="NoRefresh")
     assert ev.metrics["row_hit_rate"][0] == 0
-    assert ev.metrics["bandwidth_bps"][0] == pytest.approx(ARCH.burst_bytes / (ARCH.trc_ck * CK), rel=0.01)
+    assert ev.metrics["bandwidth_bps"][0] == pytest.approx(
+        ARCH.burst_bytes / (ARCH.trc_ck * CK), rel=0.01
+    )
 
 
 def test_refresh_costs_about_trfc_over_trefi_and_happens_every_trefi():
@@ -90,8 +108,12 @@ def test_refresh_costs_about_trfc_over_trefi_and_happens_every_trefi():
     runtime_ck = with_ref.metrics["runtime_s"][0] / CK
     assert with_ref.details["n_ref_ab"][0] == int(runtime_ck // ARCH.trefi_ck)
     assert without.details["n_ref_ab"][0] == 0
-    ref_energy = with_ref.details["n_ref_ab"][0] * (ARCH.idd5b_ma - ARCH.idd3n_ma) * 1e-3 * ARCH.trfc_ck * CK
-    assert with_ref.details["energy_ref_j"][0] == pytest.approx(ref_energy * ARCH.vdd_v * ARCH.devices_per_rank)
+    ref_energy = (
+        with_ref.details["n_ref_ab"][0] * (ARCH.idd5b_ma - ARCH.idd3n_ma) * 1e-3 * ARCH.trfc_ck * CK
+    )
+    assert with_ref.details["energy_ref_j"][0] == pytest.approx(
+        ref_energy * ARCH.vdd_v * ARCH.devices_per_rank
+    )
 
 
 def test_postponing_refresh_takes_it_off_the_critical_path():
@@ -140,12 +162,20 @@ def test_energy_parts_follow_the_idd_model():
     ev = evaluate(trace)
     scale = ARCH.vdd_v * 1e-3 * CK * ARCH.devices_per_rank
     d = ev.details
-    assert d["energy_rd_j"][0] == pytest.approx(d["n_rd"][0] * (ARCH.idd4r_ma - ARCH.idd3n_ma) * ARCH.burst_ck * scale)
-    assert d["energy_wr_j"][0] == pytest.approx(d["n_wr"][0] * (ARCH.idd4w_ma - ARCH.idd3n_ma) * ARCH.burst_ck * scale)
-    assert d["energy_act_j"][0] == pytest.approx(d["n_act"][0] * (ARCH.idd0_ma - ARCH.idd3n_ma) * ARCH.tras_ck * scale)
+    assert d["energy_rd_j"][0] == pytest.approx(
+        d["n_rd"][0] * (ARCH.idd4r_ma - ARCH.idd3n_ma) * ARCH.burst_ck * scale
+    )
+    assert d["energy_wr_j"][0] == pytest.approx(
+        d["n_wr"][0] * (ARCH.idd4w_ma - ARCH.idd3n_ma) * ARCH.burst_ck * scale
+    )
+    assert d["energy_act_j"][0] == pytest.approx(
+        d["n_act"][0] * (ARCH.idd0_ma - ARCH.idd3n_ma) * ARCH.tras_ck * scale
+    )
     runtime_ck = ev.metrics["runtime_s"][0] / CK
     bg = d["energy_background_j"][0] / scale
-    assert ARCH.idd2n_ma * runtime_ck <= bg <= ARCH.idd3n_ma * runtime_ck  # between all-closed and all-open
+    assert (
+        ARCH.idd2n_ma * runtime_ck <= bg <= ARCH.idd3n_ma * runtime_ck
+    )  # between all-closed and all-open
     parts = sum(d[f"energy_{p}_j"][0] for p in ("act", "pre", "rd", "wr", "ref", "background"))
     assert ev.metrics["energy_j"][0] == pytest.approx(parts)
     assert ev.metrics["power_w"][0] == pytest.approx(parts / ev.metrics["runtime_s"][0])
@@ -182,6 +212,7 @@ def test_per_bank_refresh_blocks_one_bank_for_trfcpb():
     runtime_ck = pb.metrics["runtime_s"][0] / (lp.tck_ns * 1e-9)
     per_channel = pb.details["n_ref_pb"][0] / lp.channels
     assert per_channel == pytest.approx(runtime_ck / lp.trefipb_ck, abs=1)
+
     # the whole device is refreshed once per tREFI either way: the same refresh power
     def refresh_power(ev):
         return ev.details["energy_ref_j"][0] / ev.metrics["runtime_s"][0]
@@ -193,6 +224,8 @@ def test_all_shipped_systems_simulate_every_policy():
     trace = load_workload("mixed").head(2000)
     for name in DOMAIN.arch_names():
         sim = DOMAIN.simulator(DOMAIN.load_arch(name))
-        ev = sim.evaluate({"page_policy": ["Open", "OpenAdaptive", "Closed", "ClosedAdaptive"]}, trace)
+        ev = sim.evaluate(
+            {"page_policy": ["Open", "OpenAdaptive", "Closed", "ClosedAdaptive"]}, trace
+        )
         assert np.all(ev.metrics["bandwidth_bps"] > 0) and np.all(ev.metrics["power_w"] > 0)
         assert np.all(ev.metrics["latency_p99_s"] >= ev.metrics["latency_p95_s"])

@@ -1,0 +1,205 @@
+"""Trace generators, trace-file readers (with line-numbered errors), specs and address mappings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from archgym_py import SpecError, WorkloadError
+from archgym_py.envs.dram import (
+    BUILTIN_WORKLOADS,
+    DOMAIN,
+    decode,
+    encode,
+    hotspot,
+    load_workload,
+    mixed,
+    read_trace,
+    sequential,
+)
+from archgym_py.envs.dram.arch import load_arch
+
+
+def test_rate_sets_the_mean_interarrival_and_zero_saturates():
+    trace = sequential(50000, rate_gbps=8.0, seed=1)
+    assert np.mean(np.diff(trace.time_ns)) == pytest.approx(64 / 8.0, rel=0.02)  # 8 ns per 64 B
+    assert np.all(sequential(100, rate_gbps=0).time_ns == 0)
+    uniform = sequential(100, rate_gbps=16.0, arrival="uniform")
+    assert np.allclose(np.diff(uniform.time_ns), 4.0)
+
+
+def test_generators_are_reproducible_and_seeded():
+    a, b, c = mixed(5000, seed=3), mixed(5000, seed=3), mixed(5000, seed=4)
+    assert a.fingerprint() == b.fingerprint() != c.fingerprint()
+    assert a.read_fraction == pytest.approx(2 / 3, abs=0.03)
+
+
+def test_hotspot_concentrates_accesses():
+    trace = hotspot(20000, hot_bytes=1 << 16, hot_fraction=0.8)
+    assert np.mean(trace.address < (1 << 16)) == pytest.approx(0.8, abs=0.02)
+
+
+def test_every_builtin_workload_loads():
+    for name in BUILTIN_WORKLOADS:
+        trace = load_workload(name)
+        assert trace.name == name and len(trace) > 0
+
+
+def test_bad_generator_parameters_are_named():
+    with pytest.raises(WorkloadError, match="read_fraction: got 1.5"):
+        sequential(10, read_fraction=1.5)
+    with pytest.raises(WorkloadError, match="n_requests"):
+        sequential(0)
+    with pytest.raises(WorkloadError, match="unknown generator 'randm'.*did you mean 'random'"):
+        load_workload({"generator": "randm"})
+    with pytest.raises(WorkloadError, match="unknown key 'rate'.*did you mean 'rate_gbps'"):
+        load_workload({"generator": "random", "rate": 3})
+    with pytest.raises(WorkloadError, match="unknown DRAM workload 'mixd'.*did you mean 'mixed'"):
+        load_workload("mixd")
+
+
+def test_stl_reader(tmp_path):
+    path = tmp_path / "t.stl"
+    path.write_text("# DRAMSys trace\n0: read 0x40\n10:\twrite\t0x80\t00ff\n25: read 192\n")
+    trace = read_trace(path)
+    assert trace.time_ns.tolist() == [0.0, 10.0, 25.0]  # 1000 MHz player clock
+    assert trace.address.tolist() == [64, 128, 192]
+    assert trace.is_write.tolist() == [False, True, False]
+    slow = read_trace(path, clock_mhz=500.0)
+    assert slow.time_ns.tolist() == [0.0, 20.0, 50.0]
+
+
+def test_dramsim3_and_ramulator_readers(tmp_path):
+    ds3 = tmp_path / "ds3.trace"
+    ds3.write_text("0x1000 READ 0\n0x2000 WRITE 12\n")
+    trace = read_trace(ds3)
+    assert trace.source["format"] == "dramsim3"
+    assert trace.time_ns == pytest.approx([0.0, 10.0])  # 12 cycles at 1200 MHz
+    dram_mode = tmp_path / "ram.trace"
+    dram_mode.write_text("0x40 R\n0x80 W\n")
+    trace = read_trace(dram_mode)
+    assert trace.is_write.tolist() == [False, True] and np.all(trace.time_ns == 0)
+    cpu_mode = tmp_path / "cpu.trace"
+    cpu_mode.write_text("3 0x40\n0 0x80 0x1000\n")
+    trace = read_trace(cpu_mode)
+    assert trace.time_ns.tolist() == [4.0, 5.0, 5.0]
+    assert trace.is_write.tolist() == [False, False, True]
+
+
+@pytest.mark.parametrize(
+    "fmt,text,line",
+    [
+        ("stl", "0: read 0x40\n5: raed 0x80\n", 2),
+        ("dramsim3", "0x40 READ 0\n0x80 READ\n", 2),
+        ("ramulator", "0x40 R\n0x80 X\n", 2),
+        ("stl", "# header\n\n0: read 0x40\n1: read zz\n", 4),
+    ],
+)
+def test_malformed_lines_name_file_line_and_form(tmp_path, fmt, text, line):
+    path = tmp_path / f"bad.{fmt}"
+    path.write_text(text)
+    with pytest.raises(WorkloadError, match=rf"bad\.{fmt}:{line}: expected .*, got"):
+        read_trace(path, format=fmt)
+
+
+def test_trace_going_back_in_time_is_rejected(tmp_path):
+    path = tmp_path / "t.stl"
+    path.write_text("10: read 0x40\n5: read 0x80\n")
+    with pytest.raises(WorkloadError, match="goes back in time"):
+        read_trace(path)
+
+
+def test_workload_yaml_and_trace_mapping(tmp_path):
+    (tmp_path / "w.yaml").write_text(
+        "generator: random\nn_requests: 100\nrate_gbps: 2.0\nseed: 7\n"
+    )
+    assert len(load_workload(tmp_path / "w.yaml")) == 100
+    (tmp_path / "t.stl").write_text("0: read 0x40\n")
+    assert len(load_workload({"trace": str(tmp_path / "t.stl"), "format": "stl"})) == 1
+
+
+@pytest.mark.parametrize("name", ["ddr4_2400", "lpddr4_3200", "hbm2_2000"])
+def test_shipped_systems_cite_every_constant(name):
+    arch = load_arch(name)
+    assert set(arch.sources) == set(arch.values)
+    assert all(len(src) > 8 for src in arch.sources.values())
+    assert arch.burst_bytes == 64
+
+
+def test_ddr4_peak_bandwidth_and_capacity():
+    arch = load_arch("ddr4_2400")
+    assert arch.peak_bandwidth_bps == pytest.approx(2400e6 * 8, rel=1e-3)  # 2400 MT/s x 8 bytes
+    assert arch.capacity_bytes == 8 << 30  # 8 x 8 Gb devices
+
+
+def _ddr4_dict():
+    return load_arch("ddr4_2400").to_dict()
+
+
+def test_spec_errors_name_the_field():
+    data = _ddr4_dict()
+    data["architecture"]["trc_ck"]["value"] = 40
+    with pytest.raises(SpecError, match=r"trc_ck: got 40; expected >= tras_ck \+ trp_ck \(55\)"):
+        load_arch(data)
+    data = _ddr4_dict()
+    data["architecture"]["tRCD"] = {"value": 1, "source": "x"}
+    with pytest.raises(SpecError, match="unknown key 'tRCD'.*did you mean 'trcd_ck'"):
+        load_arch(data)
+    data = _ddr4_dict()
+    data["architecture"]["page_policy"]["value"] = "Opne"
+    with pytest.raises(SpecError, match="page_policy.*did you mean 'Open'"):
+        load_arch(data)
+    data = _ddr4_dict()
+    data["architecture"]["address_mapping"]["value"] = "RoBaCoCh"
+    with pytest.raises(
+        SpecError, match=r"address_mapping: 'RoBaCoCh': missing token\(s\) \['Ra'\]"
+    ):
+        load_arch(data)
+    data = _ddr4_dict()
+    data["architecture"]["refresh_policy"]["value"] = "PerBank"
+    with pytest.raises(SpecError, match="no per-bank refresh timings"):
+        load_arch(data)
+
+
+@pytest.mark.parametrize("mapping", ["RoBaRaCoCh", "RoRaBaChCo", "RoCoRaBaCh", "ChRaBgBaRoCo"])
+@pytest.mark.parametrize("name", ["ddr4_2400", "hbm2_2000", "lpddr4_3200"])
+def test_encode_inverts_decode(name, mapping):
+    arch = load_arch(name)
+    rng = np.random.default_rng(0)
+    fields = {
+        "channel": rng.integers(0, arch.channels, 50),
+        "bank_group": rng.integers(0, arch.bank_groups, 50),
+        "bank": rng.integers(0, arch.banks_per_group, 50),
+        "row": rng.integers(0, arch.rows, 50),
+        "column": rng.integers(0, arch.columns // arch.burst_length, 50),
+    }
+    decoded = decode(encode(arch, mapping, **fields), arch, mapping)
+    for key in ("channel", "bank_group", "row", "column"):
+        assert np.array_equal(decoded[key], fields[key])
+    flat = fields["bank_group"] * arch.banks_per_group + fields["bank"]
+    assert np.array_equal(decoded["bank"], flat)
+
+
+def test_mappings_place_consecutive_lines_as_named():
+    arch = load_arch("hbm2_2000")
+    lines = np.arange(8, dtype=np.uint64) * np.uint64(64)
+    assert decode(lines, arch, "RoBaRaCoCh")["channel"].tolist() == list(range(8))  # Ch lowest
+    assert decode(lines, arch, "RoRaBaChCo")["column"].tolist() == list(range(8))  # Co lowest
+
+
+def test_env_with_per_bank_refresh_on_ddr4_is_refused():
+    import gymnasium as gym
+
+    with pytest.raises(SpecError, match="'PerBank' needs per-bank refresh timings"):
+        gym.make("archgym/DRAMLPDDR4-v0", arch="ddr4_2400")
+
+
+def test_traces_round_trip_through_to_dict():
+    # a generated trace is rebuilt from its generator, one built from arrays from its requests
+    for trace in (mixed(300, seed=2), load_workload("stream").head(50)):
+        assert load_workload(trace.to_dict()).fingerprint() == trace.fingerprint()
+
+
+def test_domain_lists_names():
+    assert set(DOMAIN.arch_names()) >= {"ddr4_2400", "lpddr4_3200", "hbm2_2000"}
+    assert "mixed" in DOMAIN.workload_names()
