@@ -16,11 +16,12 @@ from archgym_py.envs.accelerator.arch import arch_from_dict
 
 SPEC_ROOT = shipped_spec_dir("")
 ARCH_FILES = sorted((SPEC_ROOT / "accelerator" / "arch").glob("*.yaml"))
+DRAM_ARCH_FILES = sorted((SPEC_ROOT / "dram" / "arch").glob("*.yaml"))
 
 
 def test_every_shipped_yaml_is_loaded_by_a_test():
     shipped = sorted(SPEC_ROOT.rglob("*.yaml"))
-    covered = set(ARCH_FILES) | {SPEC_ROOT / spec for spec in ENVS.values()}
+    covered = set(ARCH_FILES) | set(DRAM_ARCH_FILES) | {SPEC_ROOT / spec for spec in ENVS.values()}
     assert set(shipped) == covered, "a shipped spec is not covered by test_spec.py"
 
 
@@ -29,6 +30,16 @@ def test_shipped_arch_loads_with_a_source_for_every_constant(path: Path):
     arch = load_arch(path)
     data = yaml.safe_load(path.read_text())
     assert set(arch.sources) == set(data["architecture"])
+    assert all(len(src) > 10 for src in arch.sources.values())
+
+
+@pytest.mark.parametrize("path", DRAM_ARCH_FILES, ids=lambda p: p.stem)
+def test_shipped_memory_system_loads_with_a_source_for_every_constant(path: Path):
+    from archgym_py.envs.dram import load_arch as load_memory_system
+
+    arch = load_memory_system(path)
+    data = yaml.safe_load(path.read_text())
+    assert set(arch.sources) == set(data["architecture"]) == set(arch.values)
     assert all(len(src) > 10 for src in arch.sources.values())
 
 
