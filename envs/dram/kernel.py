@@ -39,7 +39,7 @@ of each rank was open (for background power), the end time and the latency distr
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 # Indices into the timing vector.
 CL, CWL, RCD, RP, RAS, RC, CCD_S, CCD_L, RRD_S, RRD_L, FAW, WR, WTR_S, WTR_L, RTP, RTRS = range(16)
@@ -107,7 +107,7 @@ def _refresh(
     return tref + trfc
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat, keep_lat):
     """Simulate one controller configuration ``c`` over the decoded trace; fill ``out`` (stats)."""
     n = arr.shape[0]
@@ -634,12 +634,13 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
     out[S_REF_BLOCKED] = ref_blocked
 
 
-@njit(cache=True, parallel=True)
-def simulate_batch(
-    arr, wr, chn, bank, bgk, rank, row, col, tim, org, configs, stats, lat, keep_lat
+@njit(cache=True, nogil=True)
+def simulate_range(
+    arr, wr, chn, bank, bgk, rank, row, col, tim, org, configs, stats, lat, keep_lat, lo, hi
 ):
-    """Every configuration (row of ``configs``) over the same decoded trace, in parallel."""
-    for i in prange(configs.shape[0]):
+    """Configurations ``lo .. hi`` (rows of ``configs``) over the same decoded trace. Releases the
+    GIL, so ranges run in parallel on Python threads (fork-safe, unlike an OpenMP pool)."""
+    for i in range(lo, hi):
         simulate_one(
             arr,
             wr,

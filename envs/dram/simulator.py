@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import threading
+import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -80,9 +81,28 @@ _TIMING_FIELDS = {
     K.THINK_FW: "think_delay_fw_ck",
 }
 
-# Batches at least this large run on numba's thread pool (from the main thread only: the
-# default workqueue threading layer must not be entered from two threads at once).
+# Batches at least this large are split over threads (the compiled kernel releases the GIL).
 _PARALLEL_MIN = 8
+_WORKERS = (
+    len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+)
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="archgym-dram")
+    return _POOL
+
+
+def _forget_pool_in_child() -> None:
+    global _POOL
+    _POOL = None  # a forked child has none of the parent's threads: start its own pool
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_in_child)
 
 
 class DramSimulator:
@@ -203,25 +223,20 @@ class DramSimulator:
         return stats, latency, feasible
 
     def _simulate(self, t: dict[str, np.ndarray], cfg, stats, lat, keep_latency) -> None:
-        args = (
-            t["arr"],
-            t["wr"],
-            t["chn"],
-            t["bank"],
-            t["bgk"],
-            t["rank"],
-            t["row"],
-            t["col"],
-            self._timing,
-            self._org,
-        )
-        if len(cfg) >= _PARALLEL_MIN and threading.current_thread() is threading.main_thread():
-            K.simulate_batch(*args, cfg, stats, lat, keep_latency)
-        else:
-            for i in range(len(cfg)):
-                K.simulate_one(
-                    *args, cfg[i], stats[i], lat[i] if keep_latency else lat[0], keep_latency
-                )
+        args = (t["arr"], t["wr"], t["chn"], t["bank"], t["bgk"], t["rank"], t["row"], t["col"],
+                self._timing, self._org, cfg, stats, lat, keep_latency)  # fmt: skip
+        n = len(cfg)
+        if n < _PARALLEL_MIN or _WORKERS == 1:
+            K.simulate_range(*args, 0, n)
+            return
+        # the compiled kernel releases the GIL: one slice of the configurations per core
+        bounds = np.linspace(0, n, min(_WORKERS, n) + 1).astype(int)
+        futures = [
+            _pool().submit(K.simulate_range, *args, lo, hi)
+            for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
+        ]
+        for future in futures:
+            future.result()
 
     def evaluate(
         self, designs: Mapping[str, Any], workload: Trace, *, details: bool = False

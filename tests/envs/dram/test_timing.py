@@ -229,3 +229,19 @@ def test_all_shipped_systems_simulate_every_policy():
         )
         assert np.all(ev.metrics["bandwidth_bps"] > 0) and np.all(ev.metrics["power_w"] > 0)
         assert np.all(ev.metrics["latency_p99_s"] >= ev.metrics["latency_p95_s"])
+
+
+def test_batches_still_run_in_a_forked_child():
+    # sweep workers are forked: the batch thread pool must not be inherited half-alive
+    import multiprocessing as mp
+
+    trace = load_workload("mixed").head(1000)
+    designs = {"request_buffer_size": [1, 2, 4, 8, 16, 32, 64, 128] * 2}
+    expected = SIM.evaluate(designs, trace).metrics["latency_s"]
+    with mp.get_context("fork").Pool(1) as pool:
+        got = pool.apply_async(_child_latency, (designs, trace.to_dict())).get(timeout=120)
+    assert np.array_equal(got, expected)
+
+
+def _child_latency(designs, workload):
+    return SIM.evaluate(designs, load_workload(workload)).metrics["latency_s"]
