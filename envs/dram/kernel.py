@@ -107,6 +107,44 @@ def _refresh(
     return tref + trfc
 
 
+@njit(cache=True, inline="always")
+def _refresh_target(refp, base, rr, nb_r):
+    """First bank and bank count the next refresh of a rank covers: all of its banks (all-bank)
+    or the next one in turn (per-bank)."""
+    return (base, nb_r) if refp == 1 else (base + rr, 1)
+
+
+@njit(cache=True)
+def _refresh_next(
+    refp,
+    rk_i,
+    base,
+    nb_r,
+    t,
+    tim,
+    open_row,
+    b_pre_ready,
+    b_act_ready,
+    b_act_id,
+    act_end,
+    ref_rr,
+    counts,
+):
+    """Do the next refresh of rank ``rk_i`` at ``t`` or later; returns when its banks are ready.
+    counts: [precharges by refresh, all-bank refreshes, per-bank refreshes]."""
+    b0, nb = _refresh_target(refp, base, ref_rr[rk_i], nb_r)
+    trfc = tim[RFC] if refp == 1 else tim[RFCPB]
+    ready = _refresh(
+        b0, nb, t, trfc, tim[RP], open_row, b_pre_ready, b_act_ready, b_act_id, act_end, counts
+    )
+    if refp == 1:
+        counts[1] += 1
+    else:
+        ref_rr[rk_i] = (ref_rr[rk_i] + 1) % nb_r
+        counts[2] += 1
+    return ready
+
+
 @njit(cache=True, nogil=True)
 def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat, keep_lat):
     """Simulate one controller configuration ``c`` over the decoded trace; fill ``out`` (stats)."""
@@ -172,14 +210,12 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
     resp = np.empty(n, np.int64)
     scheduled = np.zeros(n, np.bool_)
     known = np.zeros(n, np.bool_)
-    counts = np.zeros(1, np.int64)  # precharges issued by refresh
+    counts = np.zeros(3, np.int64)  # precharges by refresh, all-bank and per-bank refreshes
 
     n_act = 0
     n_pre = 0
     n_rd = 0
     n_wr = 0
-    n_ref_ab = 0
-    n_ref_pb = 0
     hits = 0
     conflicts = 0
     ref_blocked = 0
@@ -256,86 +292,48 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
                     t_due = ref_next[rk_i]
                     ref_next[rk_i] += interval
                     owed[rk_i] += 1
-                    if refp == 1:
-                        busy = _busy_rank(q, qlen, adm, base, NB_R, t_due)
-                    else:
-                        busy = _busy_rank(q, qlen, adm, base + ref_rr[rk_i], 1, t_due)
-                    if busy:
-                        if owed[rk_i] > maxpost:
-                            if refp == 1:
-                                _refresh(
-                                    base,
-                                    NB_R,
-                                    t_due,
-                                    tim[RFC],
-                                    t_rp,
-                                    open_row,
-                                    b_pre_ready,
-                                    b_act_ready,
-                                    b_act_id,
-                                    act_end,
-                                    counts,
-                                )
-                                n_ref_ab += 1
-                            else:
-                                _refresh(
-                                    base + ref_rr[rk_i],
-                                    1,
-                                    t_due,
-                                    tim[RFCPB],
-                                    t_rp,
-                                    open_row,
-                                    b_pre_ready,
-                                    b_act_ready,
-                                    b_act_id,
-                                    act_end,
-                                    counts,
-                                )
-                                ref_rr[rk_i] = (ref_rr[rk_i] + 1) % NB_R
-                                n_ref_pb += 1
+                    b0, nb = _refresh_target(refp, base, ref_rr[rk_i], NB_R)
+                    if _busy_rank(q, qlen, adm, b0, nb, t_due):
+                        if owed[rk_i] > maxpost:  # forced
+                            _refresh_next(
+                                refp,
+                                rk_i,
+                                base,
+                                NB_R,
+                                t_due,
+                                tim,
+                                open_row,
+                                b_pre_ready,
+                                b_act_ready,
+                                b_act_id,
+                                act_end,
+                                ref_rr,
+                                counts,
+                            )
                             owed[rk_i] -= 1
                             ref_blocked += 1
-                    else:
+                    else:  # idle: repay owed refreshes and pull in while still idle
                         t = t_due
                         while owed[rk_i] > -maxpull:
-                            if refp == 1:
-                                t = _refresh(
-                                    base,
-                                    NB_R,
-                                    t,
-                                    tim[RFC],
-                                    t_rp,
-                                    open_row,
-                                    b_pre_ready,
-                                    b_act_ready,
-                                    b_act_id,
-                                    act_end,
-                                    counts,
-                                )
-                                n_ref_ab += 1
-                                owed[rk_i] -= 1
-                                if _busy_rank(q, qlen, adm, base, NB_R, t):
-                                    break
-                            else:
-                                tb = base + ref_rr[rk_i]
-                                t = _refresh(
-                                    tb,
-                                    1,
-                                    t,
-                                    tim[RFCPB],
-                                    t_rp,
-                                    open_row,
-                                    b_pre_ready,
-                                    b_act_ready,
-                                    b_act_id,
-                                    act_end,
-                                    counts,
-                                )
-                                ref_rr[rk_i] = (ref_rr[rk_i] + 1) % NB_R
-                                n_ref_pb += 1
-                                owed[rk_i] -= 1
-                                if _busy_rank(q, qlen, adm, base + ref_rr[rk_i], 1, t):
-                                    break
+                            t = _refresh_next(
+                                refp,
+                                rk_i,
+                                base,
+                                NB_R,
+                                t,
+                                tim,
+                                open_row,
+                                b_pre_ready,
+                                b_act_ready,
+                                b_act_id,
+                                act_end,
+                                ref_rr,
+                                counts,
+                            )
+                            owed[rk_i] -= 1
+                            b0, nb = _refresh_target(refp, base, ref_rr[rk_i], NB_R)
+                            if _busy_rank(q, qlen, adm, b0, nb, t):
+                                break
 
         # ---------------------------------------------------------------- pick a request
         best_r = -1
@@ -551,37 +549,21 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
                 t_due = ref_next[rk_i]
                 ref_next[rk_i] += interval
                 while owed[rk_i] > 0:
-                    if refp == 1:
-                        _refresh(
-                            base,
-                            NB_R,
-                            t_due,
-                            tim[RFC],
-                            t_rp,
-                            open_row,
-                            b_pre_ready,
-                            b_act_ready,
-                            b_act_id,
-                            act_end,
-                            counts,
-                        )
-                        n_ref_ab += 1
-                    else:
-                        _refresh(
-                            base + ref_rr[rk_i],
-                            1,
-                            t_due,
-                            tim[RFCPB],
-                            t_rp,
-                            open_row,
-                            b_pre_ready,
-                            b_act_ready,
-                            b_act_id,
-                            act_end,
-                            counts,
-                        )
-                        ref_rr[rk_i] = (ref_rr[rk_i] + 1) % NB_R
-                        n_ref_pb += 1
+                    _refresh_next(
+                        refp,
+                        rk_i,
+                        base,
+                        NB_R,
+                        t_due,
+                        tim,
+                        open_row,
+                        b_pre_ready,
+                        b_act_ready,
+                        b_act_id,
+                        act_end,
+                        ref_rr,
+                        counts,
+                    )
                     owed[rk_i] -= 1
     for b in range(nbt):
         if b_act_id[b] >= 0:
@@ -620,8 +602,8 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
     out[S_PRE] = n_pre + counts[0]
     out[S_RD] = n_rd
     out[S_WR] = n_wr
-    out[S_REF_AB] = n_ref_ab
-    out[S_REF_PB] = n_ref_pb
+    out[S_REF_AB] = counts[1]
+    out[S_REF_PB] = counts[2]
     out[S_HITS] = hits
     out[S_CONFLICTS] = conflicts
     out[S_ACTIVE] = active
