@@ -169,6 +169,24 @@ def resolve_named_spec(family: str, subdir: str, name_or_path: str | Path, *, wh
     return resolve_named_yaml(shipped_spec_dir(family) / subdir, name_or_path, what=what)
 
 
+def load_named_spec(
+    value: Any,
+    kind: type,
+    from_dict: Callable[..., Any],
+    *,
+    family: str,
+    subdir: str,
+    what: str,
+) -> Any:
+    """A spec object from itself, a mapping, a shipped name or a YAML path (errors name the file)."""
+    if isinstance(value, kind):
+        return value
+    if isinstance(value, Mapping):
+        return from_dict(value)
+    path = resolve_named_spec(family, subdir, value, what=what)
+    return from_dict(load_yaml(path), path=str(path))
+
+
 def shipped_names(family: str, subdir: str = "") -> list[str]:
     return yaml_names(shipped_spec_dir(family) / subdir)
 

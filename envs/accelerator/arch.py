@@ -24,9 +24,8 @@ from ..._spec import (
     Field,
     check_keys,
     check_spec_version,
-    load_yaml,
+    load_named_spec,
     parse_section,
-    resolve_named_spec,
 )
 
 DATAFLOWS = ("WS", "OS", "IS", "RS")
@@ -150,9 +149,11 @@ def check_arch(arch: AcceleratorArch, *, path: str = "arch") -> None:
 
 def load_arch(arch: str | Path | Mapping[str, Any] | AcceleratorArch) -> AcceleratorArch:
     """A base architecture from a shipped name (``"eyeriss"``), a YAML path, a mapping or itself."""
-    if isinstance(arch, AcceleratorArch):
-        return arch
-    if isinstance(arch, Mapping):
-        return arch_from_dict(arch)
-    path = resolve_named_spec("accelerator", "arch", arch, what="accelerator architecture")
-    return arch_from_dict(load_yaml(path), path=str(path))
+    return load_named_spec(
+        arch,
+        AcceleratorArch,
+        arch_from_dict,
+        family="accelerator",
+        subdir="arch",
+        what="accelerator architecture",
+    )

@@ -28,9 +28,8 @@ from ..._spec import (
     Field,
     check_keys,
     check_spec_version,
-    load_yaml,
+    load_named_spec,
     parse_section,
-    resolve_named_spec,
 )
 from .mapping import parse_mapping
 
@@ -215,13 +214,6 @@ class DramArch:
             "architecture": body,
         }
 
-    def replace(self, **changes: Any) -> DramArch:
-        """A copy with some values changed (validated again)."""
-        data = self.to_dict()
-        for key, value in changes.items():
-            data["architecture"][key] = {"value": value, "source": "override"}
-        return arch_from_dict(data, path=f"{self.name}(override)")
-
 
 def arch_from_dict(data: Mapping[str, Any], *, path: str = "arch") -> DramArch:
     """Validate the schema, then the cross-field rules, and build the memory system."""
@@ -307,13 +299,6 @@ def check_arch(arch: DramArch, *, path: str = "arch.architecture") -> None:
 
 def load_arch(arch: str | Path | Mapping[str, Any] | DramArch) -> DramArch:
     """A memory system from a shipped name (``"ddr4_2400"``), a YAML path, a mapping or itself."""
-    if isinstance(arch, DramArch):
-        return arch
-    if isinstance(arch, Mapping):
-        return arch_from_dict(arch)
-    path = resolve_named_spec("dram", "arch", arch, what="DRAM memory system")
-    return arch_from_dict(load_yaml(path), path=str(path))
-
-
-def tunable_names() -> list[str]:
-    return list(TUNABLE)
+    return load_named_spec(
+        arch, DramArch, arch_from_dict, family="dram", subdir="arch", what="DRAM memory system"
+    )
