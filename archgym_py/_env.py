@@ -52,6 +52,7 @@ class EnvCore:
         max_steps: int | None = None,
         action_type: str = "multidiscrete",
         trace: Any = None,
+        surrogate: str | Path | None = None,
     ):
         self.spec = resolve_spec(spec)
         domain = self.spec.domain
@@ -65,20 +66,26 @@ class EnvCore:
         self._arch_arg = arch if arch is None or isinstance(arch, str) else self.arch.to_dict()
         if arch is not None:  # the spec's space was checked against its default arch only
             domain.check_space(self.spec.space, self.arch)
+        self.space: DesignSpace = self.spec.space.with_defaults(domain.arch_defaults(self.arch))
+        self.backend = backend if isinstance(backend, str) else "object"
+        self.surrogate_path = None if surrogate is None else str(surrogate)
         if isinstance(backend, str):
             if backend not in BACKENDS:
                 raise ArchGymError(unknown_name("backend", backend, BACKENDS, "backend"))
-            if backend == "surrogate":
-                raise ArchGymError(
-                    f"backend='surrogate': no trained surrogate ships for {self.spec.id} yet; pass an "
-                    "object that implements the Simulator protocol (evaluate(designs, workload)) instead"
-                )
-            self.simulator: Simulator = domain.simulator(self.arch)
+            self.simulator: Simulator = (
+                self._load_surrogate(surrogate)
+                if backend == "surrogate"
+                else domain.simulator(self.arch)
+            )
         elif isinstance(backend, Simulator):
             self.simulator = backend
         else:
             raise ArchGymError(
-                f"backend: expected 'simulator' or a Simulator object, got {backend!r}"
+                f"backend: expected 'simulator', 'surrogate' or a Simulator object, got {backend!r}"
+            )
+        if surrogate is not None and backend != "surrogate":
+            raise ArchGymError(
+                f"surrogate={surrogate!r} needs backend='surrogate' (got {backend!r})"
             )
         self.metric_specs = tuple(self.simulator.metrics)
         self.metric_names = tuple(m.name for m in self.metric_specs)
@@ -93,7 +100,6 @@ class EnvCore:
         ):
             raise ArchGymError(f"max_steps: got {max_steps!r}; expected a positive integer")
         self.max_steps = int(max_steps or self.spec.max_steps)
-        self.space: DesignSpace = self.spec.space.with_defaults(domain.arch_defaults(self.arch))
         self.action_type = action_type
         self.action_space = self.space.gym_space(action_type)
         n_m, n_p = len(self.metric_names), len(self.space)
@@ -112,6 +118,14 @@ class EnvCore:
         )
         # The base design's result is reused by every reset that starts there (no simulator call).
         self.default_result = self._score(default, ev, wall)
+
+    def _load_surrogate(self, path: str | Path | None) -> Simulator:
+        """The surrogate at ``path``, or the one shipped for this env; it must fit its space."""
+        from .surrogate import load_surrogate, shipped_surrogate
+
+        model = shipped_surrogate(self.spec.id) if path is None else load_surrogate(path)
+        model.check_compatible(self.space, self.workload, what=self.spec.id)
+        return model
 
     def optimum(self, limit: int = 2_000_000) -> tuple[dict[str, Any], float]:
         """The best design and its reward, by evaluating every design (enumerable spaces only).
@@ -137,7 +151,13 @@ class EnvCore:
 
     def kwargs(self) -> dict[str, Any]:
         """The constructor kwargs, in serialisable form (for records and worker processes)."""
+        backend = (
+            {"backend": "surrogate", "surrogate": self.surrogate_path}
+            if self.backend == "surrogate"
+            else {}
+        )
         return {
+            **backend,
             "workload": self._workload_arg,
             "objective": self._objective_arg,
             "arch": self._arch_arg,
@@ -160,8 +180,9 @@ class EnvCore:
         reward, feasible = self.objective.score(ev.metrics, sim_ok, self.reference)
         done = self.objective.target_met(ev.metrics, feasible)
         if self.trace is not None:
+            # The simulator's feasibility (not the objective's constraints): what a surrogate learns.
             self.trace.append(
-                batch, ev.metrics, feasible, workload=self.workload.name, wall_time_s=wall
+                batch, ev.metrics, sim_ok, workload=self.workload.name, wall_time_s=wall
             )
         return ev, reward, feasible, done
 
@@ -230,7 +251,10 @@ class ArchEnv(gym.Env):
         objective: objective preset name, mapping, or Objective (default from the spec).
         arch: base architecture: shipped name, YAML path, mapping or object; the design space's
             defaults are its values.
-        backend: ``"simulator"``, or any object with the Simulator protocol (e.g. a surrogate).
+        backend: ``"simulator"``; ``"surrogate"``: the learned model shipped for this env (or the
+            one at ``surrogate=``), refused unless trained on this design space and workload; or
+            any object with the Simulator protocol.
+        surrogate: folder of a saved surrogate (``archgym surrogate fit``), with ``backend="surrogate"``.
         max_steps: steps per episode.
         action_type: ``"multidiscrete"`` (default), ``"box"`` or ``"dict"``.
         trace: a path or TraceStore; every evaluation is appended to it.

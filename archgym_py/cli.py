@@ -1,11 +1,14 @@
-"""The ``archgym`` command line: ``envs``, ``eval``, ``collect``, ``agents``, ``run``, ``sweep``,
-``report``, ``demo``.
+"""The ``archgym`` command line: ``envs``, ``eval``, ``collect``, ``surrogate``, ``agents``, ``run``,
+``sweep``, ``report``, ``demo``.
 
 Examples::
 
     archgym envs
     archgym eval archgym/Accelerator-v0 --workload resnet18 --design pe_rows=16 pe_cols=16 glb_kib=256
     archgym collect archgym/Accelerator-v0 -n 10000 --method sobol -o traces/acc.csv
+    archgym surrogate fit traces/acc.csv -o models/acc      # held-out scores in models/acc/card.yaml
+    archgym surrogate score models/acc traces/acc_more.csv
+    archgym eval archgym/Accelerator-v0 --backend surrogate --surrogate models/acc
     archgym agents -v
     archgym run ga archgym/Accelerator-v0 --budget 2000 --seed 1 --hp population=64 -o ga.json
     archgym sweep quick -o quick.db --workers 2      # kill it at any time; add --resume to go on
@@ -26,9 +29,8 @@ from ._errors import ArchGymError, DesignError
 
 
 def _env_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    return {
-        k: getattr(args, k) for k in ("workload", "arch", "objective") if getattr(args, k, None)
-    }
+    names = ("workload", "arch", "objective", "backend", "surrogate")
+    return {k: getattr(args, k) for k in names if getattr(args, k, None)}
 
 
 def _make_core(env_id: str, args: argparse.Namespace):
@@ -145,6 +147,60 @@ def cmd_collect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_scores(scores: dict[str, dict[str, float]], units: dict[str, str]) -> None:
+    from .surrogate import SCORES
+
+    print(f"  {'metric':<16} {'unit':<5} " + " ".join(f"{s:>17}" for s in SCORES))
+    for metric, row in scores.items():
+        cells = " ".join(
+            f"{row[s] * 100:>16.3f}%" if s in ("nrmse", "mape") else f"{row[s]:>17.4g}"
+            for s in SCORES
+        )
+        print(f"  {metric:<16} {units.get(metric, ''):<5} {cells}")
+
+
+def cmd_surrogate_fit(args: argparse.Namespace) -> int:
+    from .surrogate import dataset_from_trace, fit_surrogate, split
+
+    data = dataset_from_trace(
+        args.trace, env=args.env, **({"arch": args.arch} if args.arch else {})
+    )
+    train, test = split(data, args.split, test_fraction=args.test_fraction, seed=args.seed)
+    print(f"{len(data)} rows of {data.env_id} ({', '.join(data.workload_names)}); {args.split} split: "
+          f"{len(train)} train, {len(test)} held out")  # fmt: skip
+    params = _parse_design(args.param or [], "--param")
+    model = fit_surrogate(
+        data.subset(train), args.family, params={k: _literal(v) for k, v in params.items()} or None,
+        seed=args.seed, cv=args.cv, test=data.subset(test), source=", ".join(args.trace),
+    )  # fmt: skip
+    model.save(args.output)
+    card = model.card
+    print(f"family {card['family']} (cross-validated: "
+          + ", ".join(f"{k} {v:.4f}" for k, v in card["cross_validation"]["rmse_standardised"].items())
+          + f"), fit in {card['training']['fit_time_s']:.1f} s; held-out scores:")  # fmt: skip
+    _print_scores(card["held_out"]["scores"], {m.name: m.unit for m in model.metrics})
+    print(f"wrote {args.output}/model.json and card.yaml")
+    return 0
+
+
+def cmd_surrogate_score(args: argparse.Namespace) -> int:
+    from .surrogate import dataset_from_trace, load_surrogate
+
+    model = load_surrogate(args.model)
+    data = dataset_from_trace(args.trace, env=model.card.get("env_id") or None,
+                              **({"arch": model.card["arch"]} if model.card.get("arch") else {}))  # fmt: skip
+    model.check_compatible(data.space, what=f"trace {args.trace[0]!r}")
+    print(f"{model.version} on {len(data)} rows of {', '.join(args.trace)}:")
+    _print_scores(model.score(data), {m.name: m.unit for m in model.metrics})
+    return 0
+
+
+def _literal(text: str) -> Any:
+    import yaml
+
+    return yaml.safe_load(text)
+
+
 def cmd_agents(args: argparse.Namespace) -> int:
     from ._agent import agent_class, agent_names
 
@@ -172,9 +228,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from ._agent import make_agent
 
-    env_kwargs = {
-        k: getattr(args, k) for k in ("workload", "arch", "objective") if getattr(args, k, None)
-    }
+    env_kwargs = _env_kwargs(args)
     agent = make_agent(
         args.agent,
         args.env,
@@ -268,6 +322,10 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--arch", help="base architecture name or YAML file (default: the env's)")
         p.add_argument("--objective", help="objective preset name (default: the env's)")
+        p.add_argument("--backend", choices=("simulator", "surrogate"), help="default: simulator")
+        p.add_argument(
+            "--surrogate", help="surrogate folder for --backend surrogate (default: shipped)"
+        )
 
     p = sub.add_parser("eval", help="evaluate one design")
     env_options(p)
@@ -294,6 +352,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="trace path ending in .csv or .parquet")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_collect)
+
+    p = sub.add_parser("surrogate", help="fit a surrogate model on a trace, or score one")
+    ssub = p.add_subparsers(dest="surrogate_command", required=True)
+    q = ssub.add_parser(
+        "fit", help="fit on trace rows (one split held out) and save the model folder"
+    )
+    q.add_argument("trace", nargs="+", help="trace file(s) of one design space (.csv or .parquet)")
+    q.add_argument("-o", "--output", required=True, help="output folder (model.json, card.yaml)")
+    q.add_argument("--env", help="env id of the trace (default: found by its design-space hash)")
+    q.add_argument(
+        "--arch", help="base architecture the trace was recorded on (default: the env's)"
+    )
+    q.add_argument(
+        "--family", default="auto", help="rf, et, hgb, gp, mlp, knn or auto (cross-validated)"
+    )
+    q.add_argument(
+        "--param", nargs="*", metavar="NAME=VALUE", help="family parameters, e.g. members=3"
+    )
+    q.add_argument("--split", default="random", choices=("random", "region", "workload"),
+                   help="how the held-out rows are chosen")  # fmt: skip
+    q.add_argument("--test-fraction", type=float, default=0.2)
+    q.add_argument("--cv", type=int, default=3, help="cross-validation folds (0: none)")
+    q.add_argument("--seed", type=int, default=0)
+    q.set_defaults(func=cmd_surrogate_fit)
+    q = ssub.add_parser("score", help="score a saved surrogate on the rows of trace file(s)")
+    q.add_argument("model", help="surrogate folder")
+    q.add_argument("trace", nargs="+", help="trace file(s)")
+    q.set_defaults(func=cmd_surrogate_score)
 
     p = sub.add_parser("agents", help="list agents")
     p.add_argument(

@@ -1,0 +1,61 @@
+"""Surrogate models: learned stand-ins for the simulators, trained on their traces.
+
+A surrogate has the :class:`~archgym_py.Simulator` protocol, so any env takes one
+(``gymnasium.make(id, backend="surrogate")`` loads the env's shipped model, ``surrogate=PATH``
+another). It predicts a mean and a calibrated 90% interval for every metric and saves to a
+portable folder (``model.json``: arrays evaluated with numpy; ``card.yaml``: the model card).
+
+Example:
+    >>> from archgym_py.surrogate import dataset_from_env, fit_surrogate, split
+    >>> from archgym_py._agent import _resolve_env
+    >>> core = _resolve_env("archgym/AcceleratorSmall-v0", {})[1]
+    >>> data = dataset_from_env(core, 512, seed=0)
+    >>> train, test = split(data, "random", seed=0)
+    >>> model = fit_surrogate(data.subset(train), "et", test=data.subset(test))
+    >>> model.card["held_out"]["scores"]["latency_s"]["kendall_tau"] > 0.9
+    True
+"""
+
+from __future__ import annotations
+
+from ._active import ACQUISITIONS, active_learning_curve
+from ._data import SPLITS, Dataset, dataset_from_env, dataset_from_trace, split
+from ._families import FAMILIES, Family, fit_family
+from ._portable import Predictor, decode_array, encode_array, predictor_from_dict
+from ._scores import SCORES, score_metric
+from ._shipped import shipped_surrogate, shipped_surrogate_dir
+from ._surrogate import (
+    AUTO_FAMILIES,
+    Surrogate,
+    fit_residual,
+    fit_surrogate,
+    load_surrogate,
+    surrogate_from_dict,
+)
+
+__all__ = [
+    "ACQUISITIONS",
+    "AUTO_FAMILIES",
+    "FAMILIES",
+    "SCORES",
+    "SPLITS",
+    "Dataset",
+    "Family",
+    "Predictor",
+    "Surrogate",
+    "active_learning_curve",
+    "dataset_from_env",
+    "dataset_from_trace",
+    "decode_array",
+    "encode_array",
+    "fit_family",
+    "fit_residual",
+    "fit_surrogate",
+    "load_surrogate",
+    "predictor_from_dict",
+    "score_metric",
+    "shipped_surrogate",
+    "shipped_surrogate_dir",
+    "split",
+    "surrogate_from_dict",
+]
