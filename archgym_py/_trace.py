@@ -32,6 +32,8 @@ META_COLUMNS = (
     "timestamp",
 )
 
+TEXT_COLUMNS = ("workload", "simulator_version", "space_hash")
+
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically (temporary file in the same folder, then rename)."""
@@ -166,7 +168,9 @@ class TraceStore:
         header, body = rows[0], rows[1:]
         out = {}
         for j, name in enumerate(header):
-            out[name] = _parse_column([r[j] for r in body])
+            values = [r[j] for r in body]
+            # Text columns stay text: a hash such as "0123" or a workload named "1" is not a number.
+            out[name] = np.array(values) if name in TEXT_COLUMNS else _parse_column(values)
         return out
 
     def __len__(self) -> int:

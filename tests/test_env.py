@@ -98,7 +98,12 @@ def test_kwargs_workload_arch_objective():
             ArchGymError,
             "unknown backend 'simulater' (did you mean 'simulator'?)",
         ),
-        ({"backend": "surrogate"}, ArchGymError, "no trained surrogate ships"),
+        (
+            {"backend": "surrogate", "surrogate": "/nonexistent"},
+            ArchGymError,
+            "surrogate '/nonexistent': no model.json there",
+        ),
+        ({"surrogate": "/x"}, ArchGymError, "needs backend='surrogate'"),
         ({"max_steps": 0}, ArchGymError, "max_steps: got 0; expected a positive integer"),
         ({"arch": "eyeris"}, ArchGymError, "did you mean 'eyeriss'?"),
     ],

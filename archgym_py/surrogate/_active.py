@@ -48,7 +48,11 @@ def active_learning_curve(core: Any, test: Dataset, *, acquisition: str = "uncer
     if acquisition not in ACQUISITIONS:
         raise ArchGymError(unknown_name("acquisition", acquisition, ACQUISITIONS))
     budgets = [int(b) for b in budgets]
-    if not budgets or budgets[0] < 2 or any(b <= a for a, b in zip(budgets, budgets[1:])):
+    if (
+        not budgets
+        or budgets[0] < 2
+        or any(b <= a for a, b in zip(budgets, budgets[1:], strict=False))
+    ):
         raise ArchGymError(
             f"budgets: got {budgets}; expected increasing numbers of designs, the first >= 2"
         )

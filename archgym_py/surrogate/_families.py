@@ -71,7 +71,7 @@ def fit_hgb(X, Y, *, seed: int, max_iter: int, learning_rate: float, max_leaf_no
     return TreeEnsemble.from_boosters(boosters)
 
 
-def fit_gp(X, Y, *, seed: int, restarts: int = 1) -> Predictor:
+def fit_gp(X, Y, *, seed: int, restarts: int = 0) -> Predictor:
     from sklearn.gaussian_process import GaussianProcessRegressor
     from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
 
@@ -132,9 +132,9 @@ FAMILIES: dict[str, Family] = {
         Family(
             "gp",
             "Gaussian process, constant x RBF (one length scale per feature) + noise",
-            {"restarts": 1},
+            {"restarts": 0},
             fit_gp,
-            max_rows=1000,
+            max_rows=400,
         ),  # fmt: skip
         Family(
             "mlp",

@@ -348,10 +348,11 @@ def fit_surrogate(data: Dataset, family: str = "auto", *, params: Mapping[str, A
         cv: folds of the cross-validation that selects the family and calibrates the 90%
             interval; 0 or 1 skips it (the interval is then mean +- 1.645 std).
         candidates: families tried by ``"auto"`` (default :data:`AUTO_FAMILIES`, plus ``gp`` when
-            the data has at most 1000 rows).
+            the data has at most 400 rows).
         test: held-out rows; their scores go into the model card.
         prior: a model with the Simulator protocol; the surrogate learns the residual to it.
-        prior_workload: the workload the prior is asked for (default: the data's workload).
+        prior_workload: the workload the prior is asked for (default: the prior's one workload,
+            or the data's for a prior that is not a surrogate).
         source: where the data came from, for the model card.
     """
     start = time.perf_counter()
@@ -363,7 +364,13 @@ def fit_surrogate(data: Dataset, family: str = "auto", *, params: Mapping[str, A
     transforms = None
     prior_targets = None
     if prior is not None:
-        prior_workload = prior_workload if prior_workload is not None else workloads[0]
+        if prior_workload is None:
+            known = getattr(prior, "workloads", workloads)
+            if len(known) != 1:
+                raise ArchGymError(
+                    f"fit_residual: the prior knows workloads {list(known)}; name prior_workload="
+                )
+            prior_workload = known[0]
         if isinstance(prior, Surrogate):
             transforms = prior.transforms
             if prior.feature_names[: len(data.space.feature_names)] != data.space.feature_names:

@@ -1,0 +1,233 @@
+"""Fitting, scoring, saving and loading surrogates; their use as an env backend."""
+
+from __future__ import annotations
+
+import json
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from archgym_py import ArchGymError, Simulator, TraceStore, WorkloadError
+from archgym_py._agent import _resolve_env
+from archgym_py.surrogate import (
+    active_learning_curve,
+    dataset_from_env,
+    dataset_from_trace,
+    fit_residual,
+    fit_surrogate,
+    load_surrogate,
+    score_metric,
+    split,
+)
+
+
+@pytest.fixture(scope="module")
+def fitted(small_data, tmp_path_factory):
+    train, test = split(small_data, "random", seed=0)
+    model = fit_surrogate(small_data.subset(train), "auto", test=small_data.subset(test), seed=0)
+    folder = model.save(tmp_path_factory.mktemp("model") / "acc")
+    return model, folder, small_data.subset(test)
+
+
+def test_loaded_surrogate_predicts_exactly_what_the_fitted_one_did(fitted, small_core):
+    model, folder, test = fitted
+    loaded = load_surrogate(folder, small_core.space)
+    a, b = model.predict(test.designs, "resnet18"), loaded.predict(test.designs, "resnet18")
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key])
+    assert isinstance(loaded, Simulator) and loaded.version == model.version
+    assert "pickle" not in (folder / "model.json").read_text()
+
+
+def test_model_card_names_space_data_metrics_scores_and_versions(fitted, small_data):
+    model, folder, _ = fitted
+    import yaml
+
+    card = yaml.safe_load((folder / "card.yaml").read_text())
+    assert card["space_hash"] == small_data.space.hash()
+    assert card["family"] in ("et", "rf", "knn")  # chosen by cross-validation
+    assert card["family"] == min(card["cross_validation"]["rmse_standardised"],
+                                 key=card["cross_validation"]["rmse_standardised"].get)  # fmt: skip
+    assert [m["name"] for m in card["metrics"]][:2] == ["latency_s", "energy_j"]
+    assert {m["unit"] for m in card["metrics"]} >= {"s", "J"}
+    assert card["training"]["rows"] > 800 and len(card["training"]["data_hash"]) == 16
+    assert set(card["versions"]) == {"archgym_py", "numpy", "scikit-learn", "python"}
+    scores = card["held_out"]["scores"]["latency_s"]
+    # 1,200 random designs of 3,500: the ranking is learnt well, the error is a few percent.
+    assert scores["kendall_tau"] > 0.9 and scores["nrmse"] < 0.05
+
+
+def test_loading_refuses_another_design_space_and_an_edited_file(fitted, tmp_path):
+    model, folder, _ = fitted
+    other = _resolve_env("archgym/Accelerator-v0", {})[1]
+    with pytest.raises(ArchGymError, match="trained on design space .* has design space"):
+        load_surrogate(folder, other.space)
+    with pytest.raises(ArchGymError, match="has design space"):
+        gym.make("archgym/Accelerator-v0", backend="surrogate", surrogate=str(folder))
+    data = json.loads((folder / "model.json").read_text())
+    data["space"]["parameters"][0]["high"] = 4096
+    (tmp_path / "model.json").write_text(json.dumps(data))
+    with pytest.raises(ArchGymError, match="edited or is corrupt"):
+        load_surrogate(tmp_path)
+    data["format_version"] = 99
+    (tmp_path / "model.json").write_text(json.dumps(data))
+    with pytest.raises(ArchGymError, match="format_version 99"):
+        load_surrogate(tmp_path)
+
+
+def test_unknown_workload_is_refused(fitted):
+    model, _, test = fitted
+    with pytest.raises(WorkloadError, match="unknown workload 'vgg16'.*trained on"):
+        model.evaluate(test.designs, "vgg16")
+
+
+def test_same_seed_same_model(small_data):
+    a = fit_surrogate(small_data, "et", cv=0, seed=3, params={"n_estimators": 10})
+    b = fit_surrogate(small_data, "et", cv=0, seed=3, params={"n_estimators": 10})
+    np.testing.assert_array_equal(a.predict(small_data.designs, "resnet18")["mean"],
+                                  b.predict(small_data.designs, "resnet18")["mean"])  # fmt: skip
+    assert a.card["training"]["data_hash"] == small_data.hash()
+
+
+def test_interval_is_calibrated_on_held_out_designs(small_core):
+    data = dataset_from_env(small_core, 2500, seed=1, method="uniform")
+    train, test = split(data, "random", seed=1, test_fraction=0.3)
+    model = fit_surrogate(data.subset(train), "et", cv=5, test=data.subset(test))
+    coverage = [s["coverage_90"] for s in model.card["held_out"]["scores"].values()]
+    # Split-conformal scaling from 5-fold residuals: coverage near 90% on unseen designs.
+    assert 0.8 <= np.mean(coverage) <= 0.97, coverage
+
+
+def test_region_and_workload_splits_hold_out_what_they_say(small_core, small_data):
+    train, test = split(small_data, "region", test_fraction=0.25, seed=4)
+    unit = small_data.space.to_unit(small_data.designs)
+    keys = small_data.design_keys()
+    assert not set(keys[train]) & set(keys[test])
+    centre = np.random.default_rng(4).random(unit.shape[1])
+    dist = np.linalg.norm(unit - centre, axis=1)
+    assert dist[test].max() <= dist[train].min() + 1e-12  # a ball around the centre
+    other = dataset_from_env(
+        _resolve_env("archgym/AcceleratorSmall-v0", {"workload": "alexnet"})[1], 50
+    )
+    both = small_data.concat(other)
+    train, test = split(both, "workload", holdout="alexnet")
+    assert set(both.workloads[test]) == {"alexnet"} and "alexnet" not in set(both.workloads[train])
+    with pytest.raises(ArchGymError, match="unknown split 'regoin'.*did you mean 'region'"):
+        split(small_data, "regoin")
+    with pytest.raises(ArchGymError, match="holds one workload"):
+        split(small_data, "workload")
+
+
+def test_two_workloads_in_one_model(small_core, small_data):
+    other = dataset_from_env(
+        _resolve_env("archgym/AcceleratorSmall-v0", {"workload": "alexnet"})[1], 600
+    )
+    model = fit_surrogate(small_data.concat(other), "et", cv=0)
+    assert model.feature_names[-2:] == ("workload=alexnet", "workload=resnet18")
+    a = model.evaluate(other.designs[:0] if False else other.designs, "alexnet").metrics[
+        "latency_s"
+    ]
+    b = model.evaluate(other.designs, "resnet18").metrics["latency_s"]
+    assert not np.allclose(a, b)
+
+
+def test_trace_round_trip_finds_the_env_by_hash(tmp_path, small_core):
+    path = tmp_path / "t.csv"
+    env = gym.make("archgym/AcceleratorSmall-v0", trace=str(path))
+    env.reset(seed=0)
+    for _ in range(30):
+        env.step(env.action_space.sample())
+    data = dataset_from_trace(path)
+    assert data.env_id == "archgym/AcceleratorSmall-v0" and len(data) == 31
+    assert data.designs["dataflow"].dtype == object
+    sim = small_core.simulator.evaluate(data.designs, small_core.workload)
+    np.testing.assert_allclose(data.metrics["latency_s"], sim.metrics["latency_s"], rtol=1e-12)
+    with pytest.raises(ArchGymError, match="is not archgym/DRAM-v0's"):
+        dataset_from_trace(path, env="archgym/DRAM-v0")
+    with pytest.raises(ArchGymError, match="no such file"):
+        dataset_from_trace(tmp_path / "missing.csv")
+    TraceStore(tmp_path / "odd.csv", {"space_hash": "0123"}).append(
+        {"x": np.arange(2)}, {"m": np.ones(2)}, np.ones(2, bool), workload="w", wall_time_s=0.0
+    )
+    with pytest.raises(ArchGymError, match="no registered env has design-space hash '0123'"):
+        dataset_from_trace(tmp_path / "odd.csv")
+
+
+def test_env_on_a_surrogate_behaves_like_on_the_simulator(fitted):
+    model, folder, test = fitted
+    env = gym.make("archgym/AcceleratorSmall-v0", backend="surrogate", surrogate=str(folder))
+    obs, info = env.reset(seed=0)
+    obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+    batch = env.unwrapped.space.batch([info["design"]])
+    assert info["metrics"] == model.evaluate(batch, "resnet18").row(0)
+    record = env.unwrapped.episode_record()
+    assert record.kwargs["backend"] == "surrogate" and record.kwargs["surrogate"] == str(folder)
+    from archgym_py.envs import ENTRY_POINT, ENVS, VECTOR_ENTRY_POINT
+    from archgym_py.testing import ENV_CHECKS
+
+    # The shared contract (Gymnasium and SB3 checkers, determinism, replay, vector = single).
+    env_id = "archgym-test/AcceleratorSmallSurrogate-v0"
+    gym.register(env_id, entry_point=ENTRY_POINT, vector_entry_point=VECTOR_ENTRY_POINT,
+                 kwargs={"spec": ENVS["archgym/AcceleratorSmall-v0"], "backend": "surrogate",
+                         "surrogate": str(folder)})  # fmt: skip
+    try:
+        for check in ENV_CHECKS:
+            check(env_id)
+    finally:
+        del gym.registry[env_id]
+
+
+def test_residual_on_a_surrogate_prior_transfers_to_a_new_workload(small_data, tmp_path):
+    base = fit_surrogate(small_data, "et", cv=0)
+    core = _resolve_env("archgym/AcceleratorSmall-v0", {"workload": "alexnet"})[1]
+    target = dataset_from_env(core, 1000, seed=7, method="uniform")
+    few, rest = target.subset(np.arange(50)), target.subset(np.arange(50, 1000))
+    residual = fit_residual(few, base, "knn", cv=0)
+    scratch = fit_surrogate(few, "knn", cv=0)
+    err_residual = residual.score(rest)["latency_s"]["mape"]
+    err_scratch = scratch.score(rest)["latency_s"]["mape"]
+    assert err_residual < err_scratch  # the prior carries what 50 samples cannot teach
+    loaded = load_surrogate(residual.save(tmp_path / "res"))
+    np.testing.assert_array_equal(loaded.predict(rest.designs, "alexnet")["mean"],
+                                  residual.predict(rest.designs, "alexnet")["mean"])  # fmt: skip
+
+
+def test_active_learning_rows_and_budgets(small_core, small_data):
+    test = small_data.subset(np.arange(300))
+    rows = active_learning_curve(small_core, test, acquisition="uncertainty", budgets=(32, 64, 96),
+                                 family="et", metric="latency_s", pool=512)  # fmt: skip
+    assert [r["budget"] for r in rows] == [32, 64, 96]
+    assert all(0 <= r["nrmse"] < 1 and -1 <= r["kendall_tau"] <= 1 for r in rows)
+    assert rows[-1]["best"] <= rows[0]["best"]  # more simulated designs never lose the best one
+    ei = active_learning_curve(
+        small_core, test, acquisition="ei", budgets=(16, 48), family="et", pool=256
+    )
+    assert ei[1]["best"] <= ei[0]["best"]
+    with pytest.raises(ArchGymError, match="unknown acquisition"):
+        active_learning_curve(small_core, test, acquisition="greedy")
+    with pytest.raises(ArchGymError, match="budgets: got \\[64, 32\\]"):
+        active_learning_curve(small_core, test, budgets=(64, 32))
+
+
+def test_scores_by_hand():
+    y = np.array([1.0, 2.0, 3.0, 4.0])
+    pred = np.array([1.0, 2.0, 4.0, 3.0])
+    s = score_metric(y, pred, pred - 0.5, pred + 0.5, top_k=2)
+    assert s["rmse"] == pytest.approx(np.sqrt(2 / 4))
+    assert s["nrmse"] == pytest.approx(np.sqrt(0.5) / 3)
+    assert s["mape"] == pytest.approx((1 / 3 + 1 / 4) / 4)
+    assert s["pairwise_accuracy"] == pytest.approx(5 / 6)  # one of six pairs swapped
+    assert s["kendall_tau"] == pytest.approx(4 / 6)
+    assert s["top_k_recall"] == 1.0  # the best two are predicted the best two
+    assert s["coverage_90"] == 0.5
+    assert score_metric(y, y[::-1], maximize=True, top_k=1)["top_k_recall"] == 0.0
+
+
+def test_bad_fit_arguments_fail_clearly(small_data):
+    with pytest.raises(ArchGymError, match="unknown surrogate family 'xgb'"):
+        fit_surrogate(small_data, "xgb", cv=0)
+    with pytest.raises(ArchGymError, match="unknown et parameter 'trees'"):
+        fit_surrogate(small_data, "et", cv=0, params={"trees": 3})
+    with pytest.raises(ArchGymError, match="needs a named family"):
+        fit_surrogate(small_data, params={"k": 3})
