@@ -84,6 +84,15 @@ class Dataset:
             self.workloads[rows], self.feasible[rows], self.env_id, self.arch,
         )  # fmt: skip
 
+    def with_metrics(self, names: Sequence[str]) -> Dataset:
+        """The same rows with only the metrics ``names`` (a surrogate of an objective's metrics)."""
+        specs = {m.name: m for m in self.metric_specs}
+        for name in names:
+            if name not in specs:
+                raise ArchGymError(unknown_name("metric", name, specs))
+        return Dataset(self.space, self.designs, {m: self.metrics[m] for m in names},
+                       tuple(specs[m] for m in names), self.workloads, self.feasible, self.env_id, self.arch)  # fmt: skip
+
     def concat(self, other: Dataset) -> Dataset:
         """Rows of both datasets (same design space and metrics)."""
         if other.space.hash() != self.space.hash() or other.metric_names != self.metric_names:

@@ -59,6 +59,10 @@ class Predictor:
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 
+    def mean(self, X: np.ndarray) -> np.ndarray:
+        """The mean alone (what an env step needs; cheaper where the std costs extra work)."""
+        return self.predict(X)[0]
+
     def _params(self) -> dict[str, Any]:
         return {}
 
@@ -146,8 +150,9 @@ class TreeEnsemble(Predictor):
         X = np.asarray(X, dtype=np.float64)
         mean = np.empty((len(X), self.n_outputs))
         std = np.empty_like(mean)
-        for lo in range(0, len(X), max(1, CHUNK // 4)):
-            m, s = self._predict_chunk(X[lo : lo + max(1, CHUNK // 4)])
+        rows = max(1, 4 * CHUNK * 64 // len(self.roots))  # (rows x trees) node arrays stay ~16 MB
+        for lo in range(0, len(X), rows):
+            m, s = self._predict_chunk(X[lo : lo + rows])
             mean[lo : lo + len(m)], std[lo : lo + len(m)] = m, s
         return mean, std
 
@@ -161,10 +166,9 @@ class TreeEnsemble(Predictor):
                 total += per_tree[:, t]
             mean = total / per_tree.shape[1]
             return mean, per_tree.std(axis=1)
-        # Boosters: baseline + their trees' leaf values, accumulated in tree order.
-        raw = np.broadcast_to(self.baseline, (len(X), len(self.baseline))).copy()
-        for t in range(leaf.shape[1]):
-            raw[:, self.tree_booster[t]] += self.value[leaf[:, t], 0]
+        # Boosters: baseline + the sum of their trees' leaves (each booster's trees are contiguous).
+        starts = np.flatnonzero(np.r_[True, np.diff(self.tree_booster) != 0])
+        raw = self.baseline + np.add.reduceat(self.value[leaf, 0], starts, axis=1)
         k = self.n_outputs
         mean, q05, q95 = raw[:, :k], raw[:, k : 2 * k], raw[:, 2 * k :]
         return mean, np.abs(q95 - q05) / (2 * 1.6448536269514722)
@@ -254,19 +258,26 @@ class MLPEnsemble(Predictor):
 
     def member_predictions(self, X: np.ndarray) -> np.ndarray:
         """Every member's output, shape ``(members, n, k)``."""
-        out = []
-        for m in range(len(self.weights[0])):
-            h = np.asarray(X, dtype=np.float64)
-            for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-                h = h @ w[m] + b[m]
-                if i < len(self.weights) - 1:
-                    h = (
-                        np.maximum(h, 0.0, out=h)
-                        if self.activation == "relu"
-                        else np.tanh(h, out=h)
-                    )
-            out.append(h)
-        return np.stack(out)
+        X = np.asarray(X, dtype=np.float64)
+        out = np.empty((len(self.weights[0]), len(X), self.weights[-1].shape[-1]))
+        # Blocks of rows keep the hidden activations in cache (one (n, width) array per layer
+        # of a million rows would be memory-bound).
+        for lo in range(0, len(X), CHUNK):
+            x = X[lo : lo + CHUNK]
+            for m in range(len(self.weights[0])):
+                h = x
+                for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+                    h = h @ w[m]
+                    h += b[m]
+                    if i < len(self.weights) - 1:
+                        np.maximum(h, 0.0, out=h) if self.activation == "relu" else np.tanh(
+                            h, out=h
+                        )
+                out[m, lo : lo + len(x)] = h
+        return out
+
+    def mean(self, X):
+        return self.member_predictions(X).mean(axis=0)
 
     def predict(self, X):
         members = self.member_predictions(X)

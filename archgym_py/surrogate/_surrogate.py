@@ -38,7 +38,10 @@ FORMAT_VERSION = 1
 AUTO_FAMILIES = ("et", "rf", "knn")
 #: Two-sided 90% interval of a standard normal, used when no cross-validation calibrated it.
 Z90 = 1.6448536269514722
-FEASIBLE = "feasible"
+#: Smallest predictive std (standardised target units). Trees that all agree on a design they
+#: memorised predict a std of ~1e-16; without a floor the interval would exclude the exact value by
+#: rounding. The same floor is used when calibrating and predicting, so conformal coverage holds.
+STD_FLOOR = 1e-6
 
 
 class Surrogate:
@@ -47,7 +50,7 @@ class Surrogate:
     Build one with :func:`fit_surrogate` (or :func:`fit_residual`), save it with :meth:`save`,
     and load it with :func:`load_surrogate`. ``evaluate(designs, workload)`` returns metrics in SI
     units for the workloads it was trained on, and ``details`` with the 90% interval of every
-    metric (``lower_<metric>``, ``upper_<metric>``).
+    metric (``lower_<metric>``, ``upper_<metric>``) when called with ``details=True``.
     """
 
     def __init__(self, *, space: DesignSpace, metric_specs: Sequence[MetricSpec], workloads: Sequence[str],
@@ -90,33 +93,35 @@ class Surrogate:
             )
         return name
 
-    def predict(self, designs: Batch, workload: Any) -> dict[str, np.ndarray]:
+    def predict(
+        self, designs: Batch, workload: Any, intervals: bool = True
+    ) -> dict[str, np.ndarray]:
         """Mean, standard deviation (target space) and the 90% interval (SI) of every metric.
 
         Returns ``{"mean": (n, k), "std": (n, k), "lower": (n, k), "upper": (n, k),
-        "feasible": (n,)}`` with columns in ``metric_names`` order.
+        "feasible": (n,)}`` with columns in ``metric_names`` order (``intervals=False``: only
+        ``mean`` and ``feasible``, the fast path of an env step).
         """
         name = self.workload_name(workload)
         X = features(self.space, designs, np.full(_rows(designs), name), self.workloads)
-        z_mean, z_std = self.predictor.predict((X - self.x_mean) / self.x_std)
+        X = (X - self.x_mean) / self.x_std
+        if intervals:
+            z_mean, z_std = self.predictor.predict(X)
+        else:
+            z_mean, z_std = self.predictor.mean(X), None
         t_mean = z_mean * self.y_std + self.y_mean
-        t_std = z_std * self.y_std
         k = len(self.metrics)
         if self.prior is not None:
-            t_mean = t_mean.copy()
             t_mean[:, :k] += self._prior_targets(designs)
         feasible = t_mean[:, k] > 0.5 if self.learns_feasibility else np.ones(len(X), dtype=bool)
-        half = self.interval_scale * t_std[:, :k]
-        mean = _untransform(t_mean[:, :k], self.transforms)
-        lower = _untransform(t_mean[:, :k] - half, self.transforms)
-        upper = _untransform(t_mean[:, :k] + half, self.transforms)
-        return {
-            "mean": mean,
-            "std": t_std[:, :k],
-            "lower": lower,
-            "upper": upper,
-            "feasible": feasible,
-        }
+        out = {"mean": _untransform(t_mean[:, :k], self.transforms), "feasible": feasible}
+        if intervals:
+            t_std = np.maximum(z_std, STD_FLOOR) * self.y_std
+            half = self.interval_scale * t_std[:, :k]
+            out["std"] = t_std[:, :k]
+            out["lower"] = _untransform(t_mean[:, :k] - half, self.transforms)
+            out["upper"] = _untransform(t_mean[:, :k] + half, self.transforms)
+        return out
 
     def _prior_targets(self, designs: Batch) -> np.ndarray:
         ev = self.prior.evaluate(designs, self.prior_workload)
@@ -124,14 +129,18 @@ class Surrogate:
             np.stack([ev.metrics[m] for m in self.metric_names], axis=1), self.transforms
         )
 
-    def evaluate(self, designs: Batch, workload: Any) -> Evaluation:
-        """Predicted metrics of a batch (the Simulator protocol)."""
-        p = self.predict(designs, workload)
+    def evaluate(self, designs: Batch, workload: Any, details: bool = False) -> Evaluation:
+        """Predicted metrics of a batch (the Simulator protocol).
+
+        ``details=True`` adds the 90% interval of every metric (``lower_<m>``, ``upper_<m>``).
+        """
+        p = self.predict(designs, workload, intervals=details)
         metrics = {m: p["mean"][:, j] for j, m in enumerate(self.metric_names)}
-        details: dict[str, Any] = {}
-        for j, m in enumerate(self.metric_names):
-            details[f"lower_{m}"], details[f"upper_{m}"] = p["lower"][:, j], p["upper"][:, j]
-        return Evaluation(metrics, p["feasible"] & self.space.feasible(designs), details)
+        extra: dict[str, Any] = {}
+        if details:
+            for j, m in enumerate(self.metric_names):
+                extra[f"lower_{m}"], extra[f"upper_{m}"] = p["lower"][:, j], p["upper"][:, j]
+        return Evaluation(metrics, p["feasible"] & self.space.feasible(designs), extra)
 
     def score(self, data: Dataset) -> dict[str, dict[str, float]]:
         """Held-out scores (see :mod:`~archgym_py.surrogate._scores`) of every metric on ``data``."""
@@ -327,6 +336,29 @@ class _Problem:
         self.X = (X - self.x_mean) / self.x_std
         self.Y = (T - self.y_mean) / self.y_std
 
+    @staticmethod
+    def targets_of(data: Dataset, problem: _Problem, prior: Any, prior_workload: Any) -> np.ndarray:
+        """Standardised metric targets of other rows, in ``problem``'s scaling."""
+        T = _transform(data.targets(), problem.transforms)
+        if prior is not None:
+            ev = prior.evaluate(data.designs, prior_workload)
+            T = T - _transform(
+                np.stack([ev.metrics[m] for m in data.metric_names], axis=1), problem.transforms
+            )
+        k = T.shape[1]
+        return (T - problem.y_mean[:k]) / problem.y_std[:k]
+
+
+def _interval_scale(target: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """Per metric, the 90% quantile of |residual| / std: mean +- scale x std covers 90%."""
+    ratio = np.abs(target - mean) / np.maximum(std, STD_FLOOR)
+    return np.quantile(ratio, 0.9, axis=0, method="higher")
+
+
+def _standardised_prediction(predictor, problem, data, workloads):
+    X = features(data.space, data.designs, data.workloads, workloads)
+    return predictor.predict((X - problem.x_mean) / problem.x_std)
+
 
 def _safe_std(A: np.ndarray) -> np.ndarray:
     std = A.std(axis=0)
@@ -335,8 +367,8 @@ def _safe_std(A: np.ndarray) -> np.ndarray:
 
 def fit_surrogate(data: Dataset, family: str = "auto", *, params: Mapping[str, Any] | None = None,
                   seed: int = 0, cv: int = 3, candidates: Sequence[str] | None = None,
-                  test: Dataset | None = None, prior: Any = None, prior_workload: Any = None,
-                  source: str = "") -> Surrogate:  # fmt: skip
+                  test: Dataset | None = None, calibration: Dataset | None = None, prior: Any = None, prior_workload: Any = None,
+                  metrics: Sequence[str] | None = None, source: str = "") -> Surrogate:  # fmt: skip
     """Fit a surrogate of every metric of ``data``.
 
     Args:
@@ -350,12 +382,22 @@ def fit_surrogate(data: Dataset, family: str = "auto", *, params: Mapping[str, A
         candidates: families tried by ``"auto"`` (default :data:`AUTO_FAMILIES`, plus ``gp`` when
             the data has at most 400 rows).
         test: held-out rows; their scores go into the model card.
+        calibration: held-out rows that set the 90% interval (split conformal) instead of the
+            cross-validation residuals; use it with ``cv=0`` when refitting folds is too costly.
         prior: a model with the Simulator protocol; the surrogate learns the residual to it.
         prior_workload: the workload the prior is asked for (default: the prior's one workload,
             or the data's for a prior that is not a surrogate).
+        metrics: learn only these metrics (default: all); an env on the surrogate then offers
+            only them, enough for an objective that uses no other.
         source: where the data came from, for the model card.
     """
     start = time.perf_counter()
+    if metrics is None and isinstance(prior, Surrogate):
+        metrics = prior.metric_names  # a residual learns what its prior predicts
+    if metrics is not None:
+        data = data.with_metrics(metrics)
+        test = test.with_metrics(metrics) if test is not None else None
+        calibration = calibration.with_metrics(metrics) if calibration is not None else None
     if len(data) < 2:
         raise ArchGymError(f"fit_surrogate: {len(data)} training rows; need at least 2")
     if params and family == "auto":
@@ -410,10 +452,14 @@ def fit_surrogate(data: Dataset, family: str = "auto", *, params: Mapping[str, A
         chosen = family
     predictor, used = fit_family(chosen, problem.X, problem.Y, seed=seed, params=params)
     k = len(data.metric_names)
-    if chosen in oof:
+    if calibration is not None and len(calibration):
+        # Split conformal: residuals of rows the model never saw set the 90% interval's width.
+        mean, std = _standardised_prediction(predictor, problem, calibration, workloads)
+        target = _Problem.targets_of(calibration, problem, prior, prior_workload)
+        scale = _interval_scale(target, mean[:, :k], std[:, :k])
+    elif chosen in oof:
         mean, std = oof[chosen]
-        ratio = np.abs(problem.Y[:, :k] - mean[:, :k]) / np.maximum(std[:, :k], 1e-12)
-        scale = np.quantile(ratio, 0.9, axis=0, method="higher")
+        scale = _interval_scale(problem.Y[:, :k], mean[:, :k], std[:, :k])
     else:
         scale = np.full(k, Z90)
     card = _card(data, chosen, used, seed, cv_scores, n_folds, scale, problem, source,

@@ -231,3 +231,43 @@ def test_bad_fit_arguments_fail_clearly(small_data):
         fit_surrogate(small_data, "et", cv=0, params={"trees": 3})
     with pytest.raises(ArchGymError, match="needs a named family"):
         fit_surrogate(small_data, params={"k": 3})
+
+
+@pytest.mark.parametrize("env_id", sorted(__import__("archgym_py").ENVS))
+def test_every_env_has_a_shipped_surrogate_that_fits_its_space(env_id):
+    """Editing an env's design space without retraining its surrogate fails here
+    (retrain: python benchmarks/bench_surrogate.py --ship)."""
+    import yaml
+
+    from archgym_py.surrogate import shipped_surrogate_dir
+
+    env = gym.make(env_id, backend="surrogate")
+    model = env.unwrapped.simulator
+    assert model.space_hash == env.unwrapped.space.hash()
+    card = yaml.safe_load((shipped_surrogate_dir(env_id) / "card.yaml").read_text())
+    assert card["env_id"] == env_id and card["family"] == "mlp"
+    for scores in card["held_out"]["scores"].values():
+        if np.isfinite(scores["kendall_tau"]):
+            assert scores["kendall_tau"] > 0.8
+    # The surrogate's base design is close to the simulator's.
+    sim = gym.make(env_id).unwrapped.core.reference
+    for metric, value in env.unwrapped.core.reference.items():
+        assert value == pytest.approx(sim[metric], rel=0.25), metric
+
+
+def test_cli_fits_and_scores_a_trace(tmp_path, capsys):
+    from archgym_py.cli import main
+
+    trace = tmp_path / "t.csv"
+    assert main(["collect", "archgym/AcceleratorSmall-v0", "-n", "400", "-o", str(trace), "-q"]) == 0
+    assert main(["surrogate", "fit", str(trace), "-o", str(tmp_path / "m"), "--family", "et",
+                 "--param", "n_estimators=20", "--cv", "2"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "family et" in out and "latency_s" in out and "kendall_tau" in out
+    assert main(["surrogate", "score", str(tmp_path / "m"), str(trace)]) == 0
+    assert "on 400 rows" in capsys.readouterr().out
+    assert main(["eval", "archgym/AcceleratorSmall-v0", "--backend", "surrogate",
+                 "--surrogate", str(tmp_path / "m"), "--json"]) == 0  # fmt: skip
+    assert json.loads(capsys.readouterr().out)["feasible"] is True
+    assert main(["surrogate", "fit", str(trace), "-o", str(tmp_path / "x"), "--env", "archgym/DRAM-v0"]) == 2
+    assert "is not archgym/DRAM-v0's" in capsys.readouterr().err

@@ -1,0 +1,296 @@
+"""Surrogate accuracy, speed, active learning and few-shot transfer (issue 6's targets).
+
+Run: ``python benchmarks/bench_surrogate.py`` (``--quick``: smaller training sets, fewer families;
+``--ship``: also retrain the surrogates shipped under ``arch_specs/*/surrogates/``).
+
+Targets: normalised RMSE <= 0.5% and Kendall's tau >= 0.95 on held-out designs for the DRAM and
+accelerator domains' main metrics (the metrics of each env's default objective); prediction
+>= 1000x faster per design than the DRAM simulator; >= 1e6 predictions/s batched for the shipped
+default model. Every figure is on designs the model never saw (random split; the region split
+holds out a ball of the design space).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+import archgym_py  # noqa: F401
+from archgym_py._agent import _resolve_env
+from archgym_py.surrogate import (
+    active_learning_curve,
+    dataset_from_env,
+    fit_residual,
+    fit_surrogate,
+    shipped_surrogate,
+    shipped_surrogate_dir,
+    split,
+)
+
+#: env id -> (main metrics, training rows full / quick, families full / quick, family parameters)
+DOMAINS = {
+    "archgym/DRAM-v0": (("latency_s", "power_w"), (16000, 4000), (("et", "rf", "knn"), ("et",)), {}),
+    "archgym/Accelerator-v0": (
+        ("latency_s", "energy_j"), (100000, 20000), (("hgb", "et", "knn"), ("hgb",)),
+        {"hgb": {"max_iter": 1000, "max_leaf_nodes": 63}},
+    ),
+}  # fmt: skip
+TEST_ROWS = 2000
+#: Held-out rows (besides the test rows) that calibrate the 90% interval (split conformal).
+CALIBRATION_ROWS = 1000
+
+#: Shipped defaults: an MLP ensemble (fast in numpy), trained rows per env.
+SHIPPED = {
+    "archgym/AcceleratorSmall-v0": 2800,
+    "archgym/Accelerator-v0": 20000,
+    "archgym/DRAM-v0": 12000,
+    "archgym/DRAMLPDDR4-v0": 12000,
+}
+MAIN = {True: ("latency_s", "power_w"), False: ("latency_s", "energy_j")}  # DRAM?, else accelerator
+SHIPPED_PARAMS = {"hidden": [64, 64], "members": 3, "max_iter": 500, "batch_size": 256}
+
+
+def row(cells, widths):
+    return "| " + " | ".join(f"{c:>{w}}" if i else f"{c:<{w}}" for i, (c, w) in enumerate(zip(cells, widths, strict=True))) + " |"  # fmt: skip
+
+
+def three_way_split(data, n_test: int, n_calibration: int, seed: int = 0):
+    """Fit, calibration and test rows; no design is in two of them (so calibration is honest)."""
+    train, test = split(data, "random", test_fraction=n_test / len(data), seed=seed)
+    rest = data.subset(train)
+    fit_rows, cal = split(rest, "random", test_fraction=n_calibration / len(rest), seed=seed + 1)
+    return rest.subset(fit_rows), rest.subset(cal), data.subset(test)
+
+
+HEADER = (
+    "env",
+    "metric",
+    "family",
+    "split",
+    "train",
+    "nRMSE",
+    "MAPE",
+    "tau",
+    "pairwise",
+    "top-k",
+    "cov90",
+)
+WIDTHS = (22, 12, 7, 6, 6, 8, 8, 7, 9, 6, 6)
+
+
+def print_scores(env_id, family, kind, rows, scores, metrics) -> None:
+    for m in metrics:
+        s = scores[m]
+        cells = (env_id, m, family, kind, rows, f"{s['nrmse']:.3%}", f"{s['mape']:.2%}",
+                 f"{s['kendall_tau']:.4f}", f"{s['pairwise_accuracy']:.4f}", f"{s['top_k_recall']:.2f}",
+                 f"{s['coverage_90']:.2f}")  # fmt: skip
+        print(row(cells, WIDTHS), flush=True)
+
+
+def accuracy(quick: bool) -> dict:
+    print("\n## Accuracy on held-out designs\n")
+    print(row(HEADER, WIDTHS))
+    print(row(["---"] * len(WIDTHS), WIDTHS))
+    out = {}
+    for env_id, (main, sizes, families, params) in DOMAINS.items():
+        core = _resolve_env(env_id, {})[1]
+        n_train = sizes[1] if quick else sizes[0]
+        data = dataset_from_env(
+            core, n_train + CALIBRATION_ROWS + TEST_ROWS, seed=0, method="uniform"
+        )
+        fit_rows, calibration, test = three_way_split(data, TEST_ROWS, CALIBRATION_ROWS)
+        for f in families[1] if quick else families[0]:
+            start = time.perf_counter()
+            model = fit_surrogate(fit_rows, f, params=params.get(f), cv=0, seed=0,
+                                  calibration=calibration, metrics=main)  # fmt: skip
+            fit_s = time.perf_counter() - start
+            print_scores(env_id, f, "random", len(fit_rows), model.score(test), main)
+            out[(env_id, f)] = (model, fit_s)
+        best = (families[1] if quick else families[0])[0]
+        rtrain, rtest = split(data, "region", test_fraction=0.1, seed=0)
+        rest = data.subset(rtrain)
+        rfit, rcal = split(rest, "random", test_fraction=CALIBRATION_ROWS / len(rest), seed=1)
+        model = fit_surrogate(rest.subset(rfit), best, params=params.get(best), cv=0, seed=0,
+                              calibration=rest.subset(rcal), metrics=main)  # fmt: skip
+        print_scores(env_id, best, "region", len(rfit), model.score(data.subset(rtest)), main)
+        out[env_id] = (core, fit_rows, test)
+    return out
+
+
+def speed(fitted: dict) -> None:
+    print("\n## Speed\n")
+    core = _resolve_env("archgym/DRAM-v0", {})[1]
+    designs = core.space.sample(256, seed=5, method="uniform")
+    core.simulator.evaluate(
+        {k: v[:8] for k, v in designs.items()}, core.workload
+    )  # warm the kernel
+    start = time.perf_counter()
+    core.simulator.evaluate(designs, core.workload)
+    sim_per_design = (time.perf_counter() - start) / 256
+    print(
+        f"DRAM-v0 simulator ({core.workload.name}, batched, 2 cores): {sim_per_design * 1e3:.2f} ms per design"
+    )
+    big = core.space.sample(200_000, seed=6, method="uniform")
+    candidates = [("et (benchmark model)", fitted.get(("archgym/DRAM-v0", "et"), (None,))[0])]
+    try:
+        candidates.append(("mlp (shipped default)", shipped_surrogate("archgym/DRAM-v0")))
+    except archgym_py.ArchGymError as exc:
+        print(f"(no shipped DRAM-v0 surrogate: {exc})")
+    for name, model in candidates:
+        if model is None:
+            continue
+        n = 20_000 if name.startswith("et") else len(big["page_policy"])
+        batch = {k: v[:n] for k, v in big.items()}
+        model.evaluate({k: v[:10] for k, v in batch.items()}, core.workload)
+        start = time.perf_counter()
+        model.evaluate(batch, core.workload)
+        per = (time.perf_counter() - start) / n
+        print(f"DRAM-v0 surrogate {name}: {1 / per:,.0f} predictions/s batched ({n:,} designs), "
+              f"{sim_per_design / per:,.0f}x faster per design than the simulator")  # fmt: skip
+        start = time.perf_counter()
+        for i in range(200):
+            model.evaluate({k: v[i : i + 1] for k, v in batch.items()}, core.workload)
+        one = (time.perf_counter() - start) / 200
+        print(
+            f"    one design per call: {one * 1e6:,.0f} us ({sim_per_design / one:,.0f}x the simulator's batched time per design)"
+        )
+    for env_id in ("archgym/Accelerator-v0",):
+        try:
+            model = shipped_surrogate(env_id)
+        except archgym_py.ArchGymError:
+            continue
+        acc = _resolve_env(env_id, {})[1]
+        batch = acc.space.sample(1_000_000, seed=7, method="uniform")
+        start = time.perf_counter()
+        model.evaluate(batch, acc.workload)
+        print(
+            f"{env_id} shipped surrogate: {1e6 / (time.perf_counter() - start):,.0f} predictions/s (1,000,000 designs)"
+        )
+
+
+def active(fitted: dict, quick: bool) -> None:
+    print(
+        "\n## Active learning (DRAM-v0, latency_s, extra trees; test: the held-out designs above)\n"
+    )
+    core, _, test = fitted["archgym/DRAM-v0"]
+    budgets = (50, 100, 200) if quick else (50, 100, 200, 400, 800)
+    curves = {a: active_learning_curve(core, test, acquisition=a, budgets=budgets, family="et",
+                                       metric="latency_s", pool=4096, seed=0)
+              for a in ("random", "sobol", "uncertainty", "ei")}  # fmt: skip
+    print(
+        "| acquisition | "
+        + " | ".join(f"nRMSE@{b}" for b in budgets)
+        + " | "
+        + " | ".join(f"tau@{b}" for b in budgets)
+        + " | best latency found |"
+    )
+    print("| --- |" + " ---: |" * (2 * len(budgets) + 1))
+    for a, rows in curves.items():
+        print(f"| {a} | " + " | ".join(f"{r['nrmse']:.3%}" for r in rows) + " | "
+              + " | ".join(f"{r['kendall_tau']:.3f}" for r in rows) + f" | {rows[-1]['best'] * 1e9:.1f} ns |")  # fmt: skip
+
+
+def few_shot(fitted: dict, quick: bool) -> None:
+    print(
+        "\n## Few-shot transfer to a new workload (DRAM-v0: trained on 'mixed', adapted to 'random')\n"
+    )
+    base = fitted[("archgym/DRAM-v0", "et")][0]
+    core = _resolve_env("archgym/DRAM-v0", {"workload": "random"})[1]
+    target = dataset_from_env(core, 1200, seed=11, method="uniform")
+    pool, test = target.subset(np.arange(200)), target.subset(np.arange(200, 1200))
+    zero = test.subset(np.arange(len(test)))
+    prior_pred = base.predict(zero.designs, "mixed")["mean"][
+        :, base.metric_names.index("latency_s")
+    ]
+    from archgym_py.surrogate import score_metric
+
+    z = score_metric(zero.metrics["latency_s"], prior_pred)
+    print(
+        f"base model as is (0 samples of 'random'): latency MAPE {z['mape']:.1%}, tau {z['kendall_tau']:.3f}\n"
+    )
+    print("| samples | scratch MAPE | scratch tau | residual MAPE | residual tau |")
+    print("| ---: | ---: | ---: | ---: | ---: |")
+    for n in (10, 20, 50, 100) if not quick else (10, 50):
+        few = pool.subset(np.arange(n))
+        scratch = fit_surrogate(few, "et", cv=0).score(test)["latency_s"]
+        residual = fit_residual(few, base, "et", cv=0).score(test)["latency_s"]
+        print(
+            f"| {n} | {scratch['mape']:.1%} | {scratch['kendall_tau']:.3f} | {residual['mape']:.1%} | {residual['kendall_tau']:.3f} |"
+        )
+
+
+def hybrid(fitted: dict, quick: bool) -> None:
+    print("\n## Hybrid: a residual on a cheap analytical prior (DRAM-v0, latency_s)\n")
+    from archgym_py.envs.dram.workload import workload_from_dict
+
+    core, train, test = fitted["archgym/DRAM-v0"]
+    # The prior: the same controller model on a 10x shorter trace of the same generator.
+    short = workload_from_dict({"generator": "mixed", "n_requests": 2000, "rate_gbps": 8.0})
+    held = test.subset(np.arange(1000))
+    start = time.perf_counter()
+    prior = core.simulator.evaluate(held.designs, short).metrics["latency_s"]
+    prior_s = (time.perf_counter() - start) / len(held)
+    start = time.perf_counter()
+    core.simulator.evaluate({k: v[:200] for k, v in held.designs.items()}, core.workload)
+    full_s = (time.perf_counter() - start) / 200
+    from archgym_py.surrogate import score_metric
+
+    z = score_metric(held.metrics["latency_s"], prior)
+    print(f"prior alone ({full_s / prior_s:.1f}x cheaper than the simulator): latency nRMSE {z['nrmse']:.2%}, "
+          f"MAPE {z['mape']:.1%}, tau {z['kendall_tau']:.3f}\n")  # fmt: skip
+    print("| samples | scratch nRMSE | scratch tau | hybrid nRMSE | hybrid tau |")
+    print("| ---: | ---: | ---: | ---: | ---: |")
+    for n in (20, 50, 100, 200) if not quick else (20, 100):
+        few = train.subset(np.arange(n))
+        scratch = fit_surrogate(few, "et", cv=0, metrics=("latency_s",)).score(held)["latency_s"]
+        model = fit_residual(
+            few, core.simulator, "et", prior_workload=short, cv=0, metrics=("latency_s",)
+        )
+        hyb = model.score(held)["latency_s"]
+        print(
+            f"| {n} | {scratch['nrmse']:.2%} | {scratch['kendall_tau']:.3f} | {hyb['nrmse']:.2%} | {hyb['kendall_tau']:.3f} |"
+        )
+
+
+def ship() -> None:
+    print("\n## Shipped surrogates (MLP ensembles; arch_specs/*/surrogates/)\n")
+    for env_id, n in SHIPPED.items():
+        core = _resolve_env(env_id, {})[1]
+        start = time.perf_counter()
+        data = dataset_from_env(core, int(n / 0.8), seed=0, method="uniform")
+        fit_rows, calibration, test = three_way_split(data, len(data) // 10, len(data) // 10)
+        source = f"dataset_from_env({env_id}, {len(data)}, seed=0, method='uniform')"
+        model = fit_surrogate(fit_rows, "mlp", params=SHIPPED_PARAMS, cv=0, seed=0,
+                              calibration=calibration, test=test, source=source)  # fmt: skip
+        folder = model.save(shipped_surrogate_dir(env_id))
+        scores = model.card["held_out"]["scores"]
+        print(f"{env_id}: {len(fit_rows)} rows, {time.perf_counter() - start:.0f} s -> {folder}")
+        for m in MAIN[env_id.split("/")[1].split("-")[0].startswith("DRAM")]:
+            s = scores[m]
+            print(
+                f"    {m}: nRMSE {s['nrmse']:.3%}, MAPE {s['mape']:.2%}, tau {s['kendall_tau']:.4f}, coverage {s['coverage_90']:.2f}"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller training sets and fewer families"
+    )
+    parser.add_argument(
+        "--ship", action="store_true", help="retrain the shipped default surrogates first"
+    )
+    args = parser.parse_args()
+    if args.ship:
+        ship()
+    fitted = accuracy(args.quick)
+    speed(fitted)
+    active(fitted, args.quick)
+    few_shot(fitted, args.quick)
+    hybrid(fitted, args.quick)
+
+
+if __name__ == "__main__":
+    main()
