@@ -29,7 +29,7 @@ from ._errors import ArchGymError, DesignError
 
 
 def _env_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    names = ("workload", "arch", "objective", "backend", "surrogate")
+    names = ("workload", "arch", "objective", "backend", "surrogate", "trace")
     return {k: getattr(args, k) for k in names if getattr(args, k, None)}
 
 
@@ -396,6 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--hp", nargs="*", metavar="NAME=VALUE", help="hyperparameters (the rest keep defaults)"
     )
     p.add_argument("-o", "--output", help="write the RunResult as JSON")
+    p.add_argument("--trace", help="append every evaluation to this .csv/.parquet (surrogate data)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
 

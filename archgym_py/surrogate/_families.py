@@ -50,7 +50,8 @@ def _forest(cls_name: str):
             n_estimators=n_estimators, min_samples_leaf=min_samples_leaf, max_features=max_features,
             random_state=seed, n_jobs=n_jobs,
         )  # fmt: skip
-        return TreeEnsemble.from_forest(model.fit(X, Y))
+        # One output as a 1-d target (scikit-learn warns on a column vector); the trees are the same.
+        return TreeEnsemble.from_forest(model.fit(X, Y[:, 0] if Y.shape[1] == 1 else Y))
 
     return fit
 

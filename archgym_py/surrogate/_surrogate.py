@@ -16,9 +16,11 @@ correction, or few-shot transfer from a surrogate trained on another workload or
 from __future__ import annotations
 
 import json
+import os
 import platform
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,8 @@ Z90 = 1.6448536269514722
 #: memorised predict a std of ~1e-16; without a floor the interval would exclude the exact value by
 #: rounding. The same floor is used when calibrating and predicting, so conformal coverage holds.
 STD_FLOOR = 1e-6
+#: Designs per block of :meth:`Surrogate.predict`.
+PREDICT_BLOCK = 32768
 
 
 class Surrogate:
@@ -56,7 +60,8 @@ class Surrogate:
     def __init__(self, *, space: DesignSpace, metric_specs: Sequence[MetricSpec], workloads: Sequence[str],
                  predictor: Predictor, x_mean: np.ndarray, x_std: np.ndarray, transforms: Sequence[str],
                  y_mean: np.ndarray, y_std: np.ndarray, interval_scale: np.ndarray, learns_feasibility: bool,
-                 card: dict[str, Any], prior: Any = None, prior_workload: Any = None):  # fmt: skip
+                 card: dict[str, Any], prior: Any = None, prior_workload: Any = None,
+                 prior_affine: np.ndarray | None = None):  # fmt: skip
         self.space = space
         self.metrics = tuple(metric_specs)
         self.workloads = tuple(workloads)
@@ -68,6 +73,13 @@ class Surrogate:
         self.learns_feasibility = bool(learns_feasibility)
         self.card = card
         self.prior, self.prior_workload = prior, prior_workload
+        k = len(self.metrics)
+        #: Rows (offset, scale) per metric: the prior enters as offset + scale x prior (target space).
+        self.prior_affine = (
+            np.asarray(prior_affine, float)
+            if prior_affine is not None
+            else np.array([np.zeros(k), np.ones(k)])
+        )
         self.space_hash = space.hash()
         self.version = (
             f"surrogate-{card.get('family', '?')}-{card.get('training', {}).get('data_hash', '')}"
@@ -103,17 +115,38 @@ class Surrogate:
         ``mean`` and ``feasible``, the fast path of an env step).
         """
         name = self.workload_name(workload)
-        X = features(self.space, designs, np.full(_rows(designs), name), self.workloads)
-        X = (X - self.x_mean) / self.x_std
-        if intervals:
-            z_mean, z_std = self.predictor.predict(X)
-        else:
-            z_mean, z_std = self.predictor.mean(X), None
+        n = _rows(designs)
+        z_mean = np.empty((n, len(self.y_mean)))
+        z_std = np.empty_like(z_mean) if intervals else None
+
+        def run(lo: int) -> None:
+            block = {k: v[lo : lo + PREDICT_BLOCK] for k, v in designs.items()}
+            X = features(self.space, block, np.full(_rows(block), name), self.workloads)
+            X -= self.x_mean
+            X /= self.x_std
+            if intervals:
+                z_mean[lo : lo + len(X)], z_std[lo : lo + len(X)] = self.predictor.predict(X)
+            else:
+                z_mean[lo : lo + len(X)] = self.predictor.mean(X)
+
+        # Row blocks keep features, scaling and the model in cache; several blocks run on a
+        # thread pool (numpy releases the GIL) with single-threaded BLAS, which gives the same
+        # numbers as threaded BLAS (BLAS threads split rows and columns, not sums).
+        starts = range(0, n, PREDICT_BLOCK)
+        if len(starts) > 1:
+            from threadpoolctl import threadpool_limits
+
+            with threadpool_limits(1), ThreadPoolExecutor(min(_cores(), len(starts))) as pool:
+                list(pool.map(run, starts))
+        elif n:
+            run(0)
         t_mean = z_mean * self.y_std + self.y_mean
         k = len(self.metrics)
         if self.prior is not None:
-            t_mean[:, :k] += self._prior_targets(designs)
-        feasible = t_mean[:, k] > 0.5 if self.learns_feasibility else np.ones(len(X), dtype=bool)
+            t_mean[:, :k] += self.prior_affine[0] + self.prior_affine[1] * self._prior_targets(
+                designs
+            )
+        feasible = t_mean[:, k] > 0.5 if self.learns_feasibility else np.ones(n, dtype=bool)
         out = {"mean": _untransform(t_mean[:, :k], self.transforms), "feasible": feasible}
         if intervals:
             t_std = np.maximum(z_std, STD_FLOOR) * self.y_std
@@ -175,7 +208,8 @@ class Surrogate:
                     f"surrogate: its prior is a {type(self.prior).__name__}, not a Surrogate; only "
                     "residual models on a surrogate prior are saved (rebuild simulator priors in code)"
                 )
-            prior = {"model": self.prior.to_dict(), "workload": self.prior_workload}
+            prior = {"model": self.prior.to_dict(), "workload": self.prior_workload,
+                     "affine": encode_array(self.prior_affine)}  # fmt: skip
         return {
             "format": FORMAT, "format_version": FORMAT_VERSION, "space": self.space.to_dict(),
             "space_hash": self.space_hash,
@@ -236,10 +270,11 @@ def surrogate_from_dict(data: Mapping[str, Any], where: str = "model.json") -> S
             f"surrogate {where}: its design space hashes to {space.hash()}, the file says "
             f"{data.get('space_hash')}; the file was edited or is corrupt"
         )
-    prior = prior_workload = None
+    prior = prior_workload = affine = None
     if data.get("prior"):
         prior = surrogate_from_dict(data["prior"]["model"], f"{where}:prior")
         prior_workload = data["prior"]["workload"]
+        affine = decode_array(data["prior"]["affine"], f"{where}:prior.affine")
     metrics = [MetricSpec(m["name"], m["unit"], m["direction"]) for m in data["metrics"]]
     arrays = {
         k: decode_array(data[k], f"{where}:{k}")
@@ -249,7 +284,7 @@ def surrogate_from_dict(data: Mapping[str, Any], where: str = "model.json") -> S
                      predictor=predictor_from_dict(data["predictor"], f"{where}:predictor"),
                      transforms=data["transforms"], learns_feasibility=data["learns_feasibility"],
                      card=dict(data.get("card") or {}), prior=prior, prior_workload=prior_workload,
-                     **arrays)  # fmt: skip
+                     prior_affine=affine, **arrays)  # fmt: skip
 
 
 # ---------------------------------------------------------------------- features and targets
@@ -288,6 +323,10 @@ def _untransform(T: np.ndarray, transforms: Sequence[str]) -> np.ndarray:
     return np.stack(
         [np.exp(T[:, j]) if t == "log" else T[:, j] for j, t in enumerate(transforms)], axis=1
     )
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _rows(batch: Batch) -> int:
@@ -337,16 +376,31 @@ class _Problem:
         self.Y = (T - self.y_mean) / self.y_std
 
     @staticmethod
-    def targets_of(data: Dataset, problem: _Problem, prior: Any, prior_workload: Any) -> np.ndarray:
+    def targets_of(data: Dataset, problem: _Problem, prior: Any, prior_workload: Any,
+                   affine: np.ndarray) -> np.ndarray:  # fmt: skip
         """Standardised metric targets of other rows, in ``problem``'s scaling."""
         T = _transform(data.targets(), problem.transforms)
         if prior is not None:
             ev = prior.evaluate(data.designs, prior_workload)
-            T = T - _transform(
+            P = _transform(
                 np.stack([ev.metrics[m] for m in data.metric_names], axis=1), problem.transforms
             )
+            T = T - (affine[0] + affine[1] * P)
         k = T.shape[1]
         return (T - problem.y_mean[:k]) / problem.y_std[:k]
+
+
+def _affine_fit(P: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """Per column, least-squares ``T ~ offset + scale x P``; an offset alone when P is constant."""
+    out = np.empty((2, P.shape[1]))
+    for j in range(P.shape[1]):
+        p, t = P[:, j], T[:, j]
+        if len(p) >= 3 and np.ptp(p) > 0:
+            A = np.stack([np.ones_like(p), p], axis=1)
+            out[:, j] = np.linalg.lstsq(A, t, rcond=None)[0]
+        else:
+            out[:, j] = np.mean(t - p), 1.0
+    return out
 
 
 def _interval_scale(target: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
@@ -368,7 +422,7 @@ def _safe_std(A: np.ndarray) -> np.ndarray:
 def fit_surrogate(data: Dataset, family: str = "auto", *, params: Mapping[str, Any] | None = None,
                   seed: int = 0, cv: int = 3, candidates: Sequence[str] | None = None,
                   test: Dataset | None = None, calibration: Dataset | None = None, prior: Any = None, prior_workload: Any = None,
-                  metrics: Sequence[str] | None = None, source: str = "") -> Surrogate:  # fmt: skip
+                  prior_affine: bool = False, metrics: Sequence[str] | None = None, source: str = "") -> Surrogate:  # fmt: skip
     """Fit a surrogate of every metric of ``data``.
 
     Args:
@@ -387,6 +441,9 @@ def fit_surrogate(data: Dataset, family: str = "auto", *, params: Mapping[str, A
         prior: a model with the Simulator protocol; the surrogate learns the residual to it.
         prior_workload: the workload the prior is asked for (default: the prior's one workload,
             or the data's for a prior that is not a surrogate).
+        prior_affine: first fit ``offset + scale x prior`` per metric by least squares (target
+            space), then learn the residual to that: a prior that ranks designs well but is off
+            in level and spread (another workload) then needs a few samples, not many.
         metrics: learn only these metrics (default: all); an env on the surrogate then offers
             only them, enough for an objective that uses no other.
         source: where the data came from, for the model card.
@@ -404,7 +461,7 @@ def fit_surrogate(data: Dataset, family: str = "auto", *, params: Mapping[str, A
         raise ArchGymError("fit_surrogate: params= needs a named family, not 'auto'")
     workloads = data.workload_names
     transforms = None
-    prior_targets = None
+    prior_targets = affine = None
     if prior is not None:
         if prior_workload is None:
             known = getattr(prior, "workloads", workloads)
@@ -421,9 +478,11 @@ def fit_surrogate(data: Dataset, family: str = "auto", *, params: Mapping[str, A
                 )
         transforms = transforms or choose_transforms(data.targets())
         ev = prior.evaluate(data.designs, prior_workload)
-        prior_targets = _transform(
-            np.stack([ev.metrics[m] for m in data.metric_names], axis=1), transforms
-        )
+        P = _transform(np.stack([ev.metrics[m] for m in data.metric_names], axis=1), transforms)
+        affine = np.array([np.zeros(P.shape[1]), np.ones(P.shape[1])])
+        if prior_affine:
+            affine = _affine_fit(P, _transform(data.targets(), transforms))
+        prior_targets = affine[0] + affine[1] * P
     problem = _Problem(data, workloads, transforms, prior_targets)
     names = list(candidates or AUTO_FAMILIES)
     if family == "auto" and candidates is None and len(data) <= FAMILIES["gp"].max_rows:
@@ -455,7 +514,7 @@ def fit_surrogate(data: Dataset, family: str = "auto", *, params: Mapping[str, A
     if calibration is not None and len(calibration):
         # Split conformal: residuals of rows the model never saw set the 90% interval's width.
         mean, std = _standardised_prediction(predictor, problem, calibration, workloads)
-        target = _Problem.targets_of(calibration, problem, prior, prior_workload)
+        target = _Problem.targets_of(calibration, problem, prior, prior_workload, affine)
         scale = _interval_scale(target, mean[:, :k], std[:, :k])
     elif chosen in oof:
         mean, std = oof[chosen]
@@ -468,7 +527,7 @@ def fit_surrogate(data: Dataset, family: str = "auto", *, params: Mapping[str, A
                       x_mean=problem.x_mean, x_std=problem.x_std, transforms=problem.transforms,
                       y_mean=problem.y_mean, y_std=problem.y_std, interval_scale=scale,
                       learns_feasibility=problem.learns_feasibility, card=card, prior=prior,
-                      prior_workload=prior_workload)  # fmt: skip
+                      prior_workload=prior_workload, prior_affine=affine)  # fmt: skip
     if test is not None and len(test):
         model.card["held_out"] = {
             "rows": len(test),
@@ -478,16 +537,20 @@ def fit_surrogate(data: Dataset, family: str = "auto", *, params: Mapping[str, A
     return model
 
 
-def fit_residual(data: Dataset, prior: Any, family: str = "knn", *, prior_workload: Any = None,
-                 **kwargs: Any) -> Surrogate:  # fmt: skip
+def fit_residual(data: Dataset, prior: Any, family: str = "et", *, prior_workload: Any = None,
+                 affine: bool = True, **kwargs: Any) -> Surrogate:  # fmt: skip
     """A surrogate of the residual between ``data`` and a ``prior`` model (hybrid / few-shot).
 
     ``prior`` is any Simulator-protocol object: a surrogate trained on another workload or base
     architecture (few-shot transfer: a few dozen samples of the new one fit the correction), or a
     cheap analytical model or simulator (hybrid). The residual is learned in the metrics' target
-    space (log for metrics spanning decades), so a prior that is off by a factor costs one offset.
+    space (log for metrics spanning decades). With ``affine`` (default) the prior is first
+    rescaled (``offset + scale x prior`` per metric, least squares), which keeps the prior's ranking
+    from as few as 10 samples; the residual model (``family``) then learns what is left.
     """
-    return fit_surrogate(data, family, prior=prior, prior_workload=prior_workload, **kwargs)
+    return fit_surrogate(
+        data, family, prior=prior, prior_workload=prior_workload, prior_affine=affine, **kwargs
+    )
 
 
 def _card(

@@ -183,8 +183,8 @@ def test_residual_on_a_surrogate_prior_transfers_to_a_new_workload(small_data, t
     core = _resolve_env("archgym/AcceleratorSmall-v0", {"workload": "alexnet"})[1]
     target = dataset_from_env(core, 1000, seed=7, method="uniform")
     few, rest = target.subset(np.arange(50)), target.subset(np.arange(50, 1000))
-    residual = fit_residual(few, base, "knn", cv=0)
-    scratch = fit_surrogate(few, "knn", cv=0)
+    residual = fit_residual(few, base, "et", cv=0)
+    scratch = fit_surrogate(few, "et", cv=0)
     err_residual = residual.score(rest)["latency_s"]["mape"]
     err_scratch = scratch.score(rest)["latency_s"]["mape"]
     assert err_residual < err_scratch  # the prior carries what 50 samples cannot teach
@@ -249,10 +249,16 @@ def test_every_env_has_a_shipped_surrogate_that_fits_its_space(env_id):
     for scores in card["held_out"]["scores"].values():
         if np.isfinite(scores["kendall_tau"]):
             assert scores["kendall_tau"] > 0.8
-    # The surrogate's base design is close to the simulator's.
-    sim = gym.make(env_id).unwrapped.core.reference
-    for metric, value in env.unwrapped.core.reference.items():
-        assert value == pytest.approx(sim[metric], rel=0.25), metric
+    # It still matches the simulator (a model change without retraining fails here): median
+    # relative error on 100 random designs under 5% for every metric.
+    core = _resolve_env(env_id, {})[1]
+    designs = core.space.sample(100, seed=123, method="uniform")
+    truth = core.simulator.evaluate(designs, core.workload).metrics
+    predicted = model.evaluate(designs, core.workload).metrics
+    for metric, y in truth.items():
+        nonzero = y != 0
+        error = np.abs(predicted[metric][nonzero] / y[nonzero] - 1)
+        assert np.median(error) < 0.05, (metric, np.median(error))
 
 
 def test_cli_fits_and_scores_a_trace(tmp_path, capsys):
