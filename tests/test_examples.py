@@ -24,6 +24,7 @@ def _load(name: str):
         ("optuna_design_study", {"n_trials": 15}, "best reward"),
         ("optuna_multiobjective", {"n_trials": 40}, "Pareto front"),
         ("ppo_accelerator", {"steps": 256}, "best reward"),
+        ("surrogate_search", {"n_train": 200, "n_candidates": 2000}, "best reward"),
     ],
 )
 def test_example_runs(name, kwargs, expected, capsys):

@@ -22,6 +22,10 @@ DRAM_ARCH_FILES = sorted((SPEC_ROOT / "dram" / "arch").glob("*.yaml"))
 def test_every_shipped_yaml_is_loaded_by_a_test():
     shipped = sorted(SPEC_ROOT.rglob("*.yaml"))
     covered = set(ARCH_FILES) | set(DRAM_ARCH_FILES) | {SPEC_ROOT / spec for spec in ENVS.values()}
+    # Model cards of the shipped surrogates: tests/surrogate/test_surrogate.py reads each one.
+    from archgym_py.surrogate import shipped_surrogate_dir
+
+    covered |= {shipped_surrogate_dir(env_id) / "card.yaml" for env_id in ENVS}
     assert set(shipped) == covered, "a shipped spec is not covered by test_spec.py"
 
 

@@ -12,6 +12,7 @@ family     scikit-learn model                          uncertainty
 ``gp``     GaussianProcessRegressor, C*RBF(ARD)+White  predictive standard deviation
 ``mlp``    MLPRegressor ensemble over seeds             spread of the members
 ``knn``    k nearest neighbours                         spread of the neighbours
+``mean``   the training mean (a baseline)               spread of the training targets
 =========  ==========================================  =====================================
 """
 
@@ -26,7 +27,14 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from .._errors import ArchGymError, unknown_name
-from ._portable import GaussianProcess, MLPEnsemble, NearestNeighbours, Predictor, TreeEnsemble
+from ._portable import (
+    Constant,
+    GaussianProcess,
+    MLPEnsemble,
+    NearestNeighbours,
+    Predictor,
+    TreeEnsemble,
+)
 
 
 @dataclass(frozen=True)
@@ -104,6 +112,11 @@ def fit_mlp(X, Y, *, seed: int, hidden: tuple[int, ...] | list[int], members: in
     return MLPEnsemble.from_sklearn(nets)
 
 
+def fit_mean(X, Y, *, seed: int) -> Predictor:
+    del X, seed  # the baseline ignores the design
+    return Constant(mean_=Y.mean(axis=0), std_=Y.std(axis=0))
+
+
 def fit_knn(X, Y, *, seed: int, k: int) -> Predictor:
     del seed  # deterministic
     return NearestNeighbours(k=min(k, len(X)), x_train=X, y_train=Y)
@@ -144,6 +157,12 @@ FAMILIES: dict[str, Family] = {
             fit_mlp,
         ),  # fmt: skip
         Family("knn", "k nearest neighbours", {"k": 5}, fit_knn),
+        Family(
+            "mean",
+            "the training mean (baseline; on a residual model: the rescaled prior alone)",
+            {},
+            fit_mean,
+        ),
     )
 }
 

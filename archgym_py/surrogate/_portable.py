@@ -78,7 +78,9 @@ class Predictor:
 
 def predictor_from_dict(data: Mapping[str, Any], path: str = "model") -> Predictor:
     """Rebuild any predictor from :meth:`Predictor.to_dict`."""
-    kinds = {c.kind: c for c in (TreeEnsemble, MLPEnsemble, GaussianProcess, NearestNeighbours)}
+    kinds = {
+        c.kind: c for c in (TreeEnsemble, MLPEnsemble, GaussianProcess, NearestNeighbours, Constant)
+    }
     kind = data.get("kind") if isinstance(data, Mapping) else None
     if kind not in kinds:
         raise ArchGymError(f"{path}.kind: got {kind!r}; expected one of {sorted(kinds)}")
@@ -410,3 +412,19 @@ class NearestNeighbours(Predictor):
             mean[lo : lo + len(x)] = y.mean(axis=1)
             std[lo : lo + len(x)] = y.std(axis=1, ddof=1) if self.k > 1 else 0.0
         return mean, std
+
+
+class Constant(Predictor):
+    """The training mean and spread, for every design: the baseline a model must beat (and, on a
+    residual surrogate, "the prior alone")."""
+
+    kind = "constant"
+    arrays = ("mean_", "std_")
+
+    def __init__(self, *, mean_, std_):
+        self.mean_ = np.asarray(mean_, dtype=np.float64)
+        self.std_ = np.asarray(std_, dtype=np.float64)
+
+    def predict(self, X):
+        n = len(X)
+        return np.tile(self.mean_, (n, 1)), np.tile(self.std_, (n, 1))

@@ -188,6 +188,9 @@ def test_residual_on_a_surrogate_prior_transfers_to_a_new_workload(small_data, t
     err_residual = residual.score(rest)["latency_s"]["mape"]
     err_scratch = scratch.score(rest)["latency_s"]["mape"]
     assert err_residual < err_scratch  # the prior carries what 50 samples cannot teach
+    auto = fit_residual(few, base)  # cross-validates the rescaled prior alone against et and knn
+    assert set(auto.card["cross_validation"]["rmse_standardised"]) == {"mean", "et", "knn"}
+    assert auto.score(rest)["latency_s"]["mape"] < err_scratch
     loaded = load_surrogate(residual.save(tmp_path / "res"))
     np.testing.assert_array_equal(loaded.predict(rest.designs, "alexnet")["mean"],
                                   residual.predict(rest.designs, "alexnet")["mean"])  # fmt: skip
@@ -277,3 +280,31 @@ def test_cli_fits_and_scores_a_trace(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["feasible"] is True
     assert main(["surrogate", "fit", str(trace), "-o", str(tmp_path / "x"), "--env", "archgym/DRAM-v0"]) == 2
     assert "is not archgym/DRAM-v0's" in capsys.readouterr().err
+
+
+def test_metric_subset_calibration_rows_and_interval_details(small_core, small_data):
+    train, rest = split(small_data, "random", test_fraction=0.4, seed=2)
+    rest_data = small_data.subset(rest)
+    cal, test = split(rest_data, "random", test_fraction=0.5, seed=3)
+    model = fit_surrogate(small_data.subset(train), "et", cv=0, metrics=("latency_s", "energy_j"),
+                          calibration=rest_data.subset(cal), test=rest_data.subset(test))  # fmt: skip
+    assert model.metric_names == ("latency_s", "energy_j")
+    assert set(model.card["held_out"]["scores"]) == {"latency_s", "energy_j"}
+    ev = model.evaluate(rest_data.subset(test).designs, "resnet18", details=True)
+    lo, hi = ev.details["lower_latency_s"], ev.details["upper_latency_s"]
+    assert np.all(lo <= ev.metrics["latency_s"]) and np.all(ev.metrics["latency_s"] <= hi)
+    assert model.evaluate(rest_data.subset(test).designs, "resnet18").details == {}
+    # Split conformal: at least 90% of the calibration rows fall inside their own interval.
+    assert model.score(rest_data.subset(cal))["latency_s"]["coverage_90"] >= 0.9
+
+
+def test_hybrid_on_a_simulator_prior_works_in_memory_and_says_why_it_cannot_be_saved(small_core, small_data, tmp_path):
+    few = small_data.subset(np.arange(40))
+    model = fit_residual(few, small_core.simulator, "knn", prior_workload=small_core.workload, cv=0)
+    # The prior is the simulator itself: the affine fit is the identity and the residual ~0.
+    np.testing.assert_allclose(model.prior_affine, [[0.0] * 6, [1.0] * 6], atol=1e-9)
+    truth = small_data.subset(np.arange(40, 80))
+    pred = model.evaluate(truth.designs, "resnet18").metrics["latency_s"]
+    np.testing.assert_allclose(pred, truth.metrics["latency_s"], rtol=1e-6)
+    with pytest.raises(ArchGymError, match="only residual models on a surrogate prior are saved"):
+        model.save(tmp_path / "hybrid")
