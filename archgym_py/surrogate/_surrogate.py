@@ -320,9 +320,11 @@ def _transform(Y: np.ndarray, transforms: Sequence[str]) -> np.ndarray:
 
 
 def _untransform(T: np.ndarray, transforms: Sequence[str]) -> np.ndarray:
-    return np.stack(
-        [np.exp(T[:, j]) if t == "log" else T[:, j] for j, t in enumerate(transforms)], axis=1
-    )
+    out = np.array(T, dtype=np.float64)
+    logs = [j for j, t in enumerate(transforms) if t == "log"]
+    with np.errstate(over="ignore"):  # a very wide interval's upper end may be +inf: unbounded
+        out[:, logs] = np.exp(out[:, logs])
+    return out
 
 
 def _cores() -> int:
@@ -556,12 +558,12 @@ def fit_residual(data: Dataset, prior: Any, family: str = "auto", *, prior_workl
     space (log for metrics spanning decades). With ``affine`` (default) the prior is first
     rescaled (``offset + scale x prior`` per metric, least squares), which keeps the prior's ranking
     from as few as 10 samples; the residual model (``family``) then learns what is left.
-    ``family="auto"`` cross-validates :data:`RESIDUAL_FAMILIES` (up to 5 folds), ``mean``
+    ``family="auto"`` cross-validates :data:`RESIDUAL_FAMILIES` (up to 10 folds), ``mean``
     being "the rescaled prior alone".
     """
     if family == "auto" and "candidates" not in kwargs:
         kwargs["candidates"] = RESIDUAL_FAMILIES
-        kwargs.setdefault("cv", min(5, len(data)))
+        kwargs.setdefault("cv", min(10, len(data)))
     return fit_surrogate(
         data, family, prior=prior, prior_workload=prior_workload, prior_affine=affine, **kwargs
     )
