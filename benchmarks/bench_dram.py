@@ -12,17 +12,10 @@ import argparse
 import os
 import time
 
+from _timing import best_time
+
 import archgym_py  # noqa: F401
 from archgym_py.envs.dram import DOMAIN, mixed, sequential, uniform_random
-
-
-def best_time(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def main() -> None:

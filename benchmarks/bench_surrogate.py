@@ -16,6 +16,7 @@ import argparse
 import time
 
 import numpy as np
+from _timing import best_time
 
 import archgym_py  # noqa: F401
 from archgym_py._agent import _resolve_env
@@ -118,15 +119,6 @@ def accuracy(quick: bool, envs=tuple(DOMAINS)) -> dict:
         print_scores(env_id, best, "region", len(rfit), model.score(data.subset(rtest)), main)
         out[env_id] = (core, fit_rows, test)
     return out
-
-
-def best_time(fn, repeat: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def speed(fitted: dict) -> None:
