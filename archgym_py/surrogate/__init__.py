@@ -21,22 +21,17 @@ from __future__ import annotations
 from ._active import ACQUISITIONS, active_learning_curve
 from ._data import SPLITS, Dataset, dataset_from_env, dataset_from_trace, split
 from ._families import FAMILIES, Family, fit_family
+from ._fit import AUTO_FAMILIES, RESIDUAL_FAMILIES, fit_residual, fit_surrogate
 from ._portable import Predictor, decode_array, encode_array, predictor_from_dict
 from ._scores import SCORES, score_metric
 from ._shipped import shipped_surrogate, shipped_surrogate_dir
-from ._surrogate import (
-    AUTO_FAMILIES,
-    Surrogate,
-    fit_residual,
-    fit_surrogate,
-    load_surrogate,
-    surrogate_from_dict,
-)
+from ._surrogate import Surrogate, load_surrogate, surrogate_from_dict
 
 __all__ = [
     "ACQUISITIONS",
     "AUTO_FAMILIES",
     "FAMILIES",
+    "RESIDUAL_FAMILIES",
     "SCORES",
     "SPLITS",
     "Dataset",

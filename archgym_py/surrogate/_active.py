@@ -20,7 +20,7 @@ from scipy.stats import norm
 
 from .._errors import ArchGymError, unknown_name
 from ._data import Dataset, dataset_from_env
-from ._surrogate import fit_surrogate
+from ._fit import fit_surrogate
 
 ACQUISITIONS = ("random", "sobol", "uncertainty", "ei")
 
