@@ -1,6 +1,7 @@
 """TraceStore: every simulator evaluation, appended safely to CSV or Parquet.
 
-A row holds the design, the workload, every metric, feasibility, the wall time of the
+A row holds the design, the workload, every metric, feasibility (the simulator's and the design
+space's rules, not an objective's budgets, which are recomputed from the metrics), the wall time of the
 evaluation (per design), the simulator version and the design-space hash, and a timestamp.
 
 * ``*.csv``: one file; each append takes an exclusive ``flock``, writes whole lines and flushes,

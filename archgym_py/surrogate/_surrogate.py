@@ -171,9 +171,23 @@ class Surrogate:
         return out
 
     def check_compatible(
-        self, space: DesignSpace, workload: Any = None, what: str = "this env"
+        self,
+        space: DesignSpace,
+        workload: Any = None,
+        what: str = "this env",
+        arch: str | None = None,
     ) -> None:
-        """Refuse a design space (or workload) this surrogate was not trained on."""
+        """Refuse a design space, workload or base architecture this surrogate was not trained on.
+
+        Two base architectures can share a design space (the same tunable defaults) and still
+        differ in their constants (timings, energies), so the architecture's name is checked too.
+        """
+        trained_arch = self.card.get("arch")
+        if arch and trained_arch and arch != trained_arch:
+            raise ArchGymError(
+                f"surrogate {self.card.get('path', self.version)}: trained on base architecture "
+                f"{trained_arch!r}, but {what} uses {arch!r}; fit a surrogate on data of that architecture"
+            )
         if space.hash() != self.space_hash:
             raise ArchGymError(
                 f"surrogate {self.card.get('path', self.version)}: trained on design space {self.space_hash} "

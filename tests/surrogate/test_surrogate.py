@@ -65,6 +65,10 @@ def test_loading_refuses_another_design_space_and_an_edited_file(fitted, tmp_pat
         load_surrogate(folder, other.space)
     with pytest.raises(ArchGymError, match="has design space"):
         gym.make("archgym/Accelerator-v0", backend="surrogate", surrogate=str(folder))
+    with pytest.raises(
+        ArchGymError, match="trained on base architecture 'eyeriss', but .* uses 'simba'"
+    ):
+        model.check_compatible(model.space, arch="simba")
     data = json.loads((folder / "model.json").read_text())
     data["space"]["parameters"][0]["high"] = 4096
     (tmp_path / "model.json").write_text(json.dumps(data))
@@ -268,7 +272,9 @@ def test_cli_fits_and_scores_a_trace(tmp_path, capsys):
     from archgym_py.cli import main
 
     trace = tmp_path / "t.csv"
-    assert main(["collect", "archgym/AcceleratorSmall-v0", "-n", "400", "-o", str(trace), "-q"]) == 0
+    assert (
+        main(["collect", "archgym/AcceleratorSmall-v0", "-n", "400", "-o", str(trace), "-q"]) == 0
+    )
     assert main(["surrogate", "fit", str(trace), "-o", str(tmp_path / "m"), "--family", "et",
                  "--param", "n_estimators=20", "--cv", "2"]) == 0  # fmt: skip
     out = capsys.readouterr().out
@@ -278,7 +284,12 @@ def test_cli_fits_and_scores_a_trace(tmp_path, capsys):
     assert main(["eval", "archgym/AcceleratorSmall-v0", "--backend", "surrogate",
                  "--surrogate", str(tmp_path / "m"), "--json"]) == 0  # fmt: skip
     assert json.loads(capsys.readouterr().out)["feasible"] is True
-    assert main(["surrogate", "fit", str(trace), "-o", str(tmp_path / "x"), "--env", "archgym/DRAM-v0"]) == 2
+    assert (
+        main(
+            ["surrogate", "fit", str(trace), "-o", str(tmp_path / "x"), "--env", "archgym/DRAM-v0"]
+        )
+        == 2
+    )
     assert "is not archgym/DRAM-v0's" in capsys.readouterr().err
 
 
@@ -298,7 +309,9 @@ def test_metric_subset_calibration_rows_and_interval_details(small_core, small_d
     assert model.score(rest_data.subset(cal))["latency_s"]["coverage_90"] >= 0.9
 
 
-def test_hybrid_on_a_simulator_prior_works_in_memory_and_says_why_it_cannot_be_saved(small_core, small_data, tmp_path):
+def test_hybrid_on_a_simulator_prior_works_in_memory_and_says_why_it_cannot_be_saved(
+    small_core, small_data, tmp_path
+):
     few = small_data.subset(np.arange(40))
     model = fit_residual(few, small_core.simulator, "knn", prior_workload=small_core.workload, cv=0)
     # The prior is the simulator itself: the affine fit is the identity and the residual ~0.
