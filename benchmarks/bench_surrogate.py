@@ -180,10 +180,13 @@ def active(fitted: dict, quick: bool) -> None:
 
 
 def few_shot(fitted: dict, quick: bool) -> None:
-    print("\n## Few-shot transfer to a new workload (DRAM-v0: trained on 'mixed', 16k designs)\n")
     from archgym_py.surrogate import score_metric
 
     base = fitted[("archgym/DRAM-v0", "et")][0]
+    rows = base.card["training"]["rows"]
+    print(
+        f"\n## Few-shot transfer to a new workload (DRAM-v0: base model on 'mixed', {rows:,} designs)\n"
+    )
     print(
         "| new workload | samples | scratch nRMSE | scratch tau | transfer nRMSE | transfer tau | residual family (CV) |"
     )
