@@ -118,6 +118,33 @@ def parse_section(
     return values, sources
 
 
+def parse_arch_document(
+    data: Any, schema: Mapping[str, Field], *, path: str, optional: set[str] = frozenset()
+) -> tuple[str, str, dict[str, Any], dict[str, str]]:
+    """The envelope every base-architecture YAML shares (``spec_version``, ``name``,
+    ``description``, ``architecture``), with the ``architecture`` section checked against ``schema``.
+
+    Returns:
+        ``(name, description, values, sources)``.
+    """
+    check_spec_version(data, path)
+    check_keys(
+        data, required={"spec_version", "name", "architecture"}, optional={"description"}, path=path
+    )
+    values, sources = parse_section(
+        data["architecture"], schema, path=f"{path}.architecture", optional=optional
+    )
+    return str(data["name"]), str(data.get("description", "")), values, sources
+
+
+def arch_document(
+    name: str, description: str, values: Mapping[str, Any], sources: Mapping[str, str]
+) -> dict[str, Any]:
+    """The YAML form :func:`parse_arch_document` reads (each value with its source)."""
+    body = {k: {"value": v, "source": sources.get(k, "")} for k, v in values.items()}
+    return {"spec_version": 1, "name": name, "description": description, "architecture": body}
+
+
 def load_yaml(path: str | Path) -> Any:
     """``yaml.safe_load`` a file, with a SpecError naming the file (and line) on failure."""
     path = Path(path)

@@ -22,10 +22,9 @@ from typing import Any
 from ..._errors import SpecError
 from ..._spec import (
     Field,
-    check_keys,
-    check_spec_version,
+    arch_document,
     load_named_spec,
-    parse_section,
+    parse_arch_document,
 )
 
 DATAFLOWS = ("WS", "OS", "IS", "RS")
@@ -101,34 +100,20 @@ class AcceleratorArch:
 
     def to_dict(self) -> dict[str, Any]:
         """The YAML form (values with their sources)."""
-        body = {
-            f.name: {"value": getattr(self, f.name), "source": self.sources.get(f.name, "")}
+        values = {
+            f.name: getattr(self, f.name)
             for f in fields(self)
             if f.name in TUNABLE or f.name in CONSTANTS
         }
-        return {
-            "spec_version": 1,
-            "name": self.name,
-            "description": self.description,
-            "architecture": body,
-        }
+        return arch_document(self.name, self.description, values, self.sources)
 
 
 def arch_from_dict(data: Mapping[str, Any], *, path: str = "arch") -> AcceleratorArch:
     """Validate the schema, then the cross-field rules, and build the architecture."""
-    check_spec_version(data, path)
-    check_keys(
-        data, required={"spec_version", "name", "architecture"}, optional={"description"}, path=path
+    name, description, values, sources = parse_arch_document(
+        data, {**TUNABLE, **CONSTANTS}, path=path
     )
-    values, sources = parse_section(
-        data["architecture"], {**TUNABLE, **CONSTANTS}, path=f"{path}.architecture"
-    )
-    arch = AcceleratorArch(
-        name=str(data["name"]),
-        description=str(data.get("description", "")),
-        sources=sources,
-        **values,
-    )
+    arch = AcceleratorArch(name=name, description=description, sources=sources, **values)
     check_arch(arch, path=path)
     return arch
 

@@ -24,13 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..._errors import SpecError
-from ..._spec import (
-    Field,
-    check_keys,
-    check_spec_version,
-    load_named_spec,
-    parse_section,
-)
+from ..._spec import Field, arch_document, load_named_spec, parse_arch_document
 from .mapping import parse_mapping
 
 PAGE_POLICIES = ("Open", "OpenAdaptive", "Closed", "ClosedAdaptive")
@@ -206,33 +200,15 @@ class DramArch:
 
     def to_dict(self) -> dict[str, Any]:
         """The YAML form (values with their sources)."""
-        body = {k: {"value": v, "source": self.sources.get(k, "")} for k, v in self.values.items()}
-        return {
-            "spec_version": 1,
-            "name": self.name,
-            "description": self.description,
-            "architecture": body,
-        }
+        return arch_document(self.name, self.description, self.values, self.sources)
 
 
 def arch_from_dict(data: Mapping[str, Any], *, path: str = "arch") -> DramArch:
     """Validate the schema, then the cross-field rules, and build the memory system."""
-    check_spec_version(data, path)
-    check_keys(
-        data, required={"spec_version", "name", "architecture"}, optional={"description"}, path=path
+    name, description, values, sources = parse_arch_document(
+        data, {**TUNABLE, **CONSTANTS}, path=path, optional=OPTIONAL
     )
-    values, sources = parse_section(
-        data["architecture"],
-        {**TUNABLE, **CONSTANTS},
-        path=f"{path}.architecture",
-        optional=OPTIONAL,
-    )
-    arch = DramArch(
-        name=str(data["name"]),
-        description=str(data.get("description", "")),
-        values=values,
-        sources=sources,
-    )
+    arch = DramArch(name=name, description=description, values=values, sources=sources)
     check_arch(arch, path=f"{path}.architecture")
     return arch
 
