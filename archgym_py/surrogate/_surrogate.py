@@ -9,9 +9,7 @@ model's prediction. Fitting lives in :mod:`archgym_py.surrogate._fit`.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ import numpy as np
 from .._errors import ArchGymError, WorkloadError, unknown_name
 from .._simulator import Evaluation, MetricSpec
 from .._space import Batch, DesignSpace
+from .._threads import thread_pool
 from ._data import Dataset
 from ._portable import Predictor, decode_array, encode_array, predictor_from_dict
 from ._scores import score_metric
@@ -122,8 +121,8 @@ class Surrogate:
         if len(starts) > 1:
             from threadpoolctl import threadpool_limits
 
-            with threadpool_limits(1), ThreadPoolExecutor(min(_cores(), len(starts))) as pool:
-                list(pool.map(run, starts))
+            with threadpool_limits(1):
+                list(thread_pool().map(run, starts))
         elif n:
             run(0)
         t_mean = z_mean * self.y_std + self.y_mean
@@ -325,10 +324,6 @@ def _untransform(T: np.ndarray, transforms: Sequence[str]) -> np.ndarray:
     with np.errstate(over="ignore"):  # a very wide interval's upper end may be +inf: unbounded
         out[:, logs] = np.exp(out[:, logs])
     return out
-
-
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _rows(batch: Batch) -> int:

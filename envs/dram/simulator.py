@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
 from ..._errors import DesignError, unknown_name
 from ..._simulator import Evaluation, MetricSpec
+from ..._threads import WORKERS, thread_pool
 from . import kernel as K
 from .arch import (
     ARBITERS,
@@ -83,26 +82,6 @@ _TIMING_FIELDS = {
 
 # Batches at least this large are split over threads (the compiled kernel releases the GIL).
 _PARALLEL_MIN = 8
-_WORKERS = (
-    len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-)
-_POOL: ThreadPoolExecutor | None = None
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="archgym-dram")
-    return _POOL
-
-
-def _forget_pool_in_child() -> None:
-    global _POOL
-    _POOL = None  # a forked child has none of the parent's threads: start its own pool
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool_in_child)
 
 
 class DramSimulator:
@@ -226,13 +205,13 @@ class DramSimulator:
         args = (t["arr"], t["wr"], t["chn"], t["bank"], t["bgk"], t["rank"], t["row"], t["col"],
                 self._timing, self._org, cfg, stats, lat, keep_latency)  # fmt: skip
         n = len(cfg)
-        if n < _PARALLEL_MIN or _WORKERS == 1:
+        if n < _PARALLEL_MIN or WORKERS == 1:
             K.simulate_range(*args, 0, n)
             return
         # the compiled kernel releases the GIL: one slice of the configurations per core
-        bounds = np.linspace(0, n, min(_WORKERS, n) + 1).astype(int)
+        bounds = np.linspace(0, n, min(WORKERS, n) + 1).astype(int)
         futures = [
-            _pool().submit(K.simulate_range, *args, lo, hi)
+            thread_pool().submit(K.simulate_range, *args, lo, hi)
             for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
         ]
         for future in futures:
