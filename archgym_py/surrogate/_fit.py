@@ -25,7 +25,15 @@ import numpy as np
 from .._errors import ArchGymError
 from ._data import Dataset
 from ._families import FAMILIES, fit_family
-from ._surrogate import STD_FLOOR, Surrogate, _transform, choose_transforms, feature_names, features
+from ._surrogate import (
+    STD_FLOOR,
+    Surrogate,
+    _transform,
+    choose_transforms,
+    feature_names,
+    features,
+    prior_targets,
+)
 
 #: Families cross-validated by ``family="auto"`` (GP joins when the data is small enough for it).
 AUTO_FAMILIES = ("et", "rf", "knn")
@@ -47,12 +55,12 @@ class _Problem:
     """Standardised features and targets of a dataset (optionally relative to a prior)."""
 
     def __init__(self, data: Dataset, workloads: Sequence[str], transforms: Sequence[str] | None,
-                 prior_targets: np.ndarray | None):  # fmt: skip
+                 prior_part: np.ndarray | None):  # fmt: skip
         Y = data.targets()
         self.transforms = list(transforms) if transforms is not None else choose_transforms(Y)
         T = _transform(Y, self.transforms)
-        if prior_targets is not None:
-            T = T - prior_targets
+        if prior_part is not None:
+            T = T - prior_part
         self.learns_feasibility = bool(data.feasible.any() and not data.feasible.all())
         if self.learns_feasibility:
             T = np.concatenate([T, data.feasible[:, None].astype(float)], axis=1)
@@ -68,9 +76,8 @@ class _Problem:
         """Standardised metric targets of other rows, in ``problem``'s scaling."""
         T = _transform(data.targets(), problem.transforms)
         if prior is not None:
-            ev = prior.evaluate(data.designs, prior_workload)
-            P = _transform(
-                np.stack([ev.metrics[m] for m in data.metric_names], axis=1), problem.transforms
+            P = prior_targets(
+                prior, data.designs, prior_workload, data.metric_names, problem.transforms
             )
             T = T - (affine[0] + affine[1] * P)
         k = T.shape[1]
@@ -152,7 +159,7 @@ def fit_surrogate(data: Dataset, family: str = "auto", *, params: Mapping[str, A
         raise ArchGymError("fit_surrogate: params= needs a named family, not 'auto'")
     workloads = data.workload_names
     transforms = None
-    prior_targets = affine = None
+    prior_part = affine = None
     if prior is not None:
         if prior_workload is None:
             known = getattr(prior, "workloads", workloads)
@@ -168,13 +175,12 @@ def fit_surrogate(data: Dataset, family: str = "auto", *, params: Mapping[str, A
                     "fit_residual: the prior's design features differ from the data's"
                 )
         transforms = transforms or choose_transforms(data.targets())
-        ev = prior.evaluate(data.designs, prior_workload)
-        P = _transform(np.stack([ev.metrics[m] for m in data.metric_names], axis=1), transforms)
+        P = prior_targets(prior, data.designs, prior_workload, data.metric_names, transforms)
         affine = np.array([np.zeros(P.shape[1]), np.ones(P.shape[1])])
         if prior_affine:
             affine = _affine_fit(P, _transform(data.targets(), transforms))
-        prior_targets = affine[0] + affine[1] * P
-    problem = _Problem(data, workloads, transforms, prior_targets)
+        prior_part = affine[0] + affine[1] * P
+    problem = _Problem(data, workloads, transforms, prior_part)
     names = list(candidates or AUTO_FAMILIES)
     if family == "auto" and candidates is None and len(data) <= FAMILIES["gp"].max_rows:
         names.append("gp")

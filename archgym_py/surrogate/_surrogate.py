@@ -128,9 +128,10 @@ class Surrogate:
         t_mean = z_mean * self.y_std + self.y_mean
         k = len(self.metrics)
         if self.prior is not None:
-            t_mean[:, :k] += self.prior_affine[0] + self.prior_affine[1] * self._prior_targets(
-                designs
+            P = prior_targets(
+                self.prior, designs, self.prior_workload, self.metric_names, self.transforms
             )
+            t_mean[:, :k] += self.prior_affine[0] + self.prior_affine[1] * P
         feasible = t_mean[:, k] > 0.5 if self.learns_feasibility else np.ones(n, dtype=bool)
         out = {"mean": _untransform(t_mean[:, :k], self.transforms), "feasible": feasible}
         if intervals:
@@ -140,12 +141,6 @@ class Surrogate:
             out["lower"] = _untransform(t_mean[:, :k] - half, self.transforms)
             out["upper"] = _untransform(t_mean[:, :k] + half, self.transforms)
         return out
-
-    def _prior_targets(self, designs: Batch) -> np.ndarray:
-        ev = self.prior.evaluate(designs, self.prior_workload)
-        return _transform(
-            np.stack([ev.metrics[m] for m in self.metric_names], axis=1), self.transforms
-        )
 
     def evaluate(self, designs: Batch, workload: Any, details: bool = False) -> Evaluation:
         """Predicted metrics of a batch (the Simulator protocol).
@@ -316,6 +311,13 @@ def choose_transforms(Y: np.ndarray) -> list[str]:
 def _transform(Y: np.ndarray, transforms: Sequence[str]) -> np.ndarray:
     return np.stack([np.log(np.maximum(Y[:, j], 1e-300)) if t == "log" else Y[:, j]
                      for j, t in enumerate(transforms)], axis=1)  # fmt: skip
+
+
+def prior_targets(prior: Any, designs: Batch, workload: Any, metric_names: Sequence[str],
+                  transforms: Sequence[str]) -> np.ndarray:  # fmt: skip
+    """A prior model's metrics of ``designs``, shape ``(n, k)``, in the surrogate's target space."""
+    ev = prior.evaluate(designs, workload)
+    return _transform(np.stack([ev.metrics[m] for m in metric_names], axis=1), transforms)
 
 
 def _untransform(T: np.ndarray, transforms: Sequence[str]) -> np.ndarray:
