@@ -66,7 +66,7 @@ class EnvCore:
         self._arch_arg = arch if arch is None or isinstance(arch, str) else self.arch.to_dict()
         if arch is not None:  # the spec's space was checked against its default arch only
             domain.check_space(self.spec.space, self.arch)
-        self.space: DesignSpace = self.spec.space.with_defaults(domain.arch_defaults(self.arch))
+        self.space: DesignSpace = self.spec.space_for(self.arch)
         self.backend = backend if isinstance(backend, str) else "object"
         self.surrogate_path = None if surrogate is None else str(surrogate)
         if isinstance(backend, str):

@@ -38,6 +38,11 @@ class EnvSpec:
     def domain(self) -> Domain:
         return import_string(self.domain_entry_point)
 
+    def space_for(self, arch: Any) -> DesignSpace:
+        """The design space on a base architecture: its knobs default to the architecture's values
+        (so the space, and its hash, depend on the architecture)."""
+        return self.space.with_defaults(self.domain.arch_defaults(arch))
+
     def objective(
         self, objective: str | Mapping[str, Any] | Objective | None, metrics
     ) -> Objective:

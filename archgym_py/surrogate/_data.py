@@ -257,7 +257,7 @@ def _spec_core(env_id: str, env_kwargs: Mapping[str, Any]) -> _SpecCore:
     spec = resolve_spec(ENVS[env_id])
     domain = spec.domain
     arch = domain.load_arch(env_kwargs.get("arch") or spec.default_arch)
-    space = spec.space.with_defaults(domain.arch_defaults(arch))
+    space = spec.space_for(arch)
     return _SpecCore(spec, arch, space, tuple(domain.metrics))
 
 
