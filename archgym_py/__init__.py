@@ -23,7 +23,9 @@ from ._errors import ArchGymError, DesignError, ObjectiveError, SpecError, Workl
 from ._objective import MetricBound, Objective
 from ._params import Boolean, Categorical, Integer, Parameter, PowerOfTwo, Real
 from ._record import EpisodeRecord, ReplayReport, replay
-from ._simulator import Domain, Evaluation, MetricSpec, Simulator
+from ._arch import Arch
+from ._domain import Domain
+from ._simulator import Evaluation, MetricSpec, Simulator, Workload
 from ._space import Batch, Constraint, DesignSpace
 from ._trace import TraceStore
 from ._vector_env import ArchVectorEnv
@@ -34,6 +36,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ENVS",
     "Agent",
+    "Arch",
     "BudgetExhausted",
     "Evaluator",
     "RunResult",
@@ -65,6 +68,7 @@ __all__ = [
     "Simulator",
     "SpecError",
     "TraceStore",
+    "Workload",
     "WorkloadError",
     "load_env_spec",
     "register_envs",

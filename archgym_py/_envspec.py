@@ -11,7 +11,7 @@ from typing import Any
 
 from ._errors import ObjectiveError, SpecError, unknown_name
 from ._objective import Objective
-from ._simulator import Domain
+from ._domain import Domain
 from ._space import DesignSpace
 from ._spec import check_keys, check_spec_version, import_string, load_yaml, shipped_spec_dir
 

@@ -1,14 +1,14 @@
-"""The Simulator protocol, its metric declarations, and the Domain table each family provides."""
+"""The Simulator and Workload protocols and the metric declarations (the Domain base is in _domain)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
-from ._space import Batch, DesignSpace
+from ._space import Batch
 
 Direction = Literal["minimize", "maximize"]
 
@@ -53,41 +53,31 @@ class Evaluation:
 
 
 @runtime_checkable
+class Workload(Protocol):
+    """What the engine needs of a workload: a name (traces, records) and its serialisable form.
+
+    A workload may also have ``constants() -> dict``: numbers that design-space constraints may
+    name (e.g. a transformer's ``hidden``).
+    """
+
+    name: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The mapping form the domain's ``load_workload`` reads back."""
+        ...
+
+
+@runtime_checkable
 class Simulator(Protocol):
-    """Evaluates a batch of designs on a workload. Pure and deterministic; no gymnasium, no I/O."""
+    """Evaluates a batch of designs on a workload. Pure and deterministic; no gymnasium, no I/O.
+
+    ``details=True`` adds per-design breakdowns to :attr:`Evaluation.details` (what they are is
+    the simulator's to document).
+    """
 
     metrics: Sequence[MetricSpec]
     version: str
 
-    def evaluate(self, designs: Batch, workload: Any) -> Evaluation:
+    def evaluate(self, designs: Batch, workload: Workload, *, details: bool = False) -> Evaluation:
         """Metrics for every design of the struct-of-arrays batch ``designs``."""
         ...
-
-
-class Domain(Protocol):
-    """What a simulator family (``envs/<family>``) provides to the engine.
-
-    The engine reaches a domain only through the string entry point named in an env spec.
-    """
-
-    name: str
-    metrics: Sequence[MetricSpec]
-
-    def load_arch(self, arch: str | Mapping[str, Any] | Any) -> Any:
-        """A validated base architecture from a shipped name, a YAML path or a mapping."""
-
-    def load_workload(self, workload: str | Any) -> Any:
-        """A validated workload from a built-in name, a YAML path or an object."""
-
-    def workload_names(self) -> list[str]: ...
-
-    def arch_names(self) -> list[str]: ...
-
-    def simulator(self, arch: Any) -> Simulator:
-        """The simulator for a base architecture (designs override its tunable fields)."""
-
-    def arch_defaults(self, arch: Any) -> dict[str, Any]:
-        """The base architecture's values of the tunable fields (defaults of the design space)."""
-
-    def check_space(self, space: DesignSpace, arch: Any) -> None:
-        """Cross-field check that every parameter of ``space`` is a knob of this domain."""

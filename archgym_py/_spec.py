@@ -54,6 +54,7 @@ class Field:
     high: float | None = None
     choices: tuple | None = None
     cited: bool = True
+    unit: str = ""
 
     def parse(self, raw: Any, path: str) -> tuple[Any, str | None]:
         """Return ``(value, source)`` or raise SpecError naming ``path``."""

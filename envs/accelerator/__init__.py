@@ -10,13 +10,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..._errors import SpecError, WorkloadError, unknown_name
+import numpy as np
+
+from ..._domain import Domain
+from ..._errors import SpecError
 from ..._space import DesignSpace
-from ..._spec import shipped_names
-from .arch import DATAFLOWS, TUNABLE, AcceleratorArch, load_arch
+from ..workloads import Layer, Network, batched_gemm, conv2d, gemm, load_network, network_from_dict
+from .arch import DATAFLOWS, AcceleratorArch, load_arch
 from .networks import BUILTIN_NETWORKS
 from .simulator import METRICS, AcceleratorSimulator
-from .workload import Layer, Network, batched_gemm, conv2d, gemm, load_network, network_from_dict
 
 __all__ = [
     "DOMAIN",
@@ -36,67 +38,45 @@ __all__ = [
 ]
 
 
-def load_workload(workload: str | Path | Mapping[str, Any] | Network) -> Network:
-    """A network from a built-in name, a YAML path, the YAML mapping, or a Network."""
-    if isinstance(workload, Network):
-        return workload
-    if isinstance(workload, Mapping):
-        return network_from_dict(workload)
-    if isinstance(workload, (str, Path)) and str(workload) in BUILTIN_NETWORKS:
-        return BUILTIN_NETWORKS[str(workload)]()
-    path = Path(workload)
-    if path.suffix in (".yaml", ".yml"):
-        if not path.exists():
-            raise WorkloadError(f"workload file {str(path)!r} does not exist")
-        return load_network(path)
-    raise WorkloadError(
-        unknown_name("accelerator workload", str(workload), BUILTIN_NETWORKS) + " or a .yaml file"
-    )
-
-
-class AcceleratorDomain:
+class AcceleratorDomain(Domain):
     """The engine's view of this family (see :class:`archgym_py.Domain`)."""
 
     name = "accelerator"
     metrics = METRICS
+    arch_type = AcceleratorArch
+    workload_type = Network
+    builtin_workloads = BUILTIN_NETWORKS
 
-    def load_arch(self, arch: Any) -> AcceleratorArch:
-        return load_arch(arch)
-
-    def arch_names(self) -> list[str]:
-        return shipped_names("accelerator", "arch")
-
-    def load_workload(self, workload: Any) -> Network:
-        return load_workload(workload)
-
-    def workload_names(self) -> list[str]:
-        return list(BUILTIN_NETWORKS)
+    def workload_from_dict(self, data: Mapping[str, Any], *, path: str = "workload") -> Network:
+        return network_from_dict(data, path=path)
 
     def simulator(self, arch: AcceleratorArch) -> AcceleratorSimulator:
         return AcceleratorSimulator(arch)
 
-    def arch_defaults(self, arch: AcceleratorArch) -> dict[str, Any]:
-        return arch.tunable_values()
-
     def check_space(self, space: DesignSpace, arch: AcceleratorArch) -> None:
-        for param in space:
-            if param.name not in TUNABLE:
-                raise SpecError(
-                    unknown_name("accelerator knob", param.name, TUNABLE, "design_space")
-                )
-            field = TUNABLE[param.name]
-            for choice in param.choices:
-                try:
-                    field.check_value(
-                        choice.item() if hasattr(choice, "item") else choice,
-                        f"design_space.{param.name}",
-                    )
-                except SpecError as exc:
-                    raise SpecError(
-                        f"design_space.{param.name}: level {choice!r} is invalid: {exc}"
-                    ) from exc
+        super().check_space(space, arch)
         if "dataflow" in space and not set(space["dataflow"].choices) <= set(DATAFLOWS):
             raise SpecError(f"design_space.dataflow: choices must be among {list(DATAFLOWS)}")
 
+    def describe_details(self, details: Mapping[str, Any]) -> list[str]:
+        """The energy breakdown and one line per layer (latency, energy, utilisation, binding)."""
+        energy = ", ".join(f"{k[7:-2]}={float(np.asarray(v)[0]):.4g}"
+                           for k, v in details.items() if k.startswith("energy_"))  # fmt: skip
+        lines = [f"energy breakdown (J): {energy}",
+                 f"  {'layer':<28} {'count':>5} {'latency_s':>11} {'energy_j':>11} {'util':>6} bound"]  # fmt: skip
+        for i, name in enumerate(details["layer_names"]):
+            lines.append(
+                f"  {name:<28} {int(details['layer_count'][i]):>5} "
+                f"{details['layer_latency_s'][0, i]:>11.4g} {details['layer_energy_j'][0, i]:>11.4g} "
+                f"{details['layer_utilization'][0, i]:>6.3f} {details['layer_binding'][0, i]}"
+                + ("" if details["layer_feasible"][0, i] else " (unmappable)")
+            )
+        return lines
+
 
 DOMAIN = AcceleratorDomain()
+
+
+def load_workload(workload: str | Path | Mapping[str, Any] | Network) -> Network:
+    """A network from a built-in name, a YAML path, the YAML mapping, or a Network."""
+    return DOMAIN.load_workload(workload)

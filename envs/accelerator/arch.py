@@ -15,17 +15,12 @@ The *tunable* fields are the knobs a design space may vary; the rest are technol
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from ..._arch import Arch
 from ..._errors import SpecError
-from ..._spec import (
-    Field,
-    arch_document,
-    load_named_spec,
-    parse_arch_document,
-)
+from ..._spec import Field
 
 DATAFLOWS = ("WS", "OS", "IS", "RS")
 
@@ -65,80 +60,40 @@ CONSTANTS: dict[str, Field] = {
 }
 
 
-@dataclass(frozen=True)
-class AcceleratorArch:
-    """A validated base architecture (values in the units their names say) and their sources."""
+class AcceleratorArch(Arch):
+    """A validated base architecture of a DNN accelerator (see the module docstring)."""
 
-    name: str
-    description: str
-    pe_rows: int
-    pe_cols: int
-    rf_bytes: int
-    glb_kib: float
-    glb_bw_bytes_per_cycle: float
-    dram_bw_gbps: float
-    dataflow: str
-    clock_mhz: float
-    data_bits: int
-    accum_bits: int
-    mac_energy_pj: float
-    sram_energy_pj_per_bit: float
-    sram_ref_kib: float
-    sram_energy_exponent: float
-    noc_energy_pj_per_bit: float
-    dram_energy_pj_per_bit: float
-    mac_area_um2: float
-    sram_area_mm2_per_kib: float
-    technology_nm: float
-    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+    family = "accelerator"
+    what = "accelerator architecture"
+    tunable = TUNABLE
+    constants = CONSTANTS
+    derived = ("pes",)
+    knob = "accelerator knob"
 
-    def tunable_values(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in TUNABLE}
+    @property
+    def pes(self) -> int:
+        """Processing elements of the array."""
+        return self.pe_rows * self.pe_cols
 
-    def constant_values(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in CONSTANTS}
-
-    def to_dict(self) -> dict[str, Any]:
-        """The YAML form (values with their sources)."""
-        values = {
-            f.name: getattr(self, f.name)
-            for f in fields(self)
-            if f.name in TUNABLE or f.name in CONSTANTS
-        }
-        return arch_document(self.name, self.description, values, self.sources)
+    def check(self, *, path: str = "arch.architecture") -> None:
+        """Cross-field rules the schema cannot express."""
+        if self.accum_bits < self.data_bits:
+            raise SpecError(
+                f"{path}.accum_bits: got {self.accum_bits}; expected >= data_bits "
+                f"({self.data_bits}): partial sums are at least as wide as the data"
+            )
+        if self.rf_bytes * 8 < 2 * self.data_bits + self.accum_bits:
+            raise SpecError(
+                f"{path}.rf_bytes: got {self.rf_bytes}; a PE must hold at least one weight, one "
+                f"input and one partial sum ({(2 * self.data_bits + self.accum_bits + 7) // 8} bytes)"
+            )
 
 
 def arch_from_dict(data: Mapping[str, Any], *, path: str = "arch") -> AcceleratorArch:
     """Validate the schema, then the cross-field rules, and build the architecture."""
-    name, description, values, sources = parse_arch_document(
-        data, {**TUNABLE, **CONSTANTS}, path=path
-    )
-    arch = AcceleratorArch(name=name, description=description, sources=sources, **values)
-    check_arch(arch, path=path)
-    return arch
-
-
-def check_arch(arch: AcceleratorArch, *, path: str = "arch") -> None:
-    """Cross-field rules the schema cannot express."""
-    if arch.accum_bits < arch.data_bits:
-        raise SpecError(
-            f"{path}.architecture.accum_bits: got {arch.accum_bits}; expected >= data_bits "
-            f"({arch.data_bits}): partial sums are at least as wide as the data"
-        )
-    if arch.rf_bytes * 8 < 2 * arch.data_bits + arch.accum_bits:
-        raise SpecError(
-            f"{path}.architecture.rf_bytes: got {arch.rf_bytes}; a PE must hold at least one weight, "
-            f"one input and one partial sum ({(2 * arch.data_bits + arch.accum_bits + 7) // 8} bytes)"
-        )
+    return AcceleratorArch.from_dict(data, path=path)
 
 
 def load_arch(arch: str | Path | Mapping[str, Any] | AcceleratorArch) -> AcceleratorArch:
     """A base architecture from a shipped name (``"eyeriss"``), a YAML path, a mapping or itself."""
-    return load_named_spec(
-        arch,
-        AcceleratorArch,
-        arch_from_dict,
-        family="accelerator",
-        subdir="arch",
-        what="accelerator architecture",
-    )
+    return AcceleratorArch.load(arch)

@@ -7,9 +7,10 @@ MACs and are left out, as in Timeloop/ZigZag workload files.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
-from .workload import Layer, Network, batched_gemm, conv2d, gemm
+from ..workloads import Layer, Network, block, conv2d, decode_step, gemm, load_model
 
 
 def alexnet(batch: int = 1) -> Network:
@@ -116,52 +117,29 @@ def mobilenet_v2(batch: int = 1) -> Network:
     return Network("mobilenet_v2", tuple(layers), "Sandler et al., CVPR 2018, Table 2")
 
 
-def _transformer_layer(
-    name: str, seq: int, d_model: int, heads: int, d_ff: int, source: str, batch: int
-) -> Network:
-    """One encoder/decoder block: QKV, scores, context, output projection, two FFN GEMMs."""
-    m = seq * batch
-    dh = d_model // heads
-    layers = (
-        gemm("qkv_proj", m, d_model, d_model, count=3),
-        batched_gemm("attn_scores", heads * batch, seq, seq, dh),
-        batched_gemm("attn_context", heads * batch, seq, dh, seq),
-        gemm("out_proj", m, d_model, d_model),
-        gemm("ffn_up", m, d_ff, d_model),
-        gemm("ffn_down", m, d_model, d_ff),
-    )
-    return Network(name, layers, source)
+def _block(name: str, model: str, seq_len: int, batch: int) -> Network:
+    net = block(load_model(model), batch=batch, seq_len=seq_len)
+    return dataclasses.replace(net, name=name)
 
 
 def bert_base_layer(seq_len: int = 128, batch: int = 1) -> Network:
     """One BERT-base encoder layer (Devlin et al., NAACL 2019: d=768, 12 heads, FFN 3072)."""
-    return _transformer_layer("bert_base_layer", seq_len, 768, 12, 3072,
-                              "Devlin et al., NAACL 2019 (BERT-base)", batch)  # fmt: skip
+    return _block("bert_base_layer", "bert_base", seq_len, batch)
 
 
 def gpt2_layer(seq_len: int = 1024, batch: int = 1) -> Network:
     """One GPT-2 small decoder layer over a full 1024-token context (Radford et al., 2019)."""
-    return _transformer_layer("gpt2_layer", seq_len, 768, 12, 3072,
-                              "Radford et al., 2019 (GPT-2 small: d=768, 12 heads, n_ctx=1024)", batch)  # fmt: skip
+    return _block("gpt2_layer", "gpt2", seq_len, batch)
 
 
 def llama7b_decode(context: int = 2048, batch: int = 1) -> Network:
     """One decode step (one new token) of Llama-7B with a KV cache of ``context`` tokens.
 
-    Shapes from Touvron et al., 2023 (d=4096, 32 layers, 32 heads, SwiGLU FFN 11008, vocab 32000).
-    Every weight GEMM is GEMV-shaped (m = batch).
+    Llama-2 7B's shapes (the same as LLaMA 7B, Touvron et al., 2023: d=4096, 32 layers, 32
+    heads, SwiGLU FFN 11008, vocab 32000). Every weight GEMM is GEMV-shaped (m = batch).
     """
-    d, n_layers, heads, ff, vocab = 4096, 32, 32, 11008, 32000
-    dh = d // heads
-    layers = (
-        gemm("attn_qkvo_proj", batch, d, d, count=4 * n_layers),
-        batched_gemm("attn_scores", heads * batch, 1, context, dh, count=n_layers),
-        batched_gemm("attn_context", heads * batch, 1, dh, context, count=n_layers),
-        gemm("ffn_gate_up", batch, ff, d, count=2 * n_layers),
-        gemm("ffn_down", batch, d, ff, count=n_layers),
-        gemm("lm_head", batch, vocab, d),
-    )
-    return Network("llama7b_decode", layers, "Touvron et al., 2023 (LLaMA 7B)")
+    net = decode_step(load_model("llama2_7b"), batch=batch, context=context)
+    return dataclasses.replace(net, name="llama7b_decode")
 
 
 BUILTIN_NETWORKS: dict[str, Callable[[], Network]] = {

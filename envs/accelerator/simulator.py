@@ -7,11 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from ..._errors import DesignError, unknown_name
 from ..._simulator import Evaluation, MetricSpec
-from .arch import TUNABLE, AcceleratorArch
+from ..._space import Batch
+from .arch import AcceleratorArch
 from .model import BINDING, LEVELS, LayerCosts, area_mm2, layer_arrays, layer_costs
-from .workload import Network
+from ..workloads import Network
 
 METRICS = (
     MetricSpec("latency_s", "s", "minimize", "time to run the whole workload once"),
@@ -48,26 +48,14 @@ class AcceleratorSimulator:
         return hit[1]
 
     def _full_design(self, designs: Mapping[str, Any]) -> dict[str, np.ndarray]:
-        for key in designs:
-            if key not in TUNABLE:
-                raise DesignError(unknown_name("accelerator knob", key, TUNABLE))
-        n = len(np.atleast_1d(next(iter(designs.values())))) if designs else 1
-        full = {}
-        for key in TUNABLE:
-            value = designs.get(key, getattr(self.arch, key))
-            full[key] = (
-                np.broadcast_to(np.asarray(value), (n,))
-                if np.ndim(value) == 0
-                else np.asarray(value)
-            )
-        return full
+        return self.arch.fill(designs)
 
     def evaluate_layers(self, designs: Mapping[str, Any], workload: Network) -> LayerCosts:
         """Per design x layer costs of one instance of each layer (see :class:`LayerCosts`)."""
         return layer_costs(self._full_design(designs), self._constants, self._layers(workload))
 
     def evaluate(
-        self, designs: Mapping[str, Any], workload: Network, *, details: bool = False
+        self, designs: Batch, workload: Network, *, details: bool = False
     ) -> Evaluation:
         """Network-level metrics for a batch of designs.
 

@@ -6,12 +6,13 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from ..._errors import SpecError, unknown_name
+from ..._domain import Domain
+from ..._errors import SpecError
 from ..._space import DesignSpace
-from ..._spec import shipped_names
-from .arch import TUNABLE, DramArch, load_arch
+from .arch import DramArch, load_arch
 from .mapping import COMMON_MAPPINGS, decode, encode, parse_mapping
 from .simulator import METRICS, DramSimulator
 from .workload import (
@@ -56,46 +57,28 @@ __all__ = [
 ]
 
 
-class DramDomain:
+class DramDomain(Domain):
     """The engine's view of this family (see :class:`archgym_py.Domain`)."""
 
     name = "dram"
     metrics = METRICS
+    arch_type = DramArch
+    workload_type = Trace
 
-    def load_arch(self, arch: Any) -> DramArch:
-        return load_arch(arch)
-
-    def arch_names(self) -> list[str]:
-        return shipped_names("dram", "arch")
+    builtin_workloads = {name: partial(load_workload, name) for name in BUILTIN_WORKLOADS}
 
     def load_workload(self, workload: Any) -> Trace:
         return load_workload(workload)
 
-    def workload_names(self) -> list[str]:
-        return list(BUILTIN_WORKLOADS)
-
     def simulator(self, arch: DramArch) -> DramSimulator:
         return DramSimulator(arch)
 
-    def arch_defaults(self, arch: DramArch) -> dict[str, Any]:
-        return arch.tunable_values()
+    def check_level(self, knob: str, value: Any, arch: DramArch) -> None:
+        if knob == "address_mapping":
+            parse_mapping(value)
 
     def check_space(self, space: DesignSpace, arch: DramArch) -> None:
-        for param in space:
-            if param.name not in TUNABLE:
-                raise SpecError(
-                    unknown_name("DRAM controller knob", param.name, TUNABLE, "design_space")
-                )
-            for choice in param.choices:
-                value = choice.item() if hasattr(choice, "item") else choice
-                try:
-                    TUNABLE[param.name].check_value(value, f"design_space.{param.name}")
-                    if param.name == "address_mapping":
-                        parse_mapping(value)
-                except SpecError as exc:
-                    raise SpecError(
-                        f"design_space.{param.name}: level {value!r} is invalid: {exc}"
-                    ) from exc
+        super().check_space(space, arch)
         if "refresh_policy" in space and "PerBank" in space["refresh_policy"].choices:
             if not arch.supports_per_bank_refresh:
                 raise SpecError(

@@ -19,12 +19,12 @@ may vary (ArchGym's DRAMSys set plus the address mapping); the rest are device c
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..._arch import Arch
 from ..._errors import SpecError
-from ..._spec import Field, arch_document, load_named_spec, parse_arch_document
+from ..._spec import Field
 from .mapping import parse_mapping
 
 PAGE_POLICIES = ("Open", "OpenAdaptive", "Closed", "ClosedAdaptive")
@@ -134,22 +134,18 @@ OPTIONAL = frozenset(
 _SECOND_SUPPLY = ("ipp0_ma", "ipp2n_ma", "ipp3n_ma", "ipp4r_ma", "ipp4w_ma", "ipp5b_ma")
 
 
-@dataclass(frozen=True)
-class DramArch:
+class DramArch(Arch):
     """A validated memory system: device constants, controller defaults, and their sources."""
 
-    name: str
-    description: str
-    values: Mapping[str, Any]
-    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
-
-    def __getattr__(self, key: str) -> Any:
-        values = object.__getattribute__(self, "values")
-        if key in values:
-            return values[key]
-        if key in OPTIONAL:
-            return 0 if key != "vpp_v" else 0.0
-        raise AttributeError(key)
+    family = "dram"
+    what = "DRAM memory system"
+    knob = "DRAM controller knob"
+    tunable = TUNABLE
+    constants = CONSTANTS
+    optional = OPTIONAL
+    absent_values = {"vpp_v": 0.0}
+    derived = ("banks_per_rank", "banks_per_channel", "bus_bits", "burst_bytes", "burst_ck",
+               "peak_bandwidth_bps", "capacity_bytes")  # fmt: skip
 
     # ---------------------------------------------------------------- derived quantities
     @property
@@ -195,22 +191,14 @@ class DramArch:
     def supports_per_bank_refresh(self) -> bool:
         return bool(self.values.get("trfcpb_ck")) and bool(self.values.get("trefipb_ck"))
 
-    def tunable_values(self) -> dict[str, Any]:
-        return {k: self.values[k] for k in TUNABLE}
-
-    def to_dict(self) -> dict[str, Any]:
-        """The YAML form (values with their sources)."""
-        return arch_document(self.name, self.description, self.values, self.sources)
+    def check(self, *, path: str = "arch.architecture") -> None:
+        """Cross-field rules the schema cannot express."""
+        check_arch(self, path=path)
 
 
 def arch_from_dict(data: Mapping[str, Any], *, path: str = "arch") -> DramArch:
     """Validate the schema, then the cross-field rules, and build the memory system."""
-    name, description, values, sources = parse_arch_document(
-        data, {**TUNABLE, **CONSTANTS}, path=path, optional=OPTIONAL
-    )
-    arch = DramArch(name=name, description=description, values=values, sources=sources)
-    check_arch(arch, path=f"{path}.architecture")
-    return arch
+    return DramArch.from_dict(data, path=path)
 
 
 def _pow2(n: int) -> bool:
@@ -275,6 +263,4 @@ def check_arch(arch: DramArch, *, path: str = "arch.architecture") -> None:
 
 def load_arch(arch: str | Path | Mapping[str, Any] | DramArch) -> DramArch:
     """A memory system from a shipped name (``"ddr4_2400"``), a YAML path, a mapping or itself."""
-    return load_named_spec(
-        arch, DramArch, arch_from_dict, family="dram", subdir="arch", what="DRAM memory system"
-    )
+    return DramArch.load(arch)

@@ -140,15 +140,11 @@ class DramSimulator:
 
     def configs(self, designs: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The kernel's integer configuration rows, each design's address mapping, and feasibility."""
-        for key in designs:
-            if key not in TUNABLE:
-                raise DesignError(unknown_name("DRAM controller knob", key, TUNABLE))
-        n = len(np.atleast_1d(next(iter(designs.values())))) if designs else 1
+        designs = self.arch.fill(designs)
+        n = len(designs["page_policy"])
         cfg = np.zeros((n, K.N_CONFIG), np.int64)
         for name, (column, levels) in _CATEGORICAL.items():
-            values = np.broadcast_to(
-                np.asarray(designs.get(name, self.arch.values[name]), dtype=object), (n,)
-            )
+            values = np.asarray(designs[name], dtype=object)
             lookup = {level: i for i, level in enumerate(levels)}
             try:
                 cfg[:, column] = [lookup[v] for v in values]
@@ -156,7 +152,7 @@ class DramSimulator:
                 bad = next(v for v in values if v not in lookup)
                 raise DesignError(unknown_name(f"{name} level", bad, levels)) from None
         for name, column in _INTEGER.items():
-            values = np.broadcast_to(np.asarray(designs.get(name, self.arch.values[name])), (n,))
+            values = designs[name]
             field = TUNABLE[name]
             if values.dtype.kind not in "iu" and not np.all(np.mod(values.astype(float), 1) == 0):
                 raise DesignError(f"{name}: expected integers, got {values[:4].tolist()}")
@@ -167,10 +163,7 @@ class DramSimulator:
                     f"{name}: got {int(values[bad][0])}; expected {field.low} <= value <= {field.high} ({field.doc})"
                 )
             cfg[:, column] = values
-        mappings = np.broadcast_to(
-            np.asarray(designs.get("address_mapping", self.arch.address_mapping), dtype=object),
-            (n,),
-        )
+        mappings = np.asarray(designs["address_mapping"], dtype=object)
         for m in set(mappings.tolist()):
             try:
                 parse_mapping(m)

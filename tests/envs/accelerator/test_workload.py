@@ -7,7 +7,7 @@ import yaml
 
 from archgym_py import WorkloadError
 from archgym_py.envs.accelerator import BUILTIN_NETWORKS, batched_gemm, conv2d, gemm, load_workload
-from archgym_py.envs.accelerator.workload import network_from_dict
+from archgym_py.envs.workloads import network_from_dict
 
 
 def test_conv_output_size_and_macs_hand_computed():

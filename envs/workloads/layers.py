@@ -1,4 +1,5 @@
-"""DNN workloads for the accelerator model: layers (conv2d, GEMM, batched GEMM) and networks.
+"""DNN layers (conv2d, GEMM, batched GEMM) and networks: the workload description every domain
+that runs neural networks shares (the accelerator today, the GPU and cluster domains next).
 
 Every layer is held in one canonical 7-D convolution form, per group::
 
@@ -12,7 +13,7 @@ a depthwise convolution has ``groups = channels`` and ``C = K = 1`` per group.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -137,6 +138,14 @@ class Network:
     layers: tuple[Layer, ...]
     source: str = ""
     doc: str = ""
+    #: Named numbers of the model the network comes from (e.g. a transformer's ``hidden``),
+    #: which design-space constraints may use.
+    model_constants: Mapping[str, float] = field(default_factory=dict, compare=False)
+
+    def constants(self) -> dict[str, float]:
+        """Numbers a design-space constraint may name: ``macs``, ``weight_words`` and the model's."""
+        return {"macs": float(self.macs), "weight_words": float(self.weight_words),
+                **self.model_constants}  # fmt: skip
 
     @property
     def macs(self) -> int:
