@@ -17,7 +17,7 @@ from ._agent import (
     agent_names,
     make_agent,
 )
-from ._env import ArchEnv
+from ._env import ArchEnv, EnvCore, make_core
 from ._envspec import EnvSpec, load_env_spec
 from ._errors import ArchGymError, DesignError, ObjectiveError, SpecError, WorkloadError
 from ._objective import MetricBound, Objective
@@ -29,7 +29,7 @@ from ._simulator import Evaluation, MetricSpec, Simulator, Workload
 from ._space import Batch, Constraint, DesignSpace
 from ._trace import TraceStore
 from ._vector_env import ArchVectorEnv
-from .envs import ENVS, register_envs
+from .envs import ENVS, register_env, register_envs
 
 __version__ = "0.1.0"
 
@@ -53,6 +53,7 @@ __all__ = [
     "DesignError",
     "DesignSpace",
     "Domain",
+    "EnvCore",
     "EnvSpec",
     "EpisodeRecord",
     "Evaluation",
@@ -71,6 +72,8 @@ __all__ = [
     "Workload",
     "WorkloadError",
     "load_env_spec",
+    "make_core",
+    "register_env",
     "register_envs",
     "replay",
 ]

@@ -198,7 +198,7 @@ class Agent:
         seed: int = 0,
         env_kwargs: Mapping[str, Any] | None = None,
     ):
-        self.env_id, self.core = _resolve_env(env, env_kwargs)
+        self.env_id, self.core = _env_id_and_core(env, env_kwargs)
         if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
             raise ArchGymError(f"seed: got {seed!r}; expected a non-negative integer")
         self.seed = int(seed)
@@ -252,26 +252,15 @@ class Agent:
         raise NotImplementedError
 
 
-def _resolve_env(env: Any, env_kwargs: Mapping[str, Any] | None):
-    """``(env id, EnvCore)`` from an env id (``gymnasium.make`` with ``env_kwargs``), an archgym
-    env, or a core. An unknown id is an ArchGymError naming the closest archgym id."""
-    import gymnasium as gym
+def _env_id_and_core(env: Any, env_kwargs: Mapping[str, Any] | None):
+    """``(env id, EnvCore)`` of an agent's ``env`` argument (see :func:`archgym_py.make_core`)."""
+    from ._env import make_core
 
-    from ._env import EnvCore
-    from .envs import ENVS
-
-    if isinstance(env, EnvCore):
-        return env.spec.id, env
+    core = make_core(env, **dict(env_kwargs or {}))
+    spec = getattr(env, "spec", None)
     if isinstance(env, str):
-        if env not in gym.registry and ":" not in env:
-            raise ArchGymError(unknown_name("env id", env, ENVS))
-        made = gym.make(env, **dict(env_kwargs or {}))
-        return env, made.unwrapped.core
-    unwrapped = getattr(env, "unwrapped", None)
-    if unwrapped is not None and hasattr(unwrapped, "core"):
-        spec = getattr(env, "spec", None)
-        return (spec.id if spec is not None else unwrapped.core.spec.id), unwrapped.core
-    raise ArchGymError(f"env: expected an env id, an archgym env or an EnvCore, got {env!r}")
+        return env, core
+    return (spec.id if spec is not None and hasattr(spec, "id") else core.spec.id), core
 
 
 def agent_names() -> list[str]:

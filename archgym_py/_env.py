@@ -66,7 +66,7 @@ class EnvCore:
         self._arch_arg = arch if arch is None or isinstance(arch, str) else self.arch.to_dict()
         if arch is not None:  # the spec's space was checked against its default arch only
             domain.check_space(self.spec.space, self.arch)
-        self.space: DesignSpace = self.spec.space_for(self.arch)
+        self.space: DesignSpace = self.spec.space_for(self.arch, self.workload)
         self.backend = backend if isinstance(backend, str) else "object"
         self.surrogate_path = None if surrogate is None else str(surrogate)
         if isinstance(backend, str):
@@ -211,6 +211,41 @@ class EnvCore:
             indices = indices.reshape(1, -1) if indices.ndim == 1 else indices
             return self.space.from_indices(indices), indices
         return self.space.from_action(action, self.action_type), None
+
+
+def make_core(env: str | EnvCore | gym.Env, **kwargs: Any) -> EnvCore:
+    """The engine behind an env, without gymnasium's wrappers: what agents, sweeps, Optuna
+    studies, the CLI and benchmarks evaluate batches through.
+
+    Args:
+        env: a registered archgym id (``"archgym/DRAM-v0"``), an archgym env (wrapped or not),
+            or an EnvCore (returned as it is).
+        **kwargs: the env's kwargs (``workload``, ``objective``, ``arch``, ``backend``, ...), as
+            ``gymnasium.make`` takes them.
+
+    Example:
+        >>> import archgym_py
+        >>> core = archgym_py.make_core("archgym/AcceleratorSmall-v0", workload="alexnet")
+        >>> ev, reward, feasible, done = core.evaluate(core.space.sample(4, seed=0))
+        >>> len(reward), sorted(ev.metrics)[:2]
+        (4, ['area_mm2', 'edp_js'])
+    """
+    from .envs import ENVS
+
+    if isinstance(env, EnvCore):
+        if kwargs:
+            raise ArchGymError(f"make_core: an EnvCore takes no kwargs, got {sorted(kwargs)}")
+        return env
+    if isinstance(env, str):
+        if env not in ENVS:
+            raise ArchGymError(unknown_name("env id", env, ENVS))
+        return EnvCore(ENVS[env], **kwargs)
+    unwrapped = getattr(env, "unwrapped", None)
+    if isinstance(getattr(unwrapped, "core", None), EnvCore):
+        if kwargs:
+            raise ArchGymError(f"make_core: an existing env takes no kwargs, got {sorted(kwargs)}")
+        return unwrapped.core
+    raise ArchGymError(f"env: expected an archgym env id, an archgym env or an EnvCore, got {env!r}")
 
 
 def _open_trace(trace: Any):

@@ -11,7 +11,9 @@ from typing import Any
 
 from ._errors import ObjectiveError, SpecError, unknown_name
 from ._objective import Objective
+from ._arch import Arch
 from ._domain import Domain
+from ._simulator import Workload
 from ._space import DesignSpace
 from ._spec import check_keys, check_spec_version, import_string, load_yaml, shipped_spec_dir
 
@@ -38,10 +40,15 @@ class EnvSpec:
     def domain(self) -> Domain:
         return import_string(self.domain_entry_point)
 
-    def space_for(self, arch: Any) -> DesignSpace:
-        """The design space on a base architecture: its knobs default to the architecture's values
-        (so the space, and its hash, depend on the architecture)."""
-        return self.space.with_defaults(self.domain.arch_defaults(arch))
+    def space_for(self, arch: Arch, workload: Workload | None = None) -> DesignSpace:
+        """The design space on a base architecture and workload: its knobs default to the
+        architecture's values and its constraints read their constants (so the space, and its
+        hash, depend on both where the constraints name them)."""
+        domain = self.domain
+        if workload is None:
+            workload = domain.load_workload(self.default_workload)
+        space = self.space.with_constants(domain.constants(arch, workload))
+        return space.with_defaults(domain.arch_defaults(arch))
 
     def objective(
         self, objective: str | Mapping[str, Any] | Objective | None, metrics
@@ -72,8 +79,19 @@ def env_spec_from_dict(data: Mapping[str, Any], *, path: str) -> EnvSpec:
     max_steps = data["max_steps"]
     if not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps < 1:
         raise SpecError(f"{path}.max_steps: got {max_steps!r}; expected a positive integer")
+    domain = import_string(str(data["domain"]))
+    if not isinstance(domain, Domain):
+        raise SpecError(f"{path}.domain: {data['domain']!r} is not an archgym_py.Domain")
+    if data["default_workload"] not in domain.workload_names():
+        raise SpecError(
+            unknown_name("default_workload", data["default_workload"], domain.workload_names(), path)
+        )
+    arch = domain.load_arch(str(data["default_arch"]))
+    workload = domain.load_workload(str(data["default_workload"]))
+    # Constraints may name the architecture's and the workload's constants (e.g. ``gpus``).
     space = DesignSpace.from_dict(data["design_space"], path=f"{path}.design_space",
-                                  name=f"{data['id']} design space")  # fmt: skip
+                                  name=f"{data['id']} design space",
+                                  constants=domain.constants(arch, workload))  # fmt: skip
     objectives = data["objectives"]
     if not isinstance(objectives, Mapping) or not objectives:
         raise SpecError(f"{path}.objectives: expected a non-empty mapping of named objectives")
@@ -90,13 +108,7 @@ def env_spec_from_dict(data: Mapping[str, Any], *, path: str) -> EnvSpec:
         path=path,
     )
     # Cross-field rules.
-    domain = spec.domain
-    arch = domain.load_arch(spec.default_arch)
     domain.check_space(space, arch)
-    if spec.default_workload not in domain.workload_names():
-        raise SpecError(
-            unknown_name("default_workload", spec.default_workload, domain.workload_names(), path)
-        )
     if spec.default_objective not in objectives:
         raise SpecError(unknown_name("default_objective", spec.default_objective, objectives, path))
     for name in objectives:

@@ -41,6 +41,9 @@ class DesignSpace:
         params: the parameters, in order (the order of action components and unit-cube axes).
         constraints: rules every feasible design satisfies (strings or :class:`Constraint`).
         name: a label used in messages.
+        constants: named values a constraint may use besides the parameters (an env binds the
+            base architecture's values and derived quantities and the workload's, e.g. ``gpus``
+            or ``hidden``); a parameter of the same name takes precedence.
 
     Example:
         >>> from archgym_py import DesignSpace, Integer, Categorical
@@ -48,6 +51,10 @@ class DesignSpace:
         ...                     constraints=["x <= 3"])
         >>> space.size, space.validate({"x": 2, "c": "b"})
         (8, {'x': 2, 'c': 'b'})
+        >>> grid = DesignSpace([Integer("dp", low=1, high=8), Integer("tp", low=1, high=8)],
+        ...                    constraints=["dp * tp == gpus"], constants={"gpus": 8}).grid()
+        >>> list(zip(grid["dp"].tolist(), grid["tp"].tolist()))
+        [(1, 8), (2, 4), (4, 2), (8, 1)]
     """
 
     def __init__(
@@ -56,6 +63,7 @@ class DesignSpace:
         constraints: Sequence[Constraint | str] = (),
         *,
         name: str = "design space",
+        constants: Mapping[str, Any] | None = None,
     ):
         self.name = name
         self.params: tuple[Parameter, ...] = tuple(params)
@@ -67,10 +75,14 @@ class DesignSpace:
         self.constraints: tuple[Constraint, ...] = tuple(
             c if isinstance(c, Constraint) else Constraint(str(c)) for c in constraints
         )
+        constants = {k: v for k, v in (constants or {}).items() if k not in self._by_name}
         self._exprs = tuple(
-            Expression(c.expression, set(self._by_name), where=f"{name}: constraint")
+            Expression(c.expression, set(self._by_name) | set(constants), where=f"{name}: constraint")
             for c in self.constraints
         )
+        used = set().union(*(e.names for e in self._exprs)) if self._exprs else set()
+        #: The constants the constraints use (part of the space's definition and hash).
+        self.constants: dict[str, Any] = {k: _plain(constants[k]) for k in sorted(used & set(constants))}
 
     # ------------------------------------------------------------------ basics
     @property
@@ -127,7 +139,11 @@ class DesignSpace:
                     value = _plain(p.from_index(index)[0])
                 p = dataclasses.replace(p, default=value)
             params.append(p)
-        return DesignSpace(params, self.constraints, name=self.name)
+        return DesignSpace(params, self.constraints, name=self.name, constants=self.constants)
+
+    def with_constants(self, constants: Mapping[str, Any]) -> DesignSpace:
+        """A copy whose constraints read ``constants`` (e.g. another architecture's values)."""
+        return DesignSpace(self.params, self.constraints, name=self.name, constants=constants)
 
     # ------------------------------------------------------------------ validation
     def validate(
@@ -160,6 +176,7 @@ class DesignSpace:
             if violated:
                 names = self._expr(violated[0]).names
                 values = {n: out[n] for n in self.names if n in names}
+                values.update({n: v for n, v in self.constants.items() if n in names})
                 raise DesignError(
                     f"{self.name}: design violates constraint {violated[0].expression!r} "
                     f"with {values}"
@@ -171,19 +188,20 @@ class DesignSpace:
 
     def violated(self, design: Mapping[str, Any]) -> list[Constraint]:
         """The constraints a single design violates."""
-        batch = self.batch([design])
+        values = {**self.constants, **self.batch([design])}
         return [
             c
             for c, e in zip(self.constraints, self._exprs, strict=True)
-            if not bool(np.all(e(batch)))
+            if not bool(np.all(e(values)))
         ]
 
     def feasible(self, batch: Batch) -> np.ndarray:
         """Boolean mask: which designs of a batch satisfy every constraint."""
         n = _batch_len(batch)
         ok = np.ones(n, dtype=bool)
+        values = {**self.constants, **batch} if self.constants else batch
         for expr in self._exprs:
-            ok &= np.broadcast_to(np.asarray(expr(batch), dtype=bool), (n,))
+            ok &= np.broadcast_to(np.asarray(expr(values), dtype=bool), (n,))
         return ok
 
     # ------------------------------------------------------------------ batches
@@ -400,19 +418,30 @@ class DesignSpace:
                 {"expression": c.expression, **({"doc": c.doc} if c.doc else {})}
                 for c in self.constraints
             ]
+        if self.constants:
+            out["constants"] = dict(self.constants)
         return out
 
     @classmethod
     def from_dict(
-        cls, data: Mapping[str, Any], *, path: str = "design_space", name: str | None = None
+        cls,
+        data: Mapping[str, Any],
+        *,
+        path: str = "design_space",
+        name: str | None = None,
+        constants: Mapping[str, Any] | None = None,
     ) -> DesignSpace:
         """Build from the YAML form (see ``arch_specs/*/env.yaml``), validating every key.
 
-        ``path`` locates errors in the file; ``name`` labels the space in later messages.
+        ``path`` locates errors in the file; ``name`` labels the space in later messages;
+        ``constants`` (and a ``constants`` mapping in ``data``, which they override) are names
+        the constraints may use besides the parameters.
         """
         from ._spec import check_keys
 
-        check_keys(data, required={"parameters"}, optional={"constraints"}, path=path)
+        check_keys(
+            data, required={"parameters"}, optional={"constraints", "constants"}, path=path
+        )
         params = [
             _param_from_dict(p, f"{path}.parameters[{i}]") for i, p in enumerate(data["parameters"])
         ]
@@ -425,7 +454,10 @@ class DesignSpace:
                     c, required={"expression"}, optional={"doc"}, path=f"{path}.constraints[{i}]"
                 )
                 constraints.append(Constraint(str(c["expression"]), str(c.get("doc", ""))))
-        return cls(params, constraints, name=name or path)
+        given = data.get("constants") or {}
+        if not isinstance(given, Mapping):
+            raise SpecError(f"{path}.constants: expected a mapping of names to numbers, got {given!r}")
+        return cls(params, constraints, name=name or path, constants={**given, **(constants or {})})
 
     def hash(self) -> str:
         """A stable hash of the space's definition (parameters, levels, constraints)."""

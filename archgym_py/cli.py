@@ -34,9 +34,9 @@ def _env_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _make_core(env_id: str, args: argparse.Namespace):
-    from ._agent import _resolve_env
+    from ._env import make_core
 
-    return _resolve_env(env_id, _env_kwargs(args))[1]
+    return make_core(env_id, **_env_kwargs(args))
 
 
 def _parse_design(pairs: Sequence[str], option: str = "--design") -> dict[str, str]:
@@ -71,24 +71,19 @@ def cmd_envs(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    import numpy as np
-
     core = _make_core(args.env, args)
     design = core.space.validate(
         _parse_design(args.design or []), partial=True, check_constraints=False
     )
     batch = core.space.batch([design])
     ev, reward, feasible, done = core.evaluate(batch)
-    details: dict[str, Any] = {}
-    if hasattr(core.simulator, "evaluate") and args.details:
-        try:
-            details = core.simulator.evaluate(batch, core.workload, details=True).details
-        except TypeError:
-            details = {}
+    domain = core.spec.domain
+    # The domain says what its details are and how they print (surrogates have their own).
+    details = domain.details(core.simulator, batch, core.workload) if args.details else {}
     result = {
         "env": args.env,
-        "workload": getattr(core.workload, "name", str(core.workload)),
-        "arch": getattr(core.arch, "name", ""),
+        "workload": core.workload.name,
+        "arch": core.arch.name,
         "design": design,
         "metrics": ev.row(0),
         "units": {m.name: m.unit for m in core.metric_specs},
@@ -98,8 +93,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     }
     if args.json:
         if details:
-            result["details"] = {k: np.asarray(v)[0].tolist() if np.ndim(v) else v for k, v in details.items()
-                                 if k.startswith(("energy_", "area_"))}  # fmt: skip
+            result["details"] = domain.json_details(details)
         print(json.dumps(result, indent=2))
         return 0
     print(f"{args.env}  workload={result['workload']}  arch={result['arch']}")
@@ -108,18 +102,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"  {m.name:<14} {ev.metrics[m.name][0]:>14.6g} {m.unit:<6} ({m.direction})")
     print(f"  {'feasible':<14} {bool(feasible[0])!s:>14}")
     print(f"  {'reward':<14} {float(reward[0]):>14.6g}        (objective {core.objective.name!r})")
-    if details:
-        print("energy breakdown (J): " + ", ".join(
-            f"{k[7:-2]}={float(np.asarray(v)[0]):.4g}" for k, v in details.items() if k.startswith("energy_")))  # fmt: skip
-        if "layer_names" in details:
-            print(
-                f"  {'layer':<28} {'count':>5} {'latency_s':>11} {'energy_j':>11} {'util':>6} bound"
-            )
-            for i, name in enumerate(details["layer_names"]):
-                print(f"  {name:<28} {int(details['layer_count'][i]):>5} "
-                      f"{details['layer_latency_s'][0, i]:>11.4g} {details['layer_energy_j'][0, i]:>11.4g} "
-                      f"{details['layer_utilization'][0, i]:>6.3f} {details['layer_binding'][0, i]}"
-                      f"{'' if details['layer_feasible'][0, i] else ' (unmappable)'}")  # fmt: skip
+    for line in domain.describe_details(details) if details else ():
+        print(line)
     return 0
 
 

@@ -33,9 +33,9 @@ def _optuna():
 
 
 def _core(env: Any, env_kwargs: Mapping[str, Any] | None):
-    from ._agent import _resolve_env
+    from ._env import make_core
 
-    return _resolve_env(env, env_kwargs)[1]
+    return make_core(env, **dict(env_kwargs or {}))
 
 
 def storage(where: str | Path | None):

@@ -19,7 +19,7 @@ import numpy as np
 from _timing import best_time
 
 import archgym_py  # noqa: F401
-from archgym_py._agent import _resolve_env
+from archgym_py import make_core
 from archgym_py.surrogate import (
     active_learning_curve,
     dataset_from_env,
@@ -97,7 +97,7 @@ def accuracy(quick: bool, envs=tuple(DOMAINS)) -> dict:
     out = {}
     for env_id in envs:
         main, sizes, families, params = DOMAINS[env_id]
-        core = _resolve_env(env_id, {})[1]
+        core = make_core(env_id)
         n_train = sizes[1] if quick else sizes[0]
         data = dataset_from_env(
             core, n_train + CALIBRATION_ROWS + TEST_ROWS, seed=0, method="uniform"
@@ -123,7 +123,7 @@ def accuracy(quick: bool, envs=tuple(DOMAINS)) -> dict:
 
 def speed(fitted: dict) -> None:
     print("\n## Speed (best of 3)\n")
-    core = _resolve_env("archgym/DRAM-v0", {})[1]
+    core = make_core("archgym/DRAM-v0")
     designs = core.space.sample(256, seed=5, method="uniform")
     core.simulator.evaluate(
         {k: v[:8] for k, v in designs.items()}, core.workload
@@ -148,7 +148,7 @@ def speed(fitted: dict) -> None:
               f"({sim_per_design / one:,.0f}x the simulator's batched time per design)")  # fmt: skip
     env_id = "archgym/Accelerator-v0"
     model = shipped_surrogate(env_id)
-    acc = _resolve_env(env_id, {})[1]
+    acc = make_core(env_id)
     batch = acc.space.sample(1_000_000, seed=7, method="uniform")
     per = best_time(lambda: model.evaluate(batch, acc.workload)) / 1e6
     tenth = {k: v[:100_000] for k, v in batch.items()}
@@ -192,7 +192,7 @@ def few_shot(fitted: dict, quick: bool) -> None:
     )
     print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
     for workload in ("hotspot", "random"):
-        core = _resolve_env("archgym/DRAM-v0", {"workload": workload})[1]
+        core = make_core("archgym/DRAM-v0", workload=workload)
         target = dataset_from_env(core, 1100, seed=11, method="uniform")
         pool, test = target.subset(np.arange(100)), target.subset(np.arange(100, 1100))
         zero = score_metric(
@@ -248,7 +248,7 @@ def hybrid(fitted: dict, quick: bool) -> None:
 def ship() -> None:
     print("\n## Shipped surrogates (MLP ensembles; arch_specs/*/surrogates/)\n")
     for env_id, n in SHIPPED.items():
-        core = _resolve_env(env_id, {})[1]
+        core = make_core(env_id)
         start = time.perf_counter()
         data = dataset_from_env(core, int(n / 0.8), seed=0, method="uniform")
         fit_rows, calibration, test = three_way_split(data, len(data) // 10, len(data) // 10)

@@ -17,15 +17,24 @@ ENTRY_POINT = "archgym_py._env:ArchEnv"
 VECTOR_ENTRY_POINT = "archgym_py._vector_env:ArchVectorEnv"
 
 
-def register_envs() -> None:
-    """Register every archgym id with gymnasium (idempotent)."""
+def register_env(env_id: str, spec: str) -> None:
+    """Add an env to ``ENVS`` and register it with gymnasium: ``spec`` is a path to an env YAML
+    (a new domain's, outside this package) or a spec under ``arch_specs/``. The id then works
+    with ``gymnasium.make``, :func:`archgym_py.make_core`, agents, sweeps and the CLI.
+    """
     import gymnasium as gym
 
-    for env_id, spec in ENVS.items():
-        if env_id not in gym.registry:
-            gym.register(
-                id=env_id,
-                entry_point=ENTRY_POINT,
-                vector_entry_point=VECTOR_ENTRY_POINT,
-                kwargs={"spec": spec},
-            )
+    from .._errors import ArchGymError
+
+    if env_id in ENVS and ENVS[env_id] != str(spec):
+        raise ArchGymError(f"env id {env_id!r} is registered already, with spec {ENVS[env_id]!r}")
+    ENVS[env_id] = str(spec)
+    if env_id not in gym.registry:
+        gym.register(id=env_id, entry_point=ENTRY_POINT, vector_entry_point=VECTOR_ENTRY_POINT,
+                     kwargs={"spec": str(spec)})  # fmt: skip
+
+
+def register_envs() -> None:
+    """Register every archgym id with gymnasium (idempotent)."""
+    for env_id, spec in list(ENVS.items()):
+        register_env(env_id, spec)

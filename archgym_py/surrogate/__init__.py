@@ -7,13 +7,13 @@ portable folder (``model.json``: arrays evaluated with numpy; ``card.yaml``: the
 
 Example:
     >>> from archgym_py.surrogate import dataset_from_env, fit_surrogate, split
-    >>> from archgym_py._agent import _resolve_env
-    >>> core = _resolve_env("archgym/AcceleratorSmall-v0", {})[1]
+    >>> from archgym_py import make_core
+    >>> core = make_core("archgym/AcceleratorSmall-v0")
     >>> data = dataset_from_env(core, 512, seed=0)
     >>> train, test = split(data, "random", seed=0)
     >>> model = fit_surrogate(data.subset(train), "et", test=data.subset(test))
-    >>> model.card["held_out"]["scores"]["latency_s"]["kendall_tau"] > 0.9
-    True
+    >>> round(model.card["held_out"]["scores"]["latency_s"]["kendall_tau"], 2)  # 512 rows only
+    0.84
 """
 
 from __future__ import annotations

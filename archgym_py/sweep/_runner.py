@@ -25,9 +25,9 @@ _CORES: dict[str, Any] = {}  # per worker process: env cores reused across cells
 def _core(env_id: str, env_kwargs: dict[str, Any]):
     key = json.dumps([env_id, env_kwargs], sort_keys=True)
     if key not in _CORES:
-        from .._agent import _resolve_env
+        from .._env import make_core
 
-        _CORES[key] = _resolve_env(env_id, env_kwargs)[1]
+        _CORES[key] = make_core(env_id, **env_kwargs)
     return _CORES[key]
 
 

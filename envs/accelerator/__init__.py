@@ -60,6 +60,8 @@ class AcceleratorDomain(Domain):
 
     def describe_details(self, details: Mapping[str, Any]) -> list[str]:
         """The energy breakdown and one line per layer (latency, energy, utilisation, binding)."""
+        if "layer_names" not in details:  # e.g. a surrogate's intervals
+            return super().describe_details(details)
         energy = ", ".join(f"{k[7:-2]}={float(np.asarray(v)[0]):.4g}"
                            for k, v in details.items() if k.startswith("energy_"))  # fmt: skip
         lines = [f"energy breakdown (J): {energy}",
@@ -72,6 +74,12 @@ class AcceleratorDomain(Domain):
                 + ("" if details["layer_feasible"][0, i] else " (unmappable)")
             )
         return lines
+
+
+    def json_details(self, details: Mapping[str, Any]) -> dict[str, Any]:
+        """The energy and area breakdowns (per-layer arrays stay out of the JSON)."""
+        per_design = {k: v for k, v in details.items() if k.startswith(("energy_", "area_"))}
+        return super().json_details(per_design)
 
 
 DOMAIN = AcceleratorDomain()

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from archgym_py._agent import _resolve_env
+from archgym_py import make_core
 from archgym_py.surrogate import dataset_from_env
 
 
 @pytest.fixture(scope="session")
 def small_core():
-    return _resolve_env("archgym/AcceleratorSmall-v0", {})[1]
+    return make_core("archgym/AcceleratorSmall-v0")
 
 
 @pytest.fixture(scope="session")

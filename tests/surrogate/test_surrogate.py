@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from archgym_py import ArchGymError, Simulator, TraceStore, WorkloadError
-from archgym_py._agent import _resolve_env
+from archgym_py import make_core
 from archgym_py.surrogate import (
     active_learning_curve,
     dataset_from_env,
@@ -60,7 +60,7 @@ def test_model_card_names_space_data_metrics_scores_and_versions(fitted, small_d
 
 def test_loading_refuses_another_design_space_and_an_edited_file(fitted, tmp_path):
     model, folder, _ = fitted
-    other = _resolve_env("archgym/Accelerator-v0", {})[1]
+    other = make_core("archgym/Accelerator-v0")
     with pytest.raises(ArchGymError, match="trained on design space .* has design space"):
         load_surrogate(folder, other.space)
     with pytest.raises(ArchGymError, match="has design space"):
@@ -112,7 +112,7 @@ def test_region_and_workload_splits_hold_out_what_they_say(small_core, small_dat
     dist = np.linalg.norm(unit - centre, axis=1)
     assert dist[test].max() <= dist[train].min() + 1e-12  # a ball around the centre
     other = dataset_from_env(
-        _resolve_env("archgym/AcceleratorSmall-v0", {"workload": "alexnet"})[1], 50
+        make_core("archgym/AcceleratorSmall-v0", workload="alexnet"), 50
     )
     both = small_data.concat(other)
     train, test = split(both, "workload", holdout="alexnet")
@@ -125,7 +125,7 @@ def test_region_and_workload_splits_hold_out_what_they_say(small_core, small_dat
 
 def test_two_workloads_in_one_model(small_core, small_data):
     other = dataset_from_env(
-        _resolve_env("archgym/AcceleratorSmall-v0", {"workload": "alexnet"})[1], 600
+        make_core("archgym/AcceleratorSmall-v0", workload="alexnet"), 600
     )
     model = fit_surrogate(small_data.concat(other), "et", cv=0)
     assert model.feature_names[-2:] == ("workload=alexnet", "workload=resnet18")
@@ -184,7 +184,7 @@ def test_env_on_a_surrogate_behaves_like_on_the_simulator(fitted):
 
 def test_residual_on_a_surrogate_prior_transfers_to_a_new_workload(small_data, tmp_path):
     base = fit_surrogate(small_data, "et", cv=0)
-    core = _resolve_env("archgym/AcceleratorSmall-v0", {"workload": "alexnet"})[1]
+    core = make_core("archgym/AcceleratorSmall-v0", workload="alexnet")
     target = dataset_from_env(core, 1000, seed=7, method="uniform")
     few, rest = target.subset(np.arange(50)), target.subset(np.arange(50, 1000))
     residual = fit_residual(few, base, "et", cv=0)
@@ -258,7 +258,7 @@ def test_every_env_has_a_shipped_surrogate_that_fits_its_space(env_id):
             assert scores["kendall_tau"] > 0.8
     # It still matches the simulator (a model change without retraining fails here): median
     # relative error on 100 random designs under 5% for every metric.
-    core = _resolve_env(env_id, {})[1]
+    core = make_core(env_id)
     designs = core.space.sample(100, seed=123, method="uniform")
     truth = core.simulator.evaluate(designs, core.workload).metrics
     predicted = model.evaluate(designs, core.workload).metrics
