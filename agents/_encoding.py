@@ -1,15 +1,21 @@
-"""Helpers every index-space agent shares: the level counts and which knobs are ordered."""
+"""Helpers every index-space agent shares: the level counts, which knobs are ordered, and the
+feasible sampling and repair every agent proposes designs through (:mod:`archgym_py._feasible`)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from .._feasible import FeasibleIndices
 from .._params import Boolean, Categorical
 from .._space import DesignSpace
 
 
 class IndexEncoding:
-    """A DesignSpace seen as a vector of level indices (the env's MultiDiscrete action)."""
+    """A DesignSpace seen as a vector of level indices (the env's MultiDiscrete action).
+
+    Every design it proposes satisfies the space's constraints: draws are uniform over the
+    feasible designs and moves are repaired to the nearest feasible design.
+    """
 
     def __init__(self, space: DesignSpace):
         self.space = space
@@ -17,13 +23,19 @@ class IndexEncoding:
         self.dims = len(space)
         # Ordered knobs move to neighbouring levels; categorical ones jump to any other level.
         self.ordered = np.array([not isinstance(p, (Categorical, Boolean)) for p in space.params])
+        self.feasible = FeasibleIndices(space)
 
     def uniform(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        """``n`` uniformly random designs, shape ``(n, dims)``."""
-        return rng.integers(0, self.nvec, size=(n, self.dims))
+        """``n`` designs drawn uniformly among the feasible ones, shape ``(n, dims)``."""
+        return self.feasible.sample(rng, n)
+
+    def repair(self, rows: np.ndarray) -> np.ndarray:
+        """The rows, each moved to the nearest feasible design where it breaks a constraint."""
+        return self.feasible.repair(rows)
 
     def default(self) -> np.ndarray:
-        return self.space.to_indices(self.space.batch([self.space.default()]))[0]
+        """The base design (repaired if the base architecture breaks a constraint)."""
+        return self.repair(self.space.to_indices(self.space.batch([self.space.default()])))[0]
 
     def neighbour(
         self, rng: np.random.Generator, x: np.ndarray, n_changes: int, max_step: int
@@ -38,9 +50,10 @@ class IndexEncoding:
                     y[i] = int(np.clip(x[i] - step, 0, self.nvec[i] - 1))
             elif self.nvec[i] > 1:
                 y[i] = (x[i] + int(rng.integers(1, self.nvec[i]))) % self.nvec[i]
-        return y
+        return self.repair(y)[0] if self.feasible.constrained else y
 
     def mutate(self, rng: np.random.Generator, pop: np.ndarray, rate: float) -> np.ndarray:
         """Each gene of each row is redrawn uniformly with probability ``rate`` (vectorised)."""
         mask = rng.random(pop.shape) < rate
-        return np.where(mask, self.uniform(rng, len(pop)), pop)
+        redraw = rng.integers(0, self.nvec, size=pop.shape)
+        return self.repair(np.where(mask, redraw, pop))

@@ -53,6 +53,7 @@ class AntColony(Agent):
                 weight = tau[i] ** hp["alpha"] * eta ** hp["beta"]
                 sampled = rng.choice(levels, size=n, p=weight / weight.sum())
                 ants[:, i] = np.where(rng.random(n) < hp["greediness"], np.argmax(weight), sampled)
+            ants = enc.repair(ants)
             rewards, _, _ = evaluator.evaluate(ants)
             it_best = int(np.argmax(rewards))
             if rewards[it_best] > best_r:

@@ -71,8 +71,23 @@ class OptunaAgent(Agent):
                     for _ in range(min(self._trials_per_batch(), evaluator.remaining))
                 ]
                 indices = np.array([[t.params[n] for n in names] for t in trials], dtype=np.int64)
-                rewards, metrics, feasible = evaluator.evaluate(indices)
-                self._tell(study, trials, rewards, metrics, feasible)
+                ok = enc.feasible.mask(indices)
+                if not ok.all():
+                    self._redirect(optuna, study, trials, indices, ~ok, enc, names)
+                    trials = [t for t, keep in zip(trials, ok, strict=True) if keep]
+                    indices = indices[ok]
+                if len(trials):
+                    rewards, metrics, feasible = evaluator.evaluate(indices)
+                    self._tell(study, trials, rewards, metrics, feasible)
+
+    @staticmethod
+    def _redirect(optuna, study, trials, indices, bad, enc: IndexEncoding, names) -> None:
+        """A proposal that breaks a constraint is not simulated (the budget counts simulator
+        calls): its trial fails and the nearest feasible design is queued as the next trial."""
+        for i, row in zip(np.flatnonzero(bad), enc.repair(indices[bad]), strict=True):
+            study.tell(trials[i], state=optuna.trial.TrialState.FAIL)
+            study.enqueue_trial({n: int(v) for n, v in zip(names, row, strict=True)},
+                                skip_if_exists=False)  # fmt: skip
 
     def _trials_per_batch(self) -> int:
         return int(self.hp["batch_size"])

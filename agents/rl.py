@@ -56,7 +56,21 @@ class StepwiseActionWrapper(gym.Wrapper):
                 self._x[i] = int(np.clip(self._x[i] + (1 if up else -1), 0, n - 1))
             else:
                 self._x[i] = (self._x[i] + (1 if up else -1)) % n
+            self._x = self._enc.repair(self._x)[0]
         return self.env.step(self._x.copy())
+
+
+class RepairActions(gym.ActionWrapper):
+    """MultiDiscrete actions that break the design space's constraints become the nearest
+    feasible design (:class:`~archgym_py._feasible.FeasibleIndices`), so every simulated step
+    is a feasible design; the policy learns from the design it was actually given."""
+
+    def __init__(self, env: gym.Env):
+        super().__init__(env)
+        self._enc = IndexEncoding(env.unwrapped.space)
+
+    def action(self, action):
+        return self._enc.repair(np.asarray(action))[0]
 
 
 class _RecordEvaluations(gym.Wrapper):
@@ -90,6 +104,8 @@ class SB3Agent(Agent):
         env: gym.Env = ArchEnv.from_core(self.core)
         if self.stepwise:
             env = StepwiseActionWrapper(env)
+        elif self.core.space.constraints:
+            env = RepairActions(env)
         env = _RecordEvaluations(env, evaluator)
 
         class StopAtBudget(BaseCallback):

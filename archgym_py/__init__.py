@@ -17,14 +17,14 @@ from ._agent import (
     agent_names,
     make_agent,
 )
+from ._arch import Arch
+from ._domain import Domain
 from ._env import ArchEnv, EnvCore, make_core
 from ._envspec import EnvSpec, load_env_spec
 from ._errors import ArchGymError, DesignError, ObjectiveError, SpecError, WorkloadError
 from ._objective import MetricBound, Objective
 from ._params import Boolean, Categorical, Integer, Parameter, PowerOfTwo, Real
 from ._record import EpisodeRecord, ReplayReport, replay
-from ._arch import Arch
-from ._domain import Domain
 from ._simulator import Evaluation, MetricSpec, Simulator, Workload
 from ._space import Batch, Constraint, DesignSpace
 from ._trace import TraceStore

@@ -35,7 +35,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ._errors import DesignError, SpecError, unknown_name
-from ._spec import Field, arch_document, load_named_spec, parse_arch_document
+from ._spec import (
+    Field,
+    arch_document,
+    load_named_spec,
+    parse_arch_document,
+    shipped_spec_dir,
+)
 
 #: Units read off a key's suffix (the spec convention: unit-suffixed keys).
 _SUFFIX_UNITS = {
@@ -77,6 +83,9 @@ class Arch:
     family: ClassVar[str] = ""
     #: Folder of the shipped specs under ``arch_specs/<family>/``.
     subdir: ClassVar[str] = "arch"
+    #: Folder of the named specs when they are not shipped in ``arch_specs/`` (a domain outside
+    #: this package); ``None``: ``arch_specs/<family>/<subdir>``.
+    spec_folder: ClassVar[Path | None] = None
     what: ClassVar[str] = "architecture"
     tunable: ClassVar[Mapping[str, Field]] = {}
     constants: ClassVar[Mapping[str, Field]] = {}
@@ -160,9 +169,14 @@ class Arch:
     def load(cls, arch: str | Path | Mapping[str, Any] | Arch) -> Arch:
         """From a shipped name (``arch_specs/<family>/<subdir>/<name>.yaml``), a YAML path, a
         mapping (the YAML form), or an instance."""
-        return load_named_spec(
-            arch, cls, cls.from_dict, family=cls.family, subdir=cls.subdir, what=cls.what
-        )
+        return load_named_spec(arch, cls, cls.from_dict, folder=cls.folder(), what=cls.what)
+
+    @classmethod
+    def folder(cls) -> Path:
+        """Where the named specs of this type live."""
+        if cls.spec_folder is not None:
+            return Path(cls.spec_folder)
+        return shipped_spec_dir(cls.family) / cls.subdir
 
     def to_dict(self) -> dict[str, Any]:
         """The YAML form (values with their sources); :meth:`from_dict` reads it back."""
@@ -195,7 +209,9 @@ class Arch:
         for key in self.tunable:
             value = designs.get(key, self.values[key])
             full[key] = (
-                np.broadcast_to(np.asarray(value), (n,)) if np.ndim(value) == 0 else np.asarray(value)
+                np.broadcast_to(np.asarray(value), (n,))
+                if np.ndim(value) == 0
+                else np.asarray(value)
             )
         return full
 
@@ -209,5 +225,7 @@ class Arch:
 def _batch_len(designs: Mapping[str, Any]) -> int:
     lengths = {len(np.atleast_1d(v)) for v in designs.values() if np.ndim(v) > 0}
     if len(lengths) > 1:
-        raise DesignError(f"a batch has one array per knob, all of one length; got lengths {sorted(lengths)}")
+        raise DesignError(
+            f"a batch has one array per knob, all of one length; got lengths {sorted(lengths)}"
+        )
     return lengths.pop() if lengths else 1

@@ -24,7 +24,7 @@ from ._arch import Arch
 from ._errors import SpecError, WorkloadError, unknown_name
 from ._simulator import MetricSpec, Simulator, Workload
 from ._space import Batch, DesignSpace
-from ._spec import load_yaml, shipped_names
+from ._spec import load_yaml, yaml_names
 
 
 class Domain:
@@ -52,7 +52,7 @@ class Domain:
 
     def arch_names(self) -> list[str]:
         """Names of the shipped base architectures (``arch_specs/<family>/arch/*.yaml``)."""
-        return shipped_names(self.arch_type.family, self.arch_type.subdir)
+        return yaml_names(self.arch_type.folder())
 
     def arch_defaults(self, arch: Arch) -> dict[str, Any]:
         """The base architecture's knob values: the defaults of an env's design space."""
@@ -121,11 +121,11 @@ class Domain:
 
     def constants(self, arch: Arch, workload: Any) -> dict[str, Any]:
         """Names a design-space constraint may use besides the parameters: the architecture's
-        values and derived quantities, then the workload's ``constants()`` (if it has one)."""
+        values and derived quantities, then the workload's ``scalars()`` (if it has one)."""
         out = arch.scalars()
-        workload_constants = getattr(workload, "constants", None)
-        if callable(workload_constants):
-            out.update(workload_constants())
+        workload_scalars = getattr(workload, "scalars", None)
+        if callable(workload_scalars):
+            out.update(workload_scalars())
         return out
 
     # ------------------------------------------------------------------ reporting
@@ -150,4 +150,3 @@ class Domain:
             if array.ndim == 1 and array.dtype.kind in "fiub" and len(array):
                 out[key] = array[0].item()
         return out
-

@@ -218,8 +218,9 @@ def make_core(env: str | EnvCore | gym.Env, **kwargs: Any) -> EnvCore:
     studies, the CLI and benchmarks evaluate batches through.
 
     Args:
-        env: a registered archgym id (``"archgym/DRAM-v0"``), an archgym env (wrapped or not),
-            or an EnvCore (returned as it is).
+        env: a registered archgym id (``"archgym/DRAM-v0"``), the path of an env spec YAML
+            (a domain of your own, registered or not), an archgym env (wrapped or not), or an
+            EnvCore (returned as it is).
         **kwargs: the env's kwargs (``workload``, ``objective``, ``arch``, ``backend``, ...), as
             ``gymnasium.make`` takes them.
 
@@ -237,15 +238,19 @@ def make_core(env: str | EnvCore | gym.Env, **kwargs: Any) -> EnvCore:
             raise ArchGymError(f"make_core: an EnvCore takes no kwargs, got {sorted(kwargs)}")
         return env
     if isinstance(env, str):
+        if env.endswith((".yaml", ".yml")) and Path(env).exists():
+            return EnvCore(env, **kwargs)
         if env not in ENVS:
-            raise ArchGymError(unknown_name("env id", env, ENVS))
+            raise ArchGymError(unknown_name("env id", env, ENVS) + " or the path of an env YAML")
         return EnvCore(ENVS[env], **kwargs)
     unwrapped = getattr(env, "unwrapped", None)
     if isinstance(getattr(unwrapped, "core", None), EnvCore):
         if kwargs:
             raise ArchGymError(f"make_core: an existing env takes no kwargs, got {sorted(kwargs)}")
         return unwrapped.core
-    raise ArchGymError(f"env: expected an archgym env id, an archgym env or an EnvCore, got {env!r}")
+    raise ArchGymError(
+        f"env: expected an archgym env id, an archgym env or an EnvCore, got {env!r}"
+    )
 
 
 def _open_trace(trace: Any):

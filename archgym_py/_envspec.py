@@ -9,10 +9,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ._errors import ObjectiveError, SpecError, unknown_name
-from ._objective import Objective
 from ._arch import Arch
 from ._domain import Domain
+from ._errors import ObjectiveError, SpecError, unknown_name
+from ._objective import Objective
 from ._simulator import Workload
 from ._space import DesignSpace
 from ._spec import check_keys, check_spec_version, import_string, load_yaml, shipped_spec_dir
@@ -84,7 +84,9 @@ def env_spec_from_dict(data: Mapping[str, Any], *, path: str) -> EnvSpec:
         raise SpecError(f"{path}.domain: {data['domain']!r} is not an archgym_py.Domain")
     if data["default_workload"] not in domain.workload_names():
         raise SpecError(
-            unknown_name("default_workload", data["default_workload"], domain.workload_names(), path)
+            unknown_name(
+                "default_workload", data["default_workload"], domain.workload_names(), path
+            )
         )
     arch = domain.load_arch(str(data["default_arch"]))
     workload = domain.load_workload(str(data["default_workload"]))

@@ -56,7 +56,7 @@ class Evaluation:
 class Workload(Protocol):
     """What the engine needs of a workload: a name (traces, records) and its serialisable form.
 
-    A workload may also have ``constants() -> dict``: numbers that design-space constraints may
+    A workload may also have ``scalars() -> dict``: numbers that design-space constraints may
     name (e.g. a transformer's ``hidden``).
     """
 

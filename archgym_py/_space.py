@@ -77,12 +77,16 @@ class DesignSpace:
         )
         constants = {k: v for k, v in (constants or {}).items() if k not in self._by_name}
         self._exprs = tuple(
-            Expression(c.expression, set(self._by_name) | set(constants), where=f"{name}: constraint")
+            Expression(
+                c.expression, set(self._by_name) | set(constants), where=f"{name}: constraint"
+            )
             for c in self.constraints
         )
         used = set().union(*(e.names for e in self._exprs)) if self._exprs else set()
         #: The constants the constraints use (part of the space's definition and hash).
-        self.constants: dict[str, Any] = {k: _plain(constants[k]) for k in sorted(used & set(constants))}
+        self.constants: dict[str, Any] = {
+            k: _plain(constants[k]) for k in sorted(used & set(constants))
+        }
 
     # ------------------------------------------------------------------ basics
     @property
@@ -439,9 +443,7 @@ class DesignSpace:
         """
         from ._spec import check_keys
 
-        check_keys(
-            data, required={"parameters"}, optional={"constraints", "constants"}, path=path
-        )
+        check_keys(data, required={"parameters"}, optional={"constraints", "constants"}, path=path)
         params = [
             _param_from_dict(p, f"{path}.parameters[{i}]") for i, p in enumerate(data["parameters"])
         ]
@@ -456,7 +458,9 @@ class DesignSpace:
                 constraints.append(Constraint(str(c["expression"]), str(c.get("doc", ""))))
         given = data.get("constants") or {}
         if not isinstance(given, Mapping):
-            raise SpecError(f"{path}.constants: expected a mapping of names to numbers, got {given!r}")
+            raise SpecError(
+                f"{path}.constants: expected a mapping of names to numbers, got {given!r}"
+            )
         return cls(params, constraints, name=name or path, constants={**given, **(constants or {})})
 
     def hash(self) -> str:

@@ -192,26 +192,21 @@ def yaml_names(folder: Path) -> list[str]:
     return sorted(p.stem for p in folder.glob("*.yaml"))
 
 
-def resolve_named_spec(family: str, subdir: str, name_or_path: str | Path, *, what: str) -> Path:
-    """A shipped spec of ``arch_specs/<family>/<subdir>`` by name, or a user file by path."""
-    return resolve_named_yaml(shipped_spec_dir(family) / subdir, name_or_path, what=what)
-
-
 def load_named_spec(
     value: Any,
     kind: type,
     from_dict: Callable[..., Any],
     *,
-    family: str,
-    subdir: str,
+    folder: Path,
     what: str,
 ) -> Any:
-    """A spec object from itself, a mapping, a shipped name or a YAML path (errors name the file)."""
+    """A spec object from itself, a mapping, a name among the YAML files of ``folder``, or a YAML
+    path (errors name the file)."""
     if isinstance(value, kind):
         return value
     if isinstance(value, Mapping):
         return from_dict(value)
-    path = resolve_named_spec(family, subdir, value, what=what)
+    path = resolve_named_yaml(folder, value, what=what)
     return from_dict(load_yaml(path), path=str(path))
 
 

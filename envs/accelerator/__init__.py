@@ -75,7 +75,6 @@ class AcceleratorDomain(Domain):
             )
         return lines
 
-
     def json_details(self, details: Mapping[str, Any]) -> dict[str, Any]:
         """The energy and area breakdowns (per-layer arrays stay out of the JSON)."""
         per_design = {k: v for k, v in details.items() if k.startswith(("energy_", "area_"))}

@@ -9,9 +9,9 @@ import numpy as np
 
 from ..._simulator import Evaluation, MetricSpec
 from ..._space import Batch
+from ..workloads import Network
 from .arch import AcceleratorArch
 from .model import BINDING, LEVELS, LayerCosts, area_mm2, layer_arrays, layer_costs
-from ..workloads import Network
 
 METRICS = (
     MetricSpec("latency_s", "s", "minimize", "time to run the whole workload once"),
@@ -54,9 +54,7 @@ class AcceleratorSimulator:
         """Per design x layer costs of one instance of each layer (see :class:`LayerCosts`)."""
         return layer_costs(self._full_design(designs), self._constants, self._layers(workload))
 
-    def evaluate(
-        self, designs: Batch, workload: Network, *, details: bool = False
-    ) -> Evaluation:
+    def evaluate(self, designs: Batch, workload: Network, *, details: bool = False) -> Evaluation:
         """Network-level metrics for a batch of designs.
 
         With ``details``, ``Evaluation.details`` holds the energy breakdown per level

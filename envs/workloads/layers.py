@@ -142,7 +142,7 @@ class Network:
     #: which design-space constraints may use.
     model_constants: Mapping[str, float] = field(default_factory=dict, compare=False)
 
-    def constants(self) -> dict[str, float]:
+    def scalars(self) -> dict[str, float]:
         """Numbers a design-space constraint may name: ``macs``, ``weight_words`` and the model's."""
         return {"macs": float(self.macs), "weight_words": float(self.weight_words),
                 **self.model_constants}  # fmt: skip

@@ -38,7 +38,9 @@ MODEL_FIELDS: dict[str, Field] = {
     "hidden": Field(int, "model (embedding) width", **_POSITIVE),
     "layers": Field(int, "transformer blocks", **_POSITIVE),
     "heads": Field(int, "query heads", **_POSITIVE),
-    "kv_heads": Field(int, "key/value heads (= heads for MHA, fewer for GQA, 1 for MQA)", **_POSITIVE),
+    "kv_heads": Field(
+        int, "key/value heads (= heads for MHA, fewer for GQA, 1 for MQA)", **_POSITIVE
+    ),
     "head_dim": Field(int, "width of one head", **_POSITIVE),
     "ffn_hidden": Field(int, "FFN inner width of a dense block", **_POSITIVE),
     "ffn_gated": Field(bool, "gated FFN (SwiGLU/GeGLU: gate and up projections)"),
@@ -154,7 +156,9 @@ def _attention(cfg: TransformerConfig, batch: int, queries: int, keys: int, n: i
     ]
 
 
-def _ffn(name: str, m: int, d: int, inner: int, gated: bool, n: int, experts: int = 1) -> list[Layer]:
+def _ffn(
+    name: str, m: int, d: int, inner: int, gated: bool, n: int, experts: int = 1
+) -> list[Layer]:
     if n == 0:
         return []
     up = f"{name}_gate_up" if gated else f"{name}_up"

@@ -8,8 +8,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from archgym_py import ArchGymError, Simulator, TraceStore, WorkloadError
-from archgym_py import make_core
+from archgym_py import ArchGymError, Simulator, TraceStore, WorkloadError, make_core
 from archgym_py.surrogate import (
     active_learning_curve,
     dataset_from_env,
@@ -111,9 +110,7 @@ def test_region_and_workload_splits_hold_out_what_they_say(small_core, small_dat
     centre = np.random.default_rng(4).random(unit.shape[1])
     dist = np.linalg.norm(unit - centre, axis=1)
     assert dist[test].max() <= dist[train].min() + 1e-12  # a ball around the centre
-    other = dataset_from_env(
-        make_core("archgym/AcceleratorSmall-v0", workload="alexnet"), 50
-    )
+    other = dataset_from_env(make_core("archgym/AcceleratorSmall-v0", workload="alexnet"), 50)
     both = small_data.concat(other)
     train, test = split(both, "workload", holdout="alexnet")
     assert set(both.workloads[test]) == {"alexnet"} and "alexnet" not in set(both.workloads[train])
@@ -124,9 +121,7 @@ def test_region_and_workload_splits_hold_out_what_they_say(small_core, small_dat
 
 
 def test_two_workloads_in_one_model(small_core, small_data):
-    other = dataset_from_env(
-        make_core("archgym/AcceleratorSmall-v0", workload="alexnet"), 600
-    )
+    other = dataset_from_env(make_core("archgym/AcceleratorSmall-v0", workload="alexnet"), 600)
     model = fit_surrogate(small_data.concat(other), "et", cv=0)
     assert model.feature_names[-2:] == ("workload=alexnet", "workload=resnet18")
     a = model.evaluate(other.designs[:0] if False else other.designs, "alexnet").metrics[
