@@ -15,19 +15,15 @@ import numpy as np
 
 from .._agent import Agent, Evaluator
 from .._env import ArchEnv
+from .._imports import optional_import
 from .._params import Integer, PowerOfTwo, Real
 from .._space import DesignSpace
 from ._encoding import IndexEncoding
 
 
 def _sb3():
-    try:
-        import stable_baselines3
-        import torch
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise ImportError(
-            "RL agents need stable-baselines3 and torch: pip install torch==2.13.0 stable-baselines3"
-        ) from exc
+    torch = optional_import("torch", "RL agents")
+    stable_baselines3 = optional_import("stable_baselines3", "RL agents")
     torch.set_num_threads(1)  # reproducible and fair on shared cores
     return stable_baselines3
 

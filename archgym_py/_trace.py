@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ._errors import ArchGymError
+from ._imports import optional_import
 
 META_COLUMNS = (
     "workload",
@@ -134,13 +135,8 @@ class TraceStore:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
     def _append_parquet(self, cols: dict[str, np.ndarray]) -> None:
-        try:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-        except ImportError as exc:  # pragma: no cover - depends on the install
-            raise ArchGymError(
-                "Parquet traces need pyarrow: pip install 'archgym_py[parquet]'"
-            ) from exc
+        pa = optional_import("pyarrow", "Parquet traces")
+        pq = optional_import("pyarrow.parquet", "Parquet traces")
         self.path.mkdir(parents=True, exist_ok=True)
         self._seq += 1
         name = f"part-{time.time_ns()}-{os.getpid()}-{self._seq}.parquet"
@@ -151,13 +147,11 @@ class TraceStore:
     def read(self) -> dict[str, np.ndarray]:
         """Every row, as one array per column (numbers as float, booleans as bool)."""
         if self.format == "parquet":
-            import pyarrow.parquet as pq
-
+            pa = optional_import("pyarrow", "Parquet traces")
+            pq = optional_import("pyarrow.parquet", "Parquet traces")
             parts = sorted(self.path.glob("part-*.parquet"))
             if not parts:
                 return {}
-            import pyarrow as pa
-
             table = pa.concat_tables([pq.read_table(p) for p in parts])
             return {k: np.asarray(v) for k, v in table.to_pydict().items()}
         if not self.path.exists():

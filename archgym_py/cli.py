@@ -239,11 +239,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _executor(args: argparse.Namespace):
     if not getattr(args, "dask", None):
         return None
-    try:
-        from distributed import Client
-    except ImportError as exc:
-        raise ArchGymError("--dask needs dask.distributed: pip install 'archgym_py[dask]'") from exc
-    return Client(args.dask).get_executor()
+    from ._imports import optional_import
+
+    distributed = optional_import("distributed", "--dask")
+    return distributed.Client(args.dask).get_executor()
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -420,7 +419,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except ArchGymError as exc:
+    except (ArchGymError, ImportError) as exc:  # bad input, or an optional extra not installed
         print(f"archgym {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import ArchGymError
+from .._imports import optional_import
 from .._trace import atomic_write_text
 from ._stats import Analysis, analyse
 from ._store import open_store
@@ -23,10 +24,7 @@ SCORE_FLOOR = -1.5  # plots clip scores below this (a run far below random); cou
 
 
 def _pyplot():
-    try:
-        import matplotlib
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise ImportError("the report needs matplotlib: pip install matplotlib") from exc
+    matplotlib = optional_import("matplotlib", "the report")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

@@ -1,0 +1,37 @@
+"""One way to import an optional dependency: loaded where it is used, never at
+``import archgym_py``, with an ImportError that names the extra to install.
+
+Example:
+    >>> from archgym_py._imports import optional_import
+    >>> optional_import("numpy", "arrays").__name__
+    'numpy'
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+#: Top-level module -> the extra of ``pyproject.toml`` that installs it.
+EXTRAS = {
+    "stable_baselines3": "rl",
+    "torch": "rl",
+    "distributed": "dask",
+    "pyarrow": "parquet",
+    "psycopg2": "postgres",
+    "zigzag": "fidelity",
+}
+
+
+def optional_import(module: str, purpose: str) -> ModuleType:
+    """Import ``module`` or raise ImportError: ``"<purpose> needs <package>: pip install
+    'archgym_py[<extra>]'"``."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        top = module.split(".")[0]
+        extra = EXTRAS.get(top)
+        how = f"pip install 'archgym_py[{extra}]'" if extra else f"pip install {top}"
+        if extra == "rl":
+            how += " (install a CPU torch first to skip the multi-GB CUDA build; see the README)"
+        raise ImportError(f"{purpose} needs {top}: {how}") from exc
