@@ -316,7 +316,7 @@ class ArchEnv(gym.Env):
 
     def __init__(
         self,
-        spec: str | Path | EnvSpec = "accelerator",
+        spec: str | Path | EnvSpec,
         *,
         render_mode: str | None = None,
         **kwargs,

@@ -3,6 +3,7 @@ objectives into one environment (``arch_specs/<family>/env.yaml``)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -19,6 +20,9 @@ from ._spec import check_keys, check_spec_version, import_string, load_yaml, shi
 
 _KEYS = {"spec_version", "id", "description", "domain", "default_arch", "default_workload", "max_steps",
          "design_space", "objectives", "default_objective"}  # fmt: skip
+#: ``main_metrics``: the metrics that matter most for this env (benchmarks and surrogate checks
+#: report them); default: the metrics the default objective weighs.
+_OPTIONAL_KEYS = {"main_metrics"}
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,7 @@ class EnvSpec:
     objectives: Mapping[str, Mapping[str, Any]]
     default_objective: str
     path: str
+    main_metrics: tuple[str, ...] = ()
 
     @property
     def domain(self) -> Domain:
@@ -75,7 +80,7 @@ class EnvSpec:
 def env_spec_from_dict(data: Mapping[str, Any], *, path: str) -> EnvSpec:
     """Schema, then cross-field checks (domain knobs, default workload and arch, objective metrics)."""
     check_spec_version(data, path)
-    check_keys(data, required=_KEYS, path=path)
+    check_keys(data, required=_KEYS, optional=_OPTIONAL_KEYS, path=path)
     max_steps = data["max_steps"]
     if not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps < 1:
         raise SpecError(f"{path}.max_steps: got {max_steps!r}; expected a positive integer")
@@ -115,7 +120,16 @@ def env_spec_from_dict(data: Mapping[str, Any], *, path: str) -> EnvSpec:
         raise SpecError(unknown_name("default_objective", spec.default_objective, objectives, path))
     for name in objectives:
         spec.objective(name, domain.metrics)
-    return spec
+    main = data.get("main_metrics") or list(spec.objective(None, domain.metrics).weights)
+    known = [m.name for m in domain.metrics]
+    if not isinstance(main, list) or not main:
+        raise SpecError(
+            f"{path}.main_metrics: expected a non-empty list of metric names, got {main!r}"
+        )
+    for metric in main:
+        if metric not in known:
+            raise SpecError(unknown_name("metric", metric, known, f"{path}.main_metrics"))
+    return dataclasses.replace(spec, main_metrics=tuple(main))
 
 
 @cache

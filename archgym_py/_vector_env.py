@@ -23,9 +23,7 @@ class ArchVectorEnv(VectorEnv):
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
 
-    def __init__(
-        self, spec: str | Path | EnvSpec = "accelerator", num_envs: int = 1, **kwargs: Any
-    ):
+    def __init__(self, spec: str | Path | EnvSpec, num_envs: int = 1, **kwargs: Any):
         self.core = EnvCore(spec, **kwargs)
         self.num_envs = int(num_envs)
         self.single_action_space = self.core.action_space
