@@ -8,8 +8,10 @@ functions are allowed, so a spec file can never run arbitrary code.
 from __future__ import annotations
 
 import ast
+import functools
 import operator
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -46,6 +48,9 @@ class Expression:
             raise SpecError(f"{where}: cannot parse {text!r}: {exc.msg}") from exc
         self._tree = tree.body
         self.names = frozenset(_names_in(self._tree, where=where, text=text))
+        # Checked above: the tree holds only whitelisted nodes; it becomes nested closures once,
+        # so an evaluation is a few Python calls per node and no dispatch (still no eval()).
+        self._fn = _compile(self._tree)
         unknown = self.names - set(names)
         if unknown:
             from ._errors import unknown_name
@@ -53,7 +58,7 @@ class Expression:
             raise SpecError(unknown_name("name in expression", sorted(unknown)[0], names, where))
 
     def __call__(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
-        return _eval(self._tree, values)
+        return self._fn(values)
 
     def __repr__(self) -> str:
         return f"Expression({self.text!r})"
@@ -81,33 +86,48 @@ def _names_in(node: ast.AST, *, where: str, text: str) -> set[str]:
     return names
 
 
-def _eval(node: ast.AST, values: Mapping[str, np.ndarray]):
+def _compile(node: ast.AST) -> Callable[[Mapping[str, np.ndarray]], Any]:
+    """A function of the named values computing ``node`` (whitelisted nodes only)."""
     if isinstance(node, ast.Constant):
-        return node.value
+        value = node.value
+        return lambda values: value
     if isinstance(node, ast.Name):
-        return values[node.id]
+        name = node.id
+        return lambda values: values[name]
     if isinstance(node, ast.BinOp):
-        return _BINOPS[type(node.op)](_eval(node.left, values), _eval(node.right, values))
+        op, left, right = _BINOPS[type(node.op)], _compile(node.left), _compile(node.right)
+        return lambda values: op(left(values), right(values))
     if isinstance(node, ast.UnaryOp):
-        operand = _eval(node.operand, values)
+        operand = _compile(node.operand)
         if isinstance(node.op, ast.Not):
-            return np.logical_not(operand)
-        return -operand if isinstance(node.op, ast.USub) else operand
+            return lambda values: np.logical_not(operand(values))
+        if isinstance(node.op, ast.USub):
+            return lambda values: -operand(values)
+        return operand
     if isinstance(node, ast.BoolOp):
-        parts = [_eval(v, values) for v in node.values]
+        parts = [_compile(v) for v in node.values]
         combine = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
-        out = parts[0]
-        for part in parts[1:]:
-            out = combine(out, part)
-        return out
+        return lambda values: functools.reduce(combine, (p(values) for p in parts))
     if isinstance(node, ast.Compare):
-        left = _eval(node.left, values)
-        out = True
-        for op, comparator in zip(node.ops, node.comparators, strict=True):
-            right = _eval(comparator, values)
-            out = np.logical_and(out, _CMPOPS[type(op)](left, right))
-            left = right
-        return out
+        first = _compile(node.left)
+        rest = [
+            (_CMPOPS[type(op)], _compile(c))
+            for op, c in zip(node.ops, node.comparators, strict=True)
+        ]
+        if len(rest) == 1:
+            op, right = rest[0]
+            return lambda values: op(first(values), right(values))
+
+        def chain(values):
+            left, out = first(values), True
+            for op, right in rest:
+                value = right(values)
+                out = np.logical_and(out, op(left, value))
+                left = value
+            return out
+
+        return chain
     if isinstance(node, ast.Call):
-        return _FUNCS[node.func.id](*[_eval(a, values) for a in node.args])
+        fn, args = _FUNCS[node.func.id], [_compile(a) for a in node.args]
+        return lambda values: fn(*[a(values) for a in args])
     raise SpecError(f"unsupported expression node {type(node).__name__}")  # pragma: no cover

@@ -205,7 +205,7 @@ class DesignSpace:
         ok = np.ones(n, dtype=bool)
         values = {**self.constants, **batch} if self.constants else batch
         for expr in self._exprs:
-            ok &= np.broadcast_to(np.asarray(expr(values), dtype=bool), (n,))
+            ok &= np.asarray(expr(values), dtype=bool)  # a constant result broadcasts
         return ok
 
     # ------------------------------------------------------------------ batches

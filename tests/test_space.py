@@ -218,3 +218,39 @@ def test_space_spec_errors(data, message):
     with pytest.raises(SpecError) as err:
         DesignSpace.from_dict(data)
     assert message in str(err.value)
+
+
+def test_expressions_evaluate_every_operator_elementwise():
+    from archgym_py._expr import Expression
+
+    x = np.array([0, 1, 2, 3, 4])
+    cases = {
+        "1 <= x < 3": [False, True, True, False, False],
+        "not (x > 1) or x == 4": [True, True, False, False, True],
+        "x % 2 == 0 and x != 0": [False, False, True, False, True],
+        "max(x, 2) - min(x, 2) >= abs(-2)": [True, False, False, False, True],
+        "log2(x + 1) * 2 ** 1 // 1 > 2": [False, False, True, True, True],  # 0, 2, 3.17, 4, 4.64
+        "-x + 4 / 2 > 0": [True, True, False, False, False],
+    }
+    for text, expected in cases.items():
+        assert Expression(text, {"x"})({"x": x}).tolist() == expected, text
+
+
+def test_constraints_read_constants_and_hash_them():
+    space = DesignSpace(
+        [PowerOfTwo("dp", low=1, high=8), PowerOfTwo("tp", low=1, high=8)],
+        constraints=["dp * tp == gpus", "hidden % tp == 0"],
+        constants={"gpus": 8, "hidden": 12, "unused": 1},
+    )
+    grid = space.grid()
+    assert sorted(zip(grid["dp"].tolist(), grid["tp"].tolist())) == [(2, 4), (4, 2), (8, 1)]
+    assert space.constants == {"gpus": 8, "hidden": 12}  # only what the constraints name
+    assert space.hash() != space.with_constants({"gpus": 4, "hidden": 12}).hash()
+    with pytest.raises(
+        DesignError, match=r"'dp \* tp == gpus' with \{'dp': 1, 'tp': 1, 'gpus': 8\}"
+    ):
+        space.validate({"dp": 1, "tp": 1})
+    again = DesignSpace.from_dict(space.to_dict())  # the constants travel with the space
+    assert again.hash() == space.hash()
+    with pytest.raises(SpecError, match="unknown name in expression 'gpus'"):
+        DesignSpace([PowerOfTwo("dp", low=1, high=8)], constraints=["dp == gpus"])
