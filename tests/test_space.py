@@ -243,7 +243,11 @@ def test_constraints_read_constants_and_hash_them():
         constants={"gpus": 8, "hidden": 12, "unused": 1},
     )
     grid = space.grid()
-    assert sorted(zip(grid["dp"].tolist(), grid["tp"].tolist())) == [(2, 4), (4, 2), (8, 1)]
+    assert sorted(zip(grid["dp"].tolist(), grid["tp"].tolist(), strict=True)) == [
+        (2, 4),
+        (4, 2),
+        (8, 1),
+    ]
     assert space.constants == {"gpus": 8, "hidden": 12}  # only what the constraints name
     assert space.hash() != space.with_constants({"gpus": 4, "hidden": 12}).hash()
     with pytest.raises(
