@@ -270,13 +270,21 @@ def agent_names() -> list[str]:
 
 
 def agent_class(name: str) -> type[Agent]:
-    """The Agent class registered under ``name`` (see ``archgym_py.agents.AGENTS``)."""
+    """The Agent class registered under ``name`` (see ``archgym_py.agents.AGENTS``), or the one
+    a ``"package.module:Class"`` entry point names (an agent of your own, in sweeps too)."""
     from ._spec import import_string
     from .agents import AGENTS
 
-    if name not in AGENTS:
-        raise ArchGymError(unknown_name("agent", name, AGENTS))
-    return import_string(AGENTS[name])
+    if name in AGENTS:
+        return import_string(AGENTS[name])
+    if ":" in name:
+        cls = import_string(name)
+        if not (isinstance(cls, type) and issubclass(cls, Agent)):
+            raise ArchGymError(
+                f"agent {name!r}: expected a subclass of archgym_py.Agent, got {cls!r}"
+            )
+        return cls
+    raise ArchGymError(unknown_name("agent", name, AGENTS) + " or a 'module:Class' entry point")
 
 
 def make_agent(

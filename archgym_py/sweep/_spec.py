@@ -195,7 +195,7 @@ def sweep_from_dict(data: Mapping[str, Any], *, path: str = "sweep") -> SweepSpe
         where = f"{path}.agents[{i}]"
         check_keys(a, required={"name"}, optional={"configs", "sampling", "grid", "fixed", "include_default"},
                    path=where)  # fmt: skip
-        if a["name"] not in agent_names():
+        if a["name"] not in agent_names() and ":" not in str(a["name"]):
             raise SpecError(unknown_name("agent", a["name"], agent_names(), where))
         try:
             agents.append((a["name"], _configs(a, where)))

@@ -200,7 +200,9 @@ def test_active_learning_rows_and_budgets(small_core, small_data):
     rows = active_learning_curve(small_core, test, acquisition="uncertainty", budgets=(32, 64, 96),
                                  family="et", metric="latency_s", pool=512)  # fmt: skip
     assert [r["budget"] for r in rows] == [32, 64, 96]
-    assert all(0 <= r["nrmse"] < 1 and -1 <= r["kendall_tau"] <= 1 for r in rows)
+    # Measured: nRMSE 8.6% -> 7.4%, tau 0.74 -> 0.77 from 32 to 96 simulated designs.
+    assert rows[-1]["nrmse"] < rows[0]["nrmse"] and rows[-1]["nrmse"] < 0.12
+    assert rows[-1]["kendall_tau"] > 0.6
     assert rows[-1]["best"] <= rows[0]["best"]  # more simulated designs never lose the best one
     ei = active_learning_curve(
         small_core, test, acquisition="ei", budgets=(16, 48), family="et", pool=256
@@ -298,7 +300,10 @@ def test_metric_subset_calibration_rows_and_interval_details(small_core, small_d
     assert set(model.card["held_out"]["scores"]) == {"latency_s", "energy_j"}
     ev = model.evaluate(rest_data.subset(test).designs, "resnet18", details=True)
     lo, hi = ev.details["lower_latency_s"], ev.details["upper_latency_s"]
-    assert np.all(lo <= ev.metrics["latency_s"]) and np.all(ev.metrics["latency_s"] <= hi)
+    truth = small_core.simulator.evaluate(rest_data.subset(test).designs, small_core.workload)
+    inside = (lo <= truth.metrics["latency_s"]) & (truth.metrics["latency_s"] <= hi)
+    assert 0.8 <= inside.mean() <= 0.98  # measured 0.91 on these held-out designs
+    assert 1.02 < np.median(hi / lo) < 1.3  # a real interval (measured +-5%), not a point
     assert model.evaluate(rest_data.subset(test).designs, "resnet18").details == {}
     # Split conformal: at least 90% of the calibration rows fall inside their own interval.
     assert model.score(rest_data.subset(cal))["latency_s"]["coverage_90"] >= 0.9

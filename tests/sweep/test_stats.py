@@ -38,7 +38,9 @@ def test_variance_shares_hand_computed():
 def test_probability_of_improvement_hand_computed():
     # x beats y in 3 of 4 pairs, ties count half: x=[1,3], y=[2,3]: (1>2 no, 1>3 no, 3>2 yes, 3=3 half) -> 1.5/4
     p, lo, hi = probability_of_improvement([np.array([1.0, 3.0])], [np.array([2.0, 3.0])], reps=200)
-    assert p == pytest.approx(1.5 / 4) and 0 <= lo <= p <= hi <= 1
+    # Resampling x to (1, 1) gives P = 0 (probability 1/4); x = (3, 3) with y = (2, 2) gives
+    # P = 1 (1/16): both beyond the 2.5% tails, so the 95% interval is [0, 1] exactly.
+    assert (p, lo, hi) == pytest.approx((1.5 / 4, 0.0, 1.0))
     # Strata are averaged, not pooled.
     p, _, _ = probability_of_improvement(
         [np.array([1.0]), np.array([0.0])], [np.array([0.0]), np.array([1.0])], reps=50
@@ -51,7 +53,65 @@ def test_stratified_bootstrap_ci_contains_the_estimate_and_is_seeded():
     groups = [rng.normal(0, 1, 30), rng.normal(1, 1, 20)]
     a = stratified_bootstrap_ci(groups, reps=500, seed=1)
     b = stratified_bootstrap_ci(groups, reps=500, seed=1)
-    assert a == b and a[1] <= a[0] <= a[2]
+    assert a == b
+    # For the mean, the stratified bootstrap's 95% interval is +-1.96 standard errors of the
+    # stratified mean, sum over strata of (n_g / N)^2 var_g / n_g.
+    point, lo, hi = stratified_bootstrap_ci(groups, np.mean, reps=4000, seed=2)
+    se = math.sqrt(sum((len(g) / 50) ** 2 * g.var() / len(g) for g in groups))
+    assert point == pytest.approx(np.concatenate(groups).mean())
+    assert hi - lo == pytest.approx(2 * 1.96 * se, rel=0.1)
     constant = stratified_bootstrap_ci([np.full(10, 2.0)], reps=100)
     assert constant == (2.0, 2.0, 2.0)
     assert not math.isnan(a[0])
+
+
+def _cell(agent, config, seed, reward, hp=None):
+    return {"env_label": "e", "agent": agent, "config_index": config, "seed": seed,
+            "best_reward": reward, "hyperparameters": hp or {},
+            "curve": {"evals": [1, 2], "best": [reward - 1.0, reward]}, "pareto": None}  # fmt: skip
+
+
+def test_analysis_of_a_hand_computed_table():
+    from archgym_py.sweep._stats import analyse
+
+    # optimum 10; random's median best 5 -> score = (r - 5) / 5, regret = 10 - r.
+    cells = [_cell("random", 0, 0, 4.0), _cell("random", 0, 1, 6.0),
+             _cell("ga", 0, 0, 10.0), _cell("ga", 0, 1, 8.0),
+             _cell("ga", 1, 0, 5.0), _cell("ga", 1, 1, 7.0)]  # fmt: skip
+    a = analyse(cells, {"e": {"optimum": 10.0}}, reps=200)
+    scores = {(r["agent"], r["config_index"], r["seed"]): r["score"] for r in a.runs}
+    assert scores == pytest.approx({("random", 0, 0): -0.2, ("random", 0, 1): 0.2, ("ga", 0, 0): 1.0,
+                                    ("ga", 0, 1): 0.6, ("ga", 1, 0): 0.0, ("ga", 1, 1): 0.4})  # fmt: skip
+    ga = next(s for s in a.summary if s["agent"] == "ga")
+    # iqm of (0, 0.4, 0.6, 1.0) is the mean of the middle two; config means 0.8 and 0.2;
+    # between-config sum of squares 2 (0.3^2 + 0.3^2) = 0.36 of a total 0.52.
+    assert ga["iqm_score"] == pytest.approx(0.5) and ga["median_score"] == pytest.approx(0.5)
+    assert (ga["default_config_mean"], ga["worst_config_mean"]) == pytest.approx((0.8, 0.2))
+    assert ga["config_spread"] == pytest.approx(0.6)
+    assert ga["hyperparameter_share"] == pytest.approx(0.36 / 0.52)
+    assert ga["seed_share"] == pytest.approx(0.16 / 0.52)
+    assert ga["median_regret"] == pytest.approx(2.5)  # regrets 0, 2, 5, 3
+    (lottery,) = a.lottery  # ga's configs spread 0.6; agents at their best: 0.8 - 0.0
+    assert lottery["ratio"] == pytest.approx(0.75)
+    poi = next(r for r in a.improvement if r["agent"] == "ga" and r["versus"] == "random")
+    assert poi["p_improvement"] == pytest.approx(7 / 8)  # 7 of 8 pairs: only 0.0 < 0.2 loses
+    assert {r["agent"]: r["rank_iqm"] for r in a.rankings} == {"ga": 1, "random": 2}
+    tau = a.profiles["tau"].index(0.5)
+    assert a.profiles["ga"][tau] == pytest.approx(0.5)  # 1.0 and 0.6 of four runs reach 0.5
+
+
+def test_fanova_importance_finds_the_one_hyperparameter_that_matters():
+    from archgym_py import agent_class
+    from archgym_py.sweep._stats import analyse
+
+    # Six ga configurations that differ only in mutation_rate, whose score rises with it.
+    defaults = agent_class("ga").hyperparameter_space.default()
+    cells = []
+    for config, rate in enumerate((0.0, 0.1, 0.2, 0.3, 0.4, 0.5)):
+        for seed in (0, 1):
+            cells.append(_cell("ga", config, seed, 1.0 + 10 * rate + 0.01 * seed,
+                               {**defaults, "mutation_rate": rate}))  # fmt: skip
+    importance = {r["hyperparameter"]: r["importance"] for r in analyse(cells, {}, reps=50).importance
+                  if r["agent"] == "ga"}  # fmt: skip
+    assert max(importance, key=importance.get) == "mutation_rate"
+    assert importance["mutation_rate"] == pytest.approx(1.0, abs=0.01)

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import yaml
@@ -24,6 +25,9 @@ from archgym_py.sweep import (
 )
 
 ENV = "archgym/AcceleratorSmall-v0"
+
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def spec_dict(**over):
@@ -114,47 +118,43 @@ def _cell_count(db):
         return 0
 
 
-def test_kill_9_then_resume_runs_every_cell_exactly_once(tmp_path):
-    # Slow-ish cells (a random walk evaluates one design at a time) so the kill lands mid-sweep.
-    data = spec_dict(budget=1500, seeds=6, agents=[{"name": "random_walk", "configs": 2}])
+def test_kill_9_then_resume_runs_every_cell_exactly_once(tmp_path, monkeypatch):
+    # The first three cells run at once; the other three wait at a gate (tests/sweep/gate_agent.py)
+    # that stays shut until the kill, so the kill lands mid-sweep on any machine.
+    gate = tmp_path / "gate"
+    monkeypatch.setenv("ARCHGYM_TEST_GATE", str(gate))
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the CLI's workers import tests.sweep.gate_agent
+    agent = {"name": "tests.sweep.gate_agent:GateAgent", "grid": {"hold": [0, 1]},
+             "include_default": False}  # fmt: skip
     spec_path = tmp_path / "spec.yaml"
-    spec_path.write_text(yaml.safe_dump(data))
+    spec_path.write_text(yaml.safe_dump(spec_dict(budget=20, seeds=3, agents=[agent])))
+    spec = load_sweep(spec_path)
+    free = [c for c in spec.cells() if c.hyperparameters["hold"] == 0]
+    assert len(free) == 3 and len(spec.cells()) == 6
     db = tmp_path / "killed.db"
-    cmd = [
-        sys.executable,
-        "-m",
-        "archgym_py.cli",
-        "sweep",
-        str(spec_path),
-        "-o",
-        str(db),
-        "--workers",
-        "2",
-        "-q",
-    ]
-    proc = subprocess.Popen(
-        cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    cmd = [sys.executable, "-m", "archgym_py.cli", "sweep", str(spec_path), "-o", str(db),
+           "--workers", "2", "-q"]  # fmt: skip
+    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)  # fmt: skip
     deadline = time.time() + 120
-    while _cell_count(db) < 2 and time.time() < deadline and proc.poll() is None:
+    while _cell_count(db) < len(free) and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
+    assert proc.poll() is None, proc.stderr.read().decode()[-2000:]  # still waiting at the gate
     os.killpg(proc.pid, signal.SIGKILL)  # the whole sweep: parent and workers, no cleanup
     proc.wait()
-    spec = load_sweep(spec_path)
-    done_before = _cell_count(db)
-    assert 2 <= done_before < len(spec.cells()), "the kill did not land mid-sweep"
-    assert main(["sweep", str(spec_path), "-o", str(db), "--workers", "2", "--resume", "-q"]) == 0
+    proc.stderr.close()
     store = open_store(db)
-    cells = store.cells()
-    assert sorted(c["cell_id"] for c in cells) == sorted(
-        c.id for c in spec.cells()
-    )  # each exactly once
+    assert sorted(c["cell_id"] for c in store.cells()) == sorted(c.id for c in free)
+    gate.touch()
+    assert main(["sweep", str(spec_path), "-o", str(db), "--workers", "2", "--resume", "-q"]) == 0
+    cells = open_store(db).cells()
+    assert sorted(c["cell_id"] for c in cells) == sorted(c.id for c in spec.cells())  # each once
     # A resumed cell equals the same cell run from scratch.
     again = run_cell(spec.cells()[-1].to_dict() | {"sweep": spec.name})
     stored = next(c for c in cells if c["cell_id"] == again["cell_id"])
-    assert (
-        stored["best_reward"] == again["best_reward"]
-        and stored["best_design"] == again["best_design"]
+    assert (stored["best_reward"], stored["best_design"]) == (
+        again["best_reward"],
+        again["best_design"],
     )
 
 
