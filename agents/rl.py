@@ -40,10 +40,12 @@ class StepwiseActionWrapper(gym.Wrapper):
         self._x = self._enc.default()
 
     def reset(self, **kwargs):
+        """Start at the base design."""
         self._x = self._enc.default()
         return self.env.reset(**kwargs)
 
     def step(self, action):
+        """Move one knob (or none) and evaluate the resulting design."""
         a = int(action)
         if a < 2 * self._enc.dims:
             i, up = divmod(a, 2)
@@ -66,6 +68,7 @@ class RepairActions(gym.ActionWrapper):
         self._enc = IndexEncoding(env.unwrapped.space)
 
     def action(self, action):
+        """The nearest feasible design to the policy's action."""
         return self._enc.repair(np.asarray(action))[0]
 
 

@@ -98,36 +98,44 @@ def _compile(node: ast.AST) -> Callable[[Mapping[str, np.ndarray]], Any]:
         op, left, right = _BINOPS[type(node.op)], _compile(node.left), _compile(node.right)
         return lambda values: op(left(values), right(values))
     if isinstance(node, ast.UnaryOp):
-        operand = _compile(node.operand)
-        if isinstance(node.op, ast.Not):
-            return lambda values: np.logical_not(operand(values))
-        if isinstance(node.op, ast.USub):
-            return lambda values: -operand(values)
-        return operand
+        return _compile_unary(node)
     if isinstance(node, ast.BoolOp):
         parts = [_compile(v) for v in node.values]
         combine = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
         return lambda values: functools.reduce(combine, (p(values) for p in parts))
     if isinstance(node, ast.Compare):
-        first = _compile(node.left)
-        rest = [
-            (_CMPOPS[type(op)], _compile(c))
-            for op, c in zip(node.ops, node.comparators, strict=True)
-        ]
-        if len(rest) == 1:
-            op, right = rest[0]
-            return lambda values: op(first(values), right(values))
-
-        def chain(values):
-            left, out = first(values), True
-            for op, right in rest:
-                value = right(values)
-                out = np.logical_and(out, op(left, value))
-                left = value
-            return out
-
-        return chain
+        return _compile_compare(node)
     if isinstance(node, ast.Call):
         fn, args = _FUNCS[node.func.id], [_compile(a) for a in node.args]
         return lambda values: fn(*[a(values) for a in args])
     raise SpecError(f"unsupported expression node {type(node).__name__}")  # pragma: no cover
+
+
+def _compile_unary(node: ast.UnaryOp) -> Callable[[Mapping[str, np.ndarray]], Any]:
+    operand = _compile(node.operand)
+    if isinstance(node.op, ast.Not):
+        return lambda values: np.logical_not(operand(values))
+    if isinstance(node.op, ast.USub):
+        return lambda values: -operand(values)
+    return operand
+
+
+def _compile_compare(node: ast.Compare) -> Callable[[Mapping[str, np.ndarray]], Any]:
+    """``a < b`` or a chain ``a < b <= c`` (each link on the arrays, combined with and)."""
+    first = _compile(node.left)
+    rest = [
+        (_CMPOPS[type(op)], _compile(c)) for op, c in zip(node.ops, node.comparators, strict=True)
+    ]
+    if len(rest) == 1:
+        op, right = rest[0]
+        return lambda values: op(first(values), right(values))
+
+    def chain(values):
+        left, out = first(values), True
+        for op, right in rest:
+            value = right(values)
+            out = np.logical_and(out, op(left, value))
+            left = value
+        return out
+
+    return chain

@@ -94,55 +94,32 @@ class Objective:
         known = {m.name: m for m in metrics}
 
         def metric(name: str, where: str) -> str:
-            if name not in known:
-                raise ObjectiveError(unknown_name("metric", name, known, where))
-            return name
-
-        def number(value: Any, where: str, *, positive: bool = True) -> float:
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ObjectiveError(f"{where}: expected a number, got {value!r}")
-            if positive and not value > 0:
-                raise ObjectiveError(f"{where}: expected a positive number, got {value!r}")
-            return float(value)
+            return _metric(name, known, where)
 
         targets = {
-            metric(k, f"{path}.targets"): number(v, f"{path}.targets.{k}")
+            metric(k, f"{path}.targets"): _number(v, f"{path}.targets.{k}")
             for k, v in (data.get("targets") or {}).items()
         }
         raw_weights = data.get("weights") or {k: 1.0 for k in targets}
         if not isinstance(raw_weights, Mapping) or not raw_weights:
             raise ObjectiveError(f"{path}.weights: expected a non-empty mapping metric -> weight")
         weights = {
-            metric(k, f"{path}.weights"): number(v, f"{path}.weights.{k}", positive=False)
+            metric(k, f"{path}.weights"): _number(v, f"{path}.weights.{k}", positive=False)
             for k, v in raw_weights.items()
         }
         if kind == "target" and set(weights) - set(targets):
             extra = sorted(set(weights) - set(targets))
             raise ObjectiveError(f"{path}.weights: metrics {extra} have a weight but no target")
-        constraints = []
-        for i, c in enumerate(data.get("constraints") or ()):
-            where = f"{path}.constraints[{i}]"
-            check_keys(
-                c, required={"metric"}, optional={"max", "min"}, path=where, error=ObjectiveError
-            )
-            if "max" not in c and "min" not in c:
-                raise ObjectiveError(f"{where}: give 'max' and/or 'min' for {c['metric']!r}")
-            constraints.append(
-                MetricBound(
-                    metric(c["metric"], where),
-                    max=number(c["max"], f"{where}.max") if "max" in c else None,
-                    min=number(c["min"], f"{where}.min") if "min" in c else None,
-                )
-            )
+        constraints = _bounds(data.get("constraints") or (), known, path)
         return cls(
             kind=kind,
             weights=weights,
             directions={m.name: m.direction for m in metrics},
             targets=targets,
-            tolerance=number(data.get("tolerance", 0.0), f"{path}.tolerance", positive=False),
+            tolerance=_number(data.get("tolerance", 0.0), f"{path}.tolerance", positive=False),
             one_sided=bool(data.get("one_sided", True)),
             constraints=tuple(constraints),
-            penalty=number(data.get("penalty", 10.0), f"{path}.penalty", positive=False),
+            penalty=_number(data.get("penalty", 10.0), f"{path}.penalty", positive=False),
             name=str(data.get("name", kind)),
         )
 
@@ -258,3 +235,39 @@ class Objective:
                 for c in self.constraints
             ]  # fmt: skip
         return out
+
+
+def _metric(name: str, known: Mapping[str, MetricSpec], where: str) -> str:
+    if name not in known:
+        raise ObjectiveError(unknown_name("metric", name, known, where))
+    return name
+
+
+def _number(value: Any, where: str, *, positive: bool = True) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ObjectiveError(f"{where}: expected a number, got {value!r}")
+    if positive and not value > 0:
+        raise ObjectiveError(f"{where}: expected a positive number, got {value!r}")
+    return float(value)
+
+
+def _bounds(raw: Sequence[Any], known: Mapping[str, MetricSpec], path: str) -> list[MetricBound]:
+    """The ``constraints`` list of an objective: ``{metric, max and/or min}`` each."""
+    from ._spec import check_keys
+
+    bounds = []
+    for i, c in enumerate(raw):
+        where = f"{path}.constraints[{i}]"
+        check_keys(
+            c, required={"metric"}, optional={"max", "min"}, path=where, error=ObjectiveError
+        )
+        if "max" not in c and "min" not in c:
+            raise ObjectiveError(f"{where}: give 'max' and/or 'min' for {c['metric']!r}")
+        bounds.append(
+            MetricBound(
+                _metric(c["metric"], known, where),
+                max=_number(c["max"], f"{where}.max") if "max" in c else None,
+                min=_number(c["min"], f"{where}.min") if "min" in c else None,
+            )
+        )
+    return bounds

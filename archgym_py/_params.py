@@ -133,7 +133,7 @@ class Parameter:
 
 
 def _plain(value: Any) -> Any:
-    """numpy scalar -> Python scalar, for YAML/JSON output."""
+    """A Python scalar from a numpy one (YAML and JSON output)."""
     return value.item() if isinstance(value, np.generic) else value
 
 

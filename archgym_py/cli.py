@@ -50,6 +50,7 @@ def _parse_design(pairs: Sequence[str], option: str = "--design") -> dict[str, s
 
 
 def cmd_envs(args: argparse.Namespace) -> int:
+    """``archgym envs``: every env id, and with -v its workloads, archs, objectives and knobs."""
     from ._env import resolve_spec
     from .envs import ENVS
 
@@ -71,6 +72,7 @@ def cmd_envs(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    """``archgym eval``: one design's metrics, reward and (with --details) the domain's breakdown."""
     core = _make_core(args.env, args)
     design = core.space.validate(
         _parse_design(args.design or []), partial=True, check_constraints=False
@@ -108,6 +110,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
+    """``archgym collect``: sample designs, evaluate them, append them to a trace."""
     from tqdm import tqdm
 
     from ._trace import TraceStore
@@ -144,6 +147,7 @@ def _print_scores(scores: dict[str, dict[str, float]], units: dict[str, str]) ->
 
 
 def cmd_surrogate_fit(args: argparse.Namespace) -> int:
+    """``archgym surrogate fit``: fit a surrogate on traces and save it with its card."""
     from .surrogate import dataset_from_trace, fit_surrogate, split
 
     data = dataset_from_trace(
@@ -168,6 +172,7 @@ def cmd_surrogate_fit(args: argparse.Namespace) -> int:
 
 
 def cmd_surrogate_score(args: argparse.Namespace) -> int:
+    """``archgym surrogate score``: score a saved surrogate on traces."""
     from .surrogate import dataset_from_trace, load_surrogate
 
     model = load_surrogate(args.model)
@@ -186,6 +191,7 @@ def _literal(text: str) -> Any:
 
 
 def cmd_agents(args: argparse.Namespace) -> int:
+    """``archgym agents``: the registered agents and (with -v) their hyperparameters."""
     from ._agent import agent_class, agent_names
 
     for name in agent_names():
@@ -208,6 +214,7 @@ def cmd_agents(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """``archgym run``: one agent run, written as JSON."""
     from tqdm import tqdm
 
     from ._agent import make_agent
@@ -246,6 +253,7 @@ def _executor(args: argparse.Namespace):
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    """``archgym sweep``: run (or resume) a sweep into a results store."""
     from .sweep import load_sweep, run_sweep
 
     spec = load_sweep(args.spec)
@@ -259,6 +267,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    """``archgym report``: the lottery report of a results store."""
     from .sweep import load_sweep
     from .sweep._report import write_report
 
@@ -269,6 +278,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """``archgym demo``: the quick lottery and its report (the main job)."""
     from pathlib import Path
 
     from .sweep import load_sweep, run_sweep
@@ -286,6 +296,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``archgym`` argument parser, one subcommand per job."""
     parser = argparse.ArgumentParser(
         prog="archgym",
         description="Design-space exploration environments for computer architecture.",
@@ -415,6 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``archgym`` entry point: exit 0, or 2 with a message on bad input."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

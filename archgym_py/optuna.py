@@ -93,8 +93,11 @@ def create_study(
     sampler=None,
     env_kwargs: Mapping[str, Any] | None = None,
 ):
-    """An Optuna study and its objective for ``env``: ``study, obj = create_study(...)``; then
-    ``study.optimize(obj, n_trials=...)``. Several processes may share a journal or RDB storage."""
+    """An Optuna study and its objective for ``env``, to run with ``study.optimize(obj, ...)``.
+
+    Usage: ``study, obj = create_study(...)``. Several processes may share a journal or RDB
+    storage.
+    """
     optuna = _optuna()
     obj = objective(env, multi_objective=multi_objective, **dict(env_kwargs or {}))
     study = optuna.create_study(directions=obj.directions, storage=storage(storage_url), study_name=study_name,

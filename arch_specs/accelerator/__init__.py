@@ -1,0 +1,1 @@
+"""Accelerator base architectures, env specs and shipped surrogates (data only)."""

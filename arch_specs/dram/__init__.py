@@ -1,0 +1,1 @@
+"""DRAM memory systems, env specs and shipped surrogates (data only)."""

@@ -1,0 +1,1 @@
+"""Transformer model configs shared by every domain (data only)."""

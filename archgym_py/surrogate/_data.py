@@ -266,6 +266,7 @@ def split(dataset: Dataset, kind: str = "random", *, test_fraction: float = 0.2,
     """Train and test row indices for an honest held-out score.
 
     Args:
+        dataset: the rows to split.
         kind: ``"random"``, ``"region"`` or ``"workload"`` (see the module docstring).
         test_fraction: share of distinct designs in the test set (random, region).
         seed: chooses the test designs, the region's centre or the held-out workload.

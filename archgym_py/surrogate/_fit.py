@@ -158,49 +158,17 @@ def fit_surrogate(data: Dataset, family: str = "auto", *, params: Mapping[str, A
     if params and family == "auto":
         raise ArchGymError("fit_surrogate: params= needs a named family, not 'auto'")
     workloads = data.workload_names
-    transforms = None
-    prior_part = affine = None
-    if prior is not None:
-        if prior_workload is None:
-            known = getattr(prior, "workloads", workloads)
-            if len(known) != 1:
-                raise ArchGymError(
-                    f"fit_residual: the prior knows workloads {list(known)}; name prior_workload="
-                )
-            prior_workload = known[0]
-        if isinstance(prior, Surrogate):
-            transforms = prior.transforms
-            if prior.feature_names[: len(data.space.feature_names)] != data.space.feature_names:
-                raise ArchGymError(
-                    "fit_residual: the prior's design features differ from the data's"
-                )
-        transforms = transforms or choose_transforms(data.targets())
-        P = prior_targets(prior, data.designs, prior_workload, data.metric_names, transforms)
-        affine = np.array([np.zeros(P.shape[1]), np.ones(P.shape[1])])
-        if prior_affine:
-            affine = _affine_fit(P, _transform(data.targets(), transforms))
-        prior_part = affine[0] + affine[1] * P
+    transforms, prior_workload, affine, prior_part = _prior_part(
+        data, prior, prior_workload, prior_affine, workloads
+    )
     problem = _Problem(data, workloads, transforms, prior_part)
     names = list(candidates or AUTO_FAMILIES)
     if family == "auto" and candidates is None and len(data) <= FAMILIES["gp"].max_rows:
         names.append("gp")
     tried = names if family == "auto" else [family]
-    cv_scores: dict[str, float] = {}
-    oof: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     n_folds = min(cv, len(np.unique(data.design_keys())))
+    cv_scores, oof = _cross_validate(data, problem, tried, n_folds, seed, params)
     if n_folds >= 2:
-        folds = _folds(data, n_folds, seed)
-        for name in tried:
-            mean, std = np.empty_like(problem.Y), np.empty_like(problem.Y)
-            for test_rows in folds:
-                train_rows = np.setdiff1d(np.arange(len(data)), test_rows)
-                model, _ = fit_family(
-                    name, problem.X[train_rows], problem.Y[train_rows], seed=seed, params=params
-                )
-                mean[test_rows], std[test_rows] = model.predict(problem.X[test_rows])
-            k = len(data.metric_names)
-            cv_scores[name] = float(np.sqrt(np.mean((mean[:, :k] - problem.Y[:, :k]) ** 2)))
-            oof[name] = (mean, std)
         chosen = min(cv_scores, key=cv_scores.get) if family == "auto" else family
     elif family == "auto":
         raise ArchGymError("fit_surrogate: family='auto' needs cv >= 2 folds to choose")
@@ -232,6 +200,53 @@ def fit_surrogate(data: Dataset, family: str = "auto", *, params: Mapping[str, A
             "scores": model.score(test),
         }
     return model
+
+
+def _prior_part(data: Dataset, prior: Any, prior_workload: Any, prior_affine: bool, workloads):
+    """``(transforms, prior workload, affine, prior targets)`` of a residual fit (all None but the
+    workload without a prior)."""
+    if prior is None:
+        return None, prior_workload, None, None
+    if prior_workload is None:
+        known = getattr(prior, "workloads", workloads)
+        if len(known) != 1:
+            raise ArchGymError(
+                f"fit_residual: the prior knows workloads {list(known)}; name prior_workload="
+            )
+        prior_workload = known[0]
+    transforms = None
+    if isinstance(prior, Surrogate):
+        transforms = prior.transforms
+        if prior.feature_names[: len(data.space.feature_names)] != data.space.feature_names:
+            raise ArchGymError("fit_residual: the prior's design features differ from the data's")
+    transforms = transforms or choose_transforms(data.targets())
+    P = prior_targets(prior, data.designs, prior_workload, data.metric_names, transforms)
+    affine = np.array([np.zeros(P.shape[1]), np.ones(P.shape[1])])
+    if prior_affine:
+        affine = _affine_fit(P, _transform(data.targets(), transforms))
+    return transforms, prior_workload, affine, affine[0] + affine[1] * P
+
+
+def _cross_validate(data: Dataset, problem, tried, n_folds: int, seed: int, params):
+    """Cross-validated standardised RMSE and out-of-fold ``(mean, std)`` of each family (none
+    with fewer than two folds)."""
+    cv_scores: dict[str, float] = {}
+    oof: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    if n_folds < 2:
+        return cv_scores, oof
+    folds = _folds(data, n_folds, seed)
+    k = len(data.metric_names)
+    for name in tried:
+        mean, std = np.empty_like(problem.Y), np.empty_like(problem.Y)
+        for test_rows in folds:
+            train_rows = np.setdiff1d(np.arange(len(data)), test_rows)
+            model, _ = fit_family(
+                name, problem.X[train_rows], problem.Y[train_rows], seed=seed, params=params
+            )
+            mean[test_rows], std[test_rows] = model.predict(problem.X[test_rows])
+        cv_scores[name] = float(np.sqrt(np.mean((mean[:, :k] - problem.Y[:, :k]) ** 2)))
+        oof[name] = (mean, std)
+    return cv_scores, oof
 
 
 #: Families cross-validated by :func:`fit_residual`'s ``"auto"``: with a handful of samples the

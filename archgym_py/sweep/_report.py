@@ -35,6 +35,9 @@ def write_report(results: str | Path, out_dir: str | Path, *, reps: int = 2000, 
     """Analyse a results store and write ``report.html``, ``report.md``, PNGs and CSVs to ``out_dir``.
 
     Args:
+        results: the results store of a sweep (``*.db``).
+        out_dir: the folder to write (created).
+        reps: bootstrap resamples of the confidence intervals.
         spec: a SweepSpec; when given, only its cells are analysed (a results file may also hold
             cells of an earlier version of the sweep).
 
@@ -104,11 +107,18 @@ def _png(fig) -> bytes:
 
 
 def _figures(a: Analysis) -> dict[str, tuple[str, bytes]]:
+    """The report's figures, in order: each adds its ``(caption, PNG)`` to ``figs`` (or nothing)."""
     plt = _pyplot()
     colors = plt.get_cmap("tab10")
     figs: dict[str, tuple[str, bytes]] = {}
+    for figure in (_fig_lottery, _fig_iqm, _fig_profiles, _fig_best_of_k, _fig_variance,
+                   _fig_convergence, _fig_improvement, _fig_importance, _fig_pareto):  # fmt: skip
+        figure(plt, colors, a, figs)
+    return figs
 
-    # 1. The lottery: every run, one column per agent, one colour per configuration.
+
+def _fig_lottery(plt, colors, a: Analysis, figs: dict[str, tuple[str, bytes]]) -> None:
+    """The lottery: every run, one column per agent, one colour per configuration."""
     fig, axes = _env_grid(plt, len(a.envs), width=1.1 * len(a.agents) + 1, height=4.2)
     rng = np.random.default_rng(0)
     for ax, env in zip(axes, a.envs, strict=False):
@@ -139,7 +149,9 @@ def _figures(a: Analysis) -> dict[str, tuple[str, bytes]]:
     figs["lottery"] = ("Every run's best-found score. Each colour is one hyperparameter configuration; "
                        "the spread within a column is the lottery.", _png(fig))  # fmt: skip
 
-    # 2. IQM with 95% stratified bootstrap CIs.
+
+def _fig_iqm(plt, colors, a: Analysis, figs: dict[str, tuple[str, bytes]]) -> None:
+    """IQM with 95% stratified bootstrap CIs."""
     fig, ax = plt.subplots(figsize=(6, 0.45 * len(a.agents) + 1))
     agg = sorted(a.aggregate, key=lambda r: r["iqm"])
     ys = np.arange(len(agg))
@@ -152,7 +164,9 @@ def _figures(a: Analysis) -> dict[str, tuple[str, bytes]]:
     figs["iqm"] = ("Interquartile mean over all runs (every configuration and seed) with stratified bootstrap "
                    "95% confidence intervals.", _png(fig))  # fmt: skip
 
-    # 3. Performance profiles.
+
+def _fig_profiles(plt, colors, a: Analysis, figs: dict[str, tuple[str, bytes]]) -> None:
+    """Performance profiles."""
     fig, ax = plt.subplots(figsize=(6, 4))
     for i, agent in enumerate(a.agents):
         ax.plot(a.profiles["tau"], a.profiles[agent], label=agent, color=colors(i % 10))
@@ -164,7 +178,9 @@ def _figures(a: Analysis) -> dict[str, tuple[str, bytes]]:
         _png(fig),
     )
 
-    # 4. Expected best of k configurations.
+
+def _fig_best_of_k(plt, colors, a: Analysis, figs: dict[str, tuple[str, bytes]]) -> None:
+    """Expected best of k configurations."""
     if a.best_of_k:
         fig, ax = plt.subplots(figsize=(6, 4))
         for i, agent in enumerate(a.agents):
@@ -179,7 +195,9 @@ def _figures(a: Analysis) -> dict[str, tuple[str, bytes]]:
         figs["best_of_k"] = ("Expected best of k hyperparameter configurations (mean over seeds, averaged over "
                              "envs): how much tuning an agent needs.", _png(fig))  # fmt: skip
 
-    # 5. Variance shares.
+
+def _fig_variance(plt, colors, a: Analysis, figs: dict[str, tuple[str, bytes]]) -> None:
+    """Variance shares."""
     fig, ax = plt.subplots(figsize=(6, 0.45 * len(a.agents) + 1))
     shares = []
     for agent in a.agents:
@@ -203,7 +221,9 @@ def _figures(a: Analysis) -> dict[str, tuple[str, bytes]]:
     figs["variance"] = ("Share of each agent's score variance due to its hyperparameters versus its seed "
                         "(one-way ANOVA, averaged over envs).", _png(fig))  # fmt: skip
 
-    # 6. Convergence.
+
+def _fig_convergence(plt, colors, a: Analysis, figs: dict[str, tuple[str, bytes]]) -> None:
+    """Convergence."""
     fig, axes = _env_grid(plt, len(a.envs), width=5, height=3.8)
     for ax, env in zip(axes, a.envs, strict=False):
         for i, agent in enumerate(a.agents):
@@ -225,7 +245,9 @@ def _figures(a: Analysis) -> dict[str, tuple[str, bytes]]:
     figs["convergence"] = ("Convergence: median best-so-far score with its interquartile band over all "
                            "configurations and seeds.", _png(fig))  # fmt: skip
 
-    # 7. Probability of improvement.
+
+def _fig_improvement(plt, colors, a: Analysis, figs: dict[str, tuple[str, bytes]]) -> None:
+    """Probability of improvement."""
     if a.improvement:
         n = len(a.agents)
         matrix = np.full((n, n), np.nan)
@@ -244,7 +266,9 @@ def _figures(a: Analysis) -> dict[str, tuple[str, bytes]]:
         figs["improvement"] = ("Probability of improvement: the chance that a random run of the row agent beats "
                                "one of the column agent (stratified by env).", _png(fig))  # fmt: skip
 
-    # 8. Hyperparameter importance.
+
+def _fig_importance(plt, colors, a: Analysis, figs: dict[str, tuple[str, bytes]]) -> None:
+    """Hyperparameter importance."""
     if a.importance:
         agents = list(dict.fromkeys(r["agent"] for r in a.importance))
         fig, axes = plt.subplots(1, len(agents), figsize=(3.2 * len(agents), 3), squeeze=False)
@@ -263,7 +287,9 @@ def _figures(a: Analysis) -> dict[str, tuple[str, bytes]]:
             _png(fig),
         )
 
-    # 9. Pareto fronts of multi-objective agents.
+
+def _fig_pareto(plt, colors, a: Analysis, figs: dict[str, tuple[str, bytes]]) -> None:
+    """Pareto fronts of multi-objective agents."""
     if a.pareto:
         fig, axes = plt.subplots(1, len(a.pareto), figsize=(5 * len(a.pareto), 4), squeeze=False)
         for ax, (env, per_agent) in zip(axes[0], a.pareto.items(), strict=True):
@@ -281,7 +307,6 @@ def _figures(a: Analysis) -> dict[str, tuple[str, bytes]]:
             "Pareto-front designs found by the multi-objective agents (every run).",
             _png(fig),
         )
-    return figs
 
 
 # --------------------------------------------------------------------------- text

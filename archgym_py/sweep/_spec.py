@@ -107,39 +107,10 @@ def _configs(entry: Mapping[str, Any], path: str) -> tuple[dict[str, Any], ...]:
     if entry.get("include_default", True):
         configs.append(base)
     if "grid" in entry:
-        grid = entry["grid"]
-        if not isinstance(grid, Mapping) or not grid:
-            raise SpecError(f"{path}.grid: expected a mapping hyperparameter -> list of values")
-        names = list(grid)
-        for values in itertools.product(
-            *(grid[n] if isinstance(grid[n], list) else [grid[n]] for n in names)
-        ):
-            configs.append(
-                space.validate({**fixed, **dict(zip(names, values, strict=True))}, partial=True)
-            )
+        configs += _grid_configs(space, entry["grid"], fixed, path)
     n_samples = int(entry.get("configs", 1)) - len(configs)
     if n_samples > 0:
-        method = entry.get("sampling", "sobol")
-        if method not in SAMPLING:
-            raise SpecError(unknown_name("sampling", method, SAMPLING, f"{path}.sampling"))
-        # Sample the whole space (its constraints hold), then impose the fixed values and keep the
-        # configurations that are still valid.
-        draws = space.unbatch(
-            space.sample(8 * n_samples, seed=int(stable_hash(entry["name"], 8), 16), method=method)
-        )
-        added = 0
-        for draw in draws:
-            candidate = {**{k: _plain(v) for k, v in draw.items()}, **fixed}
-            if space.violated(candidate):
-                continue
-            configs.append(space.validate(candidate))
-            added += 1
-            if added == n_samples:
-                break
-        if added < n_samples:
-            raise SpecError(
-                f"{path}: only {added} of {n_samples} sampled configurations satisfy the fixed values"
-            )
+        configs += _sampled_configs(space, entry, fixed, n_samples, path)
     unique, seen = [], set()
     for c in configs:
         key = stable_hash(c)
@@ -149,10 +120,71 @@ def _configs(entry: Mapping[str, Any], path: str) -> tuple[dict[str, Any], ...]:
     return tuple(unique)
 
 
-def sweep_from_dict(data: Mapping[str, Any], *, path: str = "sweep") -> SweepSpec:
-    """Validate a sweep spec (schema, then agents, hyperparameters and envs) and expand its configs."""
+def _grid_configs(space, grid: Any, fixed: Mapping[str, Any], path: str) -> list[dict[str, Any]]:
+    """Every combination of the ``grid`` values, with the fixed values."""
+    if not isinstance(grid, Mapping) or not grid:
+        raise SpecError(f"{path}.grid: expected a mapping hyperparameter -> list of values")
+    names = list(grid)
+    return [
+        space.validate({**fixed, **dict(zip(names, values, strict=True))}, partial=True)
+        for values in itertools.product(
+            *(grid[n] if isinstance(grid[n], list) else [grid[n]] for n in names)
+        )
+    ]
+
+
+def _sampled_configs(space, entry: Mapping[str, Any], fixed: Mapping[str, Any], n: int, path: str):
+    """``n`` configurations sampled from the whole space (its constraints hold), with the fixed
+    values imposed; those that are then invalid are dropped."""
+    method = entry.get("sampling", "sobol")
+    if method not in SAMPLING:
+        raise SpecError(unknown_name("sampling", method, SAMPLING, f"{path}.sampling"))
+    draws = space.unbatch(
+        space.sample(8 * n, seed=int(stable_hash(entry["name"], 8), 16), method=method)
+    )
+    out = []
+    for draw in draws:
+        candidate = {**{k: _plain(v) for k, v in draw.items()}, **fixed}
+        if not space.violated(candidate):
+            out.append(space.validate(candidate))
+            if len(out) == n:
+                return out
+    raise SpecError(
+        f"{path}: only {len(out)} of {n} sampled configurations satisfy the fixed values"
+    )
+
+
+def _seeds(seeds: Any, path: str) -> tuple[int, ...]:
+    if isinstance(seeds, int) and not isinstance(seeds, bool) and seeds >= 1:
+        return tuple(range(seeds))
+    if isinstance(seeds, Sequence) and seeds and all(isinstance(s, int) and s >= 0 for s in seeds):
+        return tuple(seeds)
+    raise SpecError(
+        f"{path}.seeds: got {seeds!r}; expected a positive count or a list of non-negative ints"
+    )
+
+
+def _env_entries(raw: Any, path: str) -> tuple[EnvEntry, ...]:
     import gymnasium as gym
 
+    envs = []
+    for i, e in enumerate(raw or ()):
+        where = f"{path}.envs[{i}]"
+        check_keys(e, required={"id"}, optional={"label", "kwargs"}, path=where)
+        if e["id"] not in gym.registry:
+            archgym_ids = [k for k in gym.registry if k.startswith("archgym/")]
+            raise SpecError(unknown_name("env id", e["id"], archgym_ids, where))
+        kwargs = dict(e.get("kwargs") or {})
+        envs.append(EnvEntry(e["id"], str(e.get("label") or e["id"].split("/")[-1]), kwargs))
+    if not envs:
+        raise SpecError(f"{path}.envs: expected at least one env")
+    if len({e.label for e in envs}) != len(envs):
+        raise SpecError(f"{path}.envs: labels must be distinct, got {[e.label for e in envs]}")
+    return tuple(envs)
+
+
+def sweep_from_dict(data: Mapping[str, Any], *, path: str = "sweep") -> SweepSpec:
+    """Validate a sweep spec (schema, then agents, hyperparameters and envs) and expand its configs."""
     import archgym_py  # noqa: F401  (registers the envs)
 
     from .._agent import agent_names
@@ -163,33 +195,8 @@ def sweep_from_dict(data: Mapping[str, Any], *, path: str = "sweep") -> SweepSpe
     budget = data["budget"]
     if not isinstance(budget, int) or isinstance(budget, bool) or budget < 1:
         raise SpecError(f"{path}.budget: got {budget!r}; expected a positive number of evaluations")
-    seeds = data["seeds"]
-    if isinstance(seeds, int) and not isinstance(seeds, bool) and seeds >= 1:
-        seeds = tuple(range(seeds))
-    elif (
-        isinstance(seeds, Sequence) and seeds and all(isinstance(s, int) and s >= 0 for s in seeds)
-    ):
-        seeds = tuple(seeds)
-    else:
-        raise SpecError(
-            f"{path}.seeds: got {seeds!r}; expected a positive count or a list of non-negative ints"
-        )
-    envs = []
-    for i, e in enumerate(data["envs"] or ()):
-        where = f"{path}.envs[{i}]"
-        check_keys(e, required={"id"}, optional={"label", "kwargs"}, path=where)
-        if e["id"] not in gym.registry:
-            raise SpecError(
-                unknown_name(
-                    "env id", e["id"], [k for k in gym.registry if k.startswith("archgym/")], where
-                )
-            )
-        kwargs = dict(e.get("kwargs") or {})
-        envs.append(EnvEntry(e["id"], str(e.get("label") or e["id"].split("/")[-1]), kwargs))
-    if not envs:
-        raise SpecError(f"{path}.envs: expected at least one env")
-    if len({e.label for e in envs}) != len(envs):
-        raise SpecError(f"{path}.envs: labels must be distinct, got {[e.label for e in envs]}")
+    seeds = _seeds(data["seeds"], path)
+    envs = _env_entries(data["envs"], path)
     agents = []
     for i, a in enumerate(data["agents"] or ()):
         where = f"{path}.agents[{i}]"

@@ -137,8 +137,35 @@ def analyse(cells: Sequence[Mapping[str, Any]], envs: Mapping[str, Mapping[str, 
     env_names = list(dict.fromkeys(c["env_label"] for c in cells))
     agents = list(dict.fromkeys(c["agent"] for c in cells))
     runs = [dict(c) for c in cells]
+    _normalise(runs, env_names, envs)
+    by = rows_by(runs, "env_label", "agent")
+    summary = [_summary_row(env, agent, rs) for (env, agent), rs in by.items()]
 
-    # -- normalised scores
+    def groups(agent):  # an agent's scores, one array per env (the bootstrap's strata)
+        return [
+            np.array([r["score"] for r in by[(e, agent)]]) for e in env_names if (e, agent) in by
+        ]
+
+    aggregate = [
+        _aggregate_row(agent, groups(agent), reps, seed + i) for i, agent in enumerate(agents)
+    ]
+    improvement = _improvement(by, env_names, agents, reps, seed)
+    lottery = _lottery(summary, env_names)
+    rankings, rank_agreement = _rankings(summary, env_names, agents)
+    taus_grid = np.linspace(-0.5, 1.0, 61)
+    profiles = {"tau": taus_grid.tolist()}
+    for agent in agents:
+        pooled = np.concatenate(groups(agent))
+        profiles[agent] = [float((pooled >= t).mean()) for t in taus_grid]
+    best_of_k, convergence, pareto = _curves(by)
+    return Analysis(env_names, agents, runs, summary, aggregate, improvement, lottery, rankings,
+                    _importance(runs, agents), profiles, best_of_k, convergence, pareto, rank_agreement)  # fmt: skip
+
+
+def _normalise(
+    runs: list[dict[str, Any]], env_names: Sequence[str], envs: Mapping[str, Mapping[str, Any]]
+) -> None:
+    """Add ``score``, ``regret`` and ``curve_score`` to every run (see the module docstring)."""
     for env in env_names:
         mine = [r for r in runs if r["env_label"] == env]
         rewards = np.array([r["best_reward"] for r in mine])
@@ -152,122 +179,112 @@ def analyse(cells: Sequence[Mapping[str, Any]], envs: Mapping[str, Mapping[str, 
             r["regret"] = upper - r["best_reward"]
             r["curve_score"] = [(b - lower) / scale for b in r["curve"]["best"]]
 
-    by = rows_by(runs, "env_label", "agent")
-    summary = []
-    for (env, agent), rs in by.items():
-        scores = np.array([r["score"] for r in rs])
-        configs = np.array([r["config_index"] for r in rs])
-        means = np.array([scores[configs == c].mean() for c in np.unique(configs)])
-        hp_share, seed_share = variance_shares(scores, configs)
-        default = scores[configs == 0]
-        summary.append({
-            "env": env, "agent": agent, "configs": len(means), "seeds": int(len(scores) / max(len(means), 1)),
-            "runs": len(scores), "median_score": float(np.median(scores)), "iqm_score": float(iqm(scores)),
-            "q25": float(np.percentile(scores, 25)), "q75": float(np.percentile(scores, 75)),
-            "default_config_mean": float(default.mean()), "best_config_mean": float(means.max()),
-            "worst_config_mean": float(means.min()), "config_spread": float(means.max() - means.min()),
-            "hyperparameter_share": hp_share, "seed_share": seed_share,
-            "median_regret": float(np.median([r["regret"] for r in rs])),
-        })  # fmt: skip
 
-    # -- aggregate across envs (stratified by env)
-    def groups(agent):
-        return [
-            np.array([r["score"] for r in by[(e, agent)]]) for e in env_names if (e, agent) in by
-        ]
+def _config_means(rs: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(scores, config index per run, mean score per configuration)``."""
+    scores = np.array([r["score"] for r in rs])
+    configs = np.array([r["config_index"] for r in rs])
+    return scores, configs, np.array([scores[configs == c].mean() for c in np.unique(configs)])
 
-    aggregate = []
-    for i, agent in enumerate(agents):
-        point, lo, hi = stratified_bootstrap_ci(groups(agent), iqm, reps, seed=seed + i)
-        med, mlo, mhi = stratified_bootstrap_ci(
-            groups(agent), lambda x, axis: np.median(x, axis=axis), reps, seed=seed + i
-        )
-        aggregate.append({"agent": agent, "iqm": point, "iqm_lo": lo, "iqm_hi": hi, "median": med,
-                          "median_lo": mlo, "median_hi": mhi, "runs": int(sum(len(g) for g in groups(agent)))})  # fmt: skip
 
-    improvement = []
+def _summary_row(env: str, agent: str, rs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    scores, configs, means = _config_means(rs)
+    hp_share, seed_share = variance_shares(scores, configs)
+    default = scores[configs == 0]
+    return {
+        "env": env, "agent": agent, "configs": len(means), "seeds": int(len(scores) / max(len(means), 1)),
+        "runs": len(scores), "median_score": float(np.median(scores)), "iqm_score": float(iqm(scores)),
+        "q25": float(np.percentile(scores, 25)), "q75": float(np.percentile(scores, 75)),
+        "default_config_mean": float(default.mean()), "best_config_mean": float(means.max()),
+        "worst_config_mean": float(means.min()), "config_spread": float(means.max() - means.min()),
+        "hyperparameter_share": hp_share, "seed_share": seed_share,
+        "median_regret": float(np.median([r["regret"] for r in rs])),
+    }  # fmt: skip
+
+
+def _aggregate_row(agent: str, groups: list[np.ndarray], reps: int, seed: int) -> dict[str, Any]:
+    """IQM and median over envs (stratified by env) with bootstrap CIs."""
+    point, lo, hi = stratified_bootstrap_ci(groups, iqm, reps, seed=seed)
+    med, mlo, mhi = stratified_bootstrap_ci(
+        groups, lambda x, axis: np.median(x, axis=axis), reps, seed=seed
+    )
+    return {"agent": agent, "iqm": point, "iqm_lo": lo, "iqm_hi": hi, "median": med,
+            "median_lo": mlo, "median_hi": mhi, "runs": int(sum(len(g) for g in groups))}  # fmt: skip
+
+
+def _improvement(by, env_names, agents, reps: int, seed: int) -> list[dict[str, Any]]:
+    """P(a run of one agent beats a run of another), over the envs both ran."""
+    out = []
     for a in agents:
         for b in agents:
-            if a == b:
-                continue
             shared = [e for e in env_names if (e, a) in by and (e, b) in by]
-            if not shared:
+            if a == b or not shared:
                 continue
             xs = [np.array([r["score"] for r in by[(e, a)]]) for e in shared]
             ys = [np.array([r["score"] for r in by[(e, b)]]) for e in shared]
             p, lo, hi = probability_of_improvement(xs, ys, reps=min(reps, 1000), seed=seed)
-            improvement.append({"agent": a, "versus": b, "p_improvement": p, "lo": lo, "hi": hi})
+            out.append({"agent": a, "versus": b, "p_improvement": p, "lo": lo, "hi": hi})
+    return out
 
-    # -- the lottery: spread across one agent's configurations vs across agents at their best
-    lottery = []
+
+def _lottery(summary, env_names) -> list[dict[str, Any]]:
+    """The spread across one agent's configurations against the spread across agents at their best."""
+    out = []
     for env in env_names:
         rows = [s for s in summary if s["env"] == env]
         best = [s["best_config_mean"] for s in rows]
         across_agents = max(best) - min(best)
         for s in rows:
             if s["configs"] > 1:
-                lottery.append({"env": env, "agent": s["agent"], "configs": s["configs"],
-                                "spread_across_configs": s["config_spread"],
-                                "spread_across_agents_at_best": across_agents,
-                                "ratio": s["config_spread"] / across_agents if across_agents > 0 else math.nan})  # fmt: skip
+                out.append({"env": env, "agent": s["agent"], "configs": s["configs"],
+                            "spread_across_configs": s["config_spread"],
+                            "spread_across_agents_at_best": across_agents,
+                            "ratio": s["config_spread"] / across_agents if across_agents > 0 else math.nan})  # fmt: skip
+    return out
 
-    # -- rankings per env (by IQM of all runs) and their agreement across envs
+
+def _rankings(summary, env_names, agents) -> tuple[list[dict[str, Any]], float | None]:
+    """Ranks per env (by IQM, default configuration, best configuration) and their mean Kendall
+    tau across envs."""
     rankings, rank_vectors = [], []
     for env in env_names:
-        rows = sorted((s for s in summary if s["env"] == env), key=lambda s: -s["iqm_score"])
-        ranks = {s["agent"]: i + 1 for i, s in enumerate(rows)}
-        rows_default = sorted(
-            (s for s in summary if s["env"] == env), key=lambda s: -s["default_config_mean"]
-        )
-        ranks_default = {s["agent"]: i + 1 for i, s in enumerate(rows_default)}
-        rows_best = sorted(
-            (s for s in summary if s["env"] == env), key=lambda s: -s["best_config_mean"]
-        )
-        ranks_best = {s["agent"]: i + 1 for i, s in enumerate(rows_best)}
+        rows = [s for s in summary if s["env"] == env]
+        ranks = {key: {s["agent"]: i + 1 for i, s in enumerate(sorted(rows, key=lambda s: -s[key]))}
+                 for key in ("iqm_score", "default_config_mean", "best_config_mean")}  # fmt: skip
         for agent in agents:
-            if agent in ranks:
-                rankings.append({"env": env, "agent": agent, "rank_iqm": ranks[agent],
-                                 "rank_default_config": ranks_default[agent], "rank_best_config": ranks_best[agent]})  # fmt: skip
-        rank_vectors.append([ranks.get(a, len(agents)) for a in agents])
+            if agent in ranks["iqm_score"]:
+                rankings.append({"env": env, "agent": agent, "rank_iqm": ranks["iqm_score"][agent],
+                                 "rank_default_config": ranks["default_config_mean"][agent],
+                                 "rank_best_config": ranks["best_config_mean"][agent]})  # fmt: skip
+        rank_vectors.append([ranks["iqm_score"].get(a, len(agents)) for a in agents])
     taus = [sps.kendalltau(rank_vectors[i], rank_vectors[j]).statistic
             for i in range(len(rank_vectors)) for j in range(i + 1, len(rank_vectors))]  # fmt: skip
-    rank_agreement = float(np.nanmean(taus)) if taus else None
+    return rankings, (float(np.nanmean(taus)) if taus else None)
 
-    # -- performance profiles (pooled runs), expected best-of-k, convergence, Pareto fronts
-    taus_grid = np.linspace(-0.5, 1.0, 61)
-    profiles = {"tau": taus_grid.tolist()}
-    for agent in agents:
-        pooled = np.concatenate(groups(agent))
-        profiles[agent] = [float((pooled >= t).mean()) for t in taus_grid]
+
+def _curves(by):
+    """Expected best-of-k configurations, convergence bands and Pareto points, per env and agent."""
     best_of_k: dict[str, dict[str, list[float]]] = {}
-    for (env, agent), rs in by.items():
-        configs = np.array([r["config_index"] for r in rs])
-        scores = np.array([r["score"] for r in rs])
-        means = np.array([scores[configs == c].mean() for c in np.unique(configs)])
-        if len(means) > 1:
-            best_of_k.setdefault(agent, {})[env] = expected_best_of_k(means).tolist()
     convergence: dict[str, dict[str, dict[str, list[float]]]] = {}
-    for (env, agent), rs in by.items():
-        lengths = {len(r["curve_score"]) for r in rs}
-        if len(lengths) != 1:
-            continue
-        curves = np.array([r["curve_score"] for r in rs])
-        convergence.setdefault(env, {})[agent] = {
-            "evals": rs[0]["curve"]["evals"], "median": np.median(curves, axis=0).tolist(),
-            "q25": np.percentile(curves, 25, axis=0).tolist(), "q75": np.percentile(curves, 75, axis=0).tolist(),
-        }  # fmt: skip
     pareto: dict[str, dict[str, list[dict[str, float]]]] = {}
     for (env, agent), rs in by.items():
+        _, _, means = _config_means(rs)
+        if len(means) > 1:
+            best_of_k.setdefault(agent, {})[env] = expected_best_of_k(means).tolist()
+        if len({len(r["curve_score"]) for r in rs}) == 1:
+            curves = np.array([r["curve_score"] for r in rs])
+            convergence.setdefault(env, {})[agent] = {
+                "evals": rs[0]["curve"]["evals"], "median": np.median(curves, axis=0).tolist(),
+                "q25": np.percentile(curves, 25, axis=0).tolist(), "q75": np.percentile(curves, 75, axis=0).tolist(),
+            }  # fmt: skip
         points = [p["metrics"] for r in rs if r.get("pareto") for p in r["pareto"]]
         if points:
             pareto.setdefault(env, {})[agent] = points
-
-    return Analysis(env_names, agents, runs, summary, aggregate, improvement, lottery, rankings,
-                    _importance(runs, agents), profiles, best_of_k, convergence, pareto, rank_agreement)  # fmt: skip
+    return best_of_k, convergence, pareto
 
 
 def _importance(runs: Sequence[Mapping[str, Any]], agents: Sequence[str]) -> list[dict[str, Any]]:
-    """fANOVA importance of each agent's hyperparameters for its mean score over envs and seeds."""
+    """The fANOVA importance of each agent's hyperparameters for its mean score over envs and seeds."""
     import optuna
 
     from .._agent import agent_class

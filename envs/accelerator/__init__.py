@@ -48,12 +48,15 @@ class AcceleratorDomain(Domain):
     builtin_workloads = BUILTIN_NETWORKS
 
     def workload_from_dict(self, data: Mapping[str, Any], *, path: str = "workload") -> Network:
+        """A network from its YAML form (layers)."""
         return network_from_dict(data, path=path)
 
     def simulator(self, arch: AcceleratorArch) -> AcceleratorSimulator:
+        """The analytical accelerator model on ``arch``."""
         return AcceleratorSimulator(arch)
 
     def check_space(self, space: DesignSpace, arch: AcceleratorArch) -> None:
+        """The generic knob checks, then: dataflow levels are known dataflows."""
         super().check_space(space, arch)
         if "dataflow" in space and not set(space["dataflow"].choices) <= set(DATAFLOWS):
             raise SpecError(f"design_space.dataflow: choices must be among {list(DATAFLOWS)}")

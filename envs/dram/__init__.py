@@ -68,16 +68,20 @@ class DramDomain(Domain):
     builtin_workloads = {name: partial(load_workload, name) for name in BUILTIN_WORKLOADS}
 
     def load_workload(self, workload: Any) -> Trace:
+        """A trace from a built-in name, a generator YAML, a trace file, a mapping or a Trace."""
         return load_workload(workload)
 
     def simulator(self, arch: DramArch) -> DramSimulator:
+        """The trace-driven controller model on the memory system ``arch``."""
         return DramSimulator(arch)
 
     def check_level(self, knob: str, value: Any, arch: DramArch) -> None:
+        """An address-mapping level must parse (e.g. ``RoBaRaCoCh``)."""
         if knob == "address_mapping":
             parse_mapping(value)
 
     def check_space(self, space: DesignSpace, arch: DramArch) -> None:
+        """The generic knob checks, then: per-bank refresh only on devices that have it."""
         super().check_space(space, arch)
         if "refresh_policy" in space and "PerBank" in space["refresh_policy"].choices:
             if not arch.supports_per_bank_refresh:

@@ -68,10 +68,12 @@ class Trace:
 
     @property
     def read_fraction(self) -> float:
+        """Share of requests that are reads."""
         return float(1.0 - self.is_write.mean())
 
     @property
     def duration_ns(self) -> float:
+        """Time from the first to the last request, ns."""
         return float(self.time_ns[-1] - self.time_ns[0])
 
     def fingerprint(self) -> str:

@@ -62,17 +62,21 @@ class Layer:
 
     @property
     def weight_words(self) -> int:
+        """Weights of one instance of the layer."""
         return self.groups * self.k * self.c * self.r * self.s
 
     @property
     def input_words(self) -> int:
+        """Input activations of one instance (padding excluded)."""
         return self.groups * self.n * self.c * self.h * self.w
 
     @property
     def output_words(self) -> int:
+        """Output activations of one instance."""
         return self.groups * self.n * self.k * self.p * self.q
 
     def to_dict(self) -> dict[str, Any]:
+        """Every field of the canonical form."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
@@ -149,10 +153,12 @@ class Network:
 
     @property
     def macs(self) -> int:
+        """Multiply-accumulates of the whole network (layer counts included)."""
         return sum(layer.macs * layer.count for layer in self.layers)
 
     @property
     def weight_words(self) -> int:
+        """Weights of the whole network (layer counts included)."""
         return sum(layer.weight_words * layer.count for layer in self.layers)
 
     @cached_property
@@ -165,6 +171,7 @@ class Network:
         }
 
     def to_dict(self) -> dict[str, Any]:
+        """The YAML form :func:`network_from_dict` reads back."""
         layers = []
         for layer in self.layers:
             if layer.kind == "conv2d":

@@ -68,6 +68,7 @@ class TransformerConfig(Arch):
     derived = ("params", "active_params", "kv_bytes_per_token_fp16")
 
     def check(self, *, path: str = "model.architecture") -> None:
+        """Heads divide into KV groups; an MoE gives all of its numbers."""
         if self.heads % self.kv_heads:
             raise SpecError(
                 f"{path}.kv_heads: got {self.kv_heads}; expected a divisor of heads ({self.heads})"
@@ -84,14 +85,17 @@ class TransformerConfig(Arch):
 
     @property
     def is_moe(self) -> bool:
+        """Whether the model routes tokens to experts."""
         return self.experts > 0
 
     @property
     def q_width(self) -> int:
+        """Width of the query projection (heads x head_dim)."""
         return self.heads * self.head_dim
 
     @property
     def kv_width(self) -> int:
+        """Width of the key (or value) projection (kv_heads x head_dim)."""
         return self.kv_heads * self.head_dim
 
     def _ffn_params(self, inner: int) -> int:
