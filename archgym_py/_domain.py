@@ -43,7 +43,7 @@ class Domain:
     arch_type: ClassVar[type[Arch]] = Arch
     workload_type: ClassVar[type] = object
     #: Built-in workloads: name -> a function of no arguments that builds it.
-    builtin_workloads: ClassVar[Mapping[str, Callable[[], Any]]] = {}
+    builtin_workloads: ClassVar[Mapping[str, Callable[[], Workload]]] = {}
 
     # ------------------------------------------------------------------ architectures
     def load_arch(self, arch: str | Path | Mapping[str, Any] | Arch) -> Arch:
@@ -62,16 +62,16 @@ class Domain:
     def workload_names(self) -> list[str]:
         return list(self.builtin_workloads)
 
-    def workload_from_dict(self, data: Mapping[str, Any], *, path: str = "workload") -> Any:
+    def workload_from_dict(self, data: Mapping[str, Any], *, path: str = "workload") -> Workload:
         """A workload from its YAML form (domains override)."""
         raise WorkloadError(f"{path}: the {self.name} domain reads no workload mappings")
 
-    def workload_from_file(self, path: Path) -> Any:
+    def workload_from_file(self, path: Path) -> Workload:
         """A workload from a file that is not YAML (e.g. a trace); YAML goes through
         :meth:`workload_from_dict`."""
         raise WorkloadError(f"workload file {str(path)!r}: expected a .yaml workload")
 
-    def load_workload(self, workload: str | Path | Mapping[str, Any] | Workload) -> Any:
+    def load_workload(self, workload: str | Path | Mapping[str, Any] | Workload) -> Workload:
         """A workload from a built-in name, a YAML (or domain-specific) file, a mapping, or itself."""
         if isinstance(workload, self.workload_type) and self.workload_type is not object:
             return workload
@@ -119,7 +119,7 @@ class Domain:
     def check_level(self, knob: str, value: Any, arch: Arch) -> None:
         """Extra rule for one level of a knob on an architecture (raise SpecError); none by default."""
 
-    def constants(self, arch: Arch, workload: Any) -> dict[str, Any]:
+    def constants(self, arch: Arch, workload: Workload) -> dict[str, Any]:
         """Names a design-space constraint may use besides the parameters: the architecture's
         values and derived quantities, then the workload's ``scalars()`` (if it has one)."""
         out = arch.scalars()
@@ -129,7 +129,7 @@ class Domain:
         return out
 
     # ------------------------------------------------------------------ reporting
-    def details(self, simulator: Simulator, batch: Batch, workload: Any) -> dict[str, Any]:
+    def details(self, simulator: Simulator, batch: Batch, workload: Workload) -> dict[str, Any]:
         """Per-design breakdowns for ``archgym eval --details`` (the simulator's ``details=True``)."""
         return dict(simulator.evaluate(batch, workload, details=True).details)
 

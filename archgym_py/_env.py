@@ -11,11 +11,12 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from ._arch import Arch
 from ._envspec import EnvSpec, load_env_spec, shipped_env_spec
 from ._errors import ArchGymError, unknown_name
 from ._objective import Objective
 from ._record import EpisodeRecord
-from ._simulator import Evaluation, Simulator
+from ._simulator import Evaluation, Simulator, Workload
 from ._space import Batch, DesignSpace
 from ._spec import shipped_spec_dir
 
@@ -45,9 +46,9 @@ class EnvCore:
         self,
         spec: str | Path | EnvSpec,
         *,
-        workload: Any = None,
+        workload: str | Path | Mapping[str, Any] | Workload | None = None,
         objective: str | Mapping[str, Any] | Objective | None = None,
-        arch: Any = None,
+        arch: str | Path | Mapping[str, Any] | Arch | None = None,
         backend: str | Simulator = "simulator",
         max_steps: int | None = None,
         action_type: str = "multidiscrete",
@@ -56,8 +57,8 @@ class EnvCore:
     ):
         self.spec = resolve_spec(spec)
         domain = self.spec.domain
-        self.arch = domain.load_arch(self.spec.default_arch if arch is None else arch)
-        self.workload = domain.load_workload(
+        self.arch: Arch = domain.load_arch(self.spec.default_arch if arch is None else arch)
+        self.workload: Workload = domain.load_workload(
             self.spec.default_workload if workload is None else workload
         )
         self._workload_arg = (
@@ -125,7 +126,7 @@ class EnvCore:
 
         model = shipped_surrogate(self.spec.id) if path is None else load_surrogate(path)
         model.check_compatible(
-            self.space, self.workload, what=self.spec.id, arch=getattr(self.arch, "name", None)
+            self.space, self.workload, what=self.spec.id, arch=self.arch.name
         )
         return model
 
@@ -358,7 +359,7 @@ class ArchEnv(gym.Env):
         return self.core.simulator
 
     @property
-    def workload(self) -> Any:
+    def workload(self) -> Workload:
         return self.core.workload
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):

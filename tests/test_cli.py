@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from archgym_py import TraceStore
+from archgym_py import TraceStore, make_core
 from archgym_py.cli import main
 
 
@@ -22,14 +22,29 @@ def test_eval_issue_example(capsys):
     assert main(args) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["design"]["pe_rows"] == 16 and result["design"]["glb_kib"] == 256
-    assert result["feasible"] and result["metrics"]["latency_s"] > 0
     assert result["units"]["energy_j"] == "J"
+    # The CLI reports what the env core computes for the same design (the base fills the rest).
+    core = make_core("archgym/Accelerator-v0", workload="resnet18")
+    design = core.space.validate({"pe_rows": 16, "pe_cols": 16, "glb_kib": 256}, partial=True)
+    ev, reward, feasible, _ = core.evaluate(core.space.batch([design]))
+    assert result["metrics"] == pytest.approx(ev.row(0), rel=1e-12)
+    assert (result["feasible"], result["reward"]) == (bool(feasible[0]), pytest.approx(float(reward[0])))
 
 
 def test_eval_details_table(capsys):
     assert main(["eval", "archgym/Accelerator-v0", "--workload", "alexnet", "--details"]) == 0
     out = capsys.readouterr().out
     assert "energy breakdown (J): mac=" in out and "conv2" in out and "fc6" in out
+
+
+def test_eval_details_of_every_domain_come_from_its_hook(capsys):
+    # DRAM: the generic per-design lines (command counts); a surrogate: its interval bounds.
+    assert main(["eval", "archgym/DRAMLPDDR4-v0", "--workload", "stream", "--details", "--json"]) == 0
+    details = json.loads(capsys.readouterr().out)["details"]
+    assert details["n_rd"] + details["n_wr"] == 20_000  # one column command per request
+    assert main(["eval", "archgym/Accelerator-v0", "--backend", "surrogate", "--details"]) == 0
+    out = capsys.readouterr().out
+    assert "lower_latency_s" in out and "upper_latency_s" in out
 
 
 @pytest.mark.parametrize(
