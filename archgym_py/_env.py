@@ -125,9 +125,7 @@ class EnvCore:
         from .surrogate import load_surrogate, shipped_surrogate
 
         model = shipped_surrogate(self.spec.id) if path is None else load_surrogate(path)
-        model.check_compatible(
-            self.space, self.workload, what=self.spec.id, arch=self.arch.name
-        )
+        model.check_compatible(self.space, self.workload, what=self.spec.id, arch=self.arch.name)
         return model
 
     def optimum(self, limit: int = 2_000_000) -> tuple[dict[str, Any], float]:

@@ -28,7 +28,10 @@ def test_eval_issue_example(capsys):
     design = core.space.validate({"pe_rows": 16, "pe_cols": 16, "glb_kib": 256}, partial=True)
     ev, reward, feasible, _ = core.evaluate(core.space.batch([design]))
     assert result["metrics"] == pytest.approx(ev.row(0), rel=1e-12)
-    assert (result["feasible"], result["reward"]) == (bool(feasible[0]), pytest.approx(float(reward[0])))
+    assert (result["feasible"], result["reward"]) == (
+        bool(feasible[0]),
+        pytest.approx(float(reward[0])),
+    )
 
 
 def test_eval_details_table(capsys):
@@ -39,7 +42,9 @@ def test_eval_details_table(capsys):
 
 def test_eval_details_of_every_domain_come_from_its_hook(capsys):
     # DRAM: the generic per-design lines (command counts); a surrogate: its interval bounds.
-    assert main(["eval", "archgym/DRAMLPDDR4-v0", "--workload", "stream", "--details", "--json"]) == 0
+    assert (
+        main(["eval", "archgym/DRAMLPDDR4-v0", "--workload", "stream", "--details", "--json"]) == 0
+    )
     details = json.loads(capsys.readouterr().out)["details"]
     assert details["n_rd"] + details["n_wr"] == 20_000  # one column command per request
     assert main(["eval", "archgym/Accelerator-v0", "--backend", "surrogate", "--details"]) == 0
