@@ -84,7 +84,13 @@ def env_spec_from_dict(data: Mapping[str, Any], *, path: str) -> EnvSpec:
     max_steps = data["max_steps"]
     if not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps < 1:
         raise SpecError(f"{path}.max_steps: got {max_steps!r}; expected a positive integer")
-    domain = import_string(str(data["domain"]))
+    try:
+        domain = import_string(str(data["domain"]))
+    except ImportError as exc:
+        raise SpecError(
+            f"{path}.domain: cannot import {data['domain']!r} ({exc}); is its package installed "
+            "or on sys.path?"
+        ) from exc
     if not isinstance(domain, Domain):
         raise SpecError(f"{path}.domain: {data['domain']!r} is not an archgym_py.Domain")
     if data["default_workload"] not in domain.workload_names():

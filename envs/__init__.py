@@ -26,6 +26,10 @@ def register_env(env_id: str, spec: str) -> None:
 
     from .._errors import ArchGymError
 
+    from pathlib import Path
+
+    if Path(spec).is_file():  # a user's file: keep it whatever the working directory becomes
+        spec = str(Path(spec).resolve())
     if env_id in ENVS and ENVS[env_id] != str(spec):
         raise ArchGymError(f"env id {env_id!r} is registered already, with spec {ENVS[env_id]!r}")
     ENVS[env_id] = str(spec)
