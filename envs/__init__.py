@@ -22,11 +22,11 @@ def register_env(env_id: str, spec: str) -> None:
     (a new domain's, outside this package) or a spec under ``arch_specs/``. The id then works
     with ``gymnasium.make``, :func:`archgym_py.make_core`, agents, sweeps and the CLI.
     """
+    from pathlib import Path
+
     import gymnasium as gym
 
     from .._errors import ArchGymError
-
-    from pathlib import Path
 
     if Path(spec).is_file():  # a user's file: keep it whatever the working directory becomes
         spec = str(Path(spec).resolve())
