@@ -200,19 +200,20 @@ class Arch:
     # ------------------------------------------------------------------ designs
     def fill(self, designs: Mapping[str, Any]) -> dict[str, np.ndarray]:
         """A full batch (one array per tunable knob) from a partial one: knobs a design does not
-        set keep this architecture's value. An unknown knob is a DesignError naming it."""
+        set keep this architecture's value. Every given value is checked against its knob's
+        schema (type, finite, range, choices), vectorised: a bad one is a DesignError naming the
+        knob, the value and what was expected, as is an unknown knob."""
         for key in designs:
             if key not in self.tunable:
                 raise DesignError(unknown_name(self.knob, key, self.tunable))
         n = _batch_len(designs)
         full = {}
-        for key in self.tunable:
-            value = designs.get(key, self.values[key])
-            full[key] = (
-                np.broadcast_to(np.asarray(value), (n,))
-                if np.ndim(value) == 0
-                else np.asarray(value)
-            )
+        for key, field in self.tunable.items():
+            if key in designs:
+                value = field.check_array(np.asarray(designs[key]), f"design.{key}", DesignError)
+            else:
+                value = np.asarray(self.values[key])
+            full[key] = np.broadcast_to(value, (n,)) if np.ndim(value) == 0 else value
         return full
 
     def scalars(self) -> dict[str, Any]:
@@ -223,7 +224,13 @@ class Arch:
 
 
 def _batch_len(designs: Mapping[str, Any]) -> int:
-    lengths = {len(np.atleast_1d(v)) for v in designs.values() if np.ndim(v) > 0}
+    lengths = set()
+    for v in designs.values():
+        if isinstance(v, np.ndarray):
+            if v.ndim:
+                lengths.add(v.shape[0])
+        elif isinstance(v, (list, tuple)):
+            lengths.add(len(v))
     if len(lengths) > 1:
         raise DesignError(
             f"a batch has one array per knob, all of one length; got lengths {sorted(lengths)}"

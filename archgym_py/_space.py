@@ -119,6 +119,10 @@ class DesignSpace:
     @property
     def nvec(self) -> np.ndarray:
         """Number of levels per parameter (the ``MultiDiscrete`` nvec)."""
+        return self._nvec.copy()
+
+    @cached_property
+    def _nvec(self) -> np.ndarray:
         return np.array([p.n_levels for p in self.params], dtype=np.int64)
 
     def default(self) -> dict[str, Any]:
@@ -238,7 +242,7 @@ class DesignSpace:
         if not np.issubdtype(indices.dtype, np.integer):
             if not np.all(np.equal(np.mod(indices, 1), 0)):
                 raise DesignError(f"{self.name}: action indices must be integers, got {indices}")
-        bad = (indices < 0) | (indices >= self.nvec)
+        bad = (indices < 0) | (indices >= self._nvec)
         if bad.any():
             row, col = map(int, np.argwhere(bad)[0])
             p = self.params[col]

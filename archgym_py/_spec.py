@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from ._errors import SpecError, unknown_name
@@ -82,6 +83,66 @@ class Field:
         if self.high is not None and value > self.high:
             raise SpecError(f"{path}: got {value}; expected <= {self.high} ({self.doc})")
         return value
+
+    def check_array(self, values: np.ndarray, path: str, error: type[Exception]) -> np.ndarray:
+        """Validate an array of values at once (a batch of designs): the type, finite numbers,
+        the range and the choices; raise ``error`` naming the first bad value."""
+        values = np.asarray(values)
+        if values.size <= 16 and self._scalars_ok(
+            values.tolist() if values.ndim else [values.item()]
+        ):
+            return values  # a few designs (an env step): plain Python comparisons are cheapest
+        if self.choices is not None or self.kind in (str, bool):
+            self._check_levels(values, path, error)
+            return values
+        if values.dtype.kind not in "iuf":
+            try:
+                values = values.astype(np.float64)
+            except (TypeError, ValueError):
+                bad = next(v for v in values.tolist() if not isinstance(v, (int, float)))
+                raise error(f"{path}: got {bad!r}; expected a number ({self.doc})") from None
+        bad = ~np.isfinite(values) if values.dtype.kind == "f" else np.zeros(values.shape, bool)
+        if self.kind is int and values.dtype.kind == "f":
+            bad |= np.isfinite(values) & (values != np.round(values))
+        if self.low is not None:
+            bad |= values < self.low
+        if self.high is not None:
+            bad |= values > self.high
+        if bad.any():
+            value = values[np.argmax(bad)].item()
+            bounds = f"{self.low if self.low is not None else '-inf'} <= value <= {self.high if self.high is not None else 'inf'}"
+            kind = "an integer" if self.kind is int else "a finite number"
+            raise error(f"{path}: got {value!r}; expected {kind}, {bounds} ({self.doc})")
+        return values
+
+    def _check_levels(self, values: np.ndarray, path: str, error: type[Exception]) -> None:
+        """Text, true/false or one of the choices, for each distinct value."""
+        for value in dict.fromkeys(values.tolist()):  # distinct values: few per batch
+            if self.kind is bool and not isinstance(value, bool):
+                raise error(f"{path}: got {value!r}; expected true or false ({self.doc})")
+            if self.kind is str and not isinstance(value, str):
+                raise error(f"{path}: got {value!r}; expected text ({self.doc})")
+            if self.choices is not None and value not in self.choices:
+                raise error(unknown_name("value", value, self.choices, path))
+
+    def _scalars_ok(self, values: list) -> bool:
+        """Whether every value is valid (no report: :meth:`check_array` finds the bad one)."""
+        low = -math.inf if self.low is None else self.low
+        high = math.inf if self.high is None else self.high
+        for v in values:
+            if self.choices is not None:
+                if v not in self.choices:
+                    return False
+            elif self.kind in (int, float):
+                if type(v) is bool or type(v) not in (int, float) or not low <= v <= high:
+                    return False  # NaN fails the comparison; inf fails a finite bound
+                if type(v) is float and (
+                    not math.isfinite(v) or (self.kind is int and not v.is_integer())
+                ):
+                    return False
+            elif type(v) is not self.kind:
+                return False
+        return True
 
     def _coerce(self, raw: Any, path: str) -> Any:
         if self.kind is bool:

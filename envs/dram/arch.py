@@ -261,6 +261,14 @@ def _check_timings(arch: DramArch, path: str) -> None:
         )
     if ("trfcpb_ck" in arch.values) != ("trefipb_ck" in arch.values):
         raise SpecError(f"{path}: give both trfcpb_ck and trefipb_ck (per-bank refresh) or neither")
+    # A refresh that lasts its whole interval leaves no time for traffic: the controller would
+    # refresh forever (JEDEC tRFC is 2-7% of tREFI: JESD79-4, JESD209-4, JESD235).
+    for cycle, interval in (("trfc_ck", "trefi_ck"), ("trfcpb_ck", "trefipb_ck")):
+        if cycle in arch.values and arch.values[cycle] >= arch.values[interval]:
+            raise SpecError(
+                f"{path}.{cycle}: got {arch.values[cycle]}; expected < {interval} "
+                f"({arch.values[interval]}): a refresh must end before the next one is due"
+            )
 
 
 def _check_currents(arch: DramArch, path: str) -> None:

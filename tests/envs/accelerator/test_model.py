@@ -174,3 +174,29 @@ def test_area_hand_computed():
     # 168 PEs x (1060 um^2 MAC + 0.5 KiB RF x 0.00405 mm^2/KiB) + 108 KiB x 0.00405 mm^2/KiB
     expected = 168 * (1060e-6 + 0.5 * 0.00405) + 108 * 0.00405
     assert ev.metrics["area_mm2"][0] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    "design, message",
+    [
+        (
+            {"clock_mhz": [-100.0]},
+            r"design.clock_mhz: got -100.0; expected a finite number, 0.001 <= value",
+        ),
+        ({"pe_rows": [0]}, r"design.pe_rows: got 0; expected an integer, 1 <= value <= 4096"),
+        ({"pe_rows": [float("nan")]}, r"design.pe_rows: got nan; expected an integer"),
+        ({"pe_rows": [2.5]}, r"design.pe_rows: got 2.5; expected an integer"),
+        ({"pe_rows": ["a"]}, r"design.pe_rows: got 'a'; expected a number"),
+        ({"glb_kib": [float("inf")]}, r"design.glb_kib: got inf; expected a finite number"),
+        ({"dataflow": ["XS"]}, r"design.dataflow: unknown value 'XS'"),
+        ({"pe_rows": [16] * 40 + [-1]}, r"design.pe_rows: got -1;"),  # the vectorised path
+        ({"pe_rows": [16, 16], "pe_cols": [16]}, r"all of one length; got lengths \[1, 2\]"),
+    ],
+)
+def test_the_batched_simulator_rejects_bad_designs_with_a_typed_error(design, message):
+    # Issue 15: a negative clock gave a negative latency, pe_rows=0 a NaN, all marked feasible.
+    from archgym_py import DesignError
+
+    sim = DOMAIN.simulator(load_arch("eyeriss"))
+    with pytest.raises(DesignError, match=message):
+        sim.evaluate(design, DOMAIN.load_workload("alexnet"))

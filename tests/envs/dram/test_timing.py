@@ -245,3 +245,13 @@ def test_batches_still_run_in_a_forked_child():
 
 def _child_latency(designs, workload):
     return SIM.evaluate(designs, load_workload(workload)).metrics["latency_s"]
+
+
+@pytest.mark.parametrize("key, value", [("trfc_ck", 9364), ("trfc_ck", 50_000)])
+def test_a_refresh_longer_than_its_interval_is_refused(key, value):
+    # Issue 15: trfc_ck 50,000 > trefi_ck 9,364 was accepted and the simulation never ended.
+    from archgym_py import SpecError
+    from archgym_py.envs.dram import load_arch
+
+    with pytest.raises(SpecError, match=rf"{key}: got {value}; expected < trefi_ck \(9364\)"):
+        load_arch("ddr4_2400").replace(**{key: value})
