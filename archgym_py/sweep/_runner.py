@@ -40,6 +40,12 @@ def run_cell(cell: dict[str, Any]) -> dict[str, Any]:
     result = make_agent(cell["agent"], core, cell["hyperparameters"], seed=cell["seed"]).run(
         cell["budget"]
     )
+    if not np.isfinite(result.best_reward):
+        # SQLite would store NaN as NULL and drop the row: say so instead of losing the cell.
+        raise ArchGymError(
+            f"cell {cell['cell_id']}: best reward is {result.best_reward} (the simulator returned "
+            f"non-finite metrics, e.g. {result.best_metrics}); not stored"
+        )
     n = result.evaluations
     checkpoints = np.unique(np.round(np.linspace(1, n, min(n, CURVE_POINTS))).astype(int))
     curve = {"evals": checkpoints.tolist(), "best": [result.best_curve[i - 1] for i in checkpoints]}
@@ -130,8 +136,12 @@ def run_sweep(
                         failures.append(
                             f"{cell['agent']} on {cell['env_label']} seed {cell['seed']}: {error}"
                         )
+                    elif not store.write_cell(row):  # never silently: say which cell
+                        failures.append(
+                            f"{cell['agent']} on {cell['env_label']} seed {cell['seed']}: cell "
+                            f"{cell['cell_id']} was not stored (already there from another process?)"
+                        )
                     else:
-                        store.write_cell(row)
                         cell_time += row["wall_time_s"]
                     bar.update(1)
         finally:

@@ -158,6 +158,9 @@ def _seeds(seeds: Any, path: str) -> tuple[int, ...]:
     if isinstance(seeds, int) and not isinstance(seeds, bool) and seeds >= 1:
         return tuple(range(seeds))
     if isinstance(seeds, Sequence) and seeds and all(isinstance(s, int) and s >= 0 for s in seeds):
+        if len(set(seeds)) != len(seeds):
+            repeated = sorted({s for s in seeds if list(seeds).count(s) > 1})
+            raise SpecError(f"{path}.seeds: seeds {repeated} are repeated; a seed runs once")
         return tuple(seeds)
     raise SpecError(
         f"{path}.seeds: got {seeds!r}; expected a positive count or a list of non-negative ints"
@@ -181,6 +184,23 @@ def _env_entries(raw: Any, path: str) -> tuple[EnvEntry, ...]:
     if len({e.label for e in envs}) != len(envs):
         raise SpecError(f"{path}.envs: labels must be distinct, got {[e.label for e in envs]}")
     return tuple(envs)
+
+
+def _refuse_duplicate_cells(spec: SweepSpec, path: str) -> None:
+    """Two cells that run the same thing (same env and kwargs, agent, hyperparameters, seed and
+    budget) would be stored once: the second would vanish from the results and the report."""
+    seen: dict[str, Cell] = {}
+    for cell in spec.cells():
+        if cell.id in seen:
+            first = seen[cell.id]
+            raise SpecError(
+                f"{path}: env {cell.env_label!r} runs the same cells as {first.env_label!r} "
+                f"({cell.env_id} with kwargs {cell.env_kwargs}); give it other kwargs or drop it"
+                if first.env_label != cell.env_label
+                else f"{path}.agents: {cell.agent!r} is listed twice with the same configuration "
+                f"{cell.hyperparameters}; merge the entries"
+            )
+        seen[cell.id] = cell
 
 
 def sweep_from_dict(data: Mapping[str, Any], *, path: str = "sweep") -> SweepSpec:
@@ -212,7 +232,7 @@ def sweep_from_dict(data: Mapping[str, Any], *, path: str = "sweep") -> SweepSpe
             raise SpecError(f"{where}: {exc}") from exc
     if not agents:
         raise SpecError(f"{path}.agents: expected at least one agent")
-    return SweepSpec(
+    spec = SweepSpec(
         str(data["name"]),
         budget,
         seeds,
@@ -220,6 +240,8 @@ def sweep_from_dict(data: Mapping[str, Any], *, path: str = "sweep") -> SweepSpe
         tuple(agents),
         str(data.get("description", "")),
     )
+    _refuse_duplicate_cells(spec, path)
+    return spec
 
 
 def _presets_dir() -> Path:

@@ -31,3 +31,20 @@ class GateAgent(Agent):
                     0, evaluator.space.nvec, size=(evaluator.remaining, len(evaluator.space))
                 )
             )
+
+
+class NaNAgent(Agent):
+    """Reports NaN rewards, as a simulator with non-finite metrics (a surrogate with NaN
+    weights, a workload of 10^154-sized GEMMs) makes an agent do."""
+
+    name = "nan"
+    baseline = True
+    hyperparameter_space = DesignSpace(
+        [Integer("unused", low=0, high=1, default=0)], name="nan hyperparameters"
+    )
+
+    def _search(self, evaluator: Evaluator, rng: np.random.Generator) -> None:
+        n = evaluator.remaining
+        designs = evaluator.space.unbatch(evaluator.space.sample(n, seed=0))
+        metrics = {m: np.full(n, np.nan) for m in evaluator.metrics}
+        evaluator.record(designs, metrics, np.full(n, np.nan), np.ones(n, bool))

@@ -158,6 +158,39 @@ def test_kill_9_then_resume_runs_every_cell_exactly_once(tmp_path, monkeypatch):
     )
 
 
+def test_a_cell_with_a_nan_reward_fails_loudly_and_the_others_are_kept(tmp_path):
+    # Issue 15: SQLite stored NaN as NULL, INSERT OR IGNORE skipped the row and the sweep said
+    # "12 cells, 12 run" with 6 stored.
+    agents = [{"name": "random"}, {"name": "tests.sweep.gate_agent:NaNAgent"}]
+    spec = sweep_from_dict(spec_dict(budget=10, seeds=2, agents=agents))
+    db = tmp_path / "nan.db"
+    with pytest.raises(ArchGymError, match=r"2 cells failed .*best reward is nan"):
+        run_sweep(spec, db, workers=0, progress=False)
+    assert {c["agent"] for c in open_store(db).cells()} == {"random"} and len(open_store(db)) == 2
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"seeds": [1, 1]}, r"seeds \[1\] are repeated"),
+        (
+            {
+                "envs": [
+                    {"id": "archgym/AcceleratorSmall-v0", "label": "a"},
+                    {"id": "archgym/AcceleratorSmall-v0", "label": "b"},
+                ]
+            },  # fmt: skip
+            "env 'b' runs the same cells as 'a'",
+        ),
+        ({"agents": [{"name": "random"}, {"name": "random"}]}, "'random' is listed twice"),
+    ],
+)
+def test_cells_that_would_collapse_into_one_are_refused(change, message):
+    # Issue 15: identical cells ran twice and were stored once; a label vanished from the report.
+    with pytest.raises(SpecError, match=message):
+        sweep_from_dict(spec_dict(**change))
+
+
 def test_cli_report_and_demo_errors(tmp_path, capsys):
     assert main(["report", str(tmp_path / "none.db"), "-o", str(tmp_path / "r")]) == 2
     assert "holds no finished cells" in capsys.readouterr().err
