@@ -117,6 +117,8 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
     if args.n < 1:
         raise ArchGymError(f"-n: got {args.n}; expected a positive number of designs")
+    if args.batch < 1:
+        raise ArchGymError(f"--batch: got {args.batch}; expected a positive number of designs per call")
     core = _make_core(args.env, args)
     core.trace = TraceStore(args.output).bind(
         simulator_version=core.simulator.version, space_hash=core.space.hash()
@@ -431,7 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (ArchGymError, ImportError) as exc:  # bad input, or an optional extra not installed
+    except (ArchGymError, ImportError, OSError) as exc:  # bad input, a missing extra, a bad path
         print(f"archgym {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

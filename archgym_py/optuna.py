@@ -16,6 +16,7 @@ Optuna is imported when these functions run, not on ``import archgym_py``.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -100,9 +101,29 @@ def create_study(
     """
     optuna = _optuna()
     obj = objective(env, multi_objective=multi_objective, **dict(env_kwargs or {}))
-    study = optuna.create_study(directions=obj.directions, storage=storage(storage_url), study_name=study_name,
-                                sampler=sampler, load_if_exists=study_name is not None)  # fmt: skip
+    with _first_open_lock(storage_url):
+        study = optuna.create_study(directions=obj.directions, storage=storage(storage_url), study_name=study_name,
+                                    sampler=sampler, load_if_exists=study_name is not None)  # fmt: skip
     return study, obj
+
+
+@contextlib.contextmanager
+def _first_open_lock(storage_url: str | Path | None):
+    """Serialise the opening of a SQLite file storage across processes: two workers creating its
+    schema at once made one of them fail (``IntegrityError`` on ``alembic_version``)."""
+    text = str(storage_url or "")
+    if not text.startswith("sqlite:///") or text.endswith(":memory:"):
+        yield
+        return
+    import fcntl
+
+    path = Path(text[len("sqlite:///") :])
+    with open(path.with_name(path.name + ".lock"), "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def tune_agent(

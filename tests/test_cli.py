@@ -92,3 +92,31 @@ def test_collect_writes_trace(tmp_path, capsys):
     data = TraceStore(out).read()
     assert len(data["latency_s"]) == 100 and set(data["workload"].tolist()) == {"resnet18"}
     assert "wrote 100 evaluations" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("batch", ["0", "-1"])
+def test_collect_refuses_a_batch_that_would_write_nothing(batch, tmp_path, capsys):
+    # Issue 15: --batch -1 printed "wrote 10 evaluations" and wrote no file.
+    out = tmp_path / "x.csv"
+    args = [
+        "collect",
+        "archgym/AcceleratorSmall-v0",
+        "-n",
+        "10",
+        "--batch",
+        batch,
+        "-o",
+        str(out),
+        "-q",
+    ]
+    assert main(args) == 2
+    assert f"--batch: got {batch}; expected a positive number" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_an_unwritable_output_path_is_an_error_not_a_traceback(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    args = ["collect", "archgym/AcceleratorSmall-v0", "-n", "4", "-o", str(blocker / "x.csv"), "-q"]
+    assert main(args) == 2
+    assert str(blocker) in capsys.readouterr().err

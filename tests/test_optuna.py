@@ -90,6 +90,17 @@ def test_journal_storage_with_two_processes(tmp_path):
     assert len(study.trials) == 12
 
 
+def test_fresh_sqlite_storage_with_four_workers_starting_at_once(tmp_path):
+    # Issue 15: on a fresh SQLite URL, two workers creating the schema at the same instant
+    # crashed one of them (IntegrityError on alembic_version) in 2 of 4 tries, losing its trials.
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    procs = [subprocess.Popen([sys.executable, "-c", WORKER, ENV, url, str(seed)], stderr=subprocess.PIPE)
+             for seed in range(4)]  # fmt: skip
+    errors = [p.communicate(timeout=180)[1].decode()[-1500:] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
+    assert len(optuna.load_study(study_name="shared", storage=url).trials) == 24
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -105,9 +106,35 @@ def run_sweep(
             by accident.
         progress: show a progress bar on stderr.
     """
+    cells = spec.cells()
+    with _exclusive(results):
+        return _run_sweep(spec, cells, results, workers, executor, resume, progress)
+
+
+@contextlib.contextmanager
+def _exclusive(results: str | Path):
+    """One sweep process per results file: a second one (a fresh run or a --resume) would run
+    the same missing cells twice."""
+    import fcntl
+
+    lock = Path(f"{results}.lock")
+    with open(lock, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ArchGymError(
+                f"{results}: another sweep is writing this file; wait for it to end (or stop it), "
+                "then --resume"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _run_sweep(spec, cells, results, workers, executor, resume, progress) -> SweepSummary:
     from tqdm import tqdm
 
-    cells = spec.cells()
     store = open_store(results)
     try:
         done = store.done_ids()

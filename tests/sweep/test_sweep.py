@@ -169,6 +169,18 @@ def test_a_cell_with_a_nan_reward_fails_loudly_and_the_others_are_kept(tmp_path)
     assert {c["agent"] for c in open_store(db).cells()} == {"random"} and len(open_store(db)) == 2
 
 
+def test_a_second_sweep_on_the_same_results_file_is_refused(tmp_path):
+    # Issue 15: two --resume processes on one file both ran the missing cells.
+    import fcntl
+
+    db = tmp_path / "busy.db"
+    with open(f"{db}.lock", "a") as held:  # as a running sweep holds it
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(ArchGymError, match="another sweep is writing this file"):
+            run_sweep(sweep_from_dict(spec_dict(seeds=1)), db, workers=0, progress=False)
+    assert not db.exists() or len(open_store(db)) == 0
+
+
 @pytest.mark.parametrize(
     "change, message",
     [
