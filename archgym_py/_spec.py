@@ -207,6 +207,31 @@ def arch_document(
     return {"spec_version": 1, "name": name, "description": description, "architecture": body}
 
 
+class _NoCollectionAliases(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses an alias of a list or mapping.
+
+    Aliases of scalars (a shared ``source`` string) are fine; aliases of collections nest into an
+    exponential "billion laughs" expansion when the data is printed or hashed (a 3 KB file took
+    3 GB), so they are refused where they are read.
+    """
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            node = self.anchors.get(event.anchor)
+            if node is not None and not isinstance(node, yaml.ScalarNode):
+                raise yaml.composer.ComposerError(
+                    None, None, f"alias *{event.anchor} names a list or mapping; only aliases of "
+                    "single values are allowed", event.start_mark,
+                )  # fmt: skip
+        return super().compose_node(parent, index)
+
+
+def parse_yaml(text: str) -> Any:
+    """Parse YAML text safely (no objects, no aliases of lists or mappings)."""
+    return yaml.load(text, Loader=_NoCollectionAliases)  # noqa: S506 - a SafeLoader subclass
+
+
 def load_yaml(path: str | Path) -> Any:
     """``yaml.safe_load`` a file, with a SpecError naming the file (and line) on failure."""
     path = Path(path)
@@ -215,7 +240,7 @@ def load_yaml(path: str | Path) -> Any:
     except OSError as exc:
         raise SpecError(f"{path}: cannot read spec file: {exc.strerror}") from exc
     try:
-        return yaml.safe_load(text)
+        return parse_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)

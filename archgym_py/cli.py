@@ -118,7 +118,9 @@ def cmd_collect(args: argparse.Namespace) -> int:
     if args.n < 1:
         raise ArchGymError(f"-n: got {args.n}; expected a positive number of designs")
     if args.batch < 1:
-        raise ArchGymError(f"--batch: got {args.batch}; expected a positive number of designs per call")
+        raise ArchGymError(
+            f"--batch: got {args.batch}; expected a positive number of designs per call"
+        )
     core = _make_core(args.env, args)
     core.trace = TraceStore(args.output).bind(
         simulator_version=core.simulator.version, space_hash=core.space.hash()
@@ -187,9 +189,9 @@ def cmd_surrogate_score(args: argparse.Namespace) -> int:
 
 
 def _literal(text: str) -> Any:
-    import yaml
+    from ._spec import parse_yaml
 
-    return yaml.safe_load(text)
+    return parse_yaml(text)
 
 
 def cmd_agents(args: argparse.Namespace) -> int:

@@ -157,3 +157,20 @@ def test_invalid_yaml_names_file_and_line(tmp_path):
     path.write_text("spec_version: 1\nname: [unclosed\n")
     with pytest.raises(SpecError, match=r"broken.yaml:\d+: invalid YAML"):
         load_arch(path)
+
+
+def test_yaml_aliases_of_lists_and_mappings_are_refused(tmp_path):
+    # Issue 15: a 2.9 KB "billion laughs" file exhausted memory when its text was printed.
+    from archgym_py._spec import load_yaml
+
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(
+        "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+    )
+    with pytest.raises(
+        SpecError, match=r"bomb.yaml:2: invalid YAML: alias \*a names a list or mapping"
+    ):
+        load_yaml(bomb)
+    shared = tmp_path / "shared.yaml"  # an alias of one value (a shared source) is fine
+    shared.write_text("x: {value: 1, source: &s 'JESD79-4'}\ny: {value: 2, source: *s}\n")
+    assert load_yaml(shared)["y"]["source"] == "JESD79-4"

@@ -108,7 +108,7 @@ def _configs(entry: Mapping[str, Any], path: str) -> tuple[dict[str, Any], ...]:
         configs.append(base)
     if "grid" in entry:
         configs += _grid_configs(space, entry["grid"], fixed, path)
-    n_samples = int(entry.get("configs", 1)) - len(configs)
+    n_samples = _config_count(entry.get("configs", 1), path) - len(configs)
     if n_samples > 0:
         configs += _sampled_configs(space, entry, fixed, n_samples, path)
     unique, seen = [], set()
@@ -118,6 +118,18 @@ def _configs(entry: Mapping[str, Any], path: str) -> tuple[dict[str, Any], ...]:
             seen.add(key)
             unique.append(c)
     return tuple(unique)
+
+
+#: Hyperparameter configurations one agent entry may ask for (each runs every seed on every env).
+MAX_CONFIGS = 10_000
+
+
+def _config_count(value: Any, path: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CONFIGS:
+        raise SpecError(
+            f"{path}.configs: got {value!r}; expected an integer in [1, {MAX_CONFIGS:,}]"
+        )
+    return value
 
 
 def _grid_configs(space, grid: Any, fixed: Mapping[str, Any], path: str) -> list[dict[str, Any]]:

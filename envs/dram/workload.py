@@ -117,8 +117,10 @@ def _arrivals(
     """
     if not rate_gbps:
         return np.zeros(n)
-    if rate_gbps < 0:
-        raise WorkloadError(f"rate_gbps: got {rate_gbps}; expected >= 0 (0 = saturating)")
+    if not rate_gbps > 0 or not np.isfinite(rate_gbps):
+        raise WorkloadError(
+            f"rate_gbps: got {rate_gbps}; expected a finite number >= 0 (0 = saturating)"
+        )
     mean_ns = LINE_BYTES / rate_gbps  # GB/s = bytes per ns
     if arrival == "poisson":
         gaps = rng.exponential(mean_ns, n)
@@ -136,9 +138,19 @@ def _directions(n: int, read_fraction: float, rng: np.random.Generator) -> np.nd
     return rng.random(n) >= read_fraction
 
 
+#: Requests a generated trace may hold: 17 bytes each in memory (time, address, direction), so
+#: this bound keeps a trace under ~1 GB; longer runs read a trace file.
+MAX_REQUESTS = 50_000_000
+
+
 def _check_count(n: int) -> int:
-    if isinstance(n, bool) or int(n) != n or n < 1:
+    if isinstance(n, bool) or not isinstance(n, (int, float)) or int(n) != n or n < 1:
         raise WorkloadError(f"n_requests: got {n!r}; expected a positive integer")
+    if n > MAX_REQUESTS:
+        raise WorkloadError(
+            f"n_requests: got {n:g}; expected at most {MAX_REQUESTS:,} (a generated trace is held "
+            "in memory: use a trace file for longer runs)"
+        )
     return int(n)
 
 

@@ -195,6 +195,10 @@ def test_a_second_sweep_on_the_same_results_file_is_refused(tmp_path):
             "env 'b' runs the same cells as 'a'",
         ),
         ({"agents": [{"name": "random"}, {"name": "random"}]}, "'random' is listed twice"),
+        (
+            {"agents": [{"name": "ga", "configs": 1_000_000}]},
+            r"configs: got 1000000; expected an integer in \[1, 10,000\]",
+        ),
     ],
 )
 def test_cells_that_would_collapse_into_one_are_refused(change, message):

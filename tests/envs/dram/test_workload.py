@@ -200,3 +200,20 @@ def test_traces_round_trip_through_to_dict():
 def test_domain_lists_names():
     assert set(DOMAIN.arch_names()) >= {"ddr4_2400", "lpddr4_3200", "hbm2_2000"}
     assert "mixed" in DOMAIN.workload_names()
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"n_requests": 10**11}, "n_requests: got 1e\\+11; expected at most 50,000,000"),
+        ({"rate_gbps": float("inf")}, "rate_gbps: got inf; expected a finite number"),
+        ({"rate_gbps": float("nan")}, "rate_gbps: got nan; expected a finite number"),
+    ],
+)
+def test_generators_bound_their_size_and_rate(kwargs, message):
+    # Issue 15: 10^11 requests exhausted memory; a rate of inf was accepted.
+    from archgym_py import WorkloadError
+    from archgym_py.envs.dram import uniform_random
+
+    with pytest.raises(WorkloadError, match=message):
+        uniform_random(**{"n_requests": 100, **kwargs})
