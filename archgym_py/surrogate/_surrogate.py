@@ -241,6 +241,7 @@ def load_surrogate(path: str | Path, space: DesignSpace | None = None) -> Surrog
     except json.JSONDecodeError as exc:
         raise ArchGymError(f"surrogate {str(file)!r}: not valid JSON ({exc})") from exc
     model = surrogate_from_dict(data, str(file))
+    _check_card(model, file.with_name("card.yaml"))
     model.card["path"] = str(path)
     if space is not None:
         model.check_compatible(space, what=f"the given space {space.name!r}")
@@ -274,11 +275,72 @@ def surrogate_from_dict(data: Mapping[str, Any], where: str = "model.json") -> S
         k: decode_array(data[k], f"{where}:{k}")
         for k in ("x_mean", "x_std", "y_mean", "y_std", "interval_scale")
     }
-    return Surrogate(space=space, metric_specs=metrics, workloads=data["workloads"],
-                     predictor=predictor_from_dict(data["predictor"], f"{where}:predictor"),
-                     transforms=data["transforms"], learns_feasibility=data["learns_feasibility"],
-                     card=dict(data.get("card") or {}), prior=prior, prior_workload=prior_workload,
-                     prior_affine=affine, **arrays)  # fmt: skip
+    transforms = data["transforms"]
+    if (
+        not isinstance(transforms, list)
+        or len(transforms) != len(metrics)
+        or set(transforms) - set(TRANSFORMS)
+    ):
+        raise ArchGymError(
+            f"surrogate {where}:transforms: got {transforms!r}; expected one of {list(TRANSFORMS)} "
+            f"per metric ({len(metrics)}); the file is corrupt"
+        )
+    model = Surrogate(space=space, metric_specs=metrics, workloads=data["workloads"],
+                      predictor=predictor_from_dict(data["predictor"], f"{where}:predictor"),
+                      transforms=transforms, learns_feasibility=data["learns_feasibility"],
+                      card=dict(data.get("card") or {}), prior=prior, prior_workload=prior_workload,
+                      prior_affine=affine, **arrays)  # fmt: skip
+    _check_arrays(model, where)
+    return model
+
+
+#: Target transforms a model may use.
+TRANSFORMS = ("log", "linear")
+
+
+def _check_arrays(model: Surrogate, where: str) -> None:
+    """Shapes and finite, positive scales; then one prediction, which must be finite."""
+    n_x, k = len(model.feature_names), len(model.metrics)
+    expected = {"x_mean": n_x, "x_std": n_x, "interval_scale": k}
+    for name, size in expected.items():
+        array = getattr(model, name)
+        if array.shape != (size,):
+            raise ArchGymError(
+                f"surrogate {where}:{name}: shape {array.shape}; expected ({size},); the file is corrupt"
+            )
+    if model.y_mean.shape != model.y_std.shape or model.y_mean.shape[0] < k:
+        raise ArchGymError(f"surrogate {where}:y_mean/y_std: shapes {model.y_mean.shape} and "
+                           f"{model.y_std.shape}; expected ({k},) or more; the file is corrupt")  # fmt: skip
+    for name in ("x_mean", "x_std", "y_mean", "y_std", "interval_scale", "prior_affine"):
+        array = getattr(model, name)
+        positive = name in ("x_std", "y_std", "interval_scale")
+        if not np.all(np.isfinite(array)) or (positive and not np.all(array > 0)):
+            raise ArchGymError(
+                f"surrogate {where}:{name}: expected finite{' positive' if positive else ''} values, "
+                f"got {array[:6].tolist()}; the file is corrupt"
+            )
+    probe = model.space.batch([model.space.default()])
+    mean = model.predict(probe, model.workloads[0])["mean"]
+    if not np.all(np.isfinite(mean)):
+        raise ArchGymError(f"surrogate {where}:predictor: predicts {mean[0].tolist()} for the space's "
+                           "default design (non-finite weights?); the file is corrupt")  # fmt: skip
+
+
+def _check_card(model: Surrogate, card_path: Path) -> None:
+    """``card.yaml`` must be there and say what ``model.json`` says (it is what people read)."""
+    from .._spec import load_yaml
+
+    if not card_path.exists():
+        raise ArchGymError(
+            f"surrogate {str(card_path.parent)!r}: card.yaml is missing (Surrogate.save writes it)"
+        )
+    card = {k: v for k, v in (load_yaml(card_path) or {}).items() if k != "path"}
+    if card != {k: v for k, v in model.card.items() if k != "path"}:
+        differ = sorted(
+            k for k in set(card or {}) | set(model.card) if (card or {}).get(k) != model.card.get(k)
+        )
+        raise ArchGymError(f"surrogate {str(card_path)!r}: the card and model.json disagree on {differ}; "
+                           "one of them was edited: refit or restore both")  # fmt: skip
 
 
 # ---------------------------------------------------------------------- features and targets

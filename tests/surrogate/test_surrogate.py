@@ -79,6 +79,59 @@ def test_loading_refuses_another_design_space_and_an_edited_file(fitted, tmp_pat
         load_surrogate(tmp_path)
 
 
+def _corrupt(folder, tmp_path, edit):
+    import shutil
+
+    from archgym_py.surrogate import encode_array
+
+    data = json.loads((folder / "model.json").read_text())
+    edit(data, encode_array)
+    (tmp_path / "model.json").write_text(json.dumps(data))
+    shutil.copy(folder / "card.yaml", tmp_path / "card.yaml")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (
+            lambda d, enc: d.__setitem__("transforms", ["exp"] * len(d["transforms"])),
+            "transforms: got",
+        ),
+        (lambda d, enc: d.__setitem__("transforms", d["transforms"][:-1]), "transforms: got"),
+        (lambda d, enc: d.__setitem__("x_std", enc(np.zeros(3))), r"x_std: shape \(3,\)"),
+        (
+            lambda d, enc: d.__setitem__("x_std", enc(np.full(8, np.nan))),
+            "x_std: expected finite positive",
+        ),
+        (
+            lambda d, enc: d.__setitem__("interval_scale", enc(-np.ones(6))),
+            "interval_scale: expected finite positive",
+        ),
+    ],
+)
+def test_a_corrupt_model_file_is_refused(fitted, tmp_path, edit, message):
+    # Issue 15: unknown transforms gave latency -2.6 s with feasible=True; NaN weights printed NaN.
+    _, folder, _ = fitted
+    with pytest.raises(ArchGymError, match=message):
+        load_surrogate(_corrupt(folder, tmp_path, edit))
+
+
+def test_the_card_must_be_there_and_agree_with_the_model(fitted, tmp_path):
+    import yaml
+
+    _, folder, _ = fitted
+    copy = _corrupt(folder, tmp_path, lambda d, enc: None)
+    card = yaml.safe_load((copy / "card.yaml").read_text())
+    card["held_out"]["scores"]["latency_s"]["nrmse"] = 0.0001  # a flattering edit
+    (copy / "card.yaml").write_text(yaml.safe_dump(card))
+    with pytest.raises(ArchGymError, match=r"the card and model.json disagree on \['held_out'\]"):
+        load_surrogate(copy)
+    (copy / "card.yaml").unlink()
+    with pytest.raises(ArchGymError, match="card.yaml is missing"):
+        load_surrogate(copy)
+
+
 def test_unknown_workload_is_refused(fitted):
     model, _, test = fitted
     with pytest.raises(WorkloadError, match="unknown workload 'vgg16'.*trained on"):
