@@ -290,22 +290,53 @@ class DesignSpace:
         if kind == "multidiscrete":
             return self.from_indices(np.asarray(action))
         if kind == "box":
-            u = np.asarray(action, dtype=np.float64).reshape(1, -1)
-            if u.shape[1] != len(self) or not np.all(np.isfinite(u)):
-                raise DesignError(
-                    f"{self.name}: a box action has {len(self)} finite values, got {action!r}"
-                )
-            return self.from_unit(u)
+            return self.from_unit(self._box_action(action))
         if kind == "dict":
-            if not isinstance(action, Mapping):
-                raise DesignError(
-                    f"{self.name}: a dict action maps parameter names to indices, got {action!r}"
-                )
-            for key in action:
-                if key not in self._by_name:
-                    raise DesignError(unknown_name("parameter", key, self.names, self.name))
-            return self.from_indices(np.array([[int(action[n]) for n in self.names]]))
+            return self.from_indices(self._dict_action(action))
         raise DesignError(unknown_name("action space kind", kind, ("multidiscrete", "box", "dict")))
+
+    def _box_action(self, action: Any) -> np.ndarray:
+        """A box action's point of the unit cube; values outside [0, 1] are refused, not clipped
+        (the action space is ``Box(0, 1)``; SB3 clips its policy's actions before stepping)."""
+        try:
+            u = np.asarray(action, dtype=np.float64).reshape(1, -1)
+        except (TypeError, ValueError):
+            raise DesignError(
+                f"{self.name}: a box action holds {len(self)} numbers, got {action!r}"
+            ) from None
+        if u.shape[1] != len(self) or not np.all((u >= 0) & (u <= 1)):  # NaN fails too
+            raise DesignError(
+                f"{self.name}: a box action has {len(self)} values in [0, 1], got {np.asarray(action).tolist()}"
+            )
+        return u
+
+    def _dict_action(self, action: Any) -> np.ndarray:
+        """A dict action's level indices: every parameter, each an integer index."""
+        if not isinstance(action, Mapping):
+            raise DesignError(
+                f"{self.name}: a dict action maps parameter names to indices, got {action!r}"
+            )
+        for key in action:
+            if key not in self._by_name:
+                raise DesignError(unknown_name("parameter", key, self.names, self.name))
+        missing = [n for n in self.names if n not in action]
+        if missing:
+            raise DesignError(
+                f"{self.name}: a dict action gives every parameter; {missing} missing"
+            )
+        row = []
+        for n in self.names:
+            value = action[n]
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, np.integer, float, np.floating))
+                or value != int(value)
+            ):
+                raise DesignError(
+                    f"{self.name}: dict action index of {n!r} is {value!r}; expected an integer"
+                )
+            row.append(int(value))
+        return np.array([row])
 
     # ------------------------------------------------------------------ unit cube
     def from_unit(self, u: np.ndarray) -> Batch:

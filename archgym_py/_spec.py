@@ -236,9 +236,11 @@ def load_yaml(path: str | Path) -> Any:
     """``yaml.safe_load`` a file, with a SpecError naming the file (and line) on failure."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SpecError(f"{path}: cannot read spec file: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{path}: not UTF-8 text (byte {exc.start} cannot be decoded)") from None
     try:
         return parse_yaml(text)
     except yaml.YAMLError as exc:

@@ -258,3 +258,30 @@ def test_constraints_read_constants_and_hash_them():
     assert again.hash() == space.hash()
     with pytest.raises(SpecError, match="unknown name in expression 'gpus'"):
         DesignSpace([PowerOfTwo("dp", low=1, high=8)], constraints=["dp == gpus"])
+
+
+@pytest.mark.parametrize(
+    "kind, action, message",
+    [
+        ("box", [1.5] * 5, r"a box action has 5 values in \[0, 1\]"),
+        ("box", [1e30] * 5, r"a box action has 5 values in \[0, 1\]"),
+        ("box", ["a"] * 5, "a box action holds 5 numbers"),
+        ("dict", "all-1.9", "dict action index of 'pe_rows' is 1.9; expected an integer"),
+        ("dict", "all-x", "dict action index of 'pe_rows' is 'x'; expected an integer"),
+        ("dict", "one-key", r"a dict action gives every parameter; \['pe_cols'"),
+    ],
+)
+def test_out_of_space_actions_are_refused_not_clipped(kind, action, message):
+    # Issue 15: box actions of 1.5 or 1e30 were clipped and dict indices of 1.9 truncated silently.
+    import gymnasium as gym
+
+    import archgym_py  # noqa: F401
+
+    env = gym.make("archgym/AcceleratorSmall-v0", action_type=kind).unwrapped
+    env.reset(seed=0)
+    names = env.space.names
+    if kind == "dict":
+        action = {"all-1.9": {n: 1.9 for n in names}, "all-x": {n: "x" for n in names},
+                  "one-key": {names[0]: 0}}[action]  # fmt: skip
+    with pytest.raises(DesignError, match=message):
+        env.step(action if kind == "dict" else np.array(action))

@@ -32,6 +32,31 @@ LINE_BYTES = (
 )
 
 
+#: Latest arrival a trace may hold (ns): 11.6 days, far below where cycle counts overflow int64.
+MAX_TIME_NS = 1e15
+
+
+def _addresses(values: Any, name: str) -> np.ndarray:
+    """Byte addresses as uint64, refusing negative, fractional or over-64-bit values."""
+    raw = np.asarray(values)
+    if raw.dtype.kind == "O":
+        bad = [v for v in raw.tolist() if not isinstance(v, int) or not 0 <= v < 1 << 64]
+        if bad:
+            raise WorkloadError(
+                f"trace {name!r}: address {bad[0]!r}; expected an integer in [0, 2^64)"
+            )
+        return np.ascontiguousarray([int(v) for v in raw.tolist()], dtype=np.uint64)
+    if (
+        raw.dtype.kind not in "iuf"
+        or (raw.dtype.kind in "if" and np.any(raw < 0))
+        or (raw.dtype.kind == "f" and not np.all(np.mod(raw, 1) == 0))
+    ):
+        raise WorkloadError(
+            f"trace {name!r}: addresses must be integers in [0, 2^64), got {raw[:3].tolist()}..."
+        )
+    return np.ascontiguousarray(raw, dtype=np.uint64)
+
+
 @dataclass(frozen=True, eq=False)
 class Trace:
     """A memory trace: per request its arrival time (ns), byte address and direction."""
@@ -45,14 +70,17 @@ class Trace:
 
     def __post_init__(self):
         t = np.ascontiguousarray(self.time_ns, dtype=np.float64)
-        a = np.ascontiguousarray(self.address, dtype=np.uint64)
+        a = _addresses(self.address, self.name)
         w = np.ascontiguousarray(self.is_write, dtype=bool)
         if not (len(t) == len(a) == len(w)):
             raise WorkloadError(f"trace {self.name!r}: time, address and is_write lengths differ")
         if len(t) == 0:
             raise WorkloadError(f"trace {self.name!r}: no requests")
-        if not np.all(np.isfinite(t)) or np.any(t < 0):
-            raise WorkloadError(f"trace {self.name!r}: arrival times must be finite and >= 0")
+        if not np.all(np.isfinite(t)) or np.any(t < 0) or np.any(t > MAX_TIME_NS):
+            raise WorkloadError(
+                f"trace {self.name!r}: arrival times must be finite, >= 0 and <= {MAX_TIME_NS:g} ns "
+                f"(11.6 days; cycles are counted in 64 bits), got {t[~((t >= 0) & (t <= MAX_TIME_NS))][:1].tolist()}"
+            )
         if np.any(np.diff(t) < 0):
             i = int(np.argmax(np.diff(t) < 0)) + 1
             raise WorkloadError(
@@ -381,9 +409,13 @@ def _parse_address(token: str) -> int:
 
 def _data_lines(path: Path):
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise WorkloadError(f"{path}: cannot read trace file: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise WorkloadError(
+            f"{path}: not a UTF-8 text trace (byte {exc.start} cannot be decoded)"
+        ) from None
     for lineno, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
         if line:
@@ -391,7 +423,8 @@ def _data_lines(path: Path):
 
 
 def _bad(path: Path, lineno: int, expected: str, line: str) -> WorkloadError:
-    return WorkloadError(f"{path}:{lineno}: expected {expected}, got {line!r}")
+    # The position and the expected form only: echoing the line would print any file's content.
+    return WorkloadError(f"{path}:{lineno}: this line does not match the format {expected}")
 
 
 def read_stl(path: str | Path, *, clock_mhz: float = 1000.0, name: str = "") -> Trace:
@@ -517,6 +550,9 @@ def read_trace(path: str | Path, *, format: str = "auto", **options: Any) -> Tra
     """Read a trace file in ``format`` (``stl``, ``dramsim3``, ``ramulator`` or ``auto``)."""
     if not Path(path).exists():
         raise WorkloadError(f"trace file {str(path)!r} does not exist")
+    clock = options.get("clock_mhz", 1.0)
+    if isinstance(clock, bool) or not isinstance(clock, (int, float)) or not 0 < clock < 1e6:
+        raise WorkloadError(f"clock_mhz: got {clock!r}; expected a trace clock in (0, 1e6) MHz")
     fmt = sniff_format(path) if format == "auto" else format
     if fmt not in READERS:
         raise WorkloadError(unknown_name("trace format", fmt, [*READERS, "auto"]))

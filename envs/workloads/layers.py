@@ -80,6 +80,17 @@ class Layer:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
+def _pair(value: Any, label: str, where: str) -> tuple[Any, Any]:
+    """``n`` or ``(h, w)`` as a pair (each checked as a positive integer by the caller)."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return value, value
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        return value[0], value[1]
+    raise WorkloadError(
+        f"{where}: {label} must be a positive integer or a pair [h, w], got {value!r}"
+    )
+
+
 def conv2d(
     name: str,
     in_channels: int,
@@ -93,11 +104,11 @@ def conv2d(
     count: int = 1,
 ) -> Layer:
     """A 2-D convolution (``groups = in_channels = out_channels`` for depthwise)."""
-    h, w = (in_size, in_size) if isinstance(in_size, int) else in_size
-    r, s = (kernel, kernel) if isinstance(kernel, int) else kernel
     where = f"layer {name!r}"
-    for label, value in (("in_channels", in_channels), ("out_channels", out_channels), ("in_size", min(h, w)),
-                         ("kernel", min(r, s)), ("stride", stride), ("groups", groups), ("batch", batch),
+    h, w = _pair(in_size, "in_size", where)
+    r, s = _pair(kernel, "kernel", where)
+    for label, value in (("in_channels", in_channels), ("out_channels", out_channels), ("in_size", h), ("in_size", w),
+                         ("kernel", r), ("kernel", s), ("stride", stride), ("groups", groups), ("batch", batch),
                          ("count", count)):  # fmt: skip
         if not isinstance(value, (int, np.integer)) or value < 1:
             raise WorkloadError(f"{where}: {label} must be a positive integer, got {value!r}")

@@ -119,3 +119,20 @@ def test_unknown_workload_name_suggests():
         match=r"unknown accelerator workload 'resnet-18' \(did you mean 'resnet18'\?\)",
     ):
         load_workload("resnet-18")
+
+
+@pytest.mark.parametrize(
+    "in_size, message",
+    [
+        ("64", "in_size must be a positive integer or a pair \\[h, w\\], got '64'"),
+        (6.0, "in_size must be a positive integer or a pair \\[h, w\\], got 6.0"),
+        ([6, 6.5], "in_size must be a positive integer, got 6.5"),
+    ],
+)
+def test_layer_sizes_are_checked_whole(in_size, message):
+    # Issue 15: "64" was read as the pair ('6', '4') and reported as "got '4'".
+    from archgym_py import WorkloadError
+
+    layer = {"kind": "conv2d", "in_channels": 3, "out_channels": 8, "in_size": in_size, "kernel": 3}
+    with pytest.raises(WorkloadError, match=message):
+        load_workload({"spec_version": 1, "name": "x", "layers": [layer]})

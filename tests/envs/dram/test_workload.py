@@ -98,7 +98,9 @@ def test_dramsim3_and_ramulator_readers(tmp_path):
 def test_malformed_lines_name_file_line_and_form(tmp_path, fmt, text, line):
     path = tmp_path / f"bad.{fmt}"
     path.write_text(text)
-    with pytest.raises(WorkloadError, match=rf"bad\.{fmt}:{line}: expected .*, got"):
+    with pytest.raises(
+        WorkloadError, match=rf"bad\.{fmt}:{line}: this line does not match the format "
+    ):
         read_trace(path, format=fmt)
 
 
@@ -217,3 +219,42 @@ def test_generators_bound_their_size_and_rate(kwargs, message):
 
     with pytest.raises(WorkloadError, match=message):
         uniform_random(**{"n_requests": 100, **kwargs})
+
+
+def test_trace_inputs_that_would_overflow_or_crash_are_typed_errors(tmp_path):
+    # Issue 15: a cycle of 1e23 gave a mean latency of -3.8e9 s with exit 0; a negative inline
+    # address raised OverflowError; clock_mhz 0 ZeroDivisionError; non-UTF-8 UnicodeDecodeError.
+    from archgym_py import WorkloadError
+    from archgym_py.envs.dram import load_workload, read_trace
+
+    far = tmp_path / "far.stl"
+    far.write_text("0: read 0x0\n100000000000000000000000: read 0x40\n")
+    with pytest.raises(WorkloadError, match=r"arrival times must be finite, >= 0 and <= 1e\+15 ns"):
+        load_workload(str(far))
+    with pytest.raises(
+        WorkloadError,
+        match=r"address -64; expected an integer in \[0, 2\^64\)|addresses must be integers",
+    ):
+        load_workload({"time_ns": [0, 1], "address": [0, -64], "is_write": [False, True]})
+    ok = tmp_path / "ok.stl"
+    ok.write_text("0: read 0x0\n")
+    with pytest.raises(WorkloadError, match=r"clock_mhz: got 0; expected a trace clock"):
+        read_trace(ok, clock_mhz=0)
+    binary = tmp_path / "bin.stl"
+    binary.write_bytes(b"0: read 0x0\n\xff\xfe: read\n")
+    with pytest.raises(WorkloadError, match=r"not a UTF-8 text trace \(byte 12"):
+        load_workload(str(binary))
+
+
+def test_a_trace_error_shows_a_position_not_the_file_content(tmp_path):
+    # Issue 15: /etc/passwd given as a trace had its first line echoed in the error.
+    from archgym_py import WorkloadError
+    from archgym_py.envs.dram import load_workload
+
+    secret = tmp_path / "secret.stl"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    with pytest.raises(WorkloadError) as info:
+        load_workload(str(secret))
+    assert "secret.stl:1:" in str(info.value) and "root" not in str(info.value).replace(
+        str(tmp_path), ""
+    )
