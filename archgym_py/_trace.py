@@ -156,11 +156,20 @@ class TraceStore:
             return {k: np.asarray(v) for k, v in table.to_pydict().items()}
         if not self.path.exists():
             return {}
-        with open(self.path, newline="") as fh:
-            rows = list(csv.reader(fh))
+        try:
+            with open(self.path, newline="", encoding="utf-8") as fh:
+                rows = list(csv.reader(fh))
+        except UnicodeDecodeError as exc:
+            raise ArchGymError(f"trace {str(self.path)!r}: not UTF-8 text (byte {exc.start})") from None
         if not rows:
             return {}
         header, body = rows[0], rows[1:]
+        short = next((i for i, r in enumerate(body, start=2) if len(r) != len(header)), None)
+        if short is not None:
+            raise ArchGymError(
+                f"trace {str(self.path)!r}:{short}: {len(body[short - 2])} fields where the header has "
+                f"{len(header)}; the file is truncated or was edited (a killed writer?)"
+            )
         out = {}
         for j, name in enumerate(header):
             values = [r[j] for r in body]

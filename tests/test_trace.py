@@ -65,3 +65,19 @@ def test_mismatched_columns_are_refused(tmp_path):
 def test_bad_suffix():
     with pytest.raises(ArchGymError, match="expected a .csv or .parquet path"):
         TraceStore("trace.txt")
+
+
+def test_a_truncated_csv_trace_is_a_typed_error(tmp_path):
+    # Issue 15: a truncated trace broke `surrogate fit` with an IndexError.
+    import archgym_py
+    from archgym_py import ArchGymError, TraceStore
+
+    path = tmp_path / "t.csv"
+    core = archgym_py.make_core("archgym/AcceleratorSmall-v0", trace=str(path))
+    core.evaluate(core.space.sample(20, seed=0))
+    text = path.read_text()
+    cut = tmp_path / "cut.csv"
+    cut.write_text(text[: len(text) // 2])
+    lines = cut.read_text().count("\n") + 1
+    with pytest.raises(ArchGymError, match=rf"cut.csv':{lines}: \d+ fields where the header has \d+"):
+        TraceStore(cut).read()
