@@ -29,11 +29,12 @@ from ._simulator import Evaluation, MetricSpec, Simulator, Workload
 from ._space import Batch, Constraint, DesignSpace
 from ._trace import TraceStore
 from ._vector_env import ArchVectorEnv
-from .envs import ENVS, register_env, register_envs
+from .envs import DOMAINS, ENVS, register_domain, register_env, register_envs
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DOMAINS",
     "ENVS",
     "Agent",
     "Arch",
@@ -73,6 +74,7 @@ __all__ = [
     "WorkloadError",
     "load_env_spec",
     "make_core",
+    "register_domain",
     "register_env",
     "register_envs",
     "replay",

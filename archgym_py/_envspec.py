@@ -84,8 +84,11 @@ def env_spec_from_dict(data: Mapping[str, Any], *, path: str) -> EnvSpec:
     max_steps = data["max_steps"]
     if not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps < 1:
         raise SpecError(f"{path}.max_steps: got {max_steps!r}; expected a positive integer")
+    from .envs import domain_entry_point
+
+    entry = domain_entry_point(str(data["domain"]))  # installed domains only: no arbitrary import
     try:
-        domain = import_string(str(data["domain"]))
+        domain = import_string(entry)
     except ImportError as exc:
         raise SpecError(
             f"{path}.domain: cannot import {data['domain']!r} ({exc}); is its package installed "
@@ -111,7 +114,7 @@ def env_spec_from_dict(data: Mapping[str, Any], *, path: str) -> EnvSpec:
     spec = EnvSpec(
         id=str(data["id"]),
         description=str(data["description"]),
-        domain_entry_point=str(data["domain"]),
+        domain_entry_point=entry,
         default_arch=str(data["default_arch"]),
         default_workload=str(data["default_workload"]),
         max_steps=max_steps,

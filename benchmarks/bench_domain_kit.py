@@ -30,6 +30,7 @@ from archgym_py import Evaluation, make_agent  # noqa: E402
 from archgym_py._feasible import FeasibleIndices  # noqa: E402
 
 SPEC = str(ROOT / "tests" / "toy_domain" / "env.yaml")
+archgym_py.register_domain("toy", "tests.toy_domain:DOMAIN")
 AGENTS = ("random", "random_walk", "ga", "aco", "tpe", "cmaes", "nsga2", "ppo", "a2c", "dqn")
 
 

@@ -13,6 +13,16 @@ ENVS: dict[str, str] = {
     "archgym/DRAMLPDDR4-v0": "dram/env_lpddr4.yaml",
 }
 
+#: The installed domains: name -> ``"module:attribute"`` of its :class:`archgym_py.Domain`. An env
+#: spec names its domain here (``domain: dram``); a plug-in adds one through the
+#: ``archgym_py.domains`` entry-point group of its package, or :func:`register_domain`. Nothing
+#: else is imported on a spec's say-so.
+DOMAINS: dict[str, str] = {
+    "accelerator": "archgym_py.envs.accelerator:DOMAIN",
+    "dram": "archgym_py.envs.dram:DOMAIN",
+}
+DOMAIN_ENTRY_POINT_GROUP = "archgym_py.domains"
+
 ENTRY_POINT = "archgym_py._env:ArchEnv"
 VECTOR_ENTRY_POINT = "archgym_py._vector_env:ArchVectorEnv"
 
@@ -36,6 +46,35 @@ def register_env(env_id: str, spec: str) -> None:
     if env_id not in gym.registry:
         gym.register(id=env_id, entry_point=ENTRY_POINT, vector_entry_point=VECTOR_ENTRY_POINT,
                      kwargs={"spec": str(spec)})  # fmt: skip
+
+
+def register_domain(name: str, entry_point: str) -> None:
+    """Make a domain available to env specs as ``domain: <name>`` (``entry_point`` is
+    ``"package.module:DOMAIN"``)."""
+    from .._errors import ArchGymError
+
+    if name in DOMAINS and DOMAINS[name] != entry_point:
+        raise ArchGymError(f"domain {name!r} is registered already, as {DOMAINS[name]!r}")
+    DOMAINS[name] = entry_point
+
+
+def domain_entry_point(name: str) -> str:
+    """The entry point of an installed domain: the ``DOMAINS`` table, then the packages that
+    declare one in the ``archgym_py.domains`` entry-point group."""
+    from importlib.metadata import entry_points
+
+    from .._errors import SpecError, unknown_name
+
+    if name in DOMAINS:
+        return DOMAINS[name]
+    for ep in entry_points(group=DOMAIN_ENTRY_POINT_GROUP):
+        if ep.name == name:
+            return ep.value
+    installed = [*DOMAINS, *(ep.name for ep in entry_points(group=DOMAIN_ENTRY_POINT_GROUP))]
+    raise SpecError(
+        unknown_name("domain", name, installed)
+        + f" (a plug-in declares one in the {DOMAIN_ENTRY_POINT_GROUP!r} entry-point group)"
+    )
 
 
 def register_envs() -> None:

@@ -4,6 +4,8 @@ domain needs no boilerplate copied from envs/."""
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import gymnasium as gym
@@ -24,11 +26,26 @@ ENV = "archgym/Toy-v0"
 
 
 @pytest.fixture(scope="module", autouse=True)
-def toy_env():
+def toy_env(tmp_path_factory):
+    # Installed as a plug-in would be: a distribution whose entry point names the domain
+    # (group archgym_py.domains), found by this process and by the child processes below.
+    site = tmp_path_factory.mktemp("site")
+    info = site / "archgym_toy-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: archgym-toy\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[archgym_py.domains]\ntoy = tests.toy_domain:DOMAIN\n")
+    sys.path.insert(0, str(site))
+    old = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(site), str(ROOT), old) if p)
     archgym_py.register_env(ENV, SPEC)
     yield
     del ENVS[ENV]
     del gym.registry[ENV]
+    sys.path.remove(str(site))
+    if old is None:
+        del os.environ["PYTHONPATH"]
+    else:
+        os.environ["PYTHONPATH"] = old
 
 
 @pytest.mark.parametrize("check", ENV_CHECKS, ids=lambda c: c.__name__)
@@ -59,6 +76,17 @@ def test_agents_propose_only_feasible_designs(agent):
     assert space.feasible(batch).all(), f"{agent} proposed designs that break a constraint"
 
 
-def test_agent_runs_are_reproducible_in_another_process(monkeypatch):
-    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the child imports tests.toy_domain
-    check_same_seed_same_run_in_two_processes("ga", SPEC, budget=24)
+def test_agent_runs_are_reproducible_in_another_process():
+    check_same_seed_same_run_in_two_processes("ga", SPEC, budget=24)  # the child finds the plug-in
+
+
+def test_a_spec_cannot_import_a_module_that_is_not_an_installed_domain(tmp_path):
+    # Issue 15: `domain:` named any importable module, which was imported (its side effects ran).
+    from archgym_py import SpecError, load_env_spec
+
+    text = Path(SPEC).read_text().replace("domain: toy", "domain: os.path:join")
+    (tmp_path / "env.yaml").write_text(text)
+    with pytest.raises(
+        SpecError, match=r"unknown domain 'os.path:join'.*'archgym_py.domains' entry-point group"
+    ):
+        load_env_spec(str(tmp_path / "env.yaml"))

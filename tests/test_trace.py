@@ -79,5 +79,7 @@ def test_a_truncated_csv_trace_is_a_typed_error(tmp_path):
     cut = tmp_path / "cut.csv"
     cut.write_text(text[: len(text) // 2])
     lines = cut.read_text().count("\n") + 1
-    with pytest.raises(ArchGymError, match=rf"cut.csv':{lines}: \d+ fields where the header has \d+"):
+    with pytest.raises(
+        ArchGymError, match=rf"cut.csv':{lines}: \d+ fields where the header has \d+"
+    ):
         TraceStore(cut).read()
