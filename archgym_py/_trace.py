@@ -160,7 +160,9 @@ class TraceStore:
             with open(self.path, newline="", encoding="utf-8") as fh:
                 rows = list(csv.reader(fh))
         except UnicodeDecodeError as exc:
-            raise ArchGymError(f"trace {str(self.path)!r}: not UTF-8 text (byte {exc.start})") from None
+            raise ArchGymError(
+                f"trace {str(self.path)!r}: not UTF-8 text (byte {exc.start})"
+            ) from None
         if not rows:
             return {}
         header, body = rows[0], rows[1:]

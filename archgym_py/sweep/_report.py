@@ -79,7 +79,7 @@ def _write_tables(a: Analysis, out: Path) -> dict[str, list[dict[str, Any]]]:
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: _csv_cell(v) for k, v in row.items()} for row in rows)
         atomic_write_text(out / f"{name}.csv", buf.getvalue())
     return tables
 
@@ -341,12 +341,27 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _csv_cell(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab, CR) gets a
+    leading apostrophe (OWASP's CSV-injection advice); numbers are left alone."""
+    text = value if isinstance(value, str) else None
+    if text and text[0] in "=+-@\t\r":
+        return "'" + text
+    return value
+
+
+def _md_text(value: Any) -> str:
+    """Text for a Markdown table cell: HTML escaped (labels are user input: a `<script>` must not
+    reach a renderer that allows HTML), pipes escaped, one line."""
+    return html.escape(_fmt(value)).replace("|", "\\|").replace("\n", " ")
+
+
 def _md_table(rows: list[dict[str, Any]], limit: int = 60) -> str:
     if not rows:
         return "_(none)_\n"
     keys = list(rows[0])
-    out = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-    out += ["| " + " | ".join(_fmt(r[k]) for k in keys) + " |" for r in rows[:limit]]
+    out = ["| " + " | ".join(_md_text(k) for k in keys) + " |", "|" + "---|" * len(keys)]
+    out += ["| " + " | ".join(_md_text(r[k]) for k in keys) + " |" for r in rows[:limit]]
     return "\n".join(out) + "\n"
 
 
@@ -371,11 +386,11 @@ _SECTIONS = (("summary", "Per env and agent"), ("aggregate", "Aggregate over env
 def _markdown(a: Analysis, figures, tables, cells) -> str:
     parts = [
         "# Hyperparameter lottery report\n",
-        *[f"- {line}" for line in _headline(a, cells)],
+        *[f"- {_md_text(line)}" for line in _headline(a, cells)],
         "",
     ]
     for name, (caption, _) in figures.items():
-        parts += [f"![{name}]({name}.png)\n", f"_{caption}_\n"]
+        parts += [f"![{name}]({name}.png)\n", f"_{_md_text(caption)}_\n"]
     for key, title in _SECTIONS:
         parts += [f"## {title}\n", _md_table(tables[key]), f"CSV: [{key}.csv]({key}.csv)\n"]
     return "\n".join(parts)

@@ -22,9 +22,10 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from .._errors import SpecError, unknown_name
@@ -179,6 +180,22 @@ def _seeds(seeds: Any, path: str) -> tuple[int, ...]:
     )
 
 
+#: A sweep's name becomes its default results file (``<name>.db``): a plain file name.
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+def _check_output_path(value: Any, where: str) -> None:
+    """A path a spec writes to stays below the working directory: relative, no ``..``."""
+    if value is None:
+        return
+    path = PurePath(str(value))
+    if path.is_absolute() or ".." in path.parts:
+        raise SpecError(
+            f"{where}: got {str(value)!r}; expected a relative path below the run folder (no '..', "
+            "not absolute): a spec must not write elsewhere"
+        )
+
+
 def _env_entries(raw: Any, path: str) -> tuple[EnvEntry, ...]:
     import gymnasium as gym
 
@@ -190,6 +207,7 @@ def _env_entries(raw: Any, path: str) -> tuple[EnvEntry, ...]:
             archgym_ids = [k for k in gym.registry if k.startswith("archgym/")]
             raise SpecError(unknown_name("env id", e["id"], archgym_ids, where))
         kwargs = dict(e.get("kwargs") or {})
+        _check_output_path(kwargs.get("trace"), f"{where}.kwargs.trace")
         envs.append(EnvEntry(e["id"], str(e.get("label") or e["id"].split("/")[-1]), kwargs))
     if not envs:
         raise SpecError(f"{path}.envs: expected at least one env")
@@ -222,6 +240,11 @@ def sweep_from_dict(data: Mapping[str, Any], *, path: str = "sweep") -> SweepSpe
     from .._agent import agent_names
 
     check_spec_version(data, path)
+    if not isinstance(data.get("name"), str) or not _NAME.match(data["name"]):
+        raise SpecError(
+            f"{path}.name: got {data.get('name')!r}; expected a plain name (letters, digits, _ . -): "
+            "it names the results file"
+        )
     check_keys(data, required={"spec_version", "name", "budget", "seeds", "envs", "agents"},
                optional={"description"}, path=path)  # fmt: skip
     budget = data["budget"]

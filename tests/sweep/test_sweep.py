@@ -195,6 +195,15 @@ def test_a_second_sweep_on_the_same_results_file_is_refused(tmp_path):
             "env 'b' runs the same cells as 'a'",
         ),
         ({"agents": [{"name": "random"}, {"name": "random"}]}, "'random' is listed twice"),
+        ({"name": "../escaped"}, r"name: got '../escaped'; expected a plain name"),
+        (
+            {"envs": [{"id": ENV, "kwargs": {"trace": "../x/t.csv"}}]},
+            "kwargs.trace: got '../x/t.csv'; expected a relative path",
+        ),
+        (
+            {"envs": [{"id": ENV, "kwargs": {"trace": "/tmp/t.csv"}}]},
+            "kwargs.trace: got '/tmp/t.csv'",
+        ),
         (
             {"agents": [{"name": "ga", "configs": 1_000_000}]},
             r"configs: got 1000000; expected an integer in \[1, 10,000\]",
@@ -205,6 +214,26 @@ def test_cells_that_would_collapse_into_one_are_refused(change, message):
     # Issue 15: identical cells ran twice and were stored once; a label vanished from the report.
     with pytest.raises(SpecError, match=message):
         sweep_from_dict(spec_dict(**change))
+
+
+def test_the_report_escapes_labels_and_spreadsheet_formulas(tmp_path):
+    # Issue 15: report.md wrote user labels raw; CSV cells starting with = ran as formulas.
+    import csv
+
+    from archgym_py.sweep._report import write_report
+
+    label = "=cmd|<script>alert(1)</script>"
+    spec = sweep_from_dict(spec_dict(budget=10, seeds=2, agents=[{"name": "random"}, {"name": "ga"}],
+                                     envs=[{"id": ENV, "label": label}]))  # fmt: skip
+    db = tmp_path / "r.db"
+    run_sweep(spec, db, workers=0, progress=False)
+    out = write_report(db, tmp_path / "report", reps=50, spec=spec).parent
+    md = (out / "report.md").read_text()
+    assert "<script>" not in md and "=cmd\\|&lt;script&gt;alert(1)&lt;/script&gt;" in md
+    assert "<script>" not in (out / "report.html").read_text()
+    with open(out / "runs.csv", newline="") as fh:
+        labels = {row["env_label"] for row in csv.DictReader(fh)}
+    assert labels == {"'" + label}  # a spreadsheet shows the text instead of running it
 
 
 def test_cli_report_and_demo_errors(tmp_path, capsys):
