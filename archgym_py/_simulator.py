@@ -21,6 +21,9 @@ class MetricSpec:
     unit: str
     direction: Direction = "minimize"
     doc: str = ""
+    #: A physical quantity that cannot be negative (times, energies, areas, rates, shares): a
+    #: learned model's prediction of it is floored at 0.
+    nonnegative: bool = True
 
     def __post_init__(self):
         if self.direction not in ("minimize", "maximize"):

@@ -230,18 +230,26 @@ class DesignSpace:
         indices = np.asarray(indices)
         if indices.ndim == 1:
             indices = indices.reshape(1, -1)
-        self._check_indices(indices)
+        indices = self._check_indices(indices)
         return {p.name: p.from_index(indices[:, i]) for i, p in enumerate(self.params)}
 
-    def _check_indices(self, indices: np.ndarray) -> None:
+    def _check_indices(self, indices: np.ndarray) -> np.ndarray:
+        """The indices as integers, or a DesignError (shape, type, range)."""
         if indices.ndim != 2 or indices.shape[1] != len(self.params):
             raise DesignError(
                 f"{self.name}: an action has one index per parameter {self.names}, "
                 f"got shape {indices.shape}"
             )
         if not np.issubdtype(indices.dtype, np.integer):
-            if not np.all(np.equal(np.mod(indices, 1), 0)):
-                raise DesignError(f"{self.name}: action indices must be integers, got {indices}")
+            try:
+                as_float = indices.astype(np.float64)
+            except (TypeError, ValueError):
+                as_float = np.array([np.nan])
+            if indices.dtype == bool or not np.all(np.isfinite(as_float) & (as_float == np.round(as_float))):
+                raise DesignError(
+                    f"{self.name}: action indices must be integers, got {indices.tolist()}"
+                )
+            indices = as_float.astype(np.int64)
         bad = (indices < 0) | (indices >= self._nvec)
         if bad.any():
             row, col = map(int, np.argwhere(bad)[0])
@@ -251,6 +259,7 @@ class DesignSpace:
                 f"out of range; expected 0..{p.n_levels - 1} (levels {list(p.choices)[:8]}"
                 f"{'...' if p.n_levels > 8 else ''})"
             )
+        return indices
 
     def unit_of_indices(self, indices: np.ndarray) -> np.ndarray:
         """Unit-cube points of level indices, shape ``(n, len(space))`` (no value round trip).

@@ -147,12 +147,23 @@ class Surrogate:
 
         ``details=True`` adds the 90% interval of every metric (``lower_<m>``, ``upper_<m>``).
         """
-        p = self.predict(designs, workload, intervals=details)
-        metrics = {m: p["mean"][:, j] for j, m in enumerate(self.metric_names)}
+        with np.errstate(over="ignore", invalid="ignore"):  # non-finite results are refused below
+            p = self.predict(designs, workload, intervals=details)
+        if not np.all(np.isfinite(p["mean"])):
+            rows = np.flatnonzero(~np.all(np.isfinite(p["mean"]), axis=1))
+            raise ArchGymError(
+                f"surrogate {self.version}: non-finite predictions for {len(rows)} of {len(p['mean'])} "
+                f"designs (first: row {rows[0]}); the model file is corrupt or the designs lie far "
+                "outside its training data"
+            )
+        # A linear-target model can extrapolate below zero; a time or an energy cannot be.
+        floor = [0.0 if m.nonnegative else -np.inf for m in self.metrics]
+        metrics = {m: np.maximum(p["mean"][:, j], floor[j]) for j, m in enumerate(self.metric_names)}
         extra: dict[str, Any] = {}
         if details:
             for j, m in enumerate(self.metric_names):
-                extra[f"lower_{m}"], extra[f"upper_{m}"] = p["lower"][:, j], p["upper"][:, j]
+                extra[f"lower_{m}"] = np.maximum(p["lower"][:, j], floor[j])
+                extra[f"upper_{m}"] = np.maximum(p["upper"][:, j], floor[j])
         return Evaluation(metrics, p["feasible"] & self.space.feasible(designs), extra)
 
     def score(self, data: Dataset) -> dict[str, dict[str, float]]:
@@ -223,9 +234,20 @@ class Surrogate:
         from .._trace import atomic_write_text
 
         folder = Path(folder)
+        self.card.pop("path", None)  # where it was loaded from: not part of the model
+        self.card["model_digest"] = model_digest(self.to_dict())
         atomic_write_text(folder / "model.json", json.dumps(self.to_dict(), separators=(",", ":")))
         atomic_write_text(folder / "card.yaml", yaml.safe_dump(self.card, sort_keys=False))
         return folder
+
+
+def model_digest(doc: Mapping[str, Any]) -> str:
+    """A hash of everything in ``model.json`` but the card; the card records it, so an edit of the
+    weights, scales or transforms is caught when the file is loaded."""
+    import hashlib
+
+    body = json.dumps({k: v for k, v in doc.items() if k != "card"}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()[:16]
 
 
 def load_surrogate(path: str | Path, space: DesignSpace | None = None) -> Surrogate:
@@ -258,6 +280,12 @@ def surrogate_from_dict(data: Mapping[str, Any], where: str = "model.json") -> S
         raise ArchGymError(
             f"surrogate {where}: format_version {data.get('format_version')!r}; this archgym_py reads "
             f"{FORMAT_VERSION}; refit it (archgym surrogate fit)"
+        )
+    recorded = (data.get("card") or {}).get("model_digest")
+    if recorded is not None and recorded != model_digest(data):
+        raise ArchGymError(
+            f"surrogate {where}: its arrays do not match the digest its card recorded ({recorded}); "
+            "the file was edited or is corrupt: refit it or restore it"
         )
     space = DesignSpace.from_dict(data["space"], path=f"{where}:space", name="surrogate space")
     if space.hash() != data.get("space_hash"):
@@ -320,7 +348,8 @@ def _check_arrays(model: Surrogate, where: str) -> None:
                 f"got {array[:6].tolist()}; the file is corrupt"
             )
     probe = model.space.batch([model.space.default()])
-    mean = model.predict(probe, model.workloads[0])["mean"]
+    with np.errstate(all="ignore"):  # the result is checked just below
+        mean = model.predict(probe, model.workloads[0])["mean"]
     if not np.all(np.isfinite(mean)):
         raise ArchGymError(f"surrogate {where}:predictor: predicts {mean[0].tolist()} for the space's "
                            "default design (non-finite weights?); the file is corrupt")  # fmt: skip

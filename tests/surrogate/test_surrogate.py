@@ -79,16 +79,27 @@ def test_loading_refuses_another_design_space_and_an_edited_file(fitted, tmp_pat
         load_surrogate(tmp_path)
 
 
-def _corrupt(folder, tmp_path, edit):
-    import shutil
+def _corrupt(folder, tmp_path, edit, keep_digest=False):
+    """A copy of the model with ``edit`` applied to model.json; without ``keep_digest`` the card's
+    digest is dropped from both files, so the checks behind it are what refuses the file."""
+    import yaml
 
     from archgym_py.surrogate import encode_array
 
     data = json.loads((folder / "model.json").read_text())
+    if not keep_digest:
+        data["card"].pop("model_digest")
     edit(data, encode_array)
     (tmp_path / "model.json").write_text(json.dumps(data))
-    shutil.copy(folder / "card.yaml", tmp_path / "card.yaml")
+    (tmp_path / "card.yaml").write_text(yaml.safe_dump(data["card"], sort_keys=False))
     return tmp_path
+
+
+def test_the_card_digest_catches_any_edit_of_the_model(fitted, tmp_path):
+    _, folder, _ = fitted
+    edit = lambda d, enc: d.__setitem__("y_std", enc(np.full(6, 388.0)))  # noqa: E731
+    with pytest.raises(ArchGymError, match="do not match the digest its card recorded"):
+        load_surrogate(_corrupt(folder, tmp_path, edit, keep_digest=True))
 
 
 @pytest.mark.parametrize(
