@@ -207,7 +207,9 @@ class EnvCore:
         """The design batch of an action, and its level indices when the action is MultiDiscrete."""
         if self.action_type == "multidiscrete":
             indices = np.asarray(action)
-            indices = self.space._check_indices(indices.reshape(1, -1) if indices.ndim <= 1 else indices)
+            indices = self.space._check_indices(
+                indices.reshape(1, -1) if indices.ndim <= 1 else indices
+            )
             return self.space.from_indices(indices), indices
         return self.space.from_action(action, self.action_type), None
 

@@ -245,7 +245,9 @@ class DesignSpace:
                 as_float = indices.astype(np.float64)
             except (TypeError, ValueError):
                 as_float = np.array([np.nan])
-            if indices.dtype == bool or not np.all(np.isfinite(as_float) & (as_float == np.round(as_float))):
+            if indices.dtype == bool or not np.all(
+                np.isfinite(as_float) & (as_float == np.round(as_float))
+            ):
                 raise DesignError(
                     f"{self.name}: action indices must be integers, got {indices.tolist()}"
                 )

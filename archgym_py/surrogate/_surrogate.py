@@ -158,7 +158,9 @@ class Surrogate:
             )
         # A linear-target model can extrapolate below zero; a time or an energy cannot be.
         floor = [0.0 if m.nonnegative else -np.inf for m in self.metrics]
-        metrics = {m: np.maximum(p["mean"][:, j], floor[j]) for j, m in enumerate(self.metric_names)}
+        metrics = {
+            m: np.maximum(p["mean"][:, j], floor[j]) for j, m in enumerate(self.metric_names)
+        }
         extra: dict[str, Any] = {}
         if details:
             for j, m in enumerate(self.metric_names):
@@ -246,7 +248,9 @@ def model_digest(doc: Mapping[str, Any]) -> str:
     weights, scales or transforms is caught when the file is loaded."""
     import hashlib
 
-    body = json.dumps({k: v for k, v in doc.items() if k != "card"}, sort_keys=True, separators=(",", ":"))
+    body = json.dumps(
+        {k: v for k, v in doc.items() if k != "card"}, sort_keys=True, separators=(",", ":")
+    )
     return hashlib.sha256(body.encode()).hexdigest()[:16]
 
 
