@@ -7,6 +7,7 @@ cell twice. The database is portable (SQLite; JSON for nested values).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import time
@@ -57,10 +58,22 @@ class ResultStore:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.executescript(SCHEMA)
+        with self._writing("create"):
+            self._conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.executescript(SCHEMA)
+
+    @contextlib.contextmanager
+    def _writing(self, what: str):
+        """An SQLite failure (a full disk, a read-only file) as a typed error naming the file."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            raise ArchGymError(
+                f"{self.path}: cannot {what} the results file ({exc}: is the disk full or the file "
+                "read-only?); the cells stored so far are kept: fix it, then --resume"
+            ) from exc
 
     def close(self) -> None:
         self._conn.close()
@@ -80,13 +93,13 @@ class ResultStore:
                       else row.get(k)) for k in _CELL_COLUMNS}  # fmt: skip
         values["finished_at"] = values.get("finished_at") or time.time()
         placeholders = ", ".join(f":{c}" for c in _CELL_COLUMNS)
-        with self._conn:  # one transaction
+        with self._writing("write a cell to"), self._conn:  # one transaction
             cur = self._conn.execute(f"INSERT OR IGNORE INTO cells VALUES ({placeholders})", values)
         return cur.rowcount == 1
 
     def write_env(self, label: str, env_id: str, env_kwargs: Mapping[str, Any], optimum: float | None,
                   optimum_design: Mapping[str, Any] | None, directions: Mapping[str, str]) -> None:  # fmt: skip
-        with self._conn:
+        with self._writing("write an env to"), self._conn:
             self._conn.execute(
                 "INSERT OR REPLACE INTO envs VALUES (?, ?, ?, ?, ?, ?)",
                 (label, env_id, json.dumps(dict(env_kwargs), sort_keys=True), optimum,
