@@ -180,6 +180,12 @@ def _seeds(seeds: Any, path: str) -> tuple[int, ...]:
     )
 
 
+#: What a sweep may set of an env (the common kwargs of ``gymnasium.make``); not ``spec``, which
+#: would swap the env for any YAML file.
+ENV_KWARGS = frozenset(
+    {"workload", "objective", "arch", "backend", "surrogate", "max_steps", "action_type", "trace"}
+)
+
 #: A sweep's name becomes its default results file (``<name>.db``): a plain file name.
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
@@ -207,6 +213,7 @@ def _env_entries(raw: Any, path: str) -> tuple[EnvEntry, ...]:
             archgym_ids = [k for k in gym.registry if k.startswith("archgym/")]
             raise SpecError(unknown_name("env id", e["id"], archgym_ids, where))
         kwargs = dict(e.get("kwargs") or {})
+        check_keys(kwargs, required=set(), optional=ENV_KWARGS, path=f"{where}.kwargs")
         _check_output_path(kwargs.get("trace"), f"{where}.kwargs.trace")
         envs.append(EnvEntry(e["id"], str(e.get("label") or e["id"].split("/")[-1]), kwargs))
     if not envs:

@@ -196,6 +196,7 @@ def test_a_second_sweep_on_the_same_results_file_is_refused(tmp_path):
         ),
         ({"agents": [{"name": "random"}, {"name": "random"}]}, "'random' is listed twice"),
         ({"name": "../escaped"}, r"name: got '../escaped'; expected a plain name"),
+        ({"envs": [{"id": ENV, "kwargs": {"spec": "other.yaml"}}]}, "kwargs: unknown key 'spec'"),
         (
             {"envs": [{"id": ENV, "kwargs": {"trace": "../x/t.csv"}}]},
             "kwargs.trace: got '../x/t.csv'; expected a relative path",
