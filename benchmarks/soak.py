@@ -11,6 +11,7 @@ the clean run gives: a resumed cell must equal the cell run from scratch).
 2. Full disk: the sweep runs with a file-size limit (``RLIMIT_FSIZE``) its results cannot fit
    under; it must fail loudly (non-zero exit), then ``--resume`` without the limit completes.
 3. Two writers: two ``--resume`` processes start at once on one file; one must be refused.
+4. Ctrl-C: SIGINT during a 4,096-design DRAM batch; prints how long the process takes to go.
 """
 
 from __future__ import annotations
@@ -122,6 +123,28 @@ def two_writers(spec: Path, reference: Path, folder: Path) -> tuple[int, int, in
     return _compare(db, reference)
 
 
+_BATCH = """
+import time, gymnasium as gym, archgym_py
+core = gym.make("archgym/DRAM-v0").unwrapped.core
+designs = core.space.sample(4096, seed=0)
+print("start", flush=True)
+core.simulator.evaluate(designs, core.workload)
+"""
+
+
+def ctrl_c() -> float:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _BATCH], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    proc.stdout.readline()
+    time.sleep(1.5)
+    start = time.perf_counter()
+    proc.send_signal(signal.SIGINT)
+    proc.wait()
+    proc.stdout.close()
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=10)
@@ -146,6 +169,9 @@ def main() -> None:
         results["full disk"] = full_disk(spec, reference, folder)
         print("two writers:")
         results["two writers"] = two_writers(spec, reference, folder)
+        print(
+            f"Ctrl-C during a 4,096-design DRAM batch: the process is gone {ctrl_c():.2f} s later"
+        )
         print(f"\n{'scenario':<12} {'lost':>5} {'duplicated':>11} {'different':>10}")
         for name, (lost, dup, diff) in results.items():
             print(f"{name:<12} {lost:>5} {dup:>11} {diff:>10}")
