@@ -101,10 +101,9 @@ class Parameter:
         return DesignError(f"parameter {self.name!r}: got {value!r}{unit}; expected {expected}")
 
     # ---- optuna ----
-    def optuna_name(self) -> str:
-        return self.name
-
-    def optuna_distribution(self):
+    def optuna_distribution(self, on_levels: bool = False):
+        """The Optuna distribution over this parameter's own values (``on_levels``: only its
+        levels, the designs the MultiDiscrete action and the agents reach)."""
         raise NotImplementedError
 
     def from_optuna(self, value: Any) -> Any:
@@ -188,7 +187,7 @@ class Integer(Parameter):
             raise self._reject(value, expected)
         return int(number)
 
-    def optuna_distribution(self):
+    def optuna_distribution(self, on_levels: bool = False):
         from optuna.distributions import IntDistribution
 
         return IntDistribution(self.low, self.high, step=self.step)
@@ -249,20 +248,15 @@ class PowerOfTwo(Parameter):
     def features(self, values):
         return np.log2(np.asarray(values, dtype=np.float64)).reshape(-1, 1)
 
-    def optuna_name(self):
-        return f"log2_{self.name}"
+    def optuna_distribution(self, on_levels: bool = False):
+        # The values themselves (8, 16, ..., 32768), as users read them in a study and the
+        # dashboard; an integer range would also offer the numbers between the powers of two.
+        from optuna.distributions import CategoricalDistribution
 
-    def optuna_distribution(self):
-        from optuna.distributions import IntDistribution
-
-        lo, hi = self._exponents
-        return IntDistribution(lo, hi)
+        return CategoricalDistribution(list(self.choices))
 
     def from_optuna(self, value):
-        return self.check(2 ** int(value))
-
-    def to_optuna(self, value):
-        return int(math.log2(value))
+        return self.check(int(value))
 
     def to_dict(self):
         return {**super().to_dict(), "low": self.low, "high": self.high}
@@ -358,9 +352,11 @@ class Real(Parameter):
             raise self._reject(value, expected)
         return number
 
-    def optuna_distribution(self):
-        from optuna.distributions import FloatDistribution
+    def optuna_distribution(self, on_levels: bool = False):
+        from optuna.distributions import CategoricalDistribution, FloatDistribution
 
+        if on_levels:  # a design knob: the grid the env's action and every agent search
+            return CategoricalDistribution(list(self.choices))
         return FloatDistribution(self.low, self.high, log=self.log)
 
     def to_dict(self):
@@ -414,7 +410,7 @@ class Categorical(Parameter):
         hint = did_you_mean(str(value), [str(c) for c in self.values])
         raise self._reject(value, f"one of {list(self.values)}{hint}")
 
-    def optuna_distribution(self):
+    def optuna_distribution(self, on_levels: bool = False):
         from optuna.distributions import CategoricalDistribution
 
         return CategoricalDistribution(list(self.values))
@@ -445,7 +441,7 @@ class Boolean(Parameter):
             return bool(value)
         raise self._reject(value, "true or false")
 
-    def optuna_distribution(self):
+    def optuna_distribution(self, on_levels: bool = False):
         from optuna.distributions import CategoricalDistribution
 
         return CategoricalDistribution([False, True])

@@ -426,21 +426,26 @@ class DesignSpace:
         return {k: v[mask] for k, v in batch.items()}
 
     # ------------------------------------------------------------------ optuna
-    def optuna_distributions(self) -> dict[str, Any]:
-        """Optuna distributions keyed by Optuna parameter name (``log2_x`` for powers of two)."""
-        return {p.optuna_name(): p.optuna_distribution() for p in self.params}
+    def optuna_distributions(self, on_levels: bool = False) -> dict[str, Any]:
+        """Optuna distributions keyed by parameter name, over the parameters' own values.
 
-    def suggest(self, trial) -> dict[str, Any]:
+        ``on_levels``: real parameters offer only their levels, so that a study searches the
+        designs the env's MultiDiscrete action and every agent search (the design studies of
+        :mod:`archgym_py.optuna` do); otherwise a real parameter is continuous (hyperparameters).
+        """
+        return {p.name: p.optuna_distribution(on_levels) for p in self.params}
+
+    def suggest(self, trial, on_levels: bool = False) -> dict[str, Any]:
         """Ask an Optuna trial for a design through its public ``suggest_*`` API.
 
-        Powers of two are suggested as their exponent (``log2_<name>``). Constraints are not
-        enforced here: check ``space.violated(design)`` or report them with ``trial.set_constraint``.
+        Parameters keep their names and values (``glb_kib: 256``, not an exponent or an index);
+        ``on_levels`` as in :meth:`optuna_distributions`. Constraints are not enforced here:
+        check ``space.violated(design)`` or report them as constraints of the trial.
         """
         from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
         design = {}
-        for p in self.params:
-            name, dist = p.optuna_name(), p.optuna_distribution()
+        for name, dist in self.optuna_distributions(on_levels).items():
             if isinstance(dist, IntDistribution):
                 value = trial.suggest_int(name, dist.low, dist.high, step=dist.step, log=dist.log)
             elif isinstance(dist, FloatDistribution):
@@ -449,16 +454,16 @@ class DesignSpace:
                 value = trial.suggest_categorical(name, list(dist.choices))
             else:  # pragma: no cover - every Parameter kind maps to one of the three
                 raise DesignError(f"{self.name}: no Optuna suggestion for {type(dist).__name__}")
-            design[p.name] = p.from_optuna(value)
+            design[name] = self._by_name[name].from_optuna(value)
         return design
 
     def optuna_params(self, design: Mapping[str, Any]) -> dict[str, Any]:
         """Optuna parameter values of a valid design (the inverse of :meth:`from_optuna_params`)."""
-        return {p.optuna_name(): p.to_optuna(design[p.name]) for p in self.params}
+        return {p.name: p.to_optuna(design[p.name]) for p in self.params}
 
     def from_optuna_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """Design from a finished trial's ``params``."""
-        return {p.name: p.from_optuna(params[p.optuna_name()]) for p in self.params}
+        """Design from a finished trial's ``params`` (the same names and values)."""
+        return {p.name: p.from_optuna(params[p.name]) for p in self.params}
 
     # ------------------------------------------------------------------ serialisation
     def to_dict(self) -> dict:

@@ -17,6 +17,7 @@ Optuna is imported when these functions run, not on ``import archgym_py``.
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -64,25 +65,48 @@ def objective(env: Any, *, multi_objective: bool = False, **env_kwargs: Any) -> 
     core = _core(env, env_kwargs)
     pareto = core.objective.pareto_directions()
 
+    units = {m.name: m.unit for m in core.metric_specs}
+
     def run(trial) -> float | tuple[float, ...]:
-        design = core.space.suggest(trial)
+        design = core.space.suggest(trial, on_levels=True)  # the designs the agents search
         batch = core.space.batch([design])
         ev, reward, feasible, _ = core.evaluate(batch)
         mappable = bool(ev.feasible[0] and core.space.feasible(batch)[0])
-        trial.set_user_attr("metrics", ev.row(0))
+        # One scalar attribute per metric, its unit in the name where the name has none, so the
+        # dashboard can sort and plot them.
+        for name, value in ev.row(0).items():
+            trial.set_user_attr(name if "_" in name else f"{name}_{units[name]}", value)
         trial.set_user_attr("feasible", bool(feasible[0]))
-        trial.set_constraint(
-            "objective_constraints",
-            float(np.asarray(core.objective.constraint_violation(ev.metrics)).reshape(-1)[0]),
+        violation = float(
+            np.asarray(core.objective.constraint_violation(ev.metrics)).reshape(-1)[0]
         )
-        trial.set_constraint("mappable", 0.0 if mappable else 1.0)
+        _set_constraints(
+            trial, {"objective_constraints": violation, "mappable": 0.0 if mappable else 1.0}
+        )
         if multi_objective:
             return tuple(float(ev.metrics[m][0]) for m in pareto)
         return float(reward[0])
 
     run.directions = list(pareto.values()) if multi_objective else ["maximize"]
+    run.metric_names = list(pareto) if multi_objective else [f"reward ({core.objective.name})"]
     run.space = core.space
     return run
+
+
+#: The constraint values of a trial, in order (what :func:`constraint_names` names).
+CONSTRAINTS = ("objective_constraints", "mappable")
+
+
+def _set_constraints(trial, values: Mapping[str, float]) -> None:
+    """Store the trial's constraints as a list under the system attribute ``constraints``: the
+    format Optuna's samplers write from a ``constraints_func`` and the one both Optuna
+    (``study.best_trials``, feasibility in every sampler) and optuna-dashboard read; the
+    per-name keys of ``Trial.set_constraint`` are invisible to the dashboard. Their names are in
+    the user attribute ``constraint_names``. A value <= 0 means satisfied."""
+    trial.set_user_attr("constraint_names", list(values))
+    trial.storage.set_trial_system_attr(
+        trial._trial_id, "constraints", [float(v) for v in values.values()]
+    )
 
 
 def create_study(
@@ -104,6 +128,9 @@ def create_study(
     with _first_open_lock(storage_url):
         study = optuna.create_study(directions=obj.directions, storage=storage(storage_url), study_name=study_name,
                                     sampler=sampler, load_if_exists=study_name is not None)  # fmt: skip
+    with warnings.catch_warnings():  # experimental in Optuna since 3.2, stable in use
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names(obj.metric_names)  # "latency_s", not "Objective 0", in the dashboard
     return study, obj
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import glob
+import json
 import os
 import shutil
 import socket
@@ -48,7 +49,16 @@ def test_single_objective_study_matches_the_env():
     design = core.space.from_optuna_params(best.params)
     _, reward, _, _ = core.evaluate(core.space.batch([design]))
     assert best.value == pytest.approx(float(reward[0]))
-    assert set(best.user_attrs) >= {"metrics", "feasible"}
+    assert set(best.user_attrs) >= {
+        "latency_s",
+        "energy_j",
+        "area_mm2",
+        "feasible",
+        "constraint_names",
+    }
+    assert best.user_attrs["latency_s"] == pytest.approx(
+        core.evaluate(core.space.batch([design]))[0].row(0)["latency_s"]
+    )
 
 
 def test_multi_objective_study_with_constraints():
@@ -166,3 +176,47 @@ def test_postgresql_storage_with_two_workers(postgres_url):
     assert len(study.trials) == 12 and all(
         t.state == optuna.trial.TrialState.COMPLETE for t in study.trials
     )
+
+
+def test_optuna_dashboard_reads_constraints_metric_names_params_and_attrs(tmp_path):
+    # Issue 17: the dashboard (the real client, through its HTTP API) showed constraints [] for
+    # every trial, "Objective 0/1", parameters as log2_glb_kib: 10 and one unplottable dict.
+    import io
+    import wsgiref.util
+
+    optuna_dashboard = pytest.importorskip(
+        "optuna_dashboard", reason="optuna-dashboard is a test extra"
+    )
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    study, obj = create_study("archgym/Accelerator-v0", multi_objective=True, storage_url=url, study_name="s",
+                              sampler=optuna.samplers.NSGAIISampler(seed=0, population_size=8))  # fmt: skip
+    study.optimize(obj, n_trials=24)
+    app = optuna_dashboard.wsgi(url)
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": f"/api/studies/{study._study_id}",
+        "wsgi.input": io.BytesIO(),
+    }
+    wsgiref.util.setup_testing_defaults(environ)
+    status = []
+    body = b"".join(app(environ, lambda s, h, *a: status.append(s)))
+    assert status[0].startswith("200"), status
+    detail = json.loads(body)
+    assert detail["objective_names"] == ["latency_s", "energy_j"]
+    trials = detail["trials"]
+    assert all(len(t["constraints"]) == 2 for t in trials)
+    infeasible = [t for t in trials if any(c > 0 for c in t["constraints"])]
+    assert infeasible, "the 4 mm^2 / 2 W budgets should rule some random designs out"
+    # Optuna's own front and the dashboard agree: no front trial breaks a constraint.
+    front = {t.number for t in study.best_trials}
+    assert all(all(c <= 0 for c in t["constraints"]) for t in trials if t["number"] in front)
+    params = {p["name"]: p["param_external_value"] for p in trials[0]["params"]}
+    assert "glb_kib" in params and "log2_glb_kib" not in params
+    design = study.trials[0].params
+    assert (
+        str(design["glb_kib"]) == params["glb_kib"]
+        and design["glb_kib"] in obj.space["glb_kib"].choices
+    )
+    attrs = {a["key"]: a["value"] for a in trials[0]["user_attrs"]}
+    assert {"latency_s", "energy_j", "area_mm2", "power_w"} <= set(attrs)
+    float(attrs["latency_s"])  # a number the dashboard can sort and plot

@@ -169,7 +169,15 @@ def test_optuna_suggest_and_back(space):
     design = space.suggest(trial)
     assert space.validate(design, check_constraints=False) == design
     assert space.from_optuna_params(trial.params) == design
-    assert set(trial.params) == {"rows", "log2_glb_kib", "bw", "dataflow", "multicast"}
+    # Names and values users read: the knob's own name and value, not an exponent or an index.
+    assert set(trial.params) == {"rows", "glb_kib", "bw", "dataflow", "multicast"}
+    assert (
+        trial.params["glb_kib"] == design["glb_kib"]
+        and design["glb_kib"] in space["glb_kib"].choices
+    )
+    other = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    on_grid = space.suggest(other.ask(), on_levels=True)  # a real knob offers only its levels
+    assert on_grid["bw"] in space["bw"].choices
 
 
 def test_dict_round_trip_and_hash(space):
