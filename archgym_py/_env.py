@@ -326,8 +326,11 @@ class ArchEnv(gym.Env):
         self.action_space = self.core.action_space
         self.observation_space = self.core.observation_space
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ArchGymError(
-                unknown_name("render_mode", render_mode, self.metadata["render_modes"])
+            # Gymnasium's convention (gym.make warns; render() then returns None): SB3's
+            # make_vec_env asks every env for "rgb_array".
+            gym.logger.warn(
+                f"render_mode {render_mode!r} is not supported (only {self.metadata['render_modes']}); "
+                "render() returns None"
             )
         self.render_mode = render_mode
         self._steps = 0

@@ -69,5 +69,17 @@ class ArchVectorEnv(VectorEnv):
         return obs, reward, terminated, truncated, self._info(batch, ev, feasible)
 
     def _info(self, batch, ev, feasible) -> dict[str, Any]:
-        return {"metrics": {k: np.asarray(v) for k, v in ev.metrics.items()}, "feasible": feasible,
-                "design": {k: np.asarray(v) for k, v in batch.items()}}  # fmt: skip
+        """Gymnasium's vector info: each key's array and its ``_key`` mask (which sub-envs have
+        it: all of them here), nested dicts likewise, as ``SyncVectorEnv`` builds them."""
+        info = {"design": {k: np.asarray(v) for k, v in batch.items()},
+                "metrics": {k: np.asarray(v) for k, v in ev.metrics.items()},
+                "feasible": np.asarray(feasible, dtype=bool), "step": self._steps.copy()}  # fmt: skip
+        return _with_masks(info, self.num_envs)
+
+
+def _with_masks(info: dict[str, Any], n: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in info.items():
+        out[key] = _with_masks(value, n) if isinstance(value, dict) else value
+        out[f"_{key}"] = np.ones(n, dtype=bool)
+    return out

@@ -219,3 +219,51 @@ def test_step_before_reset_is_an_error():
     env = archgym_py.ArchEnv("accelerator")
     with pytest.raises(ArchGymError, match="call reset"):
         env.step(env.action_space.sample())
+
+
+@pytest.mark.parametrize("vec_cls", ["DummyVecEnv", "SubprocVecEnv"])
+def test_sb3_make_vec_env_builds_and_steps(vec_cls):
+    # Issue 17: SB3 passes render_mode="rgb_array", which the env refused; Gymnasium's
+    # convention is a warning (render() then returns None). SubprocVecEnv's workers are fresh
+    # processes: the "archgym_py:" prefix makes gymnasium import the package there.
+    import warnings
+
+    import stable_baselines3.common.vec_env as vec_env
+    from stable_baselines3.common.env_util import make_vec_env
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        venv = make_vec_env("archgym_py:archgym/AcceleratorSmall-v0", n_envs=2, seed=0,
+                            vec_env_cls=getattr(vec_env, vec_cls))  # fmt: skip
+    if vec_cls == "DummyVecEnv":
+        assert any("rgb_array" in str(w.message) for w in caught)
+    try:
+        obs = venv.reset()
+        assert obs.shape == (2, venv.observation_space.shape[0])
+        obs, rewards, dones, infos = venv.step(
+            np.array([venv.action_space.sample() for _ in range(2)])
+        )
+        assert rewards.shape == (2,) and np.all(np.isfinite(rewards))
+        assert {"design", "metrics", "feasible"} <= set(infos[0])
+    finally:
+        venv.close()
+
+
+def test_vector_env_info_has_gymnasiums_masks():
+    # Issue 17: Gymnasium's vector info pairs each key with a `_key` mask; compare with the
+    # SyncVectorEnv Gymnasium builds over the same env.
+    def keys(info):
+        return {k: keys(v) if isinstance(v, dict) else None for k, v in info.items()}
+
+    ours = gym.make_vec(
+        "archgym/AcceleratorSmall-v0", num_envs=3, vectorization_mode="vector_entry_point"
+    )
+    sync = gym.make_vec("archgym/AcceleratorSmall-v0", num_envs=3, vectorization_mode="sync")
+    actions = np.array([ours.single_action_space.sample() for _ in range(3)])
+    for venv in (ours, sync):
+        venv.reset(seed=0)
+    a, b = ours.step(actions)[4], sync.step(actions)[4]
+    assert keys(a) == keys(b)
+    assert a["_metrics"].all() and a["metrics"]["_latency_s"].all()
+    np.testing.assert_allclose(a["metrics"]["latency_s"], b["metrics"]["latency_s"])
+    assert a["step"].tolist() == b["step"].tolist() == [1, 1, 1]
