@@ -6,8 +6,10 @@ found) and ``r0`` the median best reward of the ``random`` agent (else the worst
 1 is the optimum, 0 is what random search finds at the same budget.
 
 Aggregates follow Agarwal et al., "Deep RL at the Edge of the Statistical Precipice" (NeurIPS
-2021): interquartile mean (IQM) with stratified bootstrap confidence intervals, probability of
-improvement, performance profiles. Hyperparameter sensitivity: expected best-of-k configurations
+2021) and their rliable library's definitions: interquartile mean (IQM) of all runs, median of
+the per-env mean scores, each with stratified bootstrap confidence intervals; probability of
+improvement (ties count half, averaged over envs); performance profiles (share of runs scoring
+strictly above tau). Hyperparameter sensitivity: expected best-of-k configurations
 (Dodge et al., EMNLP 2019), the share of score variance between configurations versus between
 seeds (one-way ANOVA), fANOVA importance (Hutter et al., ICML 2014, through Optuna).
 """
@@ -49,6 +51,21 @@ def stratified_bootstrap_ci(
     boot = statistic(samples, axis=1)
     lo, hi = np.percentile(boot, [100 * alpha / 2, 100 * (1 - alpha / 2)])
     return float(statistic(pooled, axis=0)), float(lo), float(hi)
+
+
+def median_of_means_ci(
+    groups: Sequence[np.ndarray], reps: int = 2000, alpha: float = 0.05, seed: int = 0
+) -> tuple[float, float, float]:
+    """The aggregate median of rliable: the median over tasks (envs) of each task's mean score, with a
+    percentile CI from resampling runs within each task."""
+    rng = np.random.default_rng(seed)
+    groups = [np.asarray(g, dtype=np.float64) for g in groups if len(g)]
+    point = float(np.median([g.mean() for g in groups]))
+    means = np.stack(
+        [g[rng.integers(0, len(g), size=(reps, len(g)))].mean(axis=1) for g in groups], axis=1
+    )
+    lo, hi = np.percentile(np.median(means, axis=1), [100 * alpha / 2, 100 * (1 - alpha / 2)])
+    return point, float(lo), float(hi)
 
 
 def probability_of_improvement(
@@ -156,7 +173,8 @@ def analyse(cells: Sequence[Mapping[str, Any]], envs: Mapping[str, Mapping[str, 
     profiles = {"tau": taus_grid.tolist()}
     for agent in agents:
         pooled = np.concatenate(groups(agent))
-        profiles[agent] = [float((pooled >= t).mean()) for t in taus_grid]
+        # rliable's run-score profile: the share of runs scoring strictly above tau.
+        profiles[agent] = [float((pooled > t).mean()) for t in taus_grid]
     best_of_k, convergence, pareto = _curves(by)
     return Analysis(env_names, agents, runs, summary, aggregate, improvement, lottery, rankings,
                     _importance(runs, agents), profiles, best_of_k, convergence, pareto, rank_agreement)  # fmt: skip
@@ -203,11 +221,10 @@ def _summary_row(env: str, agent: str, rs: Sequence[Mapping[str, Any]]) -> dict[
 
 
 def _aggregate_row(agent: str, groups: list[np.ndarray], reps: int, seed: int) -> dict[str, Any]:
-    """IQM and median over envs (stratified by env) with bootstrap CIs."""
+    """IQM (of all runs) and median (of the per-env mean scores), as rliable defines them
+    (Agarwal et al., NeurIPS 2021), with stratified bootstrap CIs."""
     point, lo, hi = stratified_bootstrap_ci(groups, iqm, reps, seed=seed)
-    med, mlo, mhi = stratified_bootstrap_ci(
-        groups, lambda x, axis: np.median(x, axis=axis), reps, seed=seed
-    )
+    med, mlo, mhi = median_of_means_ci(groups, reps, seed=seed)
     return {"agent": agent, "iqm": point, "iqm_lo": lo, "iqm_hi": hi, "median": med,
             "median_lo": mlo, "median_hi": mhi, "runs": int(sum(len(g) for g in groups))}  # fmt: skip
 

@@ -98,6 +98,8 @@ def test_analysis_of_a_hand_computed_table():
     assert {r["agent"]: r["rank_iqm"] for r in a.rankings} == {"ga": 1, "random": 2}
     tau = a.profiles["tau"].index(0.5)
     assert a.profiles["ga"][tau] == pytest.approx(0.5)  # 1.0 and 0.6 of four runs reach 0.5
+    # rliable counts runs strictly above tau: ga's optimal run (score 1.0) is not above 1.0.
+    assert a.profiles["ga"][a.profiles["tau"].index(1.0)] == 0.0
 
 
 def test_fanova_importance_finds_the_one_hyperparameter_that_matters():
@@ -115,3 +117,30 @@ def test_fanova_importance_finds_the_one_hyperparameter_that_matters():
                   if r["agent"] == "ga"}  # fmt: skip
     assert max(importance, key=importance.get) == "mutation_rate"
     assert importance["mutation_rate"] == pytest.approx(1.0, abs=0.01)
+
+
+def test_aggregates_follow_rliables_definitions_by_hand():
+    # Issue 17: the median was pooled over runs; rliable takes the median over tasks (envs) of
+    # each task's mean score. Means 2.5, 1.0, 0.5 -> 1.0, where the pooled median is 0.5.
+    from archgym_py.sweep._stats import median_of_means_ci
+
+    groups = [np.array([0.0, 0.0, 0.0, 10.0]), np.array([1.0, 1.0, 1.0, 1.0]), np.array([0.5] * 4)]
+    point, lo, hi = median_of_means_ci(groups, reps=500, seed=0)
+    assert point == pytest.approx(1.0) and np.median(np.concatenate(groups)) == pytest.approx(0.5)
+    assert lo <= 1.0 <= hi
+
+
+def test_aggregates_match_the_rliable_library():
+    # The real client: rliable's own functions on the same score matrix (runs x tasks).
+    rliable_metrics = pytest.importorskip("rliable.metrics", reason="rliable is a test extra")
+    from archgym_py.sweep._stats import median_of_means_ci
+
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(0.4, 0.3, (5, 3)), rng.normal(0.2, 0.3, (5, 3))  # 5 runs x 3 envs
+    groups = [x[:, j] for j in range(3)]
+    assert iqm(x.ravel()) == pytest.approx(rliable_metrics.aggregate_iqm(x))
+    assert median_of_means_ci(groups, reps=10)[0] == pytest.approx(
+        rliable_metrics.aggregate_median(x)
+    )
+    p, _, _ = probability_of_improvement(groups, [y[:, j] for j in range(3)], reps=10)
+    assert p == pytest.approx(rliable_metrics.probability_of_improvement(x, y))
