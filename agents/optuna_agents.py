@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .._agent import Agent, Evaluator
+from .._imports import quiet_optuna
 from .._params import Boolean, Categorical, Integer, PowerOfTwo, Real
 from .._space import DesignSpace
 from ._encoding import IndexEncoding
@@ -24,7 +25,6 @@ def _optuna():
         import optuna
     except ImportError as exc:  # pragma: no cover - optuna is a core dependency
         raise ImportError("Optuna agents need optuna: pip install optuna") from exc
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna
 
 
@@ -59,7 +59,7 @@ class OptunaAgent(Agent):
     def _search(self, evaluator: Evaluator, rng: np.random.Generator) -> None:
         optuna = _optuna()
         enc = IndexEncoding(evaluator.space)
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), quiet_optuna():
             # Several samplers are marked experimental; that is not the user's concern here.
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             study = self._study(optuna, enc)

@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from types import ModuleType
 
@@ -21,6 +22,20 @@ EXTRAS = {
     "psycopg2": "postgres",
     "zigzag": "fidelity",
 }
+
+
+@contextlib.contextmanager
+def quiet_optuna():
+    """Optuna at WARNING level inside the block (an agent's hundreds of internal trials), and the
+    user's own level restored after: archgym_py never changes Optuna's global log level."""
+    import optuna
+
+    level = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        yield optuna
+    finally:
+        optuna.logging.set_verbosity(level)
 
 
 def optional_import(module: str, purpose: str) -> ModuleType:

@@ -30,8 +30,7 @@ from ._errors import ArchGymError
 def _optuna():
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna
+    return optuna  # the user's log level is left as it is
 
 
 def _core(env: Any, env_kwargs: Mapping[str, Any] | None):

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as sps
 
+from .._imports import quiet_optuna
 from ._store import rows_by
 
 
@@ -325,10 +326,10 @@ def _importance(runs: Sequence[Mapping[str, Any]], agents: Sequence[str]) -> lis
                                                     value=float(np.mean([r["score"] for r in rs]))))  # fmt: skip
         if len(trials) < 4:
             continue
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        study = optuna.create_study(direction="maximize")
-        study.add_trials(trials)
-        with warnings.catch_warnings():
+        with quiet_optuna():
+            study = optuna.create_study(direction="maximize")
+            study.add_trials(trials)
+        with warnings.catch_warnings(), quiet_optuna():
             warnings.simplefilter("ignore")
             try:
                 importances = optuna.importance.get_param_importances(

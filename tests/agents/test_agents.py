@@ -130,3 +130,18 @@ def test_cli_agents_and_run(tmp_path, capsys):
     assert "agent overhead" in capsys.readouterr().out
     assert main(["run", "ga", ENV, "--budget", "8", "--hp", "populaton=8"]) == 2
     assert "did you mean 'population'?" in capsys.readouterr().err
+
+
+def test_optuna_agents_leave_optunas_log_level_alone():
+    # Issue 17: archgym_py set Optuna's global verbosity to WARNING for the whole process.
+    import optuna
+
+    from archgym_py import make_agent
+
+    before = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.INFO)
+    try:
+        make_agent("tpe", "archgym/AcceleratorSmall-v0", {"n_startup_trials": 2}, seed=0).run(6)
+        assert optuna.logging.get_verbosity() == optuna.logging.INFO
+    finally:
+        optuna.logging.set_verbosity(before)
