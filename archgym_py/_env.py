@@ -286,7 +286,10 @@ class ArchEnv(gym.Env):
     **Episode end.** ``terminated`` when a ``target`` objective is met by a feasible design;
     ``truncated`` after ``max_steps`` steps (default from the env spec).
 
-    **Info.** ``design`` (dict), ``metrics`` (dict, SI units), ``feasible`` (bool), ``step``.
+    **Info.** ``design`` (dict), ``metrics`` (dict, SI units), ``feasible`` (bool: the design
+    meets every rule: the simulator's, the design space's constraints and the objective's
+    budgets such as an area or power limit), ``simulator_feasible`` (bool: the simulator alone
+    could build and map it, whatever the budgets), ``step``.
 
     **Arguments.**
         spec: family name (``"accelerator"``), path to an env YAML, or an EnvSpec.
@@ -310,7 +313,7 @@ class ArchEnv(gym.Env):
         >>> obs, info = env.reset(seed=0)
         >>> obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
         >>> sorted(info)
-        ['design', 'feasible', 'metrics', 'step']
+        ['design', 'feasible', 'metrics', 'simulator_feasible', 'step']
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
@@ -400,7 +403,7 @@ class ArchEnv(gym.Env):
         obs = self.core.observe(batch, ev, feasible, indices)[0]
         self._done = bool(done[0])
         info = {"design": self.space.unbatch(batch)[0], "metrics": ev.row(0), "feasible": bool(feasible[0]),
-                "step": self._steps}  # fmt: skip
+                "simulator_feasible": bool(ev.feasible[0]), "step": self._steps}  # fmt: skip
         self._last = info
         return obs, float(reward[0]), info
 

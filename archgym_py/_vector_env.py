@@ -73,7 +73,8 @@ class ArchVectorEnv(VectorEnv):
         it: all of them here), nested dicts likewise, as ``SyncVectorEnv`` builds them."""
         info = {"design": {k: np.asarray(v) for k, v in batch.items()},
                 "metrics": {k: np.asarray(v) for k, v in ev.metrics.items()},
-                "feasible": np.asarray(feasible, dtype=bool), "step": self._steps.copy()}  # fmt: skip
+                "feasible": np.asarray(feasible, dtype=bool),
+                "simulator_feasible": np.asarray(ev.feasible, dtype=bool), "step": self._steps.copy()}  # fmt: skip
         return _with_masks(info, self.num_envs)
 
 

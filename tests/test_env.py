@@ -267,3 +267,13 @@ def test_vector_env_info_has_gymnasiums_masks():
     assert a["_metrics"].all() and a["metrics"]["_latency_s"].all()
     np.testing.assert_allclose(a["metrics"]["latency_s"], b["metrics"]["latency_s"])
     assert a["step"].tolist() == b["step"].tolist() == [1, 1, 1]
+
+
+def test_info_names_budget_and_simulator_feasibility_apart():
+    # Issue 17: info["feasible"] (budgets included) and the simulator's verdict were one name.
+    env = gym.make("archgym/AcceleratorSmall-v0").unwrapped
+    env.reset(seed=0)
+    biggest = env.space.nvec - 1  # the largest array and buffer: mappable, but over 4 mm^2
+    _, _, _, _, info = env.step(biggest)
+    assert info["metrics"]["area_mm2"] > 4.0
+    assert info["simulator_feasible"] is True and info["feasible"] is False
