@@ -260,8 +260,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     """``archgym sweep``: run (or resume) a sweep into a results store."""
     from .sweep import load_sweep, run_sweep
 
+    import signal
+
     spec = load_sweep(args.spec)
     output = args.output or f"{spec.name}.db"
+
+    def on_sigterm(signum, frame):  # stop as Ctrl-C does: workers stopped, stored cells kept
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     summary = run_sweep(spec, output, workers=args.workers, executor=_executor(args), resume=args.resume,
                         progress=not args.quiet)  # fmt: skip
     print(f"sweep {spec.name!r}: {summary.total} cells, {summary.already_done} already stored, {summary.ran} run "
@@ -430,11 +437,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The ``archgym`` entry point: exit 0, or 2 with a message on bad input."""
+    """The ``archgym`` entry point: exit 0, 2 with a message on bad input, 130 when interrupted."""
+    from .sweep._runner import SweepInterrupted
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.func(args)
+    except SweepInterrupted as exc:
+        print(f"archgym {args.command}: {exc}", file=sys.stderr)
+        return 130
     except (ArchGymError, ImportError, OSError) as exc:  # bad input, a missing extra, a bad path
         print(f"archgym {args.command}: error: {exc}", file=sys.stderr)
         return 2

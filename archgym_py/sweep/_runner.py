@@ -171,6 +171,14 @@ def _run_sweep(spec, cells, results, workers, executor, resume, progress) -> Swe
                     else:
                         cell_time += row["wall_time_s"]
                     bar.update(1)
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM through the CLI: stop the workers now
+            if own_pool:
+                _stop_workers(pool)
+            stored = len(store)
+            raise SweepInterrupted(
+                f"interrupted: {stored} of {len(cells)} cells of {spec.name!r} are stored in {results}; "
+                "go on with the same command and --resume"
+            ) from None
         finally:
             if own_pool:
                 pool.shutdown(cancel_futures=True)
@@ -192,6 +200,21 @@ def _run_sweep(spec, cells, results, workers, executor, resume, progress) -> Swe
             + "; ".join(failures[:5])
         )
     return summary
+
+
+class SweepInterrupted(ArchGymError):
+    """A sweep stopped by Ctrl-C or SIGTERM; every finished cell is stored."""
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Terminate the pool's worker processes (a cell in progress is lost, the stored ones are
+    not): shutdown alone would wait for the running cells, and leave orphans on SIGTERM."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # CPython's pool internals
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.kill()  # SIGKILL: a worker may hold the inherited SIGTERM handler
+    for process in processes:
+        process.join(timeout=5)
 
 
 def _try(fn, cell):

@@ -158,6 +158,40 @@ def test_kill_9_then_resume_runs_every_cell_exactly_once(tmp_path, monkeypatch):
     )
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_or_ctrl_c_stops_the_workers_and_keeps_the_stored_cells(tmp_path, monkeypatch, sig):
+    # Issue 17: Ctrl-C printed a traceback after 12-17 s; SIGTERM left the workers running.
+    gate = tmp_path / "gate"  # never opened: the held cells run until the signal
+    monkeypatch.setenv("ARCHGYM_TEST_GATE", str(gate))
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    agent = {
+        "name": "tests.sweep.gate_agent:GateAgent",
+        "grid": {"hold": [0, 1]},
+        "include_default": False,
+    }
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(yaml.safe_dump(spec_dict(budget=20, seeds=3, agents=[agent])))
+    db = tmp_path / "stopped.db"
+    proc = subprocess.Popen([sys.executable, "-m", "archgym_py.cli", "sweep", str(spec_path), "-o", str(db),
+                             "--workers", "2", "-q"], start_new_session=True, stderr=subprocess.PIPE)  # fmt: skip
+    deadline = time.time() + 120
+    while _cell_count(db) < 3 and time.time() < deadline:
+        time.sleep(0.05)
+    children = subprocess.run(
+        ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True
+    ).stdout.split()
+    assert children, "the sweep's workers should be running"
+    start = time.time()
+    proc.send_signal(sig)
+    err = proc.communicate(timeout=30)[1].decode()
+    assert proc.returncode == 130 and time.time() - start < 10, err
+    assert "interrupted: 3 of 6 cells of 't' are stored" in err and "--resume" in err
+    assert "Traceback" not in err
+    time.sleep(0.2)
+    alive = [pid for pid in children if Path(f"/proc/{pid}").exists()]
+    assert alive == [], f"orphan workers {alive}"
+
+
 def test_a_cell_with_a_nan_reward_fails_loudly_and_the_others_are_kept(tmp_path):
     # Issue 15: SQLite stored NaN as NULL, INSERT OR IGNORE skipped the row and the sweep said
     # "12 cells, 12 run" with 6 stored.
