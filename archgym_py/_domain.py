@@ -87,6 +87,8 @@ class Domain:
                 return self.workload_from_dict(load_yaml(path), path=str(path))
             if path.exists():
                 return self.workload_from_file(path)
+            if path.suffix or len(path.parts) > 1:  # a path, not a built-in name
+                raise WorkloadError(f"workload file {str(path)!r} does not exist")
         raise WorkloadError(
             unknown_name(f"{self.name} workload", str(workload), self.builtin_workloads)
             + " or a path to a workload file"

@@ -267,6 +267,8 @@ def resolve_named_yaml(folder: Path, name_or_path: str | Path, *, what: str) -> 
     candidate = Path(name_or_path)
     if candidate.suffix in (".yaml", ".yml") and candidate.exists():
         return candidate
+    if candidate.suffix in (".yaml", ".yml") or len(candidate.parts) > 1:  # a path, not a name
+        raise SpecError(f"{what} file {str(name_or_path)!r} does not exist")
     shipped = folder / f"{name_or_path}.yaml"
     if shipped.exists():
         return shipped

@@ -258,9 +258,9 @@ def _executor(args: argparse.Namespace):
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """``archgym sweep``: run (or resume) a sweep into a results store."""
-    from .sweep import load_sweep, run_sweep
-
     import signal
+
+    from .sweep import load_sweep, run_sweep
 
     spec = load_sweep(args.spec)
     output = args.output or f"{spec.name}.db"
@@ -312,6 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="archgym",
         description="Design-space exploration environments for computer architecture.",
     )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"archgym_py {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("envs", help="list registered environments")

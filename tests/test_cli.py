@@ -120,3 +120,41 @@ def test_an_unwritable_output_path_is_an_error_not_a_traceback(tmp_path, capsys)
     args = ["collect", "archgym/AcceleratorSmall-v0", "-n", "4", "-o", str(blocker / "x.csv"), "-q"]
     assert main(args) == 2
     assert str(blocker) in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["report", "{tmp}/missing.db", "-o", "{tmp}/r"],
+            "results file '{tmp}/missing.db' does not exist",
+        ),
+        (["sweep", "{tmp}/missing.yaml"], "sweep preset file '{tmp}/missing.yaml' does not exist"),
+        (
+            ["eval", "archgym/DRAM-v0", "--workload", "{tmp}/nothere.stl"],
+            "workload file '{tmp}/nothere.stl' does not exist",
+        ),
+        (
+            ["eval", "archgym/DRAM-v0", "--workload", "nothere.stl"],
+            "workload file 'nothere.stl' does not exist",
+        ),
+    ],
+)
+def test_a_missing_file_is_named_and_nothing_is_created(args, message, tmp_path, capsys):
+    # Issue 17: a missing results file became an empty database; a missing sweep file was an
+    # "unknown sweep preset"; a missing trace an "unknown DRAM workload".
+    args = [a.format(tmp=tmp_path) for a in args]
+    assert main(args) == 2
+    assert message.format(tmp=tmp_path) in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_version(capsys):
+    import archgym_py
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert (
+        info.value.code == 0
+        and capsys.readouterr().out.strip() == f"archgym_py {archgym_py.__version__}"
+    )

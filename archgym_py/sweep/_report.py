@@ -43,6 +43,8 @@ def write_report(results: str | Path, out_dir: str | Path, *, reps: int = 2000, 
 
     Returns the path of the HTML report.
     """
+    if not Path(results).exists():  # opening would create an empty store
+        raise ArchGymError(f"results file {str(results)!r} does not exist (run the sweep first)")
     store = open_store(results)
     try:
         cells, envs = store.cells(), store.envs()

@@ -636,6 +636,8 @@ def load_workload(workload: str | Path | Mapping[str, Any] | Trace) -> Trace:
         return workload_from_dict(load_yaml(path), path=str(path))
     if path.exists():
         return read_trace(path)
+    if path.suffix or len(path.parts) > 1:  # a path, not a built-in name
+        raise WorkloadError(f"workload file {str(path)!r} does not exist")
     raise WorkloadError(
         unknown_name("DRAM workload", str(workload), BUILTIN_WORKLOADS)
         + ", a workload .yaml, or a trace file (.stl, DRAMSim3, Ramulator)"
