@@ -24,6 +24,26 @@ EXTRAS = {
 }
 
 
+#: The libraries a result depends on (recorded with sweep results and in reports).
+VERSIONED = ("archgym_py", "numpy", "scipy", "scikit-learn", "optuna", "gymnasium", "torch",
+             "stable-baselines3", "numba")  # fmt: skip
+
+
+def library_versions() -> dict[str, str]:
+    """Installed versions of :data:`VERSIONED` and Python (from package metadata: nothing is
+    imported); a library that is not installed is left out."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for name in VERSIONED:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return out
+
+
 @contextlib.contextmanager
 def quiet_optuna():
     """Optuna at WARNING level inside the block (an agent's hundreds of internal trials), and the

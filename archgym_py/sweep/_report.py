@@ -20,6 +20,8 @@ from .._trace import atomic_write_text
 from ._stats import Analysis, analyse
 from ._store import open_store
 
+#: Below this many configurations an agent's fANOVA importance is flagged as indicative only.
+FANOVA_MIN_CONFIGS = 8
 SCORE_FLOOR = -1.5  # plots clip scores below this (a run far below random); counts are annotated
 
 
@@ -47,7 +49,7 @@ def write_report(results: str | Path, out_dir: str | Path, *, reps: int = 2000, 
         raise ArchGymError(f"results file {str(results)!r} does not exist (run the sweep first)")
     store = open_store(results)
     try:
-        cells, envs = store.cells(), store.envs()
+        cells, envs, versions = store.cells(), store.envs(), store.versions()
     finally:
         store.close()
     if spec is not None:
@@ -57,6 +59,7 @@ def write_report(results: str | Path, out_dir: str | Path, *, reps: int = 2000, 
         raise ArchGymError(f"{results}: holds no finished cells{' of this sweep' if spec is not None else ''}; "
                            "run `archgym sweep` first")  # fmt: skip
     analysis = analyse(cells, envs, reps=reps)
+    analysis.versions = versions
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tables = _write_tables(analysis, out)
@@ -144,7 +147,9 @@ def _fig_lottery(plt, colors, a: Analysis, figs: dict[str, tuple[str, bytes]]) -
         ax.set_xticks(range(len(a.agents)), a.agents, rotation=35, ha="right")
         ax.set_title(env)
         ax.set_ylim(SCORE_FLOOR - 0.15, 1.1)
-        ax.set_ylabel("normalised best score (1 = best known, 0 = random)", fontsize=8)
+        scale = a.scales.get(env, {})
+        ax.set_ylabel(f"normalised best score\n(1 = {scale.get('one', '?')},\n0 = {scale.get('zero', '?')})",
+                      fontsize=7)  # fmt: skip
     fig.suptitle(
         "The hyperparameter lottery: every run (colour = configuration, black edge = defaults)"
     )
@@ -315,6 +320,17 @@ def _fig_pareto(plt, colors, a: Analysis, figs: dict[str, tuple[str, bytes]]) ->
 def _headline(a: Analysis, cells: Sequence[dict]) -> list[str]:
     lines = [f"{len(cells)} runs: {len(a.envs)} envs x {len(a.agents)} agents x their hyperparameter "
              f"configurations x seeds, budget {cells[0]['budget']} simulator evaluations each."]  # fmt: skip
+    for env, scale in a.scales.items():
+        lines.append(f"{env}: a score of 1 is {scale['one']}, 0 is {scale['zero']}; scores are in units of "
+                     "that gap (reward, not the metric itself).")  # fmt: skip
+    thin = sorted({r["agent"] for r in a.importance if r.get("configs", 99) < FANOVA_MIN_CONFIGS})
+    if thin:
+        lines.append(f"Hyperparameter importance for {', '.join(thin)} comes from fewer than "
+                     f"{FANOVA_MIN_CONFIGS} configurations: indicative only.")  # fmt: skip
+    if a.versions:
+        shown = "; ".join(", ".join(f"{k} {v}" for k, v in sorted(v.items())) for v in a.versions)
+        several = " (several library versions wrote these results)" if len(a.versions) > 1 else ""
+        lines.append(f"Library versions{several}: {shown}.")
     for env in a.envs:
         rows = [r for r in a.lottery if r["env"] == env]
         if rows:
@@ -355,7 +371,7 @@ def _csv_cell(value: Any) -> Any:
 def _md_text(value: Any) -> str:
     """Text for a Markdown table cell: HTML escaped (labels are user input: a `<script>` must not
     reach a renderer that allows HTML), pipes escaped, one line."""
-    return html.escape(_fmt(value)).replace("|", "\\|").replace("\n", " ")
+    return html.escape(_fmt(value), quote=False).replace("|", "\\|").replace("\n", " ")
 
 
 def _md_table(rows: list[dict[str, Any]], limit: int = 60) -> str:
@@ -371,7 +387,8 @@ def _html_table(rows: list[dict[str, Any]], limit: int = 200) -> str:
     if not rows:
         return "<p><em>(none)</em></p>"
     keys = list(rows[0])
-    head = "".join(f"<th>{html.escape(k)}</th>" for k in keys)
+    # Long column names may break after an underscore (<wbr>), so a wide table fits the page.
+    head = "".join(f"<th>{html.escape(k).replace('_', '_<wbr>')}</th>" for k in keys)
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(_fmt(r[k]))}</td>" for k in keys) + "</tr>"
         for r in rows[:limit]
@@ -400,7 +417,8 @@ def _markdown(a: Analysis, figures, tables, cells) -> str:
 
 def _html(a: Analysis, figures, tables, cells) -> str:
     style = ("body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;color:#222}"
-             "table{border-collapse:collapse;font-size:12px;margin:1em 0}td,th{border:1px solid #ccc;padding:2px 6px}"
+             "table{border-collapse:collapse;font-size:11px;margin:1em 0}td,th{border:1px solid #ccc;padding:2px 4px}"
+             "th{vertical-align:bottom}"
              "th{background:#f3f3f3}figure{margin:1.5em 0}figcaption{color:#555;font-size:13px}img{max-width:100%}")  # fmt: skip
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>Hyperparameter lottery</title><style>{style}</style>"
              "</head><body><h1>Hyperparameter lottery report</h1><ul>"]  # fmt: skip

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import ArchGymError
+from .._imports import library_versions
 from ._spec import SweepSpec
 from ._store import open_store
 
@@ -145,6 +146,7 @@ def _run_sweep(spec, cells, results, workers, executor, resume, progress) -> Swe
                 "pass --resume to run the rest, or choose another results file"
             )
         _record_envs(spec, store)
+        store.record_run(library_versions())
         todo = [c.to_dict() | {"sweep": spec.name} for c in cells if c.id not in done]
         start = time.perf_counter()
         cell_time, failures = 0.0, []

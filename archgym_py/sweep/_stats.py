@@ -143,6 +143,10 @@ class Analysis:
     convergence: dict[str, dict[str, dict[str, list[float]]]] = field(default_factory=dict)
     pareto: dict[str, dict[str, list[dict[str, float]]]] = field(default_factory=dict)
     rank_agreement: float | None = None
+    #: Per env, what a score of 1 and of 0 are (``{"one": ..., "zero": ...}``, in words).
+    scales: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: The library versions of the processes that wrote the results.
+    versions: list[dict[str, str]] = field(default_factory=list)
 
 
 def analyse(cells: Sequence[Mapping[str, Any]], envs: Mapping[str, Mapping[str, Any]], *, reps: int = 2000,
@@ -155,7 +159,7 @@ def analyse(cells: Sequence[Mapping[str, Any]], envs: Mapping[str, Mapping[str, 
     env_names = list(dict.fromkeys(c["env_label"] for c in cells))
     agents = list(dict.fromkeys(c["agent"] for c in cells))
     runs = [dict(c) for c in cells]
-    _normalise(runs, env_names, envs)
+    scales = _normalise(runs, env_names, envs)
     by = rows_by(runs, "env_label", "agent")
     summary = [_summary_row(env, agent, rs) for (env, agent), rs in by.items()]
 
@@ -178,13 +182,16 @@ def analyse(cells: Sequence[Mapping[str, Any]], envs: Mapping[str, Mapping[str, 
         profiles[agent] = [float((pooled > t).mean()) for t in taus_grid]
     best_of_k, convergence, pareto = _curves(by)
     return Analysis(env_names, agents, runs, summary, aggregate, improvement, lottery, rankings,
-                    _importance(runs, agents), profiles, best_of_k, convergence, pareto, rank_agreement)  # fmt: skip
+                    _importance(runs, agents), profiles, best_of_k, convergence, pareto, rank_agreement,
+                    scales)  # fmt: skip
 
 
 def _normalise(
     runs: list[dict[str, Any]], env_names: Sequence[str], envs: Mapping[str, Mapping[str, Any]]
-) -> None:
-    """Add ``score``, ``regret`` and ``curve_score`` to every run (see the module docstring)."""
+) -> dict[str, dict[str, str]]:
+    """Add ``score``, ``regret`` and ``curve_score`` to every run (see the module docstring);
+    return, per env, what a score of 1 and of 0 are."""
+    scales = {}
     for env in env_names:
         mine = [r for r in runs if r["env_label"] == env]
         rewards = np.array([r["best_reward"] for r in mine])
@@ -197,6 +204,13 @@ def _normalise(
             r["score"] = (r["best_reward"] - lower) / scale
             r["regret"] = upper - r["best_reward"]
             r["curve_score"] = [(b - lower) / scale for b in r["curve"]["best"]]
+        scales[env] = {
+            "one": "the exact optimum" if optimum is not None else "the best run of this sweep",
+            "zero": "random search's median best at the same budget"
+            if randoms
+            else "the worst run of this sweep",
+        }
+    return scales
 
 
 def _config_means(rs: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -341,5 +355,6 @@ def _importance(runs: Sequence[Mapping[str, Any]], agents: Sequence[str]) -> lis
             ):  # every varied parameter constant: nothing to attribute
                 continue
         for name, value in importances.items():
-            out.append({"agent": agent, "hyperparameter": name, "importance": float(value)})
+            out.append({"agent": agent, "hyperparameter": name, "importance": float(value),
+                        "configs": len(trials)})  # fmt: skip
     return out

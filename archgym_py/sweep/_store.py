@@ -39,6 +39,10 @@ CREATE TABLE IF NOT EXISTS cells (
     simulator_time_s REAL NOT NULL,
     finished_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS runs (
+    started_at REAL NOT NULL,
+    versions TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS envs (
     env_label TEXT PRIMARY KEY,
     env_id TEXT NOT NULL,
@@ -105,6 +109,19 @@ class ResultStore:
                 (label, env_id, json.dumps(dict(env_kwargs), sort_keys=True), optimum,
                  json.dumps(optimum_design) if optimum_design is not None else None, json.dumps(dict(directions))),
             )  # fmt: skip
+
+    def record_run(self, versions: Mapping[str, str]) -> None:
+        """Note that a sweep process started writing here, with the library versions it used."""
+        with self._writing("write to"), self._conn:
+            self._conn.execute(
+                "INSERT INTO runs VALUES (?, ?)",
+                (time.time(), json.dumps(dict(versions), sort_keys=True)),
+            )
+
+    def versions(self) -> list[dict[str, str]]:
+        """The distinct library versions of the processes that wrote this file, oldest first."""
+        rows = self._conn.execute("SELECT versions FROM runs ORDER BY started_at").fetchall()
+        return [json.loads(v) for v in dict.fromkeys(r[0] for r in rows)]
 
     def cells(self) -> list[dict[str, Any]]:
         """Every stored cell as a dict (JSON columns decoded), in insertion order."""
