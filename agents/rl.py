@@ -96,6 +96,22 @@ class SB3Agent(Agent):
     def _model_kwargs(self) -> dict[str, Any]:
         return dict(self.hp)
 
+    def for_budget(self, hp: dict[str, Any], budget: int) -> dict[str, Any]:
+        """Step counts capped so that learning changes what the run proposes: a rollout
+        (``n_steps``) at most half the budget (one longer than the run never updates the policy;
+        a power of two stays one), a minibatch no larger than the rollout, and DQN starting to
+        learn by half the budget."""
+        hp = dict(hp)
+        half = max(budget // 2, 1)
+        if "n_steps" in hp and hp["n_steps"] > half:
+            pow2 = isinstance(self.hyperparameter_space["n_steps"], PowerOfTwo)
+            hp["n_steps"] = 2 ** int(np.log2(half)) if pow2 else half
+        if "batch_size" in hp and "n_steps" in hp:
+            hp["batch_size"] = min(hp["batch_size"], hp["n_steps"])
+        if "learning_starts" in hp:
+            hp["learning_starts"] = min(hp["learning_starts"], half)
+        return hp
+
     def _search(self, evaluator: Evaluator, rng: np.random.Generator) -> None:
         sb3 = _sb3()
         from stable_baselines3.common.callbacks import BaseCallback

@@ -35,6 +35,7 @@ class RunResult(JsonRecord):
         metrics: metric name -> one value per design (SI units).
         best_curve: best reward among the first ``i + 1`` evaluations.
         pareto: indices of the non-dominated feasible designs (multi-objective agents), else None.
+        adjusted: hyperparameters changed to fit the budget, ``{name: [asked, used]}``.
         wall_time_s: the whole run; simulator_time_s: the part spent in the simulator.
     """
 
@@ -50,6 +51,9 @@ class RunResult(JsonRecord):
     metrics: dict[str, list[float]] = field(default_factory=dict)
     best_curve: list[float] = field(default_factory=list)
     pareto: list[int] | None = None
+    #: Hyperparameters the budget made the agent change: ``{name: [asked, used]}`` (see
+    #: :meth:`Agent.for_budget`).
+    adjusted: dict[str, list[Any]] = field(default_factory=dict)
     wall_time_s: float = 0.0
     simulator_time_s: float = 0.0
 
@@ -209,11 +213,16 @@ class Agent:
         """Search with ``budget`` simulator evaluations and return everything that was evaluated."""
         evaluator = Evaluator(self.core, budget, on_evaluate=progress)
         rng = np.random.default_rng(self.seed)
+        asked = dict(self.hp)
+        self.hp = self.for_budget(asked, evaluator.budget)
+        adjusted = {k: [asked[k], v] for k, v in self.hp.items() if v != asked[k]}
         start = time.perf_counter()
         try:
             self._search(evaluator, rng)
         except BudgetExhausted:
             pass
+        finally:
+            self.hp = asked
         wall = time.perf_counter() - start
         if evaluator.used != evaluator.budget:
             raise ArchGymError(
@@ -223,6 +232,7 @@ class Agent:
         result = RunResult(
             agent=self.name,
             hyperparameters=dict(self.hp),
+            adjusted=adjusted,
             seed=self.seed,
             budget=evaluator.budget,
             env_id=self.env_id,
@@ -247,6 +257,12 @@ class Agent:
         cols = [np.asarray(result.metrics[m])[feasible] * (1.0 if d == "minimize" else -1.0)
                 for m, d in directions.items()]  # fmt: skip
         return feasible[pareto_front(np.stack(cols, axis=1))].tolist()
+
+    def for_budget(self, hp: dict[str, Any], budget: int) -> dict[str, Any]:
+        """The hyperparameters this run uses with ``budget`` evaluations: a value that cannot
+        take effect within the budget (a rollout longer than the whole run) is capped, and the
+        run result says so (:attr:`RunResult.adjusted`). Default: unchanged."""
+        return hp
 
     def _search(self, evaluator: Evaluator, rng: np.random.Generator) -> None:
         raise NotImplementedError

@@ -288,6 +288,52 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    """``archgym compare``: agents x seeds on one env, the comparison printed (a sweep underneath)."""
+    import tempfile
+    from pathlib import Path
+
+    import numpy as np
+
+    from .sweep import run_sweep, sweep_from_dict
+    from .sweep._report import _fmt
+    from .sweep._stats import analyse
+    from .sweep._store import open_store
+
+    kwargs = {"workload": args.workload} if args.workload else {}
+    label = args.env.split("/")[-1]
+    spec = sweep_from_dict({"spec_version": 1, "name": "compare", "budget": args.budget, "seeds": args.seeds,
+                            "envs": [{"id": args.env, "label": label, "kwargs": kwargs}],
+                            "agents": [{"name": a} for a in dict.fromkeys(args.agents)]}, path="compare")  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        results = Path(args.output) if args.output else Path(tmp) / "compare.db"
+        run_sweep(
+            spec, results, workers=args.workers, resume=results.exists(), progress=not args.quiet
+        )
+        store = open_store(results)
+        try:
+            wanted = {c.id for c in spec.cells()}
+            cells = [c for c in store.cells() if c["cell_id"] in wanted]
+            analysis = analyse(cells, store.envs(), reps=1000)
+        finally:
+            store.close()
+    scale = analysis.scales[label]
+    print(
+        f"{args.env}, budget {args.budget}, {args.seeds} seeds; score 1 = {scale['one']}, 0 = {scale['zero']}"
+    )
+    print(
+        f"{'agent':<14} {'runs':>5} {'IQM score [95% CI]':>26} {'median best reward':>19} {'median regret':>14}"
+    )
+    by_agent = {r["agent"]: r for r in analysis.aggregate}
+    for row in analysis.summary:
+        agg = by_agent[row["agent"]]
+        rewards = [c["best_reward"] for c in cells if c["agent"] == row["agent"]]
+        ci = f"{_fmt(agg['iqm'])} [{_fmt(agg['iqm_lo'])}, {_fmt(agg['iqm_hi'])}]"
+        print(f"{row['agent']:<14} {row['runs']:>5} {ci:>26} {_fmt(float(np.median(rewards))):>19} "
+              f"{_fmt(row['median_regret']):>14}")  # fmt: skip
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """``archgym demo``: the quick lottery and its report (the main job)."""
     from pathlib import Path
@@ -428,6 +474,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="report", help="output folder")
     p.add_argument("--spec", help="analyse only the cells of this sweep (YAML or preset name)")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "compare",
+        help="run agents on one env over seeds and print how they compare (no YAML needed)",
+        description="Example: archgym compare random ga tpe --env archgym/AcceleratorSmall-v0 --seeds 5 --budget 200",
+    )
+    p.add_argument(
+        "agents",
+        nargs="+",
+        help="agent names (archgym agents), each with its default hyperparameters",
+    )
+    p.add_argument("--env", required=True, help="env id, e.g. archgym/AcceleratorSmall-v0")
+    p.add_argument("--seeds", type=int, default=5, help="seeds per agent (default 5)")
+    p.add_argument(
+        "--budget", type=int, default=200, help="simulator evaluations per run (default 200)"
+    )
+    p.add_argument("--workload", help="the env's workload")
+    p.add_argument(
+        "-o",
+        "--output",
+        help="keep the results in this SQLite file (report it with archgym report)",
+    )
+    p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("demo", help="run the quick lottery and write its report (the main job)")
     p.add_argument(

@@ -158,3 +158,16 @@ def test_version(capsys):
         info.value.code == 0
         and capsys.readouterr().out.strip() == f"archgym_py {archgym_py.__version__}"
     )
+
+
+def test_compare_agents_without_writing_yaml(tmp_path, capsys):
+    # Issue 17: comparing agents needed a sweep YAML.
+    results = tmp_path / "c.db"
+    args = ["compare", "random", "tpe", "--env", "archgym/AcceleratorSmall-v0", "--seeds", "2", "--budget", "40",
+            "-o", str(results), "--workers", "0", "-q"]  # fmt: skip
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "score 1 = the exact optimum, 0 = random search's median best" in out
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[2:]}
+    assert set(rows) == {"random", "tpe"} and rows["tpe"][1] == "2"
+    assert main(args) == 0  # a second call resumes the same file: nothing to run again

@@ -145,3 +145,20 @@ def test_optuna_agents_leave_optunas_log_level_alone():
         assert optuna.logging.get_verbosity() == optuna.logging.INFO
     finally:
         optuna.logging.set_verbosity(before)
+
+
+def test_rl_step_counts_are_capped_to_the_budget_and_the_result_says_so():
+    # Issue 17: PPO with n_steps=512 on a budget of 200 never updated its policy, so its
+    # configurations were identical runs. Rollouts are capped at half the budget (a power of two).
+    from archgym_py import RunResult, make_agent
+
+    result = make_agent(
+        "ppo", "archgym/AcceleratorSmall-v0", {"n_steps": 512, "batch_size": 64}, seed=0
+    ).run(100)
+    assert result.adjusted == {"n_steps": [512, 32], "batch_size": [64, 32]}
+    assert result.hyperparameters["n_steps"] == 512  # what was asked stays the run's identity
+    assert RunResult.from_json(result.to_json()).adjusted == result.adjusted
+    untouched = make_agent(
+        "ppo", "archgym/AcceleratorSmall-v0", {"n_steps": 16, "batch_size": 8}, seed=0
+    ).run(100)
+    assert untouched.adjusted == {}
