@@ -401,7 +401,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--method", default="sobol", choices=("uniform", "sobol", "lhs"), help="sampling method"
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--seed", type=int, default=0, help="sampling seed (the same seed, the same designs)"
+    )
     p.add_argument("--batch", type=int, default=1024, help="designs per simulator call")
     p.add_argument("-o", "--output", required=True, help="trace path ending in .csv or .parquet")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -426,9 +428,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     q.add_argument("--split", default="random", choices=("random", "region", "workload"),
                    help="how the held-out rows are chosen")  # fmt: skip
-    q.add_argument("--test-fraction", type=float, default=0.2)
+    q.add_argument(
+        "--test-fraction",
+        type=float,
+        default=0.2,
+        help="share of distinct designs held out (default 0.2)",
+    )
     q.add_argument("--cv", type=int, default=3, help="cross-validation folds (0: none)")
-    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--seed", type=int, default=0, help="seeds the split, the folds and the model")
     q.set_defaults(func=cmd_surrogate_fit)
     q = ssub.add_parser("score", help="score a saved surrogate on the rows of trace file(s)")
     q.add_argument("model", help="surrogate folder")
@@ -445,7 +452,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("agent", help="agent name (see `archgym agents`)")
     env_options(p)
     p.add_argument("--budget", type=int, required=True, help="simulator evaluations")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--seed", type=int, default=0, help="the run's seed (the same seed, the same run)"
+    )
     p.add_argument(
         "--hp", nargs="*", metavar="NAME=VALUE", help="hyperparameters (the rest keep defaults)"
     )
@@ -455,7 +464,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("sweep", help="run a sweep spec (envs x agents x hyperparameters x seeds)")
-    p.add_argument("spec", help="sweep YAML, or a shipped preset name (quick, accelerator_full)")
+    from .sweep import preset_names
+
+    p.add_argument("spec", help=f"sweep YAML, or a shipped preset: {', '.join(preset_names())}")
     p.add_argument("-o", "--output", help="results database (default: <sweep name>.db)")
     p.add_argument(
         "--workers", type=int, default=2, help="local worker processes (0: run in this process)"
@@ -504,8 +515,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "-o", "--output", default="archgym-demo", help="output folder (results.db and the report)"
     )
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_demo)
     return parser
 

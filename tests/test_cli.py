@@ -171,3 +171,23 @@ def test_compare_agents_without_writing_yaml(tmp_path, capsys):
     rows = {line.split()[0]: line.split() for line in out.splitlines()[2:]}
     assert set(rows) == {"random", "tpe"} and rows["tpe"][1] == "2"
     assert main(args) == 0  # a second call resumes the same file: nothing to run again
+
+
+def test_every_option_has_help_text():
+    # Issue 17: --seed, demo --workers, -q and --test-fraction had none.
+    import argparse
+
+    from archgym_py.cli import build_parser
+
+    missing = []
+
+    def walk(parser, path):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, [*path, name])
+            elif not action.help:
+                missing.append(f"{' '.join(path)} {action.dest}")
+
+    walk(build_parser(), ["archgym"])
+    assert missing == []
