@@ -119,6 +119,7 @@ def _exclusive(results: str | Path):
     import fcntl
 
     lock = Path(f"{results}.lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)  # the store's folder may not exist yet
     with open(lock, "a") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)

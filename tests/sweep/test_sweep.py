@@ -203,6 +203,14 @@ def test_a_cell_with_a_nan_reward_fails_loudly_and_the_others_are_kept(tmp_path)
     assert {c["agent"] for c in open_store(db).cells()} == {"random"} and len(open_store(db)) == 2
 
 
+def test_a_sweep_writes_into_a_folder_that_does_not_exist_yet(tmp_path):
+    # `archgym demo` writes archgym-demo/results.db: the lock beside it needs the folder first.
+    db = tmp_path / "new" / "folder" / "r.db"
+    spec = sweep_from_dict(spec_dict(seeds=1, budget=5))
+    run_sweep(spec, db, workers=0, progress=False)
+    assert len(open_store(db)) == len(spec.cells()) == 7
+
+
 def test_a_second_sweep_on_the_same_results_file_is_refused(tmp_path):
     # Issue 15: two --resume processes on one file both ran the missing cells.
     import fcntl
