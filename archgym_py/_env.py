@@ -318,6 +318,22 @@ class ArchEnv(gym.Env):
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
+    @property
+    def spec(self):
+        """Gymnasium's EnvSpec of this env (set by ``gymnasium.make``), whose
+        ``max_episode_steps`` is the episode length this env truncates at (``max_steps``), so
+        tooling reads the length in use. The env truncates its episodes itself; ids are
+        registered without a TimeLimit, which would cut a longer ``max_steps`` at the default."""
+        return self.__dict__.get("_gym_spec")
+
+    @spec.setter
+    def spec(self, value) -> None:
+        if value is not None and value.max_episode_steps != self.core.max_steps:
+            import dataclasses
+
+            value = dataclasses.replace(value, max_episode_steps=self.core.max_steps)
+        self.__dict__["_gym_spec"] = value
+
     def __init__(
         self,
         spec: str | Path | EnvSpec,

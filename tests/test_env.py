@@ -277,3 +277,20 @@ def test_info_names_budget_and_simulator_feasibility_apart():
     _, _, _, _, info = env.step(biggest)
     assert info["metrics"]["area_mm2"] > 4.0
     assert info["simulator_feasible"] is True and info["feasible"] is False
+
+
+@pytest.mark.parametrize(
+    "kwargs, length", [({}, 100), ({"max_steps": 7}, 7), ({"max_steps": 250}, 250)]
+)
+def test_gymnasium_tooling_sees_the_episode_length_in_use(kwargs, length):
+    # Issue 17: env.spec.max_episode_steps was None. It is the length the env truncates at, the
+    # spec's default or max_steps= (a registered TimeLimit would cut max_steps=250 at 100).
+    env = gym.make("archgym/AcceleratorSmall-v0", **kwargs)
+    assert env.spec.max_episode_steps == env.unwrapped.spec.max_episode_steps == length
+    env.reset(seed=0)
+    steps, done = 0, False
+    while not done:
+        steps += 1
+        *_, terminated, truncated, _ = env.step(env.action_space.sample())
+        done = terminated or truncated
+    assert steps == length
