@@ -128,8 +128,10 @@ def cmd_collect(args: argparse.Namespace) -> int:
     designs = core.space.sample(args.n, seed=args.seed, method=args.method)
     start = time.perf_counter()
     with tqdm(total=args.n, unit="design", disable=args.quiet, file=sys.stderr) as bar:
-        for lo in range(0, args.n, args.batch):
-            chunk = {k: v[lo : lo + args.batch] for k, v in designs.items()}
+        # At most --batch designs per call, and at least ~100 progress updates over the run.
+        step = min(args.batch, max(16, args.n // 100))
+        for lo in range(0, args.n, step):
+            chunk = {k: v[lo : lo + step] for k, v in designs.items()}
             core.evaluate(chunk)
             bar.update(len(next(iter(chunk.values()))))
     elapsed = time.perf_counter() - start
@@ -283,7 +285,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .sweep._report import write_report
 
     spec = load_sweep(args.spec) if args.spec else None
-    path = write_report(args.results, args.output, spec=spec)
+    path = write_report(args.results, args.output, spec=spec, progress=not args.quiet)
     print(f"wrote {path} (and report.md, PNG plots, CSV tables in {path.parent})")
     return 0
 
@@ -347,7 +349,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"archgym demo: the {spec.name!r} lottery ({len(spec.cells())} runs: {len(spec.envs)} envs, "
           f"{len(spec.agents)} agents, {len(spec.seeds)} seeds, budget {spec.budget}) on {args.workers} workers")  # fmt: skip
     summary = run_sweep(spec, results, workers=args.workers, resume=True, progress=not args.quiet)
-    path = write_report(results, out, spec=spec)
+    path = write_report(results, out, spec=spec, progress=not args.quiet)
     print(f"{summary.ran} runs in {summary.wall_time_s:.0f} s; report: {path}")
     return 0
 
@@ -484,6 +486,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("results", help="results database written by `archgym sweep`")
     p.add_argument("-o", "--output", default="report", help="output folder")
     p.add_argument("--spec", help="analyse only the cells of this sweep (YAML or preset name)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser(

@@ -33,7 +33,9 @@ def _pyplot():
     return plt
 
 
-def write_report(results: str | Path, out_dir: str | Path, *, reps: int = 2000, spec=None) -> Path:
+def write_report(
+    results: str | Path, out_dir: str | Path, *, reps: int = 2000, spec=None, progress: bool = False
+) -> Path:
     """Analyse a results store and write ``report.html``, ``report.md``, PNGs and CSVs to ``out_dir``.
 
     Args:
@@ -42,6 +44,7 @@ def write_report(results: str | Path, out_dir: str | Path, *, reps: int = 2000, 
         reps: bootstrap resamples of the confidence intervals.
         spec: a SweepSpec; when given, only its cells are analysed (a results file may also hold
             cells of an earlier version of the sweep).
+        progress: show the stages (analysis, each figure, the pages) on stderr.
 
     Returns the path of the HTML report.
     """
@@ -58,17 +61,27 @@ def write_report(results: str | Path, out_dir: str | Path, *, reps: int = 2000, 
     if not cells:
         raise ArchGymError(f"{results}: holds no finished cells{' of this sweep' if spec is not None else ''}; "
                            "run `archgym sweep` first")  # fmt: skip
-    analysis = analyse(cells, envs, reps=reps)
-    analysis.versions = versions
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    tables = _write_tables(analysis, out)
-    figures = _figures(analysis)
-    for name, (_, png) in figures.items():
-        (out / f"{name}.png").write_bytes(png)
-    atomic_write_text(out / "report.md", _markdown(analysis, figures, tables, cells))
-    path = out / "report.html"
-    atomic_write_text(path, _html(analysis, figures, tables, cells))
+    import sys
+
+    from tqdm import tqdm
+
+    with tqdm(
+        total=2 + len(FIGURES), unit="step", disable=not progress, file=sys.stderr, desc="report"
+    ) as bar:
+        bar.set_postfix_str(f"analysing {len(cells)} runs")
+        analysis = analyse(cells, envs, reps=reps)
+        analysis.versions = versions
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        tables = _write_tables(analysis, out)
+        bar.update(1)
+        figures = _figures(analysis, bar)
+        for name, (_, png) in figures.items():
+            (out / f"{name}.png").write_bytes(png)
+        atomic_write_text(out / "report.md", _markdown(analysis, figures, tables, cells))
+        path = out / "report.html"
+        atomic_write_text(path, _html(analysis, figures, tables, cells))
+        bar.update(1)
     return path
 
 
@@ -111,14 +124,17 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
-def _figures(a: Analysis) -> dict[str, tuple[str, bytes]]:
+def _figures(a: Analysis, bar=None) -> dict[str, tuple[str, bytes]]:
     """The report's figures, in order: each adds its ``(caption, PNG)`` to ``figs`` (or nothing)."""
     plt = _pyplot()
     colors = plt.get_cmap("tab10")
     figs: dict[str, tuple[str, bytes]] = {}
-    for figure in (_fig_lottery, _fig_iqm, _fig_profiles, _fig_best_of_k, _fig_variance,
-                   _fig_convergence, _fig_improvement, _fig_importance, _fig_pareto):  # fmt: skip
+    for figure in FIGURES:
+        if bar is not None:
+            bar.set_postfix_str(figure.__name__[5:])
         figure(plt, colors, a, figs)
+        if bar is not None:
+            bar.update(1)
     return figs
 
 
@@ -434,3 +450,8 @@ def _html(a: Analysis, figures, tables, cells) -> str:
         )
     parts.append("</body></html>")
     return "".join(parts)
+
+
+#: The report's figures, in the order they appear.
+FIGURES = (_fig_lottery, _fig_iqm, _fig_profiles, _fig_best_of_k, _fig_variance, _fig_convergence,
+           _fig_improvement, _fig_importance, _fig_pareto)  # fmt: skip
