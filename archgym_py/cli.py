@@ -521,7 +521,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_demo)
+    for name, parser_of in sub.choices.items():  # usage examples under every command's --help
+        parser_of.formatter_class = argparse.RawDescriptionHelpFormatter
+        parser_of.epilog = "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[name])
     return parser
+
+
+#: Usage examples shown by ``archgym <command> --help``.
+EXAMPLES = {
+    "envs": ["archgym envs", "archgym envs -v"],
+    "eval": ["archgym eval archgym/Accelerator-v0 --workload resnet18 --design pe_rows=16 pe_cols=16 glb_kib=256",
+             "archgym eval archgym/DRAM-v0 --workload stream --details --json"],
+    "collect": ["archgym collect archgym/Accelerator-v0 -n 10000 --method sobol -o traces/acc.csv"],
+    "surrogate": ["archgym surrogate fit traces/acc.csv -o models/acc",
+                  "archgym surrogate score models/acc traces/acc_more.csv",
+                  "archgym eval archgym/Accelerator-v0 --backend surrogate --surrogate models/acc"],
+    "agents": ["archgym agents -v"],
+    "run": ["archgym run ga archgym/Accelerator-v0 --budget 2000 --seed 1 --hp population=64 -o ga.json"],
+    "sweep": ["archgym sweep quick -o quick.db --workers 2", "archgym sweep quick -o quick.db --resume",
+              "archgym sweep my_lottery.yaml --dask tcp://127.0.0.1:8786"],
+    "report": ["archgym report quick.db -o report/", "archgym report quick.db -o report/ --spec quick"],
+    "compare": ["archgym compare random ga tpe --env archgym/AcceleratorSmall-v0 --seeds 5 --budget 200"],
+    "demo": ["archgym demo", "archgym demo -o my-demo --workers 4"],
+}  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:

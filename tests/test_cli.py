@@ -191,3 +191,13 @@ def test_every_option_has_help_text():
 
     walk(build_parser(), ["archgym"])
     assert missing == []
+
+
+def test_every_command_shows_usage_examples(capsys):
+    from archgym_py.cli import EXAMPLES, build_parser
+
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    assert set(commands) == set(EXAMPLES)
+    for name, sub in commands.items():
+        assert all(example in sub.format_help() for example in EXAMPLES[name]), name
