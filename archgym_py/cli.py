@@ -166,6 +166,7 @@ def cmd_surrogate_fit(args: argparse.Namespace) -> int:
     model = fit_surrogate(
         data.subset(train), args.family, params={k: _literal(v) for k, v in params.items()} or None,
         seed=args.seed, cv=args.cv, test=data.subset(test), source=", ".join(args.trace),
+        on_stage=lambda line: print(f"  {line}", file=sys.stderr, flush=True),
     )  # fmt: skip
     model.save(args.output)
     card = model.card

@@ -5,10 +5,34 @@ Run: python examples/ppo_accelerator.py        (needs torch; see the README's in
 
 from __future__ import annotations
 
+import time
+
 import gymnasium as gym
 from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback
 
 import archgym_py  # noqa: F401  (registers the archgym envs)
+
+
+class Progress(BaseCallback):
+    """A line every ``every`` env steps: progress, speed and the best reward so far."""
+
+    def __init__(self, total: int, every: int = 256):
+        super().__init__()
+        self.total, self.every, self.best, self.start = (
+            total,
+            every,
+            float("-inf"),
+            time.perf_counter(),
+        )
+
+    def _on_step(self) -> bool:
+        self.best = max(self.best, float(max(self.locals["rewards"])))
+        if self.num_timesteps % self.every == 0 or self.num_timesteps == self.total:
+            rate = self.num_timesteps / (time.perf_counter() - self.start)
+            print(f"  step {self.num_timesteps}/{self.total} ({rate:.0f} steps/s), best reward {self.best:.3f}",
+                  flush=True)  # fmt: skip
+        return True
 
 
 def main(steps: int = 4096, seed: int = 0) -> None:
@@ -23,7 +47,7 @@ def main(steps: int = 4096, seed: int = 0) -> None:
         seed=seed,
         device="cpu",
     )
-    model.learn(total_timesteps=steps)
+    model.learn(total_timesteps=steps, callback=Progress(steps))
 
     # Sample designs from the trained policy and keep the best feasible one.
     obs, _ = env.reset(seed=seed)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import platform
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -120,7 +120,8 @@ def _safe_std(A: np.ndarray) -> np.ndarray:
 def fit_surrogate(data: Dataset, family: str = "auto", *, params: Mapping[str, Any] | None = None,
                   seed: int = 0, cv: int = 3, candidates: Sequence[str] | None = None,
                   test: Dataset | None = None, calibration: Dataset | None = None, prior: Any = None, prior_workload: Any = None,
-                  prior_affine: bool = False, metrics: Sequence[str] | None = None, source: str = "") -> Surrogate:  # fmt: skip
+                  prior_affine: bool = False, metrics: Sequence[str] | None = None, source: str = "",
+                  on_stage: Callable[[str], None] | None = None) -> Surrogate:  # fmt: skip
     """Fit a surrogate of every metric of ``data``.
 
     Args:
@@ -145,6 +146,8 @@ def fit_surrogate(data: Dataset, family: str = "auto", *, params: Mapping[str, A
         metrics: learn only these metrics (default: all); an env on the surrogate then offers
             only them, enough for an objective that uses no other.
         source: where the data came from, for the model card.
+        on_stage: called with a line before each fit (a family's fold, the final model), for
+            progress on long fits (``archgym surrogate fit`` prints them).
     """
     start = time.perf_counter()
     if metrics is None and isinstance(prior, Surrogate):
@@ -167,13 +170,15 @@ def fit_surrogate(data: Dataset, family: str = "auto", *, params: Mapping[str, A
         names.append("gp")
     tried = names if family == "auto" else [family]
     n_folds = min(cv, len(np.unique(data.design_keys())))
-    cv_scores, oof = _cross_validate(data, problem, tried, n_folds, seed, params)
+    cv_scores, oof = _cross_validate(data, problem, tried, n_folds, seed, params, on_stage)
     if n_folds >= 2:
         chosen = min(cv_scores, key=cv_scores.get) if family == "auto" else family
     elif family == "auto":
         raise ArchGymError("fit_surrogate: family='auto' needs cv >= 2 folds to choose")
     else:
         chosen = family
+    if on_stage is not None:
+        on_stage(f"fitting {chosen} on all {len(data)} rows")
     predictor, used = fit_family(chosen, problem.X, problem.Y, seed=seed, params=params)
     k = len(data.metric_names)
     if calibration is not None and len(calibration):
@@ -227,7 +232,7 @@ def _prior_part(data: Dataset, prior: Any, prior_workload: Any, prior_affine: bo
     return transforms, prior_workload, affine, affine[0] + affine[1] * P
 
 
-def _cross_validate(data: Dataset, problem, tried, n_folds: int, seed: int, params):
+def _cross_validate(data: Dataset, problem, tried, n_folds: int, seed: int, params, on_stage=None):
     """Cross-validated standardised RMSE and out-of-fold ``(mean, std)`` of each family (none
     with fewer than two folds)."""
     cv_scores: dict[str, float] = {}
@@ -238,7 +243,9 @@ def _cross_validate(data: Dataset, problem, tried, n_folds: int, seed: int, para
     k = len(data.metric_names)
     for name in tried:
         mean, std = np.empty_like(problem.Y), np.empty_like(problem.Y)
-        for test_rows in folds:
+        for fold, test_rows in enumerate(folds, start=1):
+            if on_stage is not None:
+                on_stage(f"cross-validating {name}: fold {fold} of {n_folds}")
             train_rows = np.setdiff1d(np.arange(len(data)), test_rows)
             model, _ = fit_family(
                 name, problem.X[train_rows], problem.Y[train_rows], seed=seed, params=params
