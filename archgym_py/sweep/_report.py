@@ -8,7 +8,8 @@ import base64
 import csv
 import html
 import io
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,7 @@ def write_report(
         bar.set_postfix_str(f"analysing {len(cells)} runs")
         analysis = analyse(cells, envs, reps=reps)
         analysis.versions = versions
+        _add_metric_gaps(analysis, envs)
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         tables = _write_tables(analysis, out)
@@ -83,6 +85,33 @@ def write_report(
         atomic_write_text(path, _html(analysis, figures, tables, cells))
         bar.update(1)
     return path
+
+
+def _add_metric_gaps(a: Analysis, envs: Mapping[str, Mapping[str, Any]]) -> None:
+    """Each summary row's median regret in the metrics' own terms, where the objective allows it.
+
+    For a weighted-log objective, reward = -sum_i w_i ln(m_i / m_ref), so a regret r between two
+    feasible designs means the weighted geometric mean of the metrics is exp(r / sum w) times the
+    best's: ``median_gap_pct`` = that excess in percent (a run whose best design breaks a budget
+    carries its penalty into the regret). Target objectives: left empty.
+    """
+    from .._env import make_core
+
+    gaps: dict[str, tuple[float, list[str]]] = {}
+    for label, env in envs.items():
+        try:
+            objective = make_core(env["env_id"], **dict(env.get("env_kwargs") or {})).objective
+        except Exception:  # noqa: BLE001 - an env no longer installed: its rows keep no gap
+            continue
+        if objective.kind == "weighted_log":
+            gaps[label] = (
+                float(sum(abs(w) for w in objective.weights.values())),
+                list(objective.weights),
+            )
+    for row in a.summary:
+        total = gaps.get(row["env"], (None,))[0]
+        row["median_gap_pct"] = 100 * math.expm1(row["median_regret"] / total) if total else None
+    a.gaps = {label: metrics for label, (_, metrics) in gaps.items()}
 
 
 # --------------------------------------------------------------------------- tables
@@ -339,6 +368,15 @@ def _headline(a: Analysis, cells: Sequence[dict]) -> list[str]:
     for env, scale in a.scales.items():
         lines.append(f"{env}: a score of 1 is {scale['one']}, 0 is {scale['zero']}; scores are in units of "
                      "that gap (reward, not the metric itself).")  # fmt: skip
+        rows = [s for s in a.summary if s["env"] == env and s.get("median_gap_pct") is not None]
+        if rows:
+            metrics = " x ".join(a.gaps.get(env, []))
+            gaps = ", ".join(
+                f"{s['agent']} +{s['median_gap_pct']:.1f}%"
+                for s in sorted(rows, key=lambda s: s["median_gap_pct"])
+            )
+            lines.append(f"{env}, in the metrics' own terms (the median run's best design against {scale['one']}, "
+                         f"weighted geometric mean of {metrics}): {gaps}.")  # fmt: skip
     thin = sorted({r["agent"] for r in a.importance if r.get("configs", 99) < FANOVA_MIN_CONFIGS})
     if thin:
         lines.append(f"Hyperparameter importance for {', '.join(thin)} comes from fewer than "

@@ -145,6 +145,8 @@ class Analysis:
     rank_agreement: float | None = None
     #: Per env, what a score of 1 and of 0 are (``{"one": ..., "zero": ...}``, in words).
     scales: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Per env with a weighted-log objective, the metrics its ``median_gap_pct`` combines.
+    gaps: dict[str, list[str]] = field(default_factory=dict)
     #: The library versions of the processes that wrote the results.
     versions: list[dict[str, str]] = field(default_factory=list)
 

@@ -144,3 +144,18 @@ def test_aggregates_match_the_rliable_library():
     )
     p, _, _ = probability_of_improvement(groups, [y[:, j] for j in range(3)], reps=10)
     assert p == pytest.approx(rliable_metrics.probability_of_improvement(x, y))
+
+
+def test_regret_in_the_metrics_own_terms_by_hand():
+    # Issue 17: scores alone could not be read as metric: a regret r of the EDP objective
+    # (weights 1 and 1 on latency and energy) is a geometric-mean excess of exp(r / 2) - 1.
+    from archgym_py.sweep._report import _add_metric_gaps
+    from archgym_py.sweep._stats import Analysis
+
+    a = Analysis(["e"], ["ga"], [], [{"env": "e", "agent": "ga", "median_regret": math.log(1.21)}],
+                 [], [], [], [], [])  # fmt: skip
+    _add_metric_gaps(
+        a, {"e": {"env_id": "archgym/AcceleratorSmall-v0", "env_kwargs": {"objective": "edp"}}}
+    )
+    assert a.summary[0]["median_gap_pct"] == pytest.approx(10.0)  # sqrt(1.21) = 1.10
+    assert a.gaps == {"e": ["latency_s", "energy_j"]}
