@@ -394,6 +394,11 @@ def _headline(a: Analysis, cells: Sequence[dict]) -> list[str]:
                 f"{worst['spread_across_configs']:.2f} ({worst['agent']}), against {worst['spread_across_agents_at_best']:.2f} "
                 f"across agents at their best configurations (ratio {worst['ratio']:.2f})."
             )
+    for s in a.summary:
+        if s.get("stuck_configs"):
+            lines.append(f"{s['env']}: {s['agent']} has {s['stuck_configs']} stuck configuration(s) (mean score "
+                         f"below -1: worse than random by more than random's gap to the best), left out of its "
+                         f"spread and variance shares; with them its spread is {s['config_spread_all']:.2f}.")  # fmt: skip
     shares = [s["hyperparameter_share"] for s in a.summary if s["configs"] > 1]
     if shares:
         lines.append(f"Hyperparameters explain a median {np.median(shares):.0%} of an agent's score variance; "

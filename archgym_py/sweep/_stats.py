@@ -222,16 +222,27 @@ def _config_means(rs: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarr
     return scores, configs, np.array([scores[configs == c].mean() for c in np.unique(configs)])
 
 
+#: A configuration whose mean score is below this is *stuck*: further below random search than
+#: random search is below the best. The lottery's spread and variance shares leave stuck
+#: configurations out and report them apart, so one pathological setting cannot make the lottery.
+STUCK = -1.0
+
+
 def _summary_row(env: str, agent: str, rs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     scores, configs, means = _config_means(rs)
-    hp_share, seed_share = variance_shares(scores, configs)
+    ids = np.unique(configs)
+    stuck = ids[means < STUCK] if (means >= STUCK).any() else ids[:0]  # all stuck: none apart
+    kept = ~np.isin(configs, stuck)
+    kept_means = means[~np.isin(ids, stuck)]
+    hp_share, seed_share = variance_shares(scores[kept], configs[kept])
     default = scores[configs == 0]
     return {
         "env": env, "agent": agent, "configs": len(means), "seeds": int(len(scores) / max(len(means), 1)),
         "runs": len(scores), "median_score": float(np.median(scores)), "iqm_score": float(iqm(scores)),
         "q25": float(np.percentile(scores, 25)), "q75": float(np.percentile(scores, 75)),
         "default_config_mean": float(default.mean()), "best_config_mean": float(means.max()),
-        "worst_config_mean": float(means.min()), "config_spread": float(means.max() - means.min()),
+        "worst_config_mean": float(means.min()), "config_spread": float(kept_means.max() - kept_means.min()),
+        "stuck_configs": int(len(stuck)), "config_spread_all": float(means.max() - means.min()),
         "hyperparameter_share": hp_share, "seed_share": seed_share,
         "median_regret": float(np.median([r["regret"] for r in rs])),
     }  # fmt: skip
@@ -271,7 +282,7 @@ def _lottery(summary, env_names) -> list[dict[str, Any]]:
         for s in rows:
             if s["configs"] > 1:
                 out.append({"env": env, "agent": s["agent"], "configs": s["configs"],
-                            "spread_across_configs": s["config_spread"],
+                            "stuck_configs": s["stuck_configs"], "spread_across_configs": s["config_spread"],
                             "spread_across_agents_at_best": across_agents,
                             "ratio": s["config_spread"] / across_agents if across_agents > 0 else math.nan})  # fmt: skip
     return out

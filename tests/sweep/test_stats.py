@@ -159,3 +159,22 @@ def test_regret_in_the_metrics_own_terms_by_hand():
     )
     assert a.summary[0]["median_gap_pct"] == pytest.approx(10.0)  # sqrt(1.21) = 1.10
     assert a.gaps == {"e": ["latency_s", "energy_j"]}
+
+
+def test_a_stuck_configuration_is_reported_apart_not_made_the_lottery():
+    # Issue 17: one stuck ACO setting (score -5.48) made its spread, ratio and 93% variance share.
+    from archgym_py.sweep._stats import analyse
+
+    cells = [_cell("random", 0, s, r) for s, r in ((0, 4.0), (1, 6.0))]
+    for config, rewards in enumerate(
+        ((9.0, 9.0), (8.0, 8.0), (-25.0, -20.0))
+    ):  # scores 0.8, 0.6, -5.5
+        cells += [_cell("aco", config, s, r) for s, r in enumerate(rewards)]
+    row = next(
+        s for s in analyse(cells, {"e": {"optimum": 10.0}}, reps=50).summary if s["agent"] == "aco"
+    )
+    assert row["stuck_configs"] == 1
+    assert row["config_spread"] == pytest.approx(0.2) and row["config_spread_all"] == pytest.approx(
+        6.3
+    )
+    assert row["hyperparameter_share"] == pytest.approx(1.0)  # between the two working configs only
