@@ -38,3 +38,6 @@ def test_custom_workload_yaml_evaluates():
     env = gym.make("archgym/Accelerator-v0", workload=str(EXAMPLES / "custom_workload.yaml"))
     _, info = env.reset(seed=0)
     assert env.unwrapped.workload.name == "tiny_cnn" and info["metrics"]["latency_s"] > 0
+    # MACs by hand: stem 32x32 outputs x 32 x 27, depthwise 32 x 1024 x 9, pointwise 2 x 1024 x 64
+    # x 32, attention 4 x 64 x 64 x 16, head 10 x 64.
+    assert env.unwrapped.workload.macs == 884_736 + 294_912 + 4_194_304 + 262_144 + 640
