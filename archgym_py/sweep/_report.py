@@ -198,6 +198,13 @@ def _fig_lottery(plt, colors, a: Analysis, figs: dict[str, tuple[str, bytes]]) -
     fig.suptitle(
         "The hyperparameter lottery: every run (colour = configuration, black edge = defaults)"
     )
+    n_configs = max(r["config_index"] for r in a.runs) + 1
+    handles = [plt.Line2D([], [], ls="", marker="o", markersize=5, color=colors(c % 10),
+                          markeredgecolor="black" if c == 0 else "none",
+                          label="configuration 0 (defaults)" if c == 0 else f"configuration {c}")
+               for c in range(min(n_configs, 10))]  # fmt: skip
+    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 5), fontsize=7, frameon=False,
+               bbox_to_anchor=(0.5, -0.04 if len(a.envs) <= 2 else -0.02))  # fmt: skip
     figs["lottery"] = ("Every run's best-found score. Each colour is one hyperparameter configuration; "
                        "the spread within a column is the lottery.", _png(fig))  # fmt: skip
 
@@ -323,8 +330,14 @@ def _fig_importance(plt, colors, a: Analysis, figs: dict[str, tuple[str, bytes]]
     """Hyperparameter importance."""
     if a.importance:
         agents = list(dict.fromkeys(r["agent"] for r in a.importance))
-        fig, axes = plt.subplots(1, len(agents), figsize=(3.2 * len(agents), 3), squeeze=False)
-        for ax, agent in zip(axes[0], agents, strict=True):
+        # Two panels per row, wide enough for the hyperparameter names on each panel's y axis.
+        cols = min(2, len(agents))
+        rows_n = -(-len(agents) // cols)
+        fig, axes = plt.subplots(rows_n, cols, figsize=(6.0 * cols, 2.8 * rows_n), squeeze=False,
+                                 layout="constrained")  # fmt: skip
+        for ax in axes.ravel()[len(agents) :]:
+            ax.set_visible(False)
+        for ax, agent in zip(axes.ravel(), agents, strict=False):
             rows = sorted(
                 (r for r in a.importance if r["agent"] == agent), key=lambda r: r["importance"]
             )
@@ -333,7 +346,8 @@ def _fig_importance(plt, colors, a: Analysis, figs: dict[str, tuple[str, bytes]]
                 [r["importance"] for r in rows],
                 color="tab:purple",
             )
-            ax.set_title(agent)
+            configs = rows[0].get("configs", "?") if rows else "?"
+            ax.set_title(f"{agent} ({configs} configurations)", fontsize=9)
         figs["importance"] = (
             "fANOVA importance of each hyperparameter for the agent's mean score.",
             _png(fig),
@@ -399,6 +413,20 @@ def _headline(a: Analysis, cells: Sequence[dict]) -> list[str]:
             lines.append(f"{s['env']}: {s['agent']} has {s['stuck_configs']} stuck configuration(s) (mean score "
                          f"below -1: worse than random by more than random's gap to the best), left out of its "
                          f"spread and variance shares; with them its spread is {s['config_spread_all']:.2f}.")  # fmt: skip
+    random = next((r for r in a.aggregate if r["agent"] == "random"), None)
+    if random is not None:
+        above = [
+            r for r in a.aggregate if r["agent"] != "random" and r["iqm_lo"] > random["iqm_hi"]
+        ]
+        lines.append(
+            "Agents whose IQM interval lies above random search's "
+            f"({random['iqm_lo']:.2f} to {random['iqm_hi']:.2f}): "
+            + (
+                ", ".join(f"{r['agent']} ({r['iqm_lo']:.2f} to {r['iqm_hi']:.2f})" for r in above)
+                or "none"
+            )
+            + "."
+        )
     shares = [s["hyperparameter_share"] for s in a.summary if s["configs"] > 1]
     if shares:
         lines.append(f"Hyperparameters explain a median {np.median(shares):.0%} of an agent's score variance; "
