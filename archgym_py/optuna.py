@@ -74,7 +74,9 @@ def objective(env: Any, *, multi_objective: bool = False, **env_kwargs: Any) -> 
         # One scalar attribute per metric, its unit in the name where the name has none, so the
         # dashboard can sort and plot them.
         for name, value in ev.row(0).items():
-            trial.set_user_attr(name if "_" in name else f"{name}_{units[name]}", value)
+            # A unit-less name gets its unit appended ("1" marks a ratio, which needs none).
+            unit = units[name]
+            trial.set_user_attr(name if "_" in name or unit == "1" else f"{name}_{unit}", value)
         trial.set_user_attr("feasible", bool(feasible[0]))
         violation = float(
             np.asarray(core.objective.constraint_violation(ev.metrics)).reshape(-1)[0]

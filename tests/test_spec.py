@@ -19,6 +19,7 @@ SPEC_ROOT = shipped_spec_dir("")
 ARCH_FILES = sorted((SPEC_ROOT / "accelerator" / "arch").glob("*.yaml"))
 DRAM_ARCH_FILES = sorted((SPEC_ROOT / "dram" / "arch").glob("*.yaml"))
 MODEL_FILES = sorted((SPEC_ROOT / "models").glob("*.yaml"))
+BEST_KNOWN_FILES = sorted(SPEC_ROOT.glob("*/best_known.yaml"))
 
 #: A citation names a year, a standard, a preprint, a part number, a datasheet, or the config of a
 #: named reference tool, or says it is derived or an assumption (and why); a bare word is not one.
@@ -35,7 +36,7 @@ def test_the_citation_rule_rejects_bare_words():
 
 def test_every_shipped_yaml_is_loaded_by_a_test():
     shipped = sorted(SPEC_ROOT.rglob("*.yaml"))
-    covered = set(ARCH_FILES) | set(DRAM_ARCH_FILES) | set(MODEL_FILES)
+    covered = set(ARCH_FILES) | set(DRAM_ARCH_FILES) | set(MODEL_FILES) | set(BEST_KNOWN_FILES)
     covered |= {SPEC_ROOT / spec for spec in ENVS.values()}
     # Model cards of the shipped surrogates: tests/surrogate/test_surrogate.py reads each one.
     from archgym_py.surrogate import shipped_surrogate_dir
@@ -174,3 +175,29 @@ def test_yaml_aliases_of_lists_and_mappings_are_refused(tmp_path):
     shared = tmp_path / "shared.yaml"  # an alias of one value (a shared source) is fine
     shared.write_text("x: {value: 1, source: &s 'JESD79-4'}\ny: {value: 2, source: *s}\n")
     assert load_yaml(shared)["y"]["source"] == "JESD79-4"
+
+
+@pytest.mark.parametrize("path", BEST_KNOWN_FILES, ids=lambda p: p.parent.name)
+def test_best_known_designs_are_valid_and_still_score_what_they_scored(path: Path):
+    # A sweep on a space too large to enumerate scores runs against these (re-evaluated): each
+    # must be a valid, feasible design of its env that still gets the reward it was found with
+    # (a model change that moves it fails here: re-run benchmarks/best_known.py --write).
+    from archgym_py import make_core
+    from archgym_py.sweep._best_known import best_known, best_known_entries
+
+    entries = best_known_entries(path.parent)
+    assert entries
+    for entry in entries:
+        core = make_core(
+            entry["env"],
+            arch=entry["arch"],
+            workload=entry["workload"],
+            objective=entry["objective"],
+        )
+        reward, design, search = best_known(core)
+        assert reward == pytest.approx(entry["reward_when_found"], abs=1e-6), (
+            entry["workload"],
+            reward,
+        )
+        assert reward > core.default_result[1][0] + 1.0  # far better than the base design
+        assert design == core.space.validate(entry["design"]) and "evaluations" in search

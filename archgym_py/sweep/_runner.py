@@ -15,6 +15,7 @@ import numpy as np
 
 from .._errors import ArchGymError
 from .._imports import library_versions
+from ._best_known import best_known
 from ._spec import SweepSpec
 from ._store import open_store
 
@@ -235,10 +236,18 @@ def _future_outcome(future):
 
 
 def _record_envs(spec: SweepSpec, store) -> None:
-    """Store each env's Pareto directions and, for enumerable spaces, its exact optimum."""
+    """Store each env's Pareto directions and its exact optimum (enumerable spaces) or its
+    recorded best-known design, re-evaluated (``arch_specs/<family>/best_known.yaml``)."""
     known = store.envs()
     for env in spec.envs:
-        if env.label in known and known[env.label]["env_kwargs"] == dict(env.kwargs):
+        stored = known.get(env.label)
+        if stored is not None and stored["env_kwargs"] == dict(env.kwargs):
+            if stored.get("optimum") is None and stored.get("best_known") is None:
+                recorded = best_known(
+                    _core(env.id, dict(env.kwargs))
+                )  # recorded since the last run
+                if recorded is not None:
+                    store.write_best_known(env.label, *recorded)
             continue
         core = _core(env.id, dict(env.kwargs))
         optimum, design = None, None
@@ -247,3 +256,6 @@ def _record_envs(spec: SweepSpec, store) -> None:
         store.write_env(
             env.label, env.id, env.kwargs, optimum, design, core.objective.pareto_directions()
         )
+        recorded = best_known(core) if optimum is None else None
+        if recorded is not None:
+            store.write_best_known(env.label, *recorded)

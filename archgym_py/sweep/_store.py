@@ -39,6 +39,12 @@ CREATE TABLE IF NOT EXISTS cells (
     simulator_time_s REAL NOT NULL,
     finished_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS best_known (
+    env_label TEXT PRIMARY KEY,
+    reward REAL NOT NULL,
+    design TEXT NOT NULL,
+    search TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS runs (
     started_at REAL NOT NULL,
     versions TEXT NOT NULL
@@ -110,6 +116,14 @@ class ResultStore:
                  json.dumps(optimum_design) if optimum_design is not None else None, json.dumps(dict(directions))),
             )  # fmt: skip
 
+    def write_best_known(
+        self, label: str, reward: float, design: Mapping[str, Any], search: str
+    ) -> None:
+        """The best-known design of an env that cannot be enumerated, and the search that found it."""
+        with self._writing("write to"), self._conn:
+            self._conn.execute("INSERT OR REPLACE INTO best_known VALUES (?, ?, ?, ?)",
+                               (label, float(reward), json.dumps(dict(design)), search))  # fmt: skip
+
     def record_run(self, versions: Mapping[str, str]) -> None:
         """Note that a sweep process started writing here, with the library versions it used."""
         with self._writing("write to"), self._conn:
@@ -146,6 +160,13 @@ class ResultStore:
                 if item.get(k) is not None:
                     item[k] = json.loads(item[k])
             out[item["env_label"]] = item
+        for label, reward, design, search in self._conn.execute("SELECT * FROM best_known"):
+            if label in out:
+                out[label].update(
+                    best_known=reward,
+                    best_known_design=json.loads(design),
+                    best_known_search=search,
+                )
         return out
 
     def __len__(self) -> int:
