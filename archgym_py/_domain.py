@@ -137,18 +137,18 @@ class Domain:
 
     def describe_details(self, details: Mapping[str, Any]) -> list[str]:
         """Lines that print design 0's details: every per-design number, ``name = value``."""
-        lines = []
-        for key, value in details.items():
-            array = np.asarray(value)
-            if array.ndim == 1 and array.dtype.kind in "fiub" and len(array):
-                lines.append(f"  {key:<28} {float(array[0]):>14.6g}")
-        return lines
+        return [f"  {key:<28} {float(value):>14.6g}" for key, value in _design0(details).items()]
 
     def json_details(self, details: Mapping[str, Any]) -> dict[str, Any]:
         """Design 0's per-design scalar details, as JSON values."""
-        out = {}
-        for key, value in details.items():
-            array = np.asarray(value)
-            if array.ndim == 1 and array.dtype.kind in "fiub" and len(array):
-                out[key] = array[0].item()
-        return out
+        return _design0(details)
+
+
+def _design0(details: Mapping[str, Any]) -> dict[str, Any]:
+    """Design 0's value of every per-design number (one-dimensional numeric arrays)."""
+    out = {}
+    for key, value in details.items():
+        array = np.asarray(value)
+        if array.ndim == 1 and array.dtype.kind in "fiub" and len(array):
+            out[key] = array[0].item()
+    return out

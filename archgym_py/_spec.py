@@ -126,22 +126,13 @@ class Field:
                 raise error(unknown_name("value", value, self.choices, path))
 
     def _scalars_ok(self, values: list) -> bool:
-        """Whether every value is valid (no report: :meth:`check_array` finds the bad one)."""
-        low = -math.inf if self.low is None else self.low
-        high = math.inf if self.high is None else self.high
-        for v in values:
-            if self.choices is not None:
-                if v not in self.choices:
-                    return False
-            elif self.kind in (int, float):
-                if type(v) is bool or type(v) not in (int, float) or not low <= v <= high:
-                    return False  # NaN fails the comparison; inf fails a finite bound
-                if type(v) is float and (
-                    not math.isfinite(v) or (self.kind is int and not v.is_integer())
-                ):
-                    return False
-            elif type(v) is not self.kind:
-                return False
+        """Whether every value passes :meth:`check_value` (no report: :meth:`check_array` finds
+        the bad one and says why)."""
+        try:
+            for value in values:
+                self.check_value(value, "")
+        except (SpecError, ValueError, OverflowError):  # int(nan), int(inf) raise the latter two
+            return False
         return True
 
     def _coerce(self, raw: Any, path: str) -> Any:
