@@ -44,6 +44,10 @@ class Domain:
     workload_type: ClassVar[type] = object
     #: Built-in workloads: name -> a function of no arguments that builds it.
     builtin_workloads: ClassVar[Mapping[str, Callable[[], Workload]]] = {}
+    #: How an unknown workload is named in messages (default ``"<name> workload"``), and the
+    #: other forms the message offers.
+    workload_what: ClassVar[str] = ""
+    workload_forms: ClassVar[str] = " or a path to a workload file"
 
     # ------------------------------------------------------------------ architectures
     def load_arch(self, arch: str | Path | Mapping[str, Any] | Arch) -> Arch:
@@ -89,9 +93,9 @@ class Domain:
                 return self.workload_from_file(path)
             if path.suffix or len(path.parts) > 1:  # a path, not a built-in name
                 raise WorkloadError(f"workload file {str(path)!r} does not exist")
+        what = self.workload_what or f"{self.name} workload"
         raise WorkloadError(
-            unknown_name(f"{self.name} workload", str(workload), self.builtin_workloads)
-            + " or a path to a workload file"
+            unknown_name(what, str(workload), self.builtin_workloads) + self.workload_forms
         )
 
     # ------------------------------------------------------------------ simulator

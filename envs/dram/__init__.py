@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from ..._domain import Domain
@@ -19,6 +21,7 @@ from .workload import (
     BUILTIN_WORKLOADS,
     GENERATORS,
     Trace,
+    builtin_trace,
     hotspot,
     load_workload,
     mixed,
@@ -29,6 +32,7 @@ from .workload import (
     sequential,
     strided,
     uniform_random,
+    workload_from_dict,
 )
 
 __all__ = [
@@ -65,11 +69,17 @@ class DramDomain(Domain):
     arch_type = DramArch
     workload_type = Trace
 
-    builtin_workloads = {name: partial(load_workload, name) for name in BUILTIN_WORKLOADS}
+    builtin_workloads = {name: partial(builtin_trace, name) for name in BUILTIN_WORKLOADS}
+    workload_what = "DRAM workload"
+    workload_forms = ", a workload .yaml, or a trace file (.stl, DRAMSim3, Ramulator)"
 
-    def load_workload(self, workload: Any) -> Trace:
-        """A trace from a built-in name, a generator YAML, a trace file, a mapping or a Trace."""
-        return load_workload(workload)
+    def workload_from_dict(self, data: Mapping[str, Any], *, path: str = "workload") -> Trace:
+        """A trace from ``{generator: ...}``, ``{trace: FILE, ...}`` or inline requests."""
+        return workload_from_dict(data, path=path)
+
+    def workload_from_file(self, path: Path) -> Trace:
+        """A trace file (DRAMSys .stl, DRAMSim3 or Ramulator; the format is sniffed)."""
+        return read_trace(path)
 
     def simulator(self, arch: DramArch) -> DramSimulator:
         """The trace-driven controller model on the memory system ``arch``."""

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..._errors import WorkloadError, unknown_name
-from ..._spec import check_keys, load_yaml
+from ..._spec import check_keys
 
 LINE_BYTES = (
     64  # the request size generators assume (a cache line; one burst of the shipped devices)
@@ -613,32 +613,17 @@ def workload_from_dict(data: Mapping[str, Any], *, path: str = "workload") -> Tr
     return GENERATORS[kind](**params)
 
 
-def load_workload(workload: str | Path | Mapping[str, Any] | Trace) -> Trace:
-    """A trace from a built-in name, a workload YAML, a trace file, a mapping, or a Trace."""
-    if isinstance(workload, Trace):
-        return workload
-    if isinstance(workload, Mapping):
-        return workload_from_dict(workload)
-    if isinstance(workload, (str, Path)) and str(workload) in BUILTIN_WORKLOADS:
-        trace = workload_from_dict(BUILTIN_WORKLOADS[str(workload)])
-        return Trace(
-            str(workload),
-            trace.time_ns,
-            trace.address,
-            trace.is_write,
-            trace.description,
-            trace.source,
-        )
-    path = Path(workload)
-    if path.suffix in (".yaml", ".yml"):
-        if not path.exists():
-            raise WorkloadError(f"workload file {str(path)!r} does not exist")
-        return workload_from_dict(load_yaml(path), path=str(path))
-    if path.exists():
-        return read_trace(path)
-    if path.suffix or len(path.parts) > 1:  # a path, not a built-in name
-        raise WorkloadError(f"workload file {str(path)!r} does not exist")
-    raise WorkloadError(
-        unknown_name("DRAM workload", str(workload), BUILTIN_WORKLOADS)
-        + ", a workload .yaml, or a trace file (.stl, DRAMSim3, Ramulator)"
+def builtin_trace(name: str) -> Trace:
+    """The built-in workload ``name`` (a generator of :data:`BUILTIN_WORKLOADS`), named after it."""
+    trace = workload_from_dict(BUILTIN_WORKLOADS[name])
+    return Trace(
+        name, trace.time_ns, trace.address, trace.is_write, trace.description, trace.source
     )
+
+
+def load_workload(workload: str | Path | Mapping[str, Any] | Trace) -> Trace:
+    """A trace from a built-in name, a workload YAML, a trace file, a mapping, or a Trace (the
+    DRAM domain's :meth:`~archgym_py.Domain.load_workload`)."""
+    from . import DOMAIN  # the package's domain object: imported when called, not at import
+
+    return DOMAIN.load_workload(workload)
