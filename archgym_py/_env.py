@@ -210,7 +210,7 @@ class EnvCore:
             indices = self.space._check_indices(
                 indices.reshape(1, -1) if indices.ndim <= 1 else indices
             )
-            return self.space.from_indices(indices), indices
+            return self.space._batch_of_indices(indices), indices  # checked just above
         return self.space.from_action(action, self.action_type), None
 
 

@@ -230,7 +230,10 @@ class DesignSpace:
         indices = np.asarray(indices)
         if indices.ndim == 1:
             indices = indices.reshape(1, -1)
-        indices = self._check_indices(indices)
+        return self._batch_of_indices(self._check_indices(indices))
+
+    def _batch_of_indices(self, indices: np.ndarray) -> Batch:
+        """Batch from level indices already checked by :meth:`_check_indices`."""
         return {p.name: p.from_index(indices[:, i]) for i, p in enumerate(self.params)}
 
     def _check_indices(self, indices: np.ndarray) -> np.ndarray:
