@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 
 from .._feasible import FeasibleIndices
-from .._params import Boolean, Categorical
 from .._space import DesignSpace
 
 
@@ -21,9 +20,9 @@ class IndexEncoding:
         self.space = space
         self.nvec = space.nvec
         self.dims = len(space)
-        # Ordered knobs move to neighbouring levels; categorical ones jump to any other level.
-        self.ordered = np.array([not isinstance(p, (Categorical, Boolean)) for p in space.params])
         self.feasible = FeasibleIndices(space)
+        # Ordered knobs move to neighbouring levels; categorical ones jump to any other level.
+        self.ordered = self.feasible.ordered
 
     def uniform(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """``n`` designs drawn uniformly among the feasible ones, shape ``(n, dims)``."""

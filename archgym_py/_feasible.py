@@ -60,8 +60,10 @@ class FeasibleIndices:
         self.nvec = space.nvec
         self.dims = len(space)
         self.constrained = bool(space.constraints)
-        ordered = np.array([not isinstance(p, (Categorical, Boolean)) for p in space.params])
-        self._ordered = ordered
+        #: Knobs whose levels are ordered (distance in levels); categorical ones differ or not.
+        self.ordered = ordered = np.array(
+            [not isinstance(p, (Categorical, Boolean)) for p in space.params]
+        )
         self._scale = np.where(ordered, 1.0 / np.maximum(self.nvec - 1, 1), 1.0)
         # Every single-knob move: knob i to level l.
         self._knob = np.repeat(np.arange(self.dims), self.nvec)
@@ -133,7 +135,7 @@ class FeasibleIndices:
         candidates[:, np.arange(k), self._knob] = self._level
         ok = self.mask(candidates.reshape(-1, self.dims)).reshape(m, k)
         moved = np.abs(self._level[None, :] - rows[:, self._knob])
-        cost = np.where(self._ordered[self._knob], moved * self._scale[self._knob], moved > 0)
+        cost = np.where(self.ordered[self._knob], moved * self._scale[self._knob], moved > 0)
         cost = np.where(ok & (moved > 0), cost, np.inf)
         best = np.argmin(cost, axis=1)
         out = candidates[np.arange(m), best]
@@ -146,6 +148,6 @@ class FeasibleIndices:
         out = np.empty_like(rows)
         for lo in range(0, len(rows), block):
             diff = np.abs(rows[lo : lo + block, None, :] - pool[None, :, :])
-            cost = np.where(self._ordered, diff * self._scale, diff > 0).sum(axis=2)
+            cost = np.where(self.ordered, diff * self._scale, diff > 0).sum(axis=2)
             out[lo : lo + block] = pool[np.argmin(cost, axis=1)]
         return out

@@ -168,9 +168,7 @@ class DesignSpace:
             raise DesignError(
                 f"{self.name}: a design is a mapping of parameter values, got {design!r}"
             )
-        for key in design:
-            if key not in self._by_name:
-                raise DesignError(unknown_name("parameter", key, self.names, self.name))
+        self._refuse_unknown(design)
         out = self.default() if partial else {}
         for p in self.params:
             if p.name in design:
@@ -190,6 +188,12 @@ class DesignSpace:
                     f"with {values}"
                 )
         return out
+
+    def _refuse_unknown(self, names) -> None:
+        """A DesignError naming the first name that is not a parameter (and the closest one)."""
+        for key in names:
+            if key not in self._by_name:
+                raise DesignError(unknown_name("parameter", key, self.names, self.name))
 
     def _expr(self, constraint: Constraint) -> Expression:
         return self._exprs[self.constraints.index(constraint)]
@@ -330,9 +334,7 @@ class DesignSpace:
             raise DesignError(
                 f"{self.name}: a dict action maps parameter names to indices, got {action!r}"
             )
-        for key in action:
-            if key not in self._by_name:
-                raise DesignError(unknown_name("parameter", key, self.names, self.name))
+        self._refuse_unknown(action)
         missing = [n for n in self.names if n not in action]
         if missing:
             raise DesignError(
