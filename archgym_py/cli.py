@@ -493,7 +493,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "compare",
         help="run agents on one env over seeds and print how they compare (no YAML needed)",
-        description="Example: archgym compare random ga tpe --env archgym/AcceleratorSmall-v0 --seeds 5 --budget 200",
     )
     p.add_argument(
         "agents",

@@ -55,6 +55,13 @@ def _sweep(spec: Path, db: Path, *extra: str, preexec=None) -> subprocess.Popen:
                             preexec_fn=preexec)  # fmt: skip
 
 
+def _finish(spec: Path, db: Path, *extra: str) -> None:
+    """Run a sweep to its end (its output is not needed)."""
+    proc = _sweep(spec, db, *extra)
+    proc.wait()
+    proc.stderr.close()
+
+
 def _rows(db: Path) -> list[tuple]:
     if not db.exists():
         return []
@@ -85,9 +92,7 @@ def kills(spec: Path, reference: Path, folder: Path, n: int) -> tuple[int, int, 
         proc.wait()
         proc.stderr.close()
         print(f"  kill {i + 1}: {len(_rows(db))} cells stored")
-    final = _sweep(spec, db, "--resume")
-    final.wait()
-    final.stderr.close()
+    _finish(spec, db, "--resume")
     return _compare(db, reference)
 
 
@@ -103,17 +108,13 @@ def full_disk(spec: Path, reference: Path, folder: Path) -> tuple[int, int, int]
     print(f"  with the limit: exit {proc.returncode}, {len(_rows(db))} cells stored; "
           f"{err.strip().splitlines()[-1][:120] if err.strip() else 'no message'}")  # fmt: skip
     assert proc.returncode != 0, "a sweep that could not store its cells exited 0"
-    again = _sweep(spec, db, "--resume")
-    again.wait()
-    again.stderr.close()
+    _finish(spec, db, "--resume")
     return _compare(db, reference)
 
 
 def two_writers(spec: Path, reference: Path, folder: Path) -> tuple[int, int, int]:
     db = folder / "two.db"
-    first = _sweep(spec, db)
-    first.wait()  # a complete file, then drop half its cells so there is work to race for
-    first.stderr.close()
+    _finish(spec, db)  # a complete file, then drop half its cells so there is work to race for
     with sqlite3.connect(db) as conn:
         conn.execute("DELETE FROM cells WHERE rowid % 2 = 0")
     a, b = _sweep(spec, db, "--resume"), _sweep(spec, db, "--resume")
@@ -157,9 +158,7 @@ def main() -> None:
         spec.write_text(yaml.safe_dump(SPEC))
         reference = folder / "reference.db"
         start = time.perf_counter()
-        ref = _sweep(spec, reference)
-        ref.wait()
-        ref.stderr.close()
+        _finish(spec, reference)
         print(f"clean run: {len(_rows(reference))} cells in {time.perf_counter() - start:.1f} s")
         print(f"{'scenario':<12} {'lost':>5} {'duplicated':>11} {'different':>10}")
         results = {}
