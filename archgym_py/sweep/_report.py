@@ -95,12 +95,16 @@ def _add_metric_gaps(a: Analysis, envs: Mapping[str, Mapping[str, Any]]) -> None
     best's: ``median_gap_pct`` = that excess in percent (a run whose best design breaks a budget
     carries its penalty into the regret). Target objectives: left empty.
     """
-    from .._env import make_core
+    from .._env import resolve_spec
+    from ..envs import ENVS
 
     gaps: dict[str, tuple[float, list[str]]] = {}
     for label, env in envs.items():
-        try:
-            objective = make_core(env["env_id"], **dict(env.get("env_kwargs") or {})).objective
+        try:  # the objective from the env spec alone: no simulator is built to read its weights
+            spec = resolve_spec(ENVS[env["env_id"]])
+            objective = spec.objective(
+                (env.get("env_kwargs") or {}).get("objective"), spec.domain.metrics
+            )
         except Exception:  # noqa: BLE001 - an env no longer installed: its rows keep no gap
             continue
         if objective.kind == "weighted_log":
