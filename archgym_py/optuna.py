@@ -94,10 +94,6 @@ def objective(env: Any, *, multi_objective: bool = False, **env_kwargs: Any) -> 
     return run
 
 
-#: The constraint values of a trial, in order (what :func:`constraint_names` names).
-CONSTRAINTS = ("objective_constraints", "mappable")
-
-
 def _set_constraints(trial, values: Mapping[str, float]) -> None:
     """Store the trial's constraints as a list under the system attribute ``constraints``: the
     format Optuna's samplers write from a ``constraints_func`` and the one both Optuna
@@ -143,15 +139,10 @@ def _first_open_lock(storage_url: str | Path | None):
     if not text.startswith("sqlite:///") or text.endswith(":memory:"):
         yield
         return
-    import fcntl
+    from ._lock import file_lock
 
-    path = Path(text[len("sqlite:///") :])
-    with open(path.with_name(path.name + ".lock"), "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    with file_lock(text[len("sqlite:///") :]):
+        yield
 
 
 def tune_agent(

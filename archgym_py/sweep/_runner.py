@@ -15,6 +15,7 @@ import numpy as np
 
 from .._errors import ArchGymError
 from .._imports import library_versions
+from .._lock import file_lock
 from ._best_known import best_known
 from ._spec import SweepSpec
 from ._store import open_store
@@ -117,22 +118,15 @@ def run_sweep(
 def _exclusive(results: str | Path):
     """One sweep process per results file: a second one (a fresh run or a --resume) would run
     the same missing cells twice."""
-    import fcntl
-
-    lock = Path(f"{results}.lock")
-    lock.parent.mkdir(parents=True, exist_ok=True)  # the store's folder may not exist yet
-    with open(lock, "a") as fh:
+    with contextlib.ExitStack() as stack:
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            stack.enter_context(file_lock(results, wait=False))  # makes the store's folder too
         except BlockingIOError:
             raise ArchGymError(
                 f"{results}: another sweep is writing this file; wait for it to end (or stop it), "
                 "then --resume"
             ) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+        yield
 
 
 def _run_sweep(spec, cells, results, workers, executor, resume, progress) -> SweepSummary:
