@@ -165,13 +165,14 @@ def analyse(cells: Sequence[Mapping[str, Any]], envs: Mapping[str, Mapping[str, 
     by = rows_by(runs, "env_label", "agent")
     summary = [_summary_row(env, agent, rs) for (env, agent), rs in by.items()]
 
-    def groups(agent):  # an agent's scores, one array per env (the bootstrap's strata)
-        return [
+    groups = {  # an agent's scores, one array per env (the bootstrap's strata)
+        agent: [
             np.array([r["score"] for r in by[(e, agent)]]) for e in env_names if (e, agent) in by
         ]
-
+        for agent in agents
+    }
     aggregate = [
-        _aggregate_row(agent, groups(agent), reps, seed + i) for i, agent in enumerate(agents)
+        _aggregate_row(agent, groups[agent], reps, seed + i) for i, agent in enumerate(agents)
     ]
     improvement = _improvement(by, env_names, agents, reps, seed)
     lottery = _lottery(summary, env_names)
@@ -179,7 +180,7 @@ def analyse(cells: Sequence[Mapping[str, Any]], envs: Mapping[str, Mapping[str, 
     taus_grid = np.linspace(-0.5, 1.0, 61)
     profiles = {"tau": taus_grid.tolist()}
     for agent in agents:
-        pooled = np.concatenate(groups(agent))
+        pooled = np.concatenate(groups[agent])
         # rliable's run-score profile: the share of runs scoring strictly above tau.
         profiles[agent] = [float((pooled > t).mean()) for t in taus_grid]
     best_of_k, convergence, pareto = _curves(by)
@@ -212,21 +213,20 @@ def _normalise(
             r["score"] = (r["best_reward"] - lower) / scale
             r["regret"] = upper - r["best_reward"]
             r["curve_score"] = [(b - lower) / scale for b in r["curve"]["best"]]
-        scales[env] = {
-            "one": "the exact optimum"
-            if optimum is not None
-            else f"the best-known design ({info.get('best_known_search')})"
-            + (
-                " or this sweep's best run, which beats it"
-                if recorded is not None and rewards.max() > recorded
-                else ""
-            )
-            if recorded is not None
-            else "the best run of this sweep",
-            "zero": "random search's median best at the same budget"
+        if optimum is not None:
+            one = "the exact optimum"
+        elif recorded is not None:
+            one = f"the best-known design ({info.get('best_known_search')})"
+            if rewards.max() > recorded:
+                one += " or this sweep's best run, which beats it"
+        else:
+            one = "the best run of this sweep"
+        zero = (
+            "random search's median best at the same budget"
             if randoms
-            else "the worst run of this sweep",
-        }
+            else "the worst run of this sweep"
+        )
+        scales[env] = {"one": one, "zero": zero}
     return scales
 
 
@@ -371,17 +371,14 @@ def _importance(runs: Sequence[Mapping[str, Any]], agents: Sequence[str]) -> lis
         with quiet_optuna():
             study = optuna.create_study(direction="maximize")
             study.add_trials(trials)
-        with warnings.catch_warnings(), quiet_optuna():
-            warnings.simplefilter("ignore")
-            try:
-                importances = optuna.importance.get_param_importances(
-                    study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0)
-                )
-            except (
-                RuntimeError,
-                ValueError,
-            ):  # every varied parameter constant: nothing to attribute
-                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    importances = optuna.importance.get_param_importances(
+                        study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0)
+                    )
+                except (RuntimeError, ValueError):
+                    continue  # every varied parameter constant: nothing to attribute
         for name, value in importances.items():
             out.append({"agent": agent, "hyperparameter": name, "importance": float(value),
                         "configs": len(trials)})  # fmt: skip
