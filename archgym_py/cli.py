@@ -299,9 +299,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     import numpy as np
 
     from .sweep import run_sweep, sweep_from_dict
-    from .sweep._report import _fmt
+    from .sweep._report import _fmt, load_results
     from .sweep._stats import analyse
-    from .sweep._store import open_store
 
     kwargs = {"workload": args.workload} if args.workload else {}
     label = args.env.split("/")[-1]
@@ -313,13 +312,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         run_sweep(
             spec, results, workers=args.workers, resume=results.exists(), progress=not args.quiet
         )
-        store = open_store(results)
-        try:
-            wanted = {c.id for c in spec.cells()}
-            cells = [c for c in store.cells() if c["cell_id"] in wanted]
-            analysis = analyse(cells, store.envs(), reps=1000)
-        finally:
-            store.close()
+        cells, envs, _ = load_results(results, spec)
+        analysis = analyse(cells, envs, reps=1000)
     scale = analysis.scales[label]
     print(
         f"{args.env}, budget {args.budget}, {args.seeds} seeds; score 1 = {scale['one']}, 0 = {scale['zero']}"

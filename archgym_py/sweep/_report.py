@@ -49,19 +49,7 @@ def write_report(
 
     Returns the path of the HTML report.
     """
-    if not Path(results).exists():  # opening would create an empty store
-        raise ArchGymError(f"results file {str(results)!r} does not exist (run the sweep first)")
-    store = open_store(results)
-    try:
-        cells, envs, versions = store.cells(), store.envs(), store.versions()
-    finally:
-        store.close()
-    if spec is not None:
-        wanted = {c.id for c in spec.cells()}
-        cells = [c for c in cells if c["cell_id"] in wanted]
-    if not cells:
-        raise ArchGymError(f"{results}: holds no finished cells{' of this sweep' if spec is not None else ''}; "
-                           "run `archgym sweep` first")  # fmt: skip
+    cells, envs, versions = load_results(results, spec)
     import sys
 
     from tqdm import tqdm
@@ -85,6 +73,24 @@ def write_report(
         atomic_write_text(path, _html(analysis, figures, tables, cells))
         bar.update(1)
     return path
+
+
+def load_results(
+    results: str | Path, spec=None
+) -> tuple[list[dict[str, Any]], dict[str, Any], list]:
+    """The finished cells of a results store (only ``spec``'s when given), its envs and the
+    library versions of the processes that wrote it; an error if it holds none."""
+    if not Path(results).exists():  # opening would create an empty store
+        raise ArchGymError(f"results file {str(results)!r} does not exist (run the sweep first)")
+    with open_store(results) as store:
+        cells, envs, versions = store.cells(), store.envs(), store.versions()
+    if spec is not None:
+        wanted = {c.id for c in spec.cells()}
+        cells = [c for c in cells if c["cell_id"] in wanted]
+    if not cells:
+        raise ArchGymError(f"{results}: holds no finished cells{' of this sweep' if spec is not None else ''}; "
+                           "run `archgym sweep` first")  # fmt: skip
+    return cells, envs, versions
 
 
 def _add_metric_gaps(a: Analysis, envs: Mapping[str, Mapping[str, Any]]) -> None:
