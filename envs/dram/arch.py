@@ -28,7 +28,7 @@ from ..._spec import Field
 from .mapping import parse_mapping
 
 PAGE_POLICIES = ("Open", "OpenAdaptive", "Closed", "ClosedAdaptive")
-SCHEDULERS = ("Fifo", "FrFcfs", "FrFcfsGrp")
+SCHEDULERS = ("Fifo", "FrFcfs", "FrFcfsGrp", "GrpFrFcfsWm")
 SCHEDULER_BUFFERS = ("Bankwise", "ReadWrite", "Shared")
 RESP_QUEUES = ("Fifo", "Reorder")
 REFRESH_POLICIES = ("NoRefresh", "AllBank", "PerBank")
@@ -56,7 +56,33 @@ TUNABLE: dict[str, Field] = {
     "max_active_transactions": Field(
         int, "outstanding requests per initiator (Fifo/Reorder arbiter)", low=1, high=1 << 16
     ),
-    "address_mapping": Field(str, "address bit order, MSB to LSB, e.g. RoBaRaCoCh"),
+    "address_mapping": Field(
+        str, "address mapping: field order MSB to LSB (e.g. RoBaRaCoCh) or explicit bit lists"
+    ),
+    "read_buffer_size": Field(
+        int, "read entries of a ReadWrite buffer (0: request_buffer_size)", low=0, high=4096
+    ),
+    "write_buffer_size": Field(
+        int, "write entries of a ReadWrite buffer (0: request_buffer_size)", low=0, high=4096
+    ),
+    "command_queue_depth": Field(
+        int,
+        "per-bank command-queue entries behind a ReadWrite/Shared transaction queue (0: one level)",
+        low=0,
+        high=256,
+    ),
+    "write_drain_high": Field(
+        float, "GrpFrFcfsWm: share of the write buffer that starts a write drain", low=0, high=1
+    ),
+    "write_drain_low": Field(
+        float, "GrpFrFcfsWm: share of the write buffer that ends a write drain", low=0, high=1
+    ),
+    "max_row_hits": Field(
+        int,
+        "accesses an open row serves before an older miss to its bank wins (0: no cap)",
+        low=0,
+        high=1 << 16,
+    ),  # fmt: skip
 }
 
 #: Device and controller constants (fixed per memory system).
@@ -92,6 +118,9 @@ CONSTANTS: dict[str, Field] = {
     "twtr_l_ck": Field(int, "end of write data to READ, same bank group, nCK", low=1),
     "trtp_ck": Field(int, "READ to PRE, nCK", low=1),
     "trtrs_ck": Field(int, "rank-to-rank data-bus switch, nCK", low=0),
+    "rtw_bubble_ck": Field(
+        int, "read-to-write bus bubble: tRTW = CL + BL/2 - CWL + this, nCK", low=0, high=64
+    ),
     "trfc_ck": Field(int, "all-bank refresh cycle time, nCK", low=1),
     "trefi_ck": Field(int, "average all-bank refresh interval, nCK", low=1),
     "trfcpb_ck": Field(
@@ -145,7 +174,7 @@ class DramArch(Arch):
     optional = OPTIONAL
     absent_values = {"vpp_v": 0.0}
     derived = ("banks_per_rank", "banks_per_channel", "bus_bits", "burst_bytes", "burst_ck",
-               "peak_bandwidth_bps", "capacity_bytes")  # fmt: skip
+               "peak_bandwidth_bps", "capacity_bytes", "trtw_ck")  # fmt: skip
 
     # ---------------------------------------------------------------- derived quantities
     @property
@@ -192,6 +221,12 @@ class DramArch(Arch):
         )
 
     @property
+    def trtw_ck(self) -> int:
+        """Read-to-write command spacing on one rank, nCK: the read's data (CL + BL/2) must leave
+        the bus before the write's (CWL later) plus the bubble (JESD79-4 tRTW)."""
+        return self.cl_ck + self.burst_ck - self.cwl_ck + self.rtw_bubble_ck
+
+    @property
     def supports_per_bank_refresh(self) -> bool:
         """Whether the device gives per-bank refresh timings (tRFCpb, tREFIpb)."""
         return bool(self.values.get("trfcpb_ck")) and bool(self.values.get("trefipb_ck"))
@@ -219,6 +254,11 @@ def check_arch(arch: DramArch, *, path: str = "arch.architecture") -> None:
         parse_mapping(arch.address_mapping)
     except SpecError as exc:
         raise SpecError(f"{path}.address_mapping: {exc}") from None
+    if arch.write_drain_low > arch.write_drain_high:
+        raise SpecError(
+            f"{path}.write_drain_low: got {arch.write_drain_low}; expected <= write_drain_high "
+            f"({arch.write_drain_high}): a drain ends below the level that starts it"
+        )
     if arch.refresh_policy == "PerBank" and not arch.supports_per_bank_refresh:
         raise SpecError(
             f"{path}.refresh_policy: got 'PerBank'; this {arch.standard} device has no "

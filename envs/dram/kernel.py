@@ -3,22 +3,35 @@
 Model (times are integer clock cycles of the device):
 
 * **Front end.** Requests are admitted in trace order (one initiator, like DRAMSys's trace
-  players): after the arbiter's forward delay and the controller's think delay; the Fifo and
-  Reorder arbiters take one request per cycle and keep at most ``max_active_transactions``
-  outstanding (a request enters only once the response of the one ``max_active_transactions``
-  earlier has left); a request waits while its buffer class is full (per bank, per direction or
-  shared) and takes the slot when the previous occupant's column command issues.
-* **Scheduling.** One decision at a time per channel: each bank offers one buffered request,
-  the oldest (Fifo), the oldest row hit else the oldest (FrFcfs), or the oldest row hit of the
-  same direction as the last column command else FrFcfs's choice (FrFcfsGrp, skipping a hit
-  that would overtake an earlier access to the same column); among the banks' offers the one
-  whose column command can issue first wins, ties to the oldest (DRAMSys's "Oldest" command
-  multiplexer). Its PRE, ACT and RD/WR issue at their earliest legal cycles and the next decision
-  happens no earlier than its first command, so activations to other banks overlap its transfer.
+  players and DRAMsim3's trace CPU): after the arbiter's forward delay and the controller's think
+  delay; the Fifo and Reorder arbiters take one request per cycle and keep at most
+  ``max_active_transactions`` outstanding. A request waits while its buffer class is full and
+  takes the slot the cycle one frees; with free entries it is admitted the cycle it arrives.
+* **Buffers.** Bankwise: ``request_buffer_size`` entries per bank. ReadWrite: ``read_buffer_size``
+  reads and ``write_buffer_size`` writes per channel. Shared: ``request_buffer_size`` per channel.
+  With ``command_queue_depth`` d > 0 (ReadWrite and Shared), the buffer is a transaction queue in
+  front of per-bank command queues, as DRAMsim3's: the oldest d requests of each bank and
+  direction sit in their bank's command queue (free of the transaction queue) and only they can
+  be scheduled; with d = 0 every buffered request is a candidate until its column command.
+* **Scheduling.** Column commands issue one decision at a time per channel. Each bank offers one
+  candidate: the oldest (Fifo), the oldest row hit else the oldest (FrFcfs, and GrpFrFcfsWm
+  within the direction it serves), or the oldest hit of the last column command's direction else
+  FrFcfs's choice (FrFcfsGrp, never overtaking an earlier access to the same column). With
+  ``max_row_hits`` N > 0, a row that served N accesses stops winning over an older miss to its
+  bank (DRAMsim3's precharge arbitration caps hits at 4). Among the banks' candidates the one
+  whose column command can issue first wins, ties to the oldest.
+* **Row commands overlap transfers.** A candidate's PRE and ACT are prepared by its bank as soon
+  as the request is buffered and the bank's previous column command has issued, not when the
+  request wins the channel: precharges and activations of other banks hide under the data of
+  row hits, as in every bank-state-machine controller (DRAMSys, DRAMsim3, Ramulator).
+* **Write batching.** GrpFrFcfsWm serves one direction at a time per channel: it switches to
+  writes when the buffered writes reach the high watermark (or no read waits) and back to reads
+  when they fall to the low watermark while reads wait (Ramulator's watermark controller,
+  DRAMSys's GrpFrFcfsWm); a switch pays the bus turnaround once per batch.
 * **Timing.** Per bank: tRCD, tRP, tRAS, tRC, tRTP, tWR; per rank: tRRD_S, tFAW (a window of the
   last four ACTs), tCCD_S, tWTR_S; per bank group: tRRD_L, tCCD_L, tWTR_L; per channel: the data
-  bus (bursts in issue order, 2 cycles read-to-write turnaround, tRTRS between ranks). ACTs and
-  column commands issue in decision order. The command bus is not modelled as a resource.
+  bus (bursts in issue order; a write after a read waits tRTW = CL + BL/2 - CWL + the spec's
+  read-to-write bubble, tRTRS between ranks) and the command bus (one command per cycle).
 * **Page policy** after each access: Open keeps the row; Closed precharges (auto-precharge at the
   earliest legal cycle); OpenAdaptive precharges when no buffered request hits the row but another
   one waits for the bank; ClosedAdaptive precharges unless a buffered request hits the row.
@@ -33,7 +46,8 @@ Model (times are integer clock cycles of the device):
   backward arbitration delay and one cycle per Fifo/Reorder arbiter stage are added.
 
 Outputs per configuration are command counts, row hits and conflicts, the time at least one bank
-of each rank was open (for background power), the end time and the latency distribution.
+of each rank was open (for background power), the end time and the latency distributions: all
+requests, reads and writes from trace arrival, and reads and all requests from acceptance.
 """
 
 from __future__ import annotations
@@ -43,12 +57,16 @@ from numba import njit
 
 # Indices into the timing vector.
 CL, CWL, RCD, RP, RAS, RC, CCD_S, CCD_L, RRD_S, RRD_L, FAW, WR, WTR_S, WTR_L, RTP, RTRS = range(16)
-RFC, REFI, RFCPB, REFIPB, BURST, ARB_FW, ARB_BW, THINK_FW = range(16, 24)
-N_TIMING = 24
+RFC, REFI, RFCPB, REFIPB, BURST, ARB_FW, ARB_BW, THINK_FW, RTW = range(16, 25)
+N_TIMING = 25
 
 # Columns of the configuration matrix (categorical knobs as their index in arch.py's tuples).
 PAGE, SCHED, BUF, RBS, RESPQ, REFP, MAXPOST, MAXPULL, ARB, MAT = range(10)
-N_CONFIG = 10
+RBS_RD, RBS_WR, CMDQ, WM_HI, WM_LO, HITCAP = range(10, 16)
+N_CONFIG = 16
+
+# Scheduler indices (arch.SCHEDULERS order).
+FIFO, FRFCFS, FRFCFS_GRP, GRP_FRFCFS_WM = range(4)
 
 # Columns of the statistics matrix.
 (
@@ -68,10 +86,20 @@ N_CONFIG = 10
     S_LAT_MAX,
     S_START,
     S_REF_BLOCKED,
-) = range(16)
-N_STATS = 16
+    S_RLAT_MEAN,
+    S_RLAT_P95,
+    S_RLAT_P99,
+    S_WLAT_MEAN,
+    S_RCTL_MEAN,
+    S_CTL_MEAN,
+    S_TURNAROUNDS,
+) = range(23)
+N_STATS = 23
 
 INF = np.int64(1) << np.int64(61)
+# Command-bus cycles remembered per channel (a ring of cycle stamps): far more than the span of
+# cycles in which commands are placed out of order (a few tRC).
+CMD_RING = 4096
 
 
 @njit(cache=True, inline="always")
@@ -145,6 +173,35 @@ def _refresh_next(
     return ready
 
 
+@njit(cache=True, inline="always")
+def _cmd_slot(ring, cc, t):
+    """The first free command-bus cycle of channel ``cc`` at or after ``t``; books it."""
+    while ring[cc, t & (CMD_RING - 1)] == t:
+        t += 1
+    ring[cc, t & (CMD_RING - 1)] = t
+    return t
+
+
+@njit(cache=True)
+def _quantiles(v, out, i_mean, i_p95, i_p99):
+    """Mean, p95 and p99 of ``v`` into ``out``; NaN when ``v`` is empty."""
+    n = v.shape[0]
+    if n == 0:
+        out[i_mean] = np.nan
+        if i_p95 >= 0:
+            out[i_p95] = np.nan
+            out[i_p99] = np.nan
+        return
+    out[i_mean] = v.sum() / n
+    if i_p95 >= 0:
+        k95 = max(0, int(np.ceil(0.95 * n)) - 1)
+        k99 = max(0, int(np.ceil(0.99 * n)) - 1)
+        part = np.partition(v, k95)
+        tail = np.partition(part[k95:], k99 - k95)
+        out[i_p95] = part[k95]
+        out[i_p99] = tail[k99 - k95]
+
+
 @njit(cache=True, nogil=True)
 def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat, keep_lat):
     """Simulate one controller configuration ``c`` over the decoded trace; fill ``out`` (stats)."""
@@ -152,28 +209,59 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
     NCH, NB, NR, NBG_R, NB_R = org[0], org[1], org[2], org[3], org[4]
     page, sched, buf, rbs, respq = c[PAGE], c[SCHED], c[BUF], c[RBS], c[RESPQ]
     refp, maxpost, maxpull, arb, mat = c[REFP], c[MAXPOST], c[MAXPULL], c[ARB], c[MAT]
+    rbs_rd, rbs_wr, depth, wm_hi, wm_lo, hitcap = (
+        c[RBS_RD], c[RBS_WR], c[CMDQ], c[WM_HI], c[WM_LO], c[HITCAP],
+    )  # fmt: skip
     t_cl, t_cwl, t_rcd, t_rp, t_ras, t_rc = tim[CL], tim[CWL], tim[RCD], tim[RP], tim[RAS], tim[RC]
     t_ccds, t_ccdl, t_rrds, t_rrdl, t_faw = tim[CCD_S], tim[CCD_L], tim[RRD_S], tim[RRD_L], tim[FAW]
     t_wr, t_wtrs, t_wtrl, t_rtp, t_rtrs = tim[WR], tim[WTR_S], tim[WTR_L], tim[RTP], tim[RTRS]
-    burst, arb_fw, arb_bw, think = tim[BURST], tim[ARB_FW], tim[ARB_BW], tim[THINK_FW]
+    burst, arb_fw, arb_bw, think, t_rtw = (
+        tim[BURST],
+        tim[ARB_FW],
+        tim[ARB_BW],
+        tim[THINK_FW],
+        tim[RTW],
+    )
     arb_stage = 1 if arb != 0 else 0
+    watermark = sched == GRP_FRFCFS_WM
+    if buf == 0:
+        depth = 0  # per-bank buffers are the command queues already
+    # Batching writes behind a transaction queue (DRAMsim3), writes wait in the write buffer and
+    # move to their bank's command queue only during a drain: they hold a buffer slot until
+    # their column command.
+    wdepth = 0 if watermark else depth
 
     nbt = NCH * NB
     nrt = NCH * NR
     ngt = NCH * NR * NBG_R
-    qcap = 2 * rbs if buf == 1 else rbs  # a bank may hold every entry of its buffer class
+    # a bank may hold every entry of its buffer class (and, behind a transaction queue, its
+    # command-queue entries too)
+    if buf == 0:
+        qcap = rbs
+    elif buf == 1:
+        qcap = rbs_rd + rbs_wr + 2 * depth
+    else:
+        qcap = rbs + 2 * depth
     q = np.empty((nbt, qcap), np.int64)
     qlen = np.zeros(nbt, np.int64)
+    b_dir = np.zeros((nbt, 2), np.int64)  # buffered reads and writes per bank
+    occ = np.zeros((NCH, 2), np.int64)  # transaction-queue entries held (ReadWrite: per direction)
+    last_free = np.full((max(nbt, NCH), 2), -INF, np.int64)  # when a slot of a class last freed
     ch_cnt = np.zeros(NCH, np.int64)
     ch_rd = np.zeros(NCH, np.int64)
     ch_wr = np.zeros(NCH, np.int64)
     ch_oldest = np.full(NCH, INF, np.int64)
-    slot_free = np.zeros(max(nbt, 2 * NCH), np.int64)
+    ch_wmode = np.zeros(NCH, np.bool_)
+    ch_mode_t = np.zeros(NCH, np.int64)
+    ch_batch = np.zeros(NCH, np.int64)  # writes left in the current drain
+    drain_reads = np.zeros(nbt, np.int64)  # reads a bank still issues during a drain
 
     open_row = np.full(nbt, -1, np.int64)
     b_act_ready = np.zeros(nbt, np.int64)
     b_pre_ready = np.zeros(nbt, np.int64)
     b_cas_ready = np.zeros(nbt, np.int64)
+    b_last_cas = np.full(nbt, -INF, np.int64)
+    b_hits = np.zeros(nbt, np.int64)
     b_act_id = np.full(nbt, -1, np.int64)
 
     r_last_act = np.full(nrt, -INF, np.int64)
@@ -189,7 +277,9 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
     bus_last_wr = np.zeros(NCH, np.int64)
     bus_last_rank = np.full(NCH, -1, np.int64)
     bus_used = np.zeros(NCH, np.bool_)
-    ch_now = np.zeros(NCH, np.int64)
+    last_rd_cas = np.full(NCH, -INF, np.int64)
+    cmd_ring = np.full((NCH, CMD_RING), -1, np.int64)
+    ch_next = np.zeros(NCH, np.int64)
     ch_last_resp = np.zeros(NCH, np.int64)
     ch_last_wr = np.zeros(NCH, np.int64)
     ch_run = np.zeros(NCH, np.int64)
@@ -219,8 +309,10 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
     hits = 0
     conflicts = 0
     ref_blocked = 0
+    turnarounds = 0
 
     nxt = 0
+    blocked = False  # the next request found its buffer class full: it waits for a free slot
     last_adm = -INF
     n_done = 0
     pfx = 0
@@ -230,7 +322,7 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
         # ---------------------------------------------------------------- next admission
         ta = INF
         if nxt < n:
-            ta = arr[nxt] + arb_fw + think
+            ta = max(arr[nxt] + arb_fw + think, last_adm)  # in trace order
             if arb != 0:
                 ta = max(ta, last_adm + 1)
                 k = nxt - mat
@@ -239,23 +331,28 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
             if ta < INF:
                 cc = chn[nxt]
                 b = cc * NB + bank[nxt]
+                d = wr[nxt]
                 if buf == 0:
-                    cls = b
                     full = qlen[b] >= rbs
+                    fi, fd = b, 0
                 elif buf == 1:
-                    cls = 2 * cc + wr[nxt]
-                    full = (ch_wr[cc] if wr[nxt] else ch_rd[cc]) >= rbs
+                    full = occ[cc, d] >= (rbs_wr if d else rbs_rd)
+                    fi, fd = cc, d
                 else:
-                    cls = cc
-                    full = ch_cnt[cc] >= rbs
-                ta = INF if full else max(ta, slot_free[cls])
+                    full = occ[cc, 0] >= rbs
+                    fi, fd = cc, 0
+                if full:
+                    blocked = True
+                    ta = INF
+                elif blocked:  # it waited: admitted when the slot freed, not before
+                    ta = max(ta, last_free[fi, fd])
 
         # ---------------------------------------------------------------- next decision
         td = INF
         cbest = -1
         for cc in range(NCH):
             if ch_cnt[cc] > 0:
-                t = max(ch_now[cc], ch_oldest[cc])
+                t = max(ch_next[cc], ch_oldest[cc])
                 if t < td:
                     td = t
                     cbest = cc
@@ -264,14 +361,19 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
             j = nxt
             cc = chn[j]
             b = cc * NB + bank[j]
+            d = wr[j]
             adm[j] = ta
             last_adm = ta
+            blocked = False
             q[b, qlen[b]] = j
             qlen[b] += 1
+            if buf != 0 and b_dir[b, d] >= (wdepth if d else depth):  # in the transaction queue
+                occ[cc, d if buf == 1 else 0] += 1
+            b_dir[b, d] += 1
             if ch_cnt[cc] == 0:
                 ch_oldest[cc] = ta
             ch_cnt[cc] += 1
-            if wr[j]:
+            if d:
                 ch_wr[cc] += 1
             else:
                 ch_rd[cc] += 1
@@ -295,45 +397,44 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
                     b0, nb = _refresh_target(refp, base, ref_rr[rk_i], NB_R)
                     if _busy_rank(q, qlen, adm, b0, nb, t_due):
                         if owed[rk_i] > maxpost:  # forced
-                            _refresh_next(
-                                refp,
-                                rk_i,
-                                base,
-                                NB_R,
-                                t_due,
-                                tim,
-                                open_row,
-                                b_pre_ready,
-                                b_act_ready,
-                                b_act_id,
-                                act_end,
-                                ref_rr,
-                                counts,
-                            )
+                            _refresh_next(refp, rk_i, base, NB_R, t_due, tim, open_row,
+                                          b_pre_ready, b_act_ready, b_act_id, act_end, ref_rr,
+                                          counts)  # fmt: skip
                             owed[rk_i] -= 1
                             ref_blocked += 1
                     else:  # idle: repay owed refreshes and pull in while still idle
                         t = t_due
                         while owed[rk_i] > -maxpull:
-                            t = _refresh_next(
-                                refp,
-                                rk_i,
-                                base,
-                                NB_R,
-                                t,
-                                tim,
-                                open_row,
-                                b_pre_ready,
-                                b_act_ready,
-                                b_act_id,
-                                act_end,
-                                ref_rr,
-                                counts,
-                            )
+                            t = _refresh_next(refp, rk_i, base, NB_R, t, tim, open_row,
+                                              b_pre_ready, b_act_ready, b_act_id, act_end,
+                                              ref_rr, counts)  # fmt: skip
                             owed[rk_i] -= 1
                             b0, nb = _refresh_target(refp, base, ref_rr[rk_i], NB_R)
                             if _busy_rank(q, qlen, adm, b0, nb, t):
                                 break
+
+        # ---------------------------------------------------------------- write-drain mode
+        serve = -1  # direction served (-1: both)
+        if watermark:
+            if ch_wmode[cc] and (ch_batch[cc] <= 0 or ch_wr[cc] == 0):
+                ch_wmode[cc] = False
+                ch_mode_t[cc] = T
+            if not ch_wmode[cc] and ch_wr[cc] > 0:
+                # a drain serves the writes above the low watermark when the high one is
+                # reached, or every buffered write when no read waits
+                batch = 0
+                if ch_wr[cc] >= wm_hi:
+                    batch = ch_wr[cc] - wm_lo
+                elif ch_rd[cc] == 0:
+                    batch = ch_wr[cc]
+                if batch > 0:
+                    ch_wmode[cc] = True
+                    ch_mode_t[cc] = T
+                    ch_batch[cc] = batch
+                    for bb in range(NB):  # reads already at their banks still issue
+                        b = cc * NB + bb
+                        drain_reads[b] = min(b_dir[b, 0], depth)
+            serve = 1 if ch_wmode[cc] else 0
 
         # ---------------------------------------------------------------- pick a request
         best_r = -1
@@ -345,49 +446,72 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
         for bb in range(NB):
             b = cc * NB + bb
             L = qlen[b]
-            if L == 0 or adm[q[b, 0]] > T:
+            if L == 0:
                 continue
-            k = 0
             orow = open_row[b]
-            if sched != 0 and orow >= 0:
-                hit_k = -1
-                grp_k = -1
-                for jq in range(L):
-                    r = q[b, jq]
-                    if adm[r] > T:
+            capped = hitcap > 0 and b_hits[b] >= hitcap
+            # during a drain, reads already in the bank's command queue issue first (they are
+            # ahead of the writes moved in for the drain)
+            want = 0 if serve == 1 and drain_reads[b] > 0 else serve
+            first_k = -1
+            hit_k = -1
+            grp_k = -1
+            seen_rd = 0
+            seen_wr = 0
+            for jq in range(L):
+                r = q[b, jq]
+                if adm[r] > T:
+                    break
+                if wr[r]:
+                    seen_wr += 1
+                    if depth > 0 and seen_wr > depth:
+                        continue  # still in the transaction queue
+                else:
+                    seen_rd += 1
+                    if depth > 0 and seen_rd > depth:
+                        continue
+                if serve >= 0 and wr[r] != want:
+                    continue
+                if first_k < 0:
+                    first_k = jq
+                    if sched == FIFO or orow < 0:
                         break
-                    if row[r] == orow:
-                        if hit_k < 0:
-                            hit_k = jq
-                            if sched == 1:
+                if row[r] == orow and not capped:
+                    if hit_k < 0:
+                        hit_k = jq
+                        if sched != FRFCFS_GRP:
+                            break
+                    if sched == FRFCFS_GRP and wr[r] == ch_last_wr[cc]:
+                        hazard = False
+                        for jj in range(jq):
+                            r2 = q[b, jj]
+                            if row[r2] == orow and col[r2] == col[r]:
+                                hazard = True
                                 break
-                        if sched == 2 and wr[r] == ch_last_wr[cc]:
-                            hazard = False
-                            for jj in range(jq):
-                                r2 = q[b, jj]
-                                if row[r2] == orow and col[r2] == col[r]:
-                                    hazard = True
-                                    break
-                            if not hazard:
-                                grp_k = jq
-                                break
-                if grp_k >= 0:
-                    k = grp_k
-                elif hit_k >= 0:
-                    k = hit_k
+                        if not hazard:
+                            grp_k = jq
+                            break
+            if first_k < 0:
+                continue
+            k = grp_k if grp_k >= 0 else (hit_k if hit_k >= 0 else first_k)
             r = q[b, k]
             rk_i = cc * NR + rank[r]
             g_i = cc * NR * NBG_R + bgk[r]
+            # the bank prepares its next access once the request is here and its previous
+            # column command has issued (and, batching writes, once its direction is served)
+            t0 = max(adm[r], b_last_cas[b] + 1)
+            if watermark and wr[r] == serve:  # the direction served since the last switch
+                t0 = max(t0, ch_mode_t[cc])
             t_pre = -1
             t_act = -1
             if orow == row[r]:
-                t_c = max(T, b_cas_ready[b])
+                t_c = max(t0, b_cas_ready[b])
             else:
                 if orow >= 0:
-                    t_pre = max(T, b_pre_ready[b])
+                    t_pre = max(t0, b_pre_ready[b])
                     t_a = t_pre + t_rp
                 else:
-                    t_a = T
+                    t_a = t0
                 t_a = max(t_a, b_act_ready[b])
                 t_a = max(t_a, r_last_act[rk_i] + t_rrds)
                 t_a = max(t_a, g_last_act[g_i] + t_rrdl)
@@ -396,14 +520,15 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
                 t_c = t_a + t_rcd
             t_c = max(t_c, r_last_cas[rk_i] + t_ccds)
             t_c = max(t_c, g_last_cas[g_i] + t_ccdl)
+            t_c = max(t_c, ch_next[cc])
             latency = t_cwl if wr[r] else t_cl
-            gap = 0
             if bus_used[cc]:
                 if bus_last_rank[cc] != rank[r]:
-                    gap = t_rtrs
-                elif wr[r] and not bus_last_wr[cc]:
-                    gap = 2
-            t_c = max(t_c, bus_free[cc] + gap - latency)
+                    t_c = max(t_c, bus_free[cc] + t_rtrs - latency)
+                else:
+                    t_c = max(t_c, bus_free[cc] - latency)
+                    if wr[r]:
+                        t_c = max(t_c, last_rd_cas[cc] + t_rtw)
             if not wr[r]:
                 t_c = max(t_c, r_last_wr_end[rk_i] + t_wtrs)
                 t_c = max(t_c, g_last_wr_end[g_i] + t_wtrl)
@@ -422,37 +547,52 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
         rk_i = cc * NR + rank[r]
         g_i = cc * NR * NBG_R + bgk[r]
         if best_pre >= 0:
+            t_p = _cmd_slot(cmd_ring, cc, best_pre)
             n_pre += 1
             conflicts += 1
-            act_end[b_act_id[b]] = best_pre
+            act_end[b_act_id[b]] = t_p
             b_act_id[b] = -1
+            best_act = max(best_act, t_p + t_rp)
         if best_act >= 0:
-            t_a = best_act
+            t_a = _cmd_slot(cmd_ring, cc, best_act)
             n_act += 1
             faw[rk_i, faw_pos[rk_i]] = t_a
             faw_pos[rk_i] = (faw_pos[rk_i] + 1) % 4
-            r_last_act[rk_i] = t_a
-            g_last_act[g_i] = t_a
+            r_last_act[rk_i] = max(r_last_act[rk_i], t_a)
+            g_last_act[g_i] = max(g_last_act[g_i], t_a)
             open_row[b] = row[r]
             b_act_ready[b] = t_a + t_rc
             b_cas_ready[b] = t_a + t_rcd
             b_pre_ready[b] = t_a + t_ras
+            b_hits[b] = 0
             act_start[n_acts] = t_a
             act_end[n_acts] = INF
             act_rk[n_acts] = rk_i
             b_act_id[b] = n_acts
             n_acts += 1
+            t_c = max(t_c, t_a + t_rcd)
         else:
             hits += 1
+        t_c = _cmd_slot(cmd_ring, cc, t_c)
+        b_hits[b] += 1
+        b_last_cas[b] = t_c
         r_last_cas[rk_i] = t_c
         g_last_cas[g_i] = t_c
+        ch_next[cc] = t_c + 1
         latency = t_cwl if wr[r] else t_cl
         data_end = t_c + latency + burst
+        if bus_used[cc] and bus_last_wr[cc] != wr[r]:
+            turnarounds += 1
         bus_free[cc] = data_end
         bus_last_wr[cc] = wr[r]
         bus_last_rank[cc] = rank[r]
         bus_used[cc] = True
         ch_last_wr[cc] = wr[r]
+        if watermark and ch_wmode[cc]:
+            if wr[r]:
+                ch_batch[cc] -= 1
+            else:
+                drain_reads[b] -= 1
         if wr[r]:
             n_wr += 1
             r_last_wr_end[rk_i] = data_end
@@ -460,25 +600,29 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
             b_pre_ready[b] = max(b_pre_ready[b], data_end + t_wr)
         else:
             n_rd += 1
+            last_rd_cas[cc] = t_c
             b_pre_ready[b] = max(b_pre_ready[b], t_c + t_rtp)
         done[r] = data_end
 
-        # leave the buffer
+        # leave the buffer: a slot of the request's class frees at its column command (behind a
+        # transaction queue: the next request of its bank and direction moves up to the bank)
+        d = wr[r]
         L = qlen[b]
         for jq in range(best_k, L - 1):
             q[b, jq] = q[b, jq + 1]
         qlen[b] = L - 1
+        if buf == 0:
+            last_free[b, 0] = t_c
+        elif b_dir[b, d] > (wdepth if d else depth):
+            fd = d if buf == 1 else 0
+            occ[cc, fd] -= 1
+            last_free[cc, fd] = t_c
+        b_dir[b, d] -= 1
         ch_cnt[cc] -= 1
-        if wr[r]:
+        if d:
             ch_wr[cc] -= 1
         else:
             ch_rd[cc] -= 1
-        if buf == 0:
-            slot_free[b] = t_c
-        elif buf == 1:
-            slot_free[2 * cc + wr[r]] = t_c
-        else:
-            slot_free[cc] = t_c
         oldest = INF
         for bb in range(NB):
             b2 = cc * NB + bb
@@ -500,16 +644,13 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
                     further_hit = True
                     break
             close = (not further_hit and further_any) if page == 1 else (not further_hit)
-        if close:
+        if close:  # auto-precharge: no command-bus slot
             tp = b_pre_ready[b]
             n_pre += 1
             act_end[b_act_id[b]] = tp
             b_act_id[b] = -1
             open_row[b] = -1
             b_act_ready[b] = max(b_act_ready[b], tp + t_rp)
-
-        first = best_pre if best_pre >= 0 else (best_act if best_act >= 0 else t_c)
-        ch_now[cc] = max(T, first)
 
         # responses
         rsp = max(data_end, ch_last_resp[cc])
@@ -549,30 +690,19 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
                 t_due = ref_next[rk_i]
                 ref_next[rk_i] += interval
                 while owed[rk_i] > 0:
-                    _refresh_next(
-                        refp,
-                        rk_i,
-                        base,
-                        NB_R,
-                        t_due,
-                        tim,
-                        open_row,
-                        b_pre_ready,
-                        b_act_ready,
-                        b_act_id,
-                        act_end,
-                        ref_rr,
-                        counts,
-                    )
+                    _refresh_next(refp, rk_i, base, NB_R, t_due, tim, open_row, b_pre_ready,
+                                  b_act_ready, b_act_id, act_end, ref_rr, counts)  # fmt: skip
                     owed[rk_i] -= 1
     for b in range(nbt):
         if b_act_id[b] >= 0:
             act_end[b_act_id[b]] = max(t_end, act_start[b_act_id[b]])
-    # union of open intervals per rank (starts are in order per rank: ACTs issue in order)
+    # union of open intervals per rank, ACTs sorted by start per rank
+    order = np.argsort(act_start[:n_acts], kind="mergesort")
     run_s = np.full(nrt, -INF, np.int64)
     run_e = np.full(nrt, -INF, np.int64)
     active = np.int64(0)
-    for a in range(n_acts):
+    for oi in range(n_acts):
+        a = order[oi]
         rk_i = act_rk[a]
         s = act_start[a]
         e = min(act_end[a], t_end)
@@ -588,16 +718,34 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
             active += run_e[rk_i] - run_s[rk_i]
 
     latv = np.empty(n, np.float64)
-    total = 0.0
+    n_reads = 0
     for i in range(n):
         latv[i] = resp[i] - arr[i]
-        total += latv[i]
+        if not wr[i]:
+            n_reads += 1
+    rlat = np.empty(n_reads, np.float64)
+    wlat = np.empty(n - n_reads, np.float64)
+    rctl = np.empty(n_reads, np.float64)
+    ctl = np.empty(n, np.float64)
+    ir = 0
+    iw = 0
+    for i in range(n):
+        ctl[i] = resp[i] - adm[i]
+        if wr[i]:
+            wlat[iw] = latv[i]
+            iw += 1
+        else:
+            rlat[ir] = latv[i]
+            rctl[ir] = ctl[i]
+            ir += 1
     if keep_lat:
         lat[:] = latv
-    k95 = max(0, int(np.ceil(0.95 * n)) - 1)
-    k99 = max(0, int(np.ceil(0.99 * n)) - 1)
-    part = np.partition(latv, k95)
-    tail = np.partition(part[k95:], k99 - k95)
+    out[S_LAT_MAX] = latv.max()
+    _quantiles(latv, out, S_LAT_MEAN, S_LAT_P95, S_LAT_P99)
+    _quantiles(rlat, out, S_RLAT_MEAN, S_RLAT_P95, S_RLAT_P99)
+    _quantiles(wlat, out, S_WLAT_MEAN, -1, -1)
+    _quantiles(rctl, out, S_RCTL_MEAN, -1, -1)
+    _quantiles(ctl, out, S_CTL_MEAN, -1, -1)
     out[S_ACT] = n_act
     out[S_PRE] = n_pre + counts[0]
     out[S_RD] = n_rd
@@ -608,12 +756,9 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
     out[S_CONFLICTS] = conflicts
     out[S_ACTIVE] = active
     out[S_END] = t_end
-    out[S_LAT_MEAN] = total / n
-    out[S_LAT_P95] = part[k95]
-    out[S_LAT_P99] = tail[k99 - k95]
-    out[S_LAT_MAX] = tail.max()
     out[S_START] = arr[0]
     out[S_REF_BLOCKED] = ref_blocked
+    out[S_TURNAROUNDS] = turnarounds
 
 
 @njit(cache=True, nogil=True)

@@ -28,6 +28,19 @@ METRICS = (
     MetricSpec("latency_s", "s", "minimize", "mean request latency, arrival to response"),
     MetricSpec("latency_p95_s", "s", "minimize", "95th-percentile request latency"),
     MetricSpec("latency_p99_s", "s", "minimize", "99th-percentile request latency"),
+    MetricSpec("read_latency_s", "s", "minimize", "mean read latency, arrival to data returned"),
+    MetricSpec("read_latency_p95_s", "s", "minimize", "95th-percentile read latency"),
+    MetricSpec("read_latency_p99_s", "s", "minimize", "99th-percentile read latency"),
+    MetricSpec("write_latency_s", "s", "minimize", "mean write latency, arrival to data written"),
+    MetricSpec(
+        "read_controller_latency_s",
+        "s",
+        "minimize",
+        "mean read latency from acceptance into the controller (DRAMsim3's average_read_latency)",
+    ),
+    MetricSpec(
+        "controller_latency_s", "s", "minimize", "mean request latency from acceptance to response"
+    ),
     MetricSpec(
         "runtime_s", "s", "minimize", "time to serve the whole trace (ArchGym's DRAMSys 'latency')"
     ),
@@ -51,6 +64,10 @@ _INTEGER = {
     "refresh_max_postponed": K.MAXPOST,
     "refresh_max_pulledin": K.MAXPULL,
     "max_active_transactions": K.MAT,
+    "read_buffer_size": K.RBS_RD,
+    "write_buffer_size": K.RBS_WR,
+    "command_queue_depth": K.CMDQ,
+    "max_row_hits": K.HITCAP,
 }
 
 _TIMING_FIELDS = {
@@ -92,11 +109,13 @@ class DramSimulator:
         arch: the memory system; a design overrides any of its controller knobs
             (``page_policy, scheduler, scheduler_buffer, request_buffer_size, resp_queue,
             refresh_policy, refresh_max_postponed, refresh_max_pulledin, arbiter,
-            max_active_transactions, address_mapping``) and keeps the rest.
+            max_active_transactions, address_mapping, read_buffer_size, write_buffer_size,
+            command_queue_depth, write_drain_high, write_drain_low, max_row_hits``) and keeps
+            the rest.
     """
 
     metrics = METRICS
-    version = "dram-model/1"
+    version = "dram-model/2"
 
     def __init__(self, arch: DramArch):
         self.arch = arch
@@ -104,6 +123,7 @@ class DramSimulator:
         for index, name in _TIMING_FIELDS.items():
             self._timing[index] = int(getattr(arch, name))
         self._timing[K.BURST] = arch.burst_ck
+        self._timing[K.RTW] = arch.trtw_ck
         self._org = np.array(
             [
                 arch.channels,
@@ -149,6 +169,9 @@ class DramSimulator:
             cfg[:, column] = [lookup[v] for v in designs[name].tolist()]
         for name, column in _INTEGER.items():
             cfg[:, column] = designs[name].astype(np.int64)
+        for column in (K.RBS_RD, K.RBS_WR):  # 0: a direction gets request_buffer_size entries
+            cfg[:, column] = np.where(cfg[:, column] > 0, cfg[:, column], cfg[:, K.RBS])
+        cfg[:, K.WM_HI], cfg[:, K.WM_LO] = self._watermarks(designs, cfg)
         mappings = np.asarray(designs["address_mapping"], dtype=object)
         for m in set(mappings.tolist()):
             try:
@@ -161,6 +184,26 @@ class DramSimulator:
             feasible &= ~per_bank  # the device has no per-bank refresh: simulated as all-bank
             cfg[per_bank, K.REFP] = REFRESH_POLICIES.index("AllBank")
         return _canonical(cfg), np.asarray(mappings), feasible
+
+    def _watermarks(self, designs: Mapping[str, Any], cfg: np.ndarray):
+        """Write-drain watermarks in buffered writes per channel: the shares times the writes a
+        channel can buffer (its write buffer, its shared buffer, or every bank's buffer)."""
+        high = np.asarray(designs["write_drain_high"], dtype=float)
+        low = np.asarray(designs["write_drain_low"], dtype=float)
+        if np.any(low > high):
+            i = int(np.argmax(low > high))
+            raise DesignError(
+                f"write_drain_low: got {low[i]} with write_drain_high {high[i]}; expected "
+                "write_drain_low <= write_drain_high"
+            )
+        buf = cfg[:, K.BUF]
+        capacity = np.where(
+            buf == SCHEDULER_BUFFERS.index("Bankwise"),
+            cfg[:, K.RBS] * self.arch.banks_per_channel,
+            np.where(buf == SCHEDULER_BUFFERS.index("ReadWrite"), cfg[:, K.RBS_WR], cfg[:, K.RBS]),
+        )
+        hi = np.maximum(1, np.ceil(high * capacity - 1e-9)).astype(np.int64)
+        return hi, np.floor(low * capacity + 1e-9).astype(np.int64)
 
     # ------------------------------------------------------------------ simulation
     def run(self, designs: Mapping[str, Any], workload: Trace, *, keep_latency: bool = False):
@@ -228,6 +271,12 @@ class DramSimulator:
             "latency_s": stats[:, K.S_LAT_MEAN] * tck,
             "latency_p95_s": stats[:, K.S_LAT_P95] * tck,
             "latency_p99_s": stats[:, K.S_LAT_P99] * tck,
+            "read_latency_s": stats[:, K.S_RLAT_MEAN] * tck,
+            "read_latency_p95_s": stats[:, K.S_RLAT_P95] * tck,
+            "read_latency_p99_s": stats[:, K.S_RLAT_P99] * tck,
+            "write_latency_s": stats[:, K.S_WLAT_MEAN] * tck,
+            "read_controller_latency_s": stats[:, K.S_RCTL_MEAN] * tck,
+            "controller_latency_s": stats[:, K.S_CTL_MEAN] * tck,
             "runtime_s": runtime,
             "bandwidth_bps": n_requests * self.arch.burst_bytes / runtime,
             "row_hit_rate": stats[:, K.S_HITS] / n_requests,
@@ -246,6 +295,7 @@ class DramSimulator:
                 ("n_ref_pb", K.S_REF_PB),
                 ("row_conflicts", K.S_CONFLICTS),
                 ("refresh_blocking", K.S_REF_BLOCKED),
+                ("bus_turnarounds", K.S_TURNAROUNDS),
             ):
                 extra[name] = stats[:, column].astype(np.int64)
             extra["latency_max_s"] = stats[:, K.S_LAT_MAX] * tck
@@ -255,11 +305,21 @@ class DramSimulator:
 def _canonical(cfg: np.ndarray) -> np.ndarray:
     """Give knobs that cannot matter one value, so identical behaviours simulate once."""
     cfg = cfg.copy()
+    bankwise = cfg[:, K.BUF] == SCHEDULER_BUFFERS.index("Bankwise")
+    read_write = cfg[:, K.BUF] == SCHEDULER_BUFFERS.index("ReadWrite")
+    cfg[~read_write, K.RBS_RD] = 0  # only a ReadWrite buffer has per-direction sizes
+    cfg[~read_write, K.RBS_WR] = 0
+    cfg[read_write, K.RBS] = 0
+    cfg[bankwise, K.CMDQ] = 0  # per-bank buffers are the command queues already
+    no_drain = cfg[:, K.SCHED] != SCHEDULERS.index("GrpFrFcfsWm")
+    cfg[no_drain, K.WM_HI] = 0
+    cfg[no_drain, K.WM_LO] = 0
     no_refresh = cfg[:, K.REFP] == REFRESH_POLICIES.index("NoRefresh")
     cfg[no_refresh, K.MAXPOST] = 0
     cfg[no_refresh, K.MAXPULL] = 0
     simple = cfg[:, K.ARB] == ARBITERS.index("Simple")  # no outstanding-transaction limit
     cfg[simple, K.MAT] = 1
     closed = cfg[:, K.PAGE] == PAGE_POLICIES.index("Closed")  # no row is open at a decision
-    cfg[closed, K.SCHED] = SCHEDULERS.index("Fifo")
+    cfg[closed, K.HITCAP] = 0
+    cfg[closed & no_drain, K.SCHED] = SCHEDULERS.index("Fifo")
     return cfg
