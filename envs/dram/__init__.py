@@ -15,7 +15,7 @@ from ..._domain import Domain
 from ..._errors import SpecError
 from ..._space import DesignSpace
 from .arch import DramArch, load_arch
-from .mapping import COMMON_MAPPINGS, decode, encode, parse_mapping
+from .mapping import COMMON_MAPPINGS, compile_mapping, decode, encode, parse_mapping
 from .simulator import METRICS, DramSimulator
 from .workload import (
     BUILTIN_WORKLOADS,
@@ -26,6 +26,7 @@ from .workload import (
     load_workload,
     mixed,
     read_dramsim3,
+    read_plain,
     read_ramulator,
     read_stl,
     read_trace,
@@ -45,6 +46,7 @@ __all__ = [
     "GENERATORS",
     "METRICS",
     "Trace",
+    "compile_mapping",
     "decode",
     "encode",
     "hotspot",
@@ -52,6 +54,7 @@ __all__ = [
     "load_workload",
     "mixed",
     "read_dramsim3",
+    "read_plain",
     "read_ramulator",
     "read_stl",
     "read_trace",
@@ -78,7 +81,8 @@ class DramDomain(Domain):
         return workload_from_dict(data, path=path)
 
     def workload_from_file(self, path: Path) -> Trace:
-        """A trace file (DRAMSys .stl, DRAMSim3 or Ramulator; the format is sniffed)."""
+        """A trace file (DRAMSys .stl, DRAMSim3, plain or Ramulator, gzip or not; the format is
+        sniffed)."""
         return read_trace(path)
 
     def simulator(self, arch: DramArch) -> DramSimulator:
@@ -86,9 +90,10 @@ class DramDomain(Domain):
         return DramSimulator(arch)
 
     def check_level(self, knob: str, value: Any, arch: DramArch) -> None:
-        """An address-mapping level must parse (e.g. ``RoBaRaCoCh``)."""
+        """An address-mapping level must fit the memory system (e.g. ``RoBaRaCoCh``, or bit
+        lists such as ``Ro[32:17] Ba[16:13] Co[12:6] Ba0^17``)."""
         if knob == "address_mapping":
-            parse_mapping(value)
+            compile_mapping(value, arch)
 
     def check_space(self, space: DesignSpace, arch: DramArch) -> None:
         """The generic knob checks, then: per-bank refresh only on devices that have it."""

@@ -25,7 +25,7 @@ from typing import Any
 from ..._arch import Arch
 from ..._errors import SpecError
 from ..._spec import Field
-from .mapping import parse_mapping
+from .mapping import compile_mapping
 
 PAGE_POLICIES = ("Open", "OpenAdaptive", "Closed", "ClosedAdaptive")
 SCHEDULERS = ("Fifo", "FrFcfs", "FrFcfsGrp", "GrpFrFcfsWm")
@@ -251,7 +251,7 @@ def check_arch(arch: DramArch, *, path: str = "arch.architecture") -> None:
     _check_timings(arch, path)
     _check_currents(arch, path)
     try:
-        parse_mapping(arch.address_mapping)
+        compile_mapping(arch.address_mapping, arch)
     except SpecError as exc:
         raise SpecError(f"{path}.address_mapping: {exc}") from None
     if arch.write_drain_low > arch.write_drain_high:

@@ -8,15 +8,22 @@ Traces come from
   :func:`hotspot` and :func:`mixed` (an interleaving of a stream, random and hot-region
   traffic), each with a read fraction and an arrival rate from light to saturating load;
 * trace files: DRAMSys ``.stl`` (``<cycle>: read|write <address> [data]``), DRAMSim3
-  (``<address> READ|WRITE <cycle>``) and Ramulator (``<address> R|W`` in DRAM mode,
-  ``<bubbles> <read address> [<writeback address>]`` in CPU mode). A malformed line raises a
+  (``<address> READ|WRITE <cycle>``), plain (``<cycle> R|W <address>``) and Ramulator
+  (``<address> R|W`` in DRAM mode, ``<bubbles> <read address> [<writeback address>]`` in CPU
+  mode), each plain or gzip-compressed. A malformed line raises a
   :class:`~archgym_py.WorkloadError` naming the file, the line number and the expected form.
+
+A trace file's cycles count its own clock (``clock_mhz``). When that clock is the device's (up
+to the rounding of a spec's tCK, e.g. a 1200 MHz trace on DDR4-2400's 0.833 ns), the simulator
+plays it cycle for cycle, so a long trace does not drift; other clocks convert through time.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import re
+import zlib
 from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -408,24 +415,38 @@ def _parse_address(token: str) -> int:
     return int(token, 16) if token.lower().startswith("0x") else int(token)
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _open_trace(path: Path):
+    """The file as bytes, gunzipped on the fly when it is gzip-compressed (by content, whatever
+    its name)."""
+    try:
+        with open(path, "rb") as probe:
+            compressed = probe.read(2) == GZIP_MAGIC
+        return gzip.open(path, "rb") if compressed else open(path, "rb")
+    except OSError as exc:
+        raise WorkloadError(f"{path}: cannot read trace file: {exc.strerror}") from exc
+
+
 def _data_lines(path: Path):
     """``(line number, text)`` of each data line, streamed (a 10M-line trace is never held as
     text: the readers keep 17 bytes per request)."""
-    try:
-        fh = open(path, "rb")  # bytes, decoded line by line, so a bad line is named exactly
-    except OSError as exc:
-        raise WorkloadError(f"{path}: cannot read trace file: {exc.strerror}") from exc
+    fh = _open_trace(path)  # bytes, decoded line by line, so a bad line is named exactly
     with fh:
-        for lineno, raw in enumerate(fh, start=1):
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise WorkloadError(
-                    f"{path}:{lineno}: not UTF-8 text (byte {exc.start} of the line cannot be decoded)"
-                ) from None
-            line = text.split("#", 1)[0].strip()
-            if line:
-                yield lineno, line
+        try:
+            for lineno, raw in enumerate(fh, start=1):
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise WorkloadError(
+                        f"{path}:{lineno}: not UTF-8 text (byte {exc.start} of the line cannot be decoded)"
+                    ) from None
+                line = text.split("#", 1)[0].strip()
+                if line:
+                    yield lineno, line
+        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+            raise WorkloadError(f"{path}: corrupt gzip stream ({exc})") from None
 
 
 def _columns() -> tuple[array, array, array]:
@@ -473,6 +494,25 @@ def read_dramsim3(path: str | Path, *, clock_mhz: float = 1200.0, name: str = ""
             raise _bad(path, lineno, expected, line) from None
         writes.append(parts[1].upper() == "WRITE")
     return _from_lists(path, name, times, addrs, writes, 1000.0 / clock_mhz, "dramsim3", clock_mhz)
+
+
+def read_plain(path: str | Path, *, clock_mhz: float = 1000.0, name: str = "") -> Trace:
+    """A plain trace: ``<cycle> <R|W> <address>`` (hex ``0x...`` or decimal), cycles of
+    ``clock_mhz``, as Ramulator 2's and many gem5-derived tools' memory traces write it."""
+    path = Path(path)
+    expected = "'<cycle> R|W <address>'"
+    times, addrs, writes = _columns()
+    for lineno, line in _data_lines(path):
+        parts = line.split()
+        if len(parts) != 3 or parts[1].upper() not in ("R", "W", "READ", "WRITE"):
+            raise _bad(path, lineno, expected, line)
+        try:
+            times.append(int(parts[0]))
+            addrs.append(_parse_address(parts[2]))
+        except (ValueError, OverflowError):
+            raise _bad(path, lineno, expected, line) from None
+        writes.append(parts[1].upper() in ("W", "WRITE"))
+    return _from_lists(path, name, times, addrs, writes, 1000.0 / clock_mhz, "plain", clock_mhz)
 
 
 def read_ramulator(path: str | Path, *, clock_mhz: float = 1000.0, name: str = "") -> Trace:
@@ -539,28 +579,32 @@ READERS: dict[str, Callable[..., Trace]] = {
     "stl": read_stl,
     "dramsim3": read_dramsim3,
     "ramulator": read_ramulator,
+    "plain": read_plain,
 }
 
 
 def sniff_format(path: str | Path) -> str:
     """Guess a trace file's format from its extension or its first data line."""
     path = Path(path)
-    if path.suffix == ".stl":
+    if path.name.endswith((".stl", ".stl.gz")):
         return "stl"
     for lineno, line in _data_lines(path):
         parts = line.split()
         if _STL.match(line):
             return "stl"
-        if len(parts) == 3 and parts[1].upper() in ("READ", "WRITE"):
+        if len(parts) == 3 and parts[1].upper() in ("READ", "WRITE") and not parts[0].isdigit():
             return "dramsim3"
+        if len(parts) == 3 and parts[0].isdigit() and parts[1].upper() in ("R", "W", "READ", "WRITE"):
+            return "plain"
         if (len(parts) == 2 and parts[1].upper() in ("R", "W")) or (parts and parts[0].isdigit()):
             return "ramulator"
-        raise _bad(path, lineno, "a DRAMSys .stl, DRAMSim3 or Ramulator trace line", line)
+        raise _bad(path, lineno, "a DRAMSys .stl, DRAMSim3, plain or Ramulator trace line", line)
     raise WorkloadError(f"{path}: no requests in the trace file")
 
 
 def read_trace(path: str | Path, *, format: str = "auto", **options: Any) -> Trace:
-    """Read a trace file in ``format`` (``stl``, ``dramsim3``, ``ramulator`` or ``auto``)."""
+    """Read a trace file (plain text or gzip-compressed) in ``format`` (``stl``, ``dramsim3``,
+    ``ramulator``, ``plain`` or ``auto``); ``clock_mhz`` is the clock its cycles count."""
     if not Path(path).exists():
         raise WorkloadError(f"trace file {str(path)!r} does not exist")
     clock = options.get("clock_mhz", 1.0)

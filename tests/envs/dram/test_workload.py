@@ -279,3 +279,120 @@ def test_reading_a_long_trace_takes_about_its_final_size_in_memory(tmp_path):
     tracemalloc.stop()
     assert len(trace) == n and trace.address[-1] == 64 * (n - 1)
     assert peak < 5 * 17 * n, f"peak {peak / 1e6:.1f} MB for {17 * n / 1e6:.1f} MB of arrays"
+
+
+# ----------------------------------------------------------------------------- plain, gzip, clock
+FORMAT_LINES = {
+    "stl": "0: read 0x40\n12: write 0x80\n",
+    "dramsim3": "0x40 READ 0\n0x80 WRITE 12\n",
+    "plain": "0 R 0x40\n12 W 0x80\n",
+    "ramulator": "0x40 R\n0x80 W\n",
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMAT_LINES))
+def test_every_format_reads_the_same_gzip_compressed(tmp_path, fmt):
+    import gzip
+
+    text = FORMAT_LINES[fmt]
+    plain_file = tmp_path / f"t.{fmt}.txt"
+    plain_file.write_text(text)
+    packed = tmp_path / f"t.{fmt}.txt.gz"
+    packed.write_bytes(gzip.compress(text.encode()))
+    a, b = read_trace(plain_file), read_trace(packed)
+    assert a.source["format"] == b.source["format"] == fmt
+    assert a.address.tolist() == b.address.tolist() == [0x40, 0x80]
+    assert a.is_write.tolist() == b.is_write.tolist() == [False, True]
+    assert a.time_ns.tolist() == b.time_ns.tolist()
+
+
+def test_plain_format_and_its_errors(tmp_path):
+    path = tmp_path / "p.trace"
+    path.write_text("0 R 0x1000\n7 W 4096\n9 READ 0x40\n")
+    trace = read_trace(path, clock_mhz=500.0)
+    assert trace.source["format"] == "plain"
+    assert trace.time_ns.tolist() == [0.0, 14.0, 18.0]
+    assert trace.address.tolist() == [0x1000, 4096, 0x40]
+    assert trace.is_write.tolist() == [False, True, False]
+    path.write_text("0 R 0x1000\n7 X 0x40\n")
+    with pytest.raises(WorkloadError, match=r"p.trace:2: .*'<cycle> R\|W <address>'"):
+        read_trace(path, format="plain")
+
+
+def test_a_corrupt_gzip_trace_is_a_typed_error(tmp_path):
+    import gzip
+
+    path = tmp_path / "bad.trace.gz"
+    path.write_bytes(gzip.compress(b"0 R 0x40\n" * 1000)[:40])
+    with pytest.raises(WorkloadError, match="corrupt gzip"):
+        read_trace(path, format="plain")
+
+
+def test_a_trace_in_the_device_clock_plays_cycle_for_cycle(tmp_path):
+    # 1200 MHz cycles on DDR4-2400, whose spec rounds tCK to 0.833 ns: converting through time
+    # would drift by 0.04% (400 cycles per million); the trace's own cycles are kept
+    arch = DOMAIN.load_arch("ddr4_2400")
+    path = tmp_path / "long.trace"
+    path.write_text("".join(f"{c} R 0x{64 * i:x}\n" for i, c in enumerate(range(0, 5_000_000, 1_000_000))))
+    sim = DOMAIN.simulator(arch)
+    cycles = sim.arrival_cycles(read_trace(path, clock_mhz=1200.0))
+    assert cycles.tolist() == [0, 1_000_000, 2_000_000, 3_000_000, 4_000_000]
+    # another clock converts through nanoseconds: 1000 MHz cycles are 1 ns each
+    other = sim.arrival_cycles(read_trace(path, clock_mhz=1000.0))
+    assert other[1] == int(np.ceil(1_000_000 / arch.tck_ns))
+
+
+# ----------------------------------------------------------------------------- bit-list mappings
+def test_bit_lists_equal_the_field_order_they_spell():
+    arch = load_arch("ddr4_2400")
+    rng = np.random.default_rng(0)
+    addresses = rng.integers(0, 1 << 33, 5000, dtype=np.uint64) & ~np.uint64(63)
+    order = decode(addresses, arch, "RoBaRaCoCh")
+    bits = decode(addresses, arch, "Ro[32:17] Ba[16:13] Co[12:6]")
+    for key in order:
+        assert np.array_equal(order[key], bits[key]), key
+
+
+def test_xor_bank_hashing_spreads_a_row_stride_over_bank_groups():
+    arch = load_arch("ddr4_2400")
+    stride = 1 << 17  # one row of every bank: the same bank group under a plain mapping
+    addresses = np.arange(64, dtype=np.uint64) * np.uint64(stride)
+    plain = "Ro[32:17] Ba[16:15] Bg[14:13] Co[12:6]"
+    hashed = plain + " Bg0^17 Bg1^18"
+    assert set(decode(addresses, arch, plain)["bank_group"].tolist()) == {0}
+    groups = decode(addresses, arch, hashed)["bank_group"]
+    assert np.bincount(groups).tolist() == [16, 16, 16, 16]
+    fields = {"bank_group": 3, "bank": 2, "row": 12345, "column": 77}
+    back = decode(encode(arch, hashed, **fields), arch, hashed)
+    assert {k: int(back[k]) for k in fields} == {**fields, "bank": 3 * 4 + 2}
+
+
+@pytest.mark.parametrize(
+    "mapping, message",
+    [
+        ("Ro[32:18] Ba[16:13] Co[12:6]", "field Ro takes 15 bit.*needs 16"),
+        ("Ro[32:17] Ba[16:13] Co[12:5]", "field Co takes 8 bit"),
+        ("Ro[32:17] Ba[16:13] Co[11:5]", "bit 5, inside the 64-byte burst offset"),
+        ("Ro[32:17] Ba[16:13] Co[12:7,17]", "cannot read"),
+        ("Ro[32:17] Ba[16,15,14,17] Co[12:6]", "bit 17 is used by both Ro and Ba"),
+        ("Ro[32:17] Ba[16:13] Co[12:6] Ba5^20", "XOR term Ba5\\^20: field Ba has 4 bit"),
+        ("Ro[32:17] Ba[16:13] Co[12:6] Ba0^17 Ro0^14", "bit 13 is itself hashed|is itself hashed"),
+        ("Ro[17:32] Ba[16:13] Co[12:6]", "MSB first"),
+        ("Rx[32:17] Ba[16:13] Co[12:6]", "unknown field 'Rx'"),
+    ],
+)
+def test_bad_bit_lists_name_what_is_wrong(mapping, message):
+    from archgym_py.envs.dram import compile_mapping
+
+    with pytest.raises(SpecError, match=message):
+        compile_mapping(mapping, load_arch("ddr4_2400"))
+
+
+def test_a_bit_list_mapping_is_a_design_knob_value():
+    arch = load_arch("ddr4_2400")
+    sim = DOMAIN.simulator(arch)
+    trace = load_workload({"generator": "strided", "n_requests": 2000, "stride": 1 << 17, "rate_gbps": 0})
+    plain = sim.evaluate({"address_mapping": ["Ro[32:17] Ba[16:13] Co[12:6]"]}, trace)
+    hashed = sim.evaluate({"address_mapping": ["Ro[32:17] Ba[16:13] Co[12:6] Ba0^17 Ba1^18"]}, trace)
+    # the stride hits one bank under the plain mapping, four banks hashed: faster
+    assert hashed.metrics["bandwidth_bps"][0] > 2 * plain.metrics["bandwidth_bps"][0]
