@@ -21,7 +21,7 @@ from ._spec import SweepSpec
 from ._store import open_store
 
 CURVE_POINTS = 50
-ENUMERATE_LIMIT = 200_000  # spaces up to this size get their exact optimum computed once
+ENUMERATE_LIMIT = 2_000_000  # spaces up to this size get their exact optimum (once, cached on disk)
 
 _CORES: dict[str, Any] = {}  # per worker process: env cores reused across cells
 

@@ -53,6 +53,7 @@ __all__ = [
     "load_arch",
     "load_workload",
     "mixed",
+    "parse_mapping",
     "read_dramsim3",
     "read_plain",
     "read_ramulator",

@@ -93,8 +93,11 @@ FIFO, FRFCFS, FRFCFS_GRP, GRP_FRFCFS_WM = range(4)
     S_RCTL_MEAN,
     S_CTL_MEAN,
     S_TURNAROUNDS,
-) = range(23)
-N_STATS = 23
+    S_BUF_FULL,
+    S_MAX_OWED,
+    S_MIN_OWED,
+) = range(26)
+N_STATS = 26
 
 INF = np.int64(1) << np.int64(61)
 # Command-bus cycles remembered per channel (a ring of cycle stamps): far more than the span of
@@ -310,6 +313,11 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
     conflicts = 0
     ref_blocked = 0
     turnarounds = 0
+    # whether the monotone limits ever bound (a run they never bound is the run of any larger
+    # limit: the simulator reuses it, see simulator._simulate_unique)
+    n_full = 0
+    max_owed = 0
+    min_owed = 0
 
     nxt = 0
     blocked = False  # the next request found its buffer class full: it waits for a free slot
@@ -343,6 +351,7 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
                     fi, fd = cc, 0
                 if full:
                     blocked = True
+                    n_full += 1
                     ta = INF
                 elif blocked:  # it waited: admitted when the slot freed, not before
                     ta = max(ta, last_free[fi, fd])
@@ -394,6 +403,7 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
                     t_due = ref_next[rk_i]
                     ref_next[rk_i] += interval
                     owed[rk_i] += 1
+                    max_owed = max(max_owed, owed[rk_i])
                     b0, nb = _refresh_target(refp, base, ref_rr[rk_i], NB_R)
                     if _busy_rank(q, qlen, adm, b0, nb, t_due):
                         if owed[rk_i] > maxpost:  # forced
@@ -409,6 +419,7 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
                                               b_pre_ready, b_act_ready, b_act_id, act_end,
                                               ref_rr, counts)  # fmt: skip
                             owed[rk_i] -= 1
+                            min_owed = min(min_owed, owed[rk_i])
                             b0, nb = _refresh_target(refp, base, ref_rr[rk_i], NB_R)
                             if _busy_rank(q, qlen, adm, b0, nb, t):
                                 break
@@ -759,6 +770,9 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
     out[S_START] = arr[0]
     out[S_REF_BLOCKED] = ref_blocked
     out[S_TURNAROUNDS] = turnarounds
+    out[S_BUF_FULL] = n_full
+    out[S_MAX_OWED] = max_owed
+    out[S_MIN_OWED] = min_owed
 
 
 @njit(cache=True, nogil=True)

@@ -39,15 +39,15 @@ COMMON_MAPPINGS = ("RoBaRaCoCh", "RoRaBaChCo", "RoRaBaCoCh", "RoCoRaBaCh", "ChRa
 
 _FIELD_BITS = re.compile(r"^([A-Za-z][a-z])\[(\d+)(?::(\d+)|((?:,\d+)*))\]$")
 _XOR = re.compile(r"^([A-Za-z][a-z])(\d+)\^(\d+)$")
-_EXAMPLE = "'RoBaRaCoCh' or 'Ro[32:17] Ba[16:13] Co[12:6]' (optionally with XOR terms like 'Ba0^17')"
+_EXAMPLE = (
+    "'RoBaRaCoCh' or 'Ro[32:17] Ba[16:13] Co[12:6]' (optionally with XOR terms like 'Ba0^17')"
+)
 
 
 def _token(text: str, mapping: str) -> str:
     token = text[0].upper() + text[1].lower()
     if token not in TOKENS:
-        raise SpecError(
-            f"{mapping!r}: unknown field {text!r}; expected fields from {list(TOKENS)}"
-        )
+        raise SpecError(f"{mapping!r}: unknown field {text!r}; expected fields from {list(TOKENS)}")
     return token
 
 
@@ -74,7 +74,9 @@ def parse_mapping(text: str) -> tuple[str, ...]:
         return tuple(_parse_explicit(text)[0])
     parts = re.findall(r"[A-Za-z][a-z]", text)
     if "".join(parts) != text:
-        raise SpecError(f"{text!r}: expected two-letter tokens from {list(TOKENS)}, e.g. {_EXAMPLE}")
+        raise SpecError(
+            f"{text!r}: expected two-letter tokens from {list(TOKENS)}, e.g. {_EXAMPLE}"
+        )
     tokens = tuple(_token(p, text) for p in parts)
     if len(set(tokens)) != len(tokens):
         raise SpecError(f"{text!r}: a token appears twice")
@@ -149,17 +151,29 @@ def compile_mapping(text: str, arch) -> BitMapping:
             shift += w
         return BitMapping(fields)
     fields, xor = _parse_explicit(text)
+    _check_widths(text, fields, arch)
+    _check_bits(text, fields, arch)
+    _check_xor(text, fields, xor)
+    return BitMapping(fields, tuple(xor))
+
+
+def _check_widths(text: str, fields: dict[str, tuple[int, ...]], arch) -> None:
+    """Each field takes exactly its width (a field of width 0 may be left out)."""
     widths = _widths(arch, "Bg" in fields)
     for token in TOKENS:
-        want = widths[token]
-        got = len(fields.get(token, ()))
         if token == "Bg" and token not in fields:
             continue
-        if got != want:
+        got = len(fields.get(token, ()))
+        if got != widths[token]:
             raise SpecError(
-                f"{text!r}: field {token} takes {got} bit(s); {arch.name} needs {want} "
+                f"{text!r}: field {token} takes {got} bit(s); {arch.name} needs {widths[token]} "
                 f"(widths: {', '.join(f'{t} {widths[t]}' for t in TOKENS if widths[t])})"
             )
+
+
+def _check_bits(text: str, fields: dict[str, tuple[int, ...]], arch) -> None:
+    """No bit twice, none in the burst offset."""
+    offset = _bits(arch.burst_bytes)
     used: dict[int, str] = {}
     for token, bits in fields.items():
         for b in bits:
@@ -171,6 +185,10 @@ def compile_mapping(text: str, arch) -> BitMapping:
             if b in used:
                 raise SpecError(f"{text!r}: bit {b} is used by both {used[b]} and {token}")
             used[b] = token
+
+
+def _check_xor(text: str, fields: dict[str, tuple[int, ...]], xor) -> None:
+    """XOR terms name an existing field bit, and no source bit is itself hashed."""
     targets = set()
     for token, index, source in xor:
         if index >= len(fields.get(token, ())):
@@ -184,7 +202,6 @@ def compile_mapping(text: str, arch) -> BitMapping:
             raise SpecError(
                 f"{text!r}: XOR term {token}{index}^{source}: bit {source} is itself hashed"
             )
-    return BitMapping(fields, tuple(xor))
 
 
 def _gather(addr: np.ndarray, bits: tuple[int, ...]) -> np.ndarray:

@@ -116,6 +116,9 @@ class DramSimulator:
 
     metrics = METRICS
     version = "dram-model/2"
+    #: Designs an exhaustive search hands over per call: all of DRAM-v0 at once, so identical
+    #: and twin configurations are found across the whole space, not within chunks.
+    max_batch = 1 << 21
 
     def __init__(self, arch: DramArch):
         self.arch = arch
@@ -135,6 +138,7 @@ class DramSimulator:
             np.int64,
         )
         self._decoded: dict[tuple[int, str], tuple[Trace, dict[str, np.ndarray]]] = {}
+        self.last_simulated = 0  # kernel runs of the last batch (after merging identical runs)
 
     # ------------------------------------------------------------------ inputs
     def _decode(self, trace: Trace, mapping: str) -> dict[str, np.ndarray]:
@@ -226,11 +230,75 @@ class DramSimulator:
             unique, inverse = np.unique(cfg[rows], axis=0, return_inverse=True)
             u_stats = np.zeros((len(unique), K.N_STATS))
             u_lat = np.zeros((len(unique) if keep_latency else 1, len(workload)))
-            self._simulate(self._decode(workload, mapping), unique, u_stats, u_lat, keep_latency)
+            self._simulate_unique(
+                self._decode(workload, mapping), unique, u_stats, u_lat, keep_latency
+            )
             stats[rows] = u_stats[inverse.ravel()]
             if keep_latency:
                 latency[rows] = u_lat[inverse.ravel()]
         return stats, latency, feasible
+
+    def _simulate_unique(self, t: dict[str, np.ndarray], cfg, stats, lat, keep_latency) -> None:
+        """Simulate distinct configurations, reusing a run wherever a larger limit cannot matter.
+
+        Three knobs are limits that only bind when reached: the buffer capacity (a request waits
+        only when its class is full), ``refresh_max_postponed`` (a refresh is forced only when
+        more are owed) and ``refresh_max_pulledin`` (pull-in stops only at the limit). A run that
+        never reached a limit is, event for event, the run of every larger value of it with the
+        other knobs equal (the kernel counts when each limit bound). Configurations go in rounds
+        by their position along the three limits, so each one's smaller neighbours are known
+        before it: it copies one whose limit never bound, or is simulated. Exact, not an
+        approximation (``tests/envs/dram/test_enumeration.py`` checks it against running all).
+        """
+        n = len(cfg)
+        if n < _PARALLEL_MIN:
+            self._simulate(t, cfg, stats, lat, keep_latency)
+            self.last_simulated = n
+            return
+        # watermarks scale with the buffer capacity: no capacity twins under GrpFrFcfsWm
+        drain = cfg[:, K.SCHED] == SCHEDULERS.index("GrpFrFcfsWm")
+        limits = {
+            "capacity": (K.RBS, K.RBS_RD, K.RBS_WR),
+            "postponed": (K.MAXPOST,),
+            "pulled_in": (K.MAXPULL,),
+        }
+        parent, position = {}, {}
+        for name, cols in limits.items():
+            parent[name], position[name] = _neighbours(cfg, cols)
+        rounds = sum(position.values())
+        source = np.arange(n)  # the configuration whose run each one reuses (itself: simulated)
+        done = np.zeros(n, bool)
+        for r in range(int(rounds.max()) + 1):
+            members = np.flatnonzero(rounds == r)
+            for name in limits:
+                p = parent[name][members]
+                ok = p >= 0
+                ok[ok] = done[p[ok]]  # a neighbour not run yet (a sparse batch) cannot be reused
+                idx, p = members[ok], p[ok]
+                pst = stats[p]
+                if name == "capacity":
+                    free = (pst[:, K.S_BUF_FULL] == 0) & ~drain[idx]
+                    free &= np.all(cfg[p][:, limits[name]] <= cfg[idx][:, limits[name]], axis=1)
+                elif name == "postponed":
+                    free = pst[:, K.S_MAX_OWED] <= cfg[p, K.MAXPOST]
+                else:
+                    free = pst[:, K.S_MIN_OWED] > -cfg[p, K.MAXPULL]
+                take = idx[free & ~done[idx]]
+                source[take] = source[p[free & ~done[idx]]]
+                stats[take] = stats[source[take]]
+                done[take] = True
+            run = members[~done[members]]
+            if len(run):
+                r_stats = np.zeros((len(run), K.N_STATS))
+                r_lat = np.zeros((len(run) if keep_latency else 1, lat.shape[1]))
+                self._simulate(t, cfg[run], r_stats, r_lat, keep_latency)
+                stats[run] = r_stats
+                if keep_latency:
+                    lat[run] = r_lat
+                done[run] = True
+        if keep_latency:
+            lat[:] = lat[source]
+        self.last_simulated = int(np.sum(source == np.arange(n)))
 
     def _simulate(self, t: dict[str, np.ndarray], cfg, stats, lat, keep_latency) -> None:
         args = (t["arr"], t["wr"], t["chn"], t["bank"], t["bgk"], t["rank"], t["row"], t["col"],
@@ -309,6 +377,25 @@ class DramSimulator:
                 extra[name] = stats[:, column].astype(np.int64)
             extra["latency_max_s"] = stats[:, K.S_LAT_MAX] * tck
         return Evaluation(metrics, feasible, extra)
+
+
+def _neighbours(cfg: np.ndarray, cols: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Per configuration: the index of the next smaller one along ``cols`` with every other
+    column equal (-1: none), and its position along ``cols`` among those."""
+    n = len(cfg)
+    others = [c for c in range(cfg.shape[1]) if c not in cols]
+    keys = [cfg[:, c] for c in reversed(cols)] + [cfg[:, c] for c in reversed(others)]
+    order = np.lexsort(keys)  # grouped by the other columns, ascending along cols
+    ordered = cfg[order]
+    same = np.all(ordered[1:][:, others] == ordered[:-1][:, others], axis=1)
+    parent = np.full(n, -1)
+    parent[order[1:][same]] = order[:-1][same]
+    # position within the group: a running count reset at each group start
+    starts = np.concatenate([[True], ~same])
+    group_start = np.maximum.accumulate(np.where(starts, np.arange(n), 0))
+    position = np.empty(n, np.int64)
+    position[order] = np.arange(n) - group_start
+    return parent, position
 
 
 def _canonical(cfg: np.ndarray) -> np.ndarray:

@@ -594,7 +594,11 @@ def sniff_format(path: str | Path) -> str:
             return "stl"
         if len(parts) == 3 and parts[1].upper() in ("READ", "WRITE") and not parts[0].isdigit():
             return "dramsim3"
-        if len(parts) == 3 and parts[0].isdigit() and parts[1].upper() in ("R", "W", "READ", "WRITE"):
+        if (
+            len(parts) == 3
+            and parts[0].isdigit()
+            and parts[1].upper() in ("R", "W", "READ", "WRITE")
+        ):
             return "plain"
         if (len(parts) == 2 and parts[1].upper() in ("R", "W")) or (parts and parts[0].isdigit()):
             return "ramulator"

@@ -333,7 +333,9 @@ def test_a_trace_in_the_device_clock_plays_cycle_for_cycle(tmp_path):
     # would drift by 0.04% (400 cycles per million); the trace's own cycles are kept
     arch = DOMAIN.load_arch("ddr4_2400")
     path = tmp_path / "long.trace"
-    path.write_text("".join(f"{c} R 0x{64 * i:x}\n" for i, c in enumerate(range(0, 5_000_000, 1_000_000))))
+    path.write_text(
+        "".join(f"{c} R 0x{64 * i:x}\n" for i, c in enumerate(range(0, 5_000_000, 1_000_000)))
+    )
     sim = DOMAIN.simulator(arch)
     cycles = sim.arrival_cycles(read_trace(path, clock_mhz=1200.0))
     assert cycles.tolist() == [0, 1_000_000, 2_000_000, 3_000_000, 4_000_000]
@@ -391,8 +393,12 @@ def test_bad_bit_lists_name_what_is_wrong(mapping, message):
 def test_a_bit_list_mapping_is_a_design_knob_value():
     arch = load_arch("ddr4_2400")
     sim = DOMAIN.simulator(arch)
-    trace = load_workload({"generator": "strided", "n_requests": 2000, "stride": 1 << 17, "rate_gbps": 0})
+    trace = load_workload(
+        {"generator": "strided", "n_requests": 2000, "stride": 1 << 17, "rate_gbps": 0}
+    )
     plain = sim.evaluate({"address_mapping": ["Ro[32:17] Ba[16:13] Co[12:6]"]}, trace)
-    hashed = sim.evaluate({"address_mapping": ["Ro[32:17] Ba[16:13] Co[12:6] Ba0^17 Ba1^18"]}, trace)
+    hashed = sim.evaluate(
+        {"address_mapping": ["Ro[32:17] Ba[16:13] Co[12:6] Ba0^17 Ba1^18"]}, trace
+    )
     # the stride hits one bank under the plain mapping, four banks hashed: faster
     assert hashed.metrics["bandwidth_bps"][0] > 2 * plain.metrics["bandwidth_bps"][0]
