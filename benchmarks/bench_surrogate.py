@@ -1,7 +1,8 @@
 """Surrogate accuracy, speed, active learning and few-shot transfer (issue 6's targets).
 
 Run: ``python benchmarks/bench_surrogate.py`` (``--quick``: smaller training sets, fewer families;
-``--ship``: also retrain the surrogates shipped under ``arch_specs/*/surrogates/``).
+``--ship [ENV ...]``: also retrain the surrogates shipped under ``arch_specs/*/surrogates/``,
+all or those of the env ids given).
 
 Targets: normalised RMSE <= 0.5% and Kendall's tau >= 0.95 on held-out designs for the DRAM and
 accelerator domains' main metrics (the metrics of each env's default objective); prediction
@@ -245,9 +246,11 @@ def hybrid(fitted: dict, quick: bool) -> None:
         )
 
 
-def ship() -> None:
+def ship(envs=None) -> None:
     print("\n## Shipped surrogates (MLP ensembles; arch_specs/*/surrogates/)\n")
     for env_id, n in SHIPPED.items():
+        if envs and env_id not in envs:
+            continue
         core = make_core(env_id)
         start = time.perf_counter()
         data = dataset_from_env(core, int(n / 0.8), seed=0, method="uniform")
@@ -274,13 +277,16 @@ def main() -> None:
         "--quick", action="store_true", help="smaller training sets and fewer families"
     )
     parser.add_argument(
-        "--ship", action="store_true", help="retrain the shipped default surrogates first"
+        "--ship",
+        nargs="*",
+        metavar="ENV",
+        help="retrain the shipped default surrogates first (all, or these env ids)",
     )
     parser.add_argument("--only", nargs="*", choices=SECTIONS, help="run only these sections")
     args = parser.parse_args()
     only = set(args.only or SECTIONS)
-    if args.ship:
-        ship()
+    if args.ship is not None:
+        ship(args.ship)
     if "accuracy" in only:
         fitted = accuracy(args.quick)
     elif only & {"active", "few-shot", "hybrid"}:

@@ -1,7 +1,22 @@
 """The DRAM memory-controller domain: memory systems, traces, and the trace-driven simulator.
 
 ``DOMAIN`` is the table the engine reaches through the env spec's string entry point
-(``archgym_py.envs.dram:DOMAIN``).
+(``archgym_py.envs.dram:DOMAIN``). Its envs (``archgym/DRAM-v0``, ``archgym/DRAMLPDDR4-v0``)
+report, per design, over the whole trace:
+
+* ``latency_s``, ``latency_p95_s``, ``latency_p99_s``: every request, from its arrival in the
+  trace to its response (a read's data returned, a write's data written);
+* ``read_latency_s``, ``read_latency_p95_s``, ``read_latency_p99_s``: reads only, from arrival
+  (NaN for a trace without reads); ``write_latency_s``: writes only, from arrival;
+* ``read_controller_latency_s`` and ``controller_latency_s``: from *acceptance* into the
+  controller's buffer (arrival plus any back-pressure wait) to the response, reads only and every
+  request: what DRAMsim3 reports as ``average_read_latency``;
+* ``runtime_s``: first arrival to last response; ``bandwidth_bps``: bytes moved / runtime;
+  ``row_hit_rate``: column accesses that found their row open;
+* ``energy_j`` (DRAMPower's IDD model over the run) and ``power_w`` = energy / runtime.
+
+``evaluate(..., details=True)`` adds the energy per part, command counts, row conflicts, the
+refreshes that blocked traffic and the data-bus read/write turnarounds.
 """
 
 from __future__ import annotations
