@@ -21,7 +21,6 @@ from _timing import best_time
 import archgym_py  # noqa: F401
 from archgym_py.envs.dram import DOMAIN, mixed, sequential, uniform_random
 
-
 # A fresh process's first DRAM result: import, gym.make (simulates the base design on the
 # default 20k-request trace) and one step.
 COLD = """
