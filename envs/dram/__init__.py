@@ -6,8 +6,8 @@ report, per design, over the whole trace:
 
 * ``latency_s``, ``latency_p95_s``, ``latency_p99_s``: every request, from its arrival in the
   trace to its response (a read's data returned, a write's data written);
-* ``read_latency_s``, ``read_latency_p95_s``, ``read_latency_p99_s``: reads only, from arrival
-  (NaN for a trace without reads); ``write_latency_s``: writes only, from arrival;
+* ``read_latency_s``, ``read_latency_p95_s``, ``read_latency_p99_s``: reads only, from arrival;
+  ``write_latency_s``: writes only, from arrival (0 for a trace without reads, or writes);
 * ``read_controller_latency_s`` and ``controller_latency_s``: from *acceptance* into the
   controller's buffer (arrival plus any back-pressure wait) to the response, reads only and every
   request: what DRAMsim3 reports as ``average_read_latency``;

@@ -187,13 +187,14 @@ def _cmd_slot(ring, cc, t):
 
 @njit(cache=True)
 def _quantiles(v, out, i_mean, i_p95, i_p99):
-    """Mean, p95 and p99 of ``v`` into ``out``; NaN when ``v`` is empty."""
+    """Mean, p95 and p99 of ``v`` into ``out``; 0 when ``v`` is empty (a trace without reads has
+    no read latency: 0, as DRAMsim3 reports it, keeps observations and rewards finite)."""
     n = v.shape[0]
     if n == 0:
-        out[i_mean] = np.nan
+        out[i_mean] = 0.0
         if i_p95 >= 0:
-            out[i_p95] = np.nan
-            out[i_p99] = np.nan
+            out[i_p95] = 0.0
+            out[i_p99] = 0.0
         return
     out[i_mean] = v.sum() / n
     if i_p95 >= 0:
