@@ -1,0 +1,312 @@
+"""Exact cost of one mapping of one layer on an N-level memory hierarchy (Timeloop's analytical
+model, as ``timeloop-model`` evaluates a given mapping). The first piece of issue 12's
+architecture language and mapper: the mapper will search mappings and call this per candidate.
+
+**Problem.** A convolution layer's seven loops ``N K C P Q R S`` (stride ``stride``) over three
+operands: weights ``W[K, C, R, S]``, inputs ``I[N, C, p*stride + r, q*stride + s]`` and outputs
+``O[N, K, P, Q]``. A GEMM is the case ``P = Q = R = S = 1``.
+
+**Architecture.** Storage levels from the innermost (0, next to the MACs) to the outermost (the
+last, usually DRAM), each with the operands it keeps (the others bypass it), a capacity in words
+per operand or shared, per-word read and write energies, a bandwidth in words per cycle per
+instance, and its number of instances (a level's instances fan out to the level below through
+its spatial loops).
+
+**Mapping.** Per level, its temporal loops (outermost first, ``(dim, factor)``) and its spatial
+loops (``{dim: factor}``: the fanout from this level's instances to the level below, or to the
+MACs below level 0). For every dimension the factors over all levels multiply to its size.
+
+**Counting**, per operand ``X`` and level ``l`` that keeps it (``p`` = the next level above that
+keeps ``X``):
+
+* *tile*: ``X``'s footprint over every loop at or below ``l`` (the temporal and spatial loops of
+  levels ``0..l``; ``l``'s spatial loops fan out below it, so their data passes through it): the
+  words one instance of ``l`` holds, which must fit its capacity.
+* *stays*: how often a tile is brought into ``l``: the iterations of the temporal loops above
+  ``l``, except the innermost run of loops that do not index ``X`` (the tile stays across them:
+  stationarity). ``arrivals = tile x stays x instances(l)``.
+* inputs and weights: each arrival is a write into ``l`` and a read at ``p``, one read serving
+  every instance that a spatial loop not indexing ``X`` separates (multicast): ``arrivals /
+  multicast``. The MACs read ``X`` from the innermost keeper: ``MACs / multicast``.
+* outputs: a stay ends by draining its tile up (reads at ``l``, writes at ``p``: ``arrivals /
+  reduction``, spatial loops not indexing ``O`` being summed on the way). A stay that continues a
+  partial sum starts by reading it back from ``p`` into ``l``; the others start from zero. At
+  the outermost level each output word starts from zero once; a level's zero starts are its
+  arrivals minus its read-backs. The MACs update the innermost keeper (``MACs / reduction``),
+  reading the partial sum first except on a zero start.
+
+Halo reuse of overlapping input windows between iterations is not credited (Timeloop's uniform
+model neither), nor is the rarer case of two iterations of loops above a level that need the same
+input window (``P`` and ``R`` both split above it with matching strides): each is a refill.
+``tests/envs/accelerator/test_loopnest.py`` replays random loop nests element by element and
+checks every fill count against this model where those cases are absent.
+
+**Time**: every level double-buffers, so the layer takes ``max(compute, transfer)`` cycles, compute
+being the temporal iterations (one MAC per unit per cycle) and a level's transfer its words in
+and out per instance over its bandwidth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from math import prod
+
+from ..._errors import SpecError
+
+DIMS = ("N", "K", "C", "P", "Q", "R", "S")
+OPERANDS = ("W", "I", "O")
+#: Dimensions that index each operand.
+RELEVANT = {
+    "W": frozenset("KCRS"),
+    "I": frozenset("NCPQRS"),
+    "O": frozenset("NKPQ"),
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """The seven loop bounds of a layer and its stride."""
+
+    N: int = 1
+    K: int = 1
+    C: int = 1
+    P: int = 1
+    Q: int = 1
+    R: int = 1
+    S: int = 1
+    stride: int = 1
+
+    @property
+    def bounds(self) -> dict[str, int]:
+        """Each loop's bound, in ``DIMS`` order."""
+        return {d: getattr(self, d) for d in DIMS}
+
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates of the layer."""
+        return prod(self.bounds.values())
+
+    def footprint(self, operand: str, f: Mapping[str, int]) -> int:
+        """Words of ``operand`` touched by loops of extents ``f`` (missing dims: 1)."""
+        g = {d: f.get(d, 1) for d in DIMS}
+        if operand == "W":
+            return g["K"] * g["C"] * g["R"] * g["S"]
+        if operand == "O":
+            return g["N"] * g["K"] * g["P"] * g["Q"]
+        # distinct rows p * stride + r: a span where windows overlap, disjoint windows otherwise
+        h = min(g["P"] * g["R"], (g["P"] - 1) * self.stride + g["R"])
+        w = min(g["Q"] * g["S"], (g["Q"] - 1) * self.stride + g["S"])
+        return g["N"] * g["C"] * h * w
+
+
+@dataclass(frozen=True)
+class Level:
+    """One storage level of the hierarchy (see the module docstring)."""
+
+    name: str
+    keeps: frozenset[str]
+    instances: int = 1
+    capacity_words: float | Mapping[str, float] | None = None  # None: unbounded (DRAM)
+    read_pj: Mapping[str, float] = field(default_factory=dict)  # per word, per operand
+    write_pj: Mapping[str, float] = field(default_factory=dict)
+    bandwidth_words: float | None = None  # per cycle per instance; None: unbounded
+
+
+@dataclass(frozen=True)
+class LevelMapping:
+    """A level's temporal loops (outermost first) and its spatial fanout to the level below."""
+
+    temporal: Sequence[tuple[str, int]] = ()
+    spatial: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Cost:
+    """Access counts per ``(level, operand)`` (totals over all instances), cycles and energy."""
+
+    macs: int
+    compute_cycles: int
+    cycles: float
+    reads: dict[tuple[str, str], int]
+    writes: dict[tuple[str, str], int]  # fills from above and output updates
+    tiles: dict[tuple[str, str], int]  # words one instance holds
+    transfer_cycles: dict[str, float]
+    energy_pj: dict[str, float]  # per level, plus "mac"
+    mac_pj: float = 0.0
+
+    @property
+    def total_energy_pj(self) -> float:
+        """MACs plus every level."""
+        return sum(self.energy_pj.values())
+
+
+def _check(problem: Problem, levels: Sequence[Level], mapping: Sequence[LevelMapping]) -> None:
+    if len(levels) != len(mapping):
+        raise SpecError(
+            f"mapping: got {len(mapping)} level(s) for an architecture of {len(levels)}"
+        )
+    for op in OPERANDS:
+        if not any(op in lv.keeps for lv in levels):
+            raise SpecError(f"architecture: no level keeps operand {op}")
+    if not set(OPERANDS) <= set(levels[-1].keeps):
+        raise SpecError(f"architecture: the outermost level ({levels[-1].name}) must keep W, I, O")
+    _check_factors(problem, mapping)
+    for i in range(len(levels) - 1):
+        fan = prod(mapping[i + 1].spatial.values())
+        if levels[i].instances != levels[i + 1].instances * fan:
+            raise SpecError(
+                f"mapping[{i + 1}].spatial: fans {levels[i + 1].name}'s {levels[i + 1].instances} "
+                f"instance(s) out to {levels[i + 1].instances * fan}; {levels[i].name} has "
+                f"{levels[i].instances}"
+            )
+
+
+def _check_factors(problem: Problem, mapping: Sequence[LevelMapping]) -> None:
+    """Known dimensions, positive integer factors, multiplying to each bound."""
+    totals = dict.fromkeys(DIMS, 1)
+    for i, m in enumerate(mapping):
+        for d, f in [*m.temporal, *m.spatial.items()]:
+            if d not in DIMS:
+                raise SpecError(f"mapping[{i}]: unknown dimension {d!r}; expected one of {DIMS}")
+            if int(f) != f or f < 1:
+                raise SpecError(f"mapping[{i}].{d}: got factor {f}; expected a positive integer")
+            totals[d] *= int(f)
+    for d, bound in problem.bounds.items():
+        if totals[d] != bound:
+            raise SpecError(
+                f"mapping: the factors of {d} multiply to {totals[d]}; the layer's {d} is {bound}"
+            )
+
+
+def _check_capacity(levels: Sequence[Level], tiles: dict[tuple[str, str], int]) -> None:
+    """Every tile fits its level (per operand, or together in a shared capacity)."""
+    for i, lv in enumerate(levels):
+        cap = lv.capacity_words
+        if cap is None:
+            continue
+        held = {op: tiles[(lv.name, op)] for op in OPERANDS if op in lv.keeps}
+        if isinstance(cap, Mapping):
+            for op, words in held.items():
+                if words > cap.get(op, 0):
+                    raise SpecError(
+                        f"mapping[{i}]: {lv.name} holds a {words}-word {op} tile; capacity "
+                        f"{cap.get(op, 0)} words"
+                    )
+        elif sum(held.values()) > cap:
+            raise SpecError(
+                f"mapping[{i}]: {lv.name} holds {sum(held.values())} words ({held}); capacity "
+                f"{cap} words"
+            )
+
+
+def _product(factors: Sequence[tuple[str, int]] | Mapping[str, int], dims) -> int:
+    items = factors.items() if isinstance(factors, Mapping) else factors
+    return prod(f for d, f in items if d in dims)
+
+
+def evaluate(
+    problem: Problem, levels: Sequence[Level], mapping: Sequence[LevelMapping], *, mac_pj=0.0
+) -> Cost:
+    """Access counts, cycles and energy of ``mapping`` (see the module docstring).
+
+    >>> p = Problem(K=4, C=3)
+    >>> dram = Level("DRAM", frozenset("WIO"))
+    >>> c = evaluate(p, [dram], [LevelMapping(temporal=[("K", 4), ("C", 3)])])
+    >>> c.reads[("DRAM", "W")], c.writes[("DRAM", "O")], c.reads[("DRAM", "O")]
+    (12, 12, 8)
+    """
+    _check(problem, levels, mapping)
+    n = len(levels)
+    # extents of every loop at or below each level (the tile's loops)
+    inner: list[dict[str, int]] = []
+    ext = dict.fromkeys(DIMS, 1)
+    for i in range(n):
+        for d, f in [*mapping[i].spatial.items(), *mapping[i].temporal]:
+            ext[d] *= f  # a level's spatial loops fan out below it: inside its tile
+        inner.append(dict(ext))
+    reads = {(lv.name, op): 0 for lv in levels for op in OPERANDS}
+    writes = dict(reads)
+    tiles = {
+        (levels[i].name, op): problem.footprint(op, inner[i])
+        for op in OPERANDS
+        for i in range(n)
+        if op in levels[i].keeps
+    }
+    for op in "WI":
+        _count_input(problem, op, levels, mapping, reads, writes, tiles)
+    _count_outputs(problem, levels, mapping, inner, [i for i in range(n) if "O" in levels[i].keeps],
+                   reads, writes, tiles)  # fmt: skip
+    _check_capacity(levels, tiles)
+    compute = prod(f for m in mapping for _, f in m.temporal)  # one MAC per unit per cycle
+    transfer = {}
+    energy = {"mac": problem.macs * mac_pj}
+    for lv in levels:
+        words = sum(reads[(lv.name, op)] + writes[(lv.name, op)] for op in OPERANDS)
+        transfer[lv.name] = (
+            0.0 if lv.bandwidth_words is None else words / lv.instances / lv.bandwidth_words
+        )
+        energy[lv.name] = sum(
+            reads[(lv.name, op)] * lv.read_pj.get(op, 0.0)
+            + writes[(lv.name, op)] * lv.write_pj.get(op, 0.0)
+            for op in OPERANDS
+        )
+    return Cost(
+        macs=problem.macs,
+        compute_cycles=compute,
+        cycles=max([float(compute), *transfer.values()]),
+        reads=reads,
+        writes=writes,
+        tiles=tiles,
+        transfer_cycles=transfer,
+        energy_pj=energy,
+        mac_pj=mac_pj,
+    )
+
+
+def _count_input(problem, op, levels, mapping, reads, writes, tiles) -> None:
+    """MAC reads of a read-only operand at its innermost keeper, and every keeper's fills."""
+    rel = RELEVANT[op]
+    others = set(DIMS) - rel
+    keepers = [i for i in range(len(levels)) if op in levels[i].keeps]
+    first = keepers[0]
+    fan = prod(_product(mapping[j].spatial, others) for j in range(first + 1))
+    reads[(levels[first].name, op)] += problem.macs // fan
+    for a, b in zip(keepers, keepers[1:], strict=False):
+        arrivals = tiles[(levels[a].name, op)] * _stays(mapping, a, rel) * levels[a].instances
+        fan = prod(_product(mapping[j].spatial, others) for j in range(a + 1, b + 1))
+        writes[(levels[a].name, op)] += arrivals
+        reads[(levels[b].name, op)] += arrivals // fan
+
+
+def _count_outputs(problem, levels, mapping, inner, keepers, reads, writes, tiles) -> None:
+    """Drains, read-backs and MAC updates of the outputs (see the module docstring)."""
+    rel = RELEVANT["O"]
+    others = set(DIMS) - rel
+    zero_starts = problem.footprint("O", problem.bounds)  # at the outermost keeper
+    for a, b in reversed(list(zip(keepers, keepers[1:], strict=False))):  # top down
+        child, parent = levels[a], levels[b]
+        arrivals = tiles[(child.name, "O")] * _stays(mapping, a, rel) * child.instances
+        fan = prod(_product(mapping[j].spatial, others) for j in range(a + 1, b + 1))
+        drained = arrivals // fan
+        read_back = drained - zero_starts  # a reduced stay continuing a partial sum
+        reads[(child.name, "O")] += arrivals  # drain
+        writes[(parent.name, "O")] += drained
+        reads[(parent.name, "O")] += read_back
+        writes[(child.name, "O")] += read_back
+        zero_starts = arrivals - read_back
+    first = levels[keepers[0]].name
+    fan = prod(_product(mapping[j].spatial, others) for j in range(keepers[0] + 1))
+    updates = problem.macs // fan
+    writes[(first, "O")] += updates
+    reads[(first, "O")] += updates - zero_starts
+
+
+def _stays(mapping: Sequence[LevelMapping], level: int, relevant: frozenset[str]) -> int:
+    """How many times a tile of an operand indexed by ``relevant`` is brought into ``level``:
+    the temporal iterations above it, minus the innermost run of loops that do not index it."""
+    above = [loop for m in mapping[level + 1 :] for loop in reversed(m.temporal)]  # inner first
+    k = 0
+    while k < len(above) and (above[k][0] not in relevant or above[k][1] == 1):
+        k += 1
+    return prod(f for _, f in above[k:])
