@@ -52,6 +52,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from math import prod
 
+import numpy as np
+
 from ..._errors import SpecError
 
 DIMS = ("N", "K", "C", "P", "Q", "R", "S")
@@ -310,3 +312,231 @@ def _stays(mapping: Sequence[LevelMapping], level: int, relevant: frozenset[str]
     while k < len(above) and (above[k][0] not in relevant or above[k][1] == 1):
         k += 1
     return prod(f for _, f in above[k:])
+
+
+# ----------------------------------------------------------------------------- batched
+def evaluate_batch(
+    problem: Problem,
+    levels: Sequence[Level],
+    temporal,
+    orders,
+    spatial: Sequence[Mapping[str, int]],
+    *,
+    mac_pj: float = 0.0,
+) -> dict[str, np.ndarray]:
+    """:func:`evaluate` for many mappings at once (same problem, hierarchy and spatial loops).
+
+    ``temporal[m, l, d]``: the temporal factor of dimension ``DIMS[d]`` at level ``l`` in mapping
+    ``m``; ``orders[m, l]``: a permutation of ``range(7)``, the level's loops outermost first (a
+    factor of 1 is no loop). Returns arrays over mappings: ``reads`` and ``writes`` of shape
+    ``(m, levels, 3)`` (operands in ``OPERANDS`` order), ``tiles`` (same shape, 0 where a level
+    does not keep the operand), ``fits`` (every tile within capacity), ``compute_cycles``,
+    ``cycles`` and ``energy_pj``. Equal to :func:`evaluate` on each mapping (tested).
+    """
+    T = np.asarray(temporal, dtype=np.int64)
+    order = np.asarray(orders, dtype=np.int64)
+    n_map, n = T.shape[0], len(levels)
+    S = np.array([[sp.get(d, 1) for d in DIMS] for sp in spatial], dtype=np.int64)  # (l, d)
+    ext = np.cumprod(T * S[None], axis=1)  # (m, l, d): loops at or below each level
+    _check_batch(problem, levels, ext, S)
+    keeps = np.array([[op in lv.keeps for op in OPERANDS] for lv in levels])  # (l, op)
+    tiles = np.stack([_footprints(problem, ext[:, i]) for i in range(n)], axis=1) * keeps[None]
+    # loops above each level, innermost first: (m, l, slots) factors and dims
+    flat_f, flat_d = _above_loops(T, order)
+    reads = np.zeros((n_map, n, 3), np.int64)
+    writes = np.zeros((n_map, n, 3), np.int64)
+    macs = problem.macs
+    inst = np.array([lv.instances for lv in levels])
+    for o, op in enumerate(OPERANDS):
+        others = np.array([d not in RELEVANT[op] for d in DIMS])
+        fan_at = np.prod(np.where(others[None], S, 1), axis=1)  # (l,) irrelevant fanout below l
+        keepers = [i for i in range(n) if keeps[i, o]]
+        relevant = ~others[flat_d]  # (m, l, slots)
+        stays = _stays_batch(flat_f, relevant)  # (m, l)
+        arrivals = tiles[:, :, o] * stays * inst[None]
+        first = keepers[0]
+        fan_first = int(np.prod(fan_at[: first + 1]))
+        pairs = list(zip(keepers, keepers[1:], strict=False))
+        if op != "O":
+            reads[:, first, o] += macs // fan_first
+            for a, b in pairs:
+                fan = int(np.prod(fan_at[a + 1 : b + 1]))
+                writes[:, a, o] += arrivals[:, a]
+                reads[:, b, o] += arrivals[:, a] // fan
+            continue
+        zero = np.full(n_map, problem.footprint("O", problem.bounds), np.int64)
+        for a, b in reversed(pairs):
+            fan = int(np.prod(fan_at[a + 1 : b + 1]))
+            drained = arrivals[:, a] // fan
+            back = drained - zero
+            reads[:, a, o] += arrivals[:, a]
+            writes[:, b, o] += drained
+            reads[:, b, o] += back
+            writes[:, a, o] += back
+            zero = arrivals[:, a] - back
+        updates = macs // fan_first
+        writes[:, first, o] += updates
+        reads[:, first, o] += updates - zero
+    fits = _fits_batch(levels, tiles, keeps)
+    compute = np.prod(T, axis=(1, 2))
+    words = (reads + writes).sum(axis=2)  # (m, l)
+    bw = np.array([np.inf if lv.bandwidth_words is None else lv.bandwidth_words for lv in levels])
+    transfer = words / inst[None] / bw[None]
+    rd = np.array([[lv.read_pj.get(op, 0.0) for op in OPERANDS] for lv in levels])
+    wr = np.array([[lv.write_pj.get(op, 0.0) for op in OPERANDS] for lv in levels])
+    energy = (
+        macs * mac_pj + (reads * rd[None]).sum(axis=(1, 2)) + (writes * wr[None]).sum(axis=(1, 2))
+    )
+    return {
+        "reads": reads,
+        "writes": writes,
+        "tiles": tiles,
+        "fits": fits,
+        "compute_cycles": compute,
+        "cycles": np.maximum(compute, transfer.max(axis=1)),
+        "energy_pj": energy,
+    }
+
+
+def _check_batch(problem: Problem, levels: Sequence[Level], ext: np.ndarray, S: np.ndarray):
+    """Factors multiply to the bounds; each level's spatial loops fan out to the instances of
+    the level below."""
+    bounds = np.array([problem.bounds[d] for d in DIMS])
+    if np.any(ext[:, -1] != bounds):
+        raise SpecError("evaluate_batch: a mapping's factors do not multiply to the layer's bounds")
+    for i in range(len(levels) - 1):
+        fanned = levels[i + 1].instances * int(np.prod(S[i + 1]))
+        if levels[i].instances != fanned:
+            raise SpecError(
+                f"spatial[{i + 1}]: fans {levels[i + 1].name} out to {fanned} instance(s); "
+                f"{levels[i].name} has {levels[i].instances}"
+            )
+
+
+def _fits_batch(levels: Sequence[Level], tiles: np.ndarray, keeps: np.ndarray) -> np.ndarray:
+    """Whether every tile of each mapping fits its level."""
+    fits = np.ones(tiles.shape[0], bool)
+    for i, lv in enumerate(levels):
+        cap = lv.capacity_words
+        if cap is None:
+            continue
+        if isinstance(cap, Mapping):
+            for o, op in enumerate(OPERANDS):
+                if keeps[i, o]:
+                    fits &= tiles[:, i, o] <= cap.get(op, 0)
+        else:
+            fits &= tiles[:, i].sum(axis=1) <= cap
+    return fits
+
+
+def _footprints(problem: Problem, ext: np.ndarray) -> np.ndarray:
+    """Footprints of W, I, O over loop extents ``ext[m, d]`` (columns in ``DIMS`` order)."""
+    n, k, c, p, q, r, s = (ext[:, i] for i in range(7))
+    h = np.minimum(p * r, (p - 1) * problem.stride + r)
+    w = np.minimum(q * s, (q - 1) * problem.stride + s)
+    return np.stack([k * c * r * s, n * c * h * w, n * k * p * q], axis=1)
+
+
+def _above_loops(T: np.ndarray, order: np.ndarray):
+    """Per level, the loops above it innermost first: factors and dimension indices, padded with
+    factor 1, shape ``(m, levels, slots)``."""
+    n_map, n, _ = T.shape
+    slots = 7 * n
+    f = np.ones((n_map, n, slots), np.int64)
+    d = np.zeros((n_map, n, slots), np.int64)
+    rows = np.arange(n_map)[:, None]
+    for lv in range(n):
+        pos = 0
+        for above in range(lv + 1, n):
+            dims_inner_first = order[:, above, ::-1]  # (m, 7)
+            f[:, lv, pos : pos + 7] = T[rows, above, dims_inner_first]
+            d[:, lv, pos : pos + 7] = dims_inner_first
+            pos += 7
+    return f, d
+
+
+def _stays_batch(f: np.ndarray, relevant: np.ndarray) -> np.ndarray:
+    """Product of the loop factors from the innermost relevant loop (factor > 1) outwards."""
+    real = relevant & (f > 1)
+    started = np.cumsum(real, axis=2) > 0
+    return np.prod(np.where(started, f, 1), axis=2)
+
+
+# ----------------------------------------------------------------------------- mapper
+OBJECTIVES = ("latency", "energy", "edp")
+
+#: Loop orders, outermost first, that keep one operand stationary inside a level: its
+#: irrelevant loops innermost (weight-, input- and output-stationary).
+STATIONARY_ORDERS = {
+    "W": ("K", "C", "R", "S", "N", "P", "Q"),
+    "I": ("N", "C", "P", "Q", "R", "S", "K"),
+    "O": ("N", "K", "P", "Q", "C", "R", "S"),
+}
+
+
+def _prime_factors(n: int) -> list[int]:
+    out, p = [], 2
+    while p * p <= n:
+        while n % p == 0:
+            out.append(p)
+            n //= p
+        p += 1
+    return out + ([n] if n > 1 else [])
+
+
+def search(
+    problem: Problem,
+    levels: Sequence[Level],
+    spatial: Sequence[Mapping[str, int]],
+    *,
+    objective: str = "edp",
+    samples: int = 4096,
+    seed: int = 0,
+    mac_pj: float = 0.0,
+) -> tuple[list[LevelMapping], Cost]:
+    """The best mapping found for a given spatial unrolling, by ``objective`` (``latency``,
+    ``energy`` or ``edp``): ``samples`` random mappings (each prime factor of each loop's
+    temporal extent sent to a random level; each level's loops in one of the three stationary
+    orders), evaluated in one batch, the best that fits kept (Timeloop's random-pruned search, in
+    numpy). Reproducible for a seed. Raises SpecError when no sample fits.
+    """
+    if objective not in OBJECTIVES:
+        raise SpecError(f"objective: got {objective!r}; expected one of {OBJECTIVES}")
+    n = len(levels)
+    rng = np.random.default_rng(seed)
+    temporal = np.ones((samples, n, 7), np.int64)
+    for d, dim in enumerate(DIMS):
+        fan = prod(sp.get(dim, 1) for sp in spatial)
+        if problem.bounds[dim] % fan:
+            raise SpecError(
+                f"spatial: {dim} unrolled {fan}x does not divide the layer's {dim} "
+                f"({problem.bounds[dim]})"
+            )
+        for p in _prime_factors(problem.bounds[dim] // fan):
+            where = rng.integers(0, n, samples)
+            temporal[np.arange(samples), where, d] *= p
+    names = list(STATIONARY_ORDERS)
+    table = np.array([[DIMS.index(x) for x in STATIONARY_ORDERS[k]] for k in names])
+    orders = table[rng.integers(0, len(names), (samples, n))]
+    result = evaluate_batch(problem, levels, temporal, orders, spatial, mac_pj=mac_pj)
+    score = {
+        "latency": result["cycles"],
+        "energy": result["energy_pj"],
+        "edp": result["cycles"] * result["energy_pj"],
+    }[objective]
+    score = np.where(result["fits"], score, np.inf)
+    best = int(np.argmin(score))
+    if not np.isfinite(score[best]):
+        raise SpecError(f"search: none of {samples} sampled mappings fits the hierarchy")
+    mapping = [
+        LevelMapping(
+            temporal=[
+                (DIMS[d], int(temporal[best, lv, d]))
+                for d in orders[best, lv]
+                if temporal[best, lv, d] > 1
+            ],
+            spatial=dict(spatial[lv]),
+        )
+        for lv in range(n)
+    ]
+    return mapping, evaluate(problem, levels, mapping, mac_pj=mac_pj)

@@ -14,10 +14,14 @@ from archgym_py import SpecError
 from archgym_py.envs.accelerator.loopnest import (
     DIMS,
     RELEVANT,
+    STATIONARY_ORDERS,
     Level,
     LevelMapping,
     Problem,
+    _prime_factors,
     evaluate,
+    evaluate_batch,
+    search,
 )
 
 ALL = frozenset("WIO")
@@ -224,3 +228,127 @@ def test_fills_equal_a_brute_force_replay_of_the_loop_nest():
         for key, fills in expected.items():
             assert cost.writes[key] == fills, (key, problem, mapping)
     assert RELEVANT["I"] == frozenset("NCPQRS")
+
+
+# ----------------------------------------------------------------------------- batched
+def as_arrays(mapping):
+    """A LevelMapping list as evaluate_batch's temporal factors and loop orders."""
+    temporal = np.ones((len(mapping), 7), np.int64)
+    orders = np.zeros((len(mapping), 7), np.int64)
+    for lv, m in enumerate(mapping):
+        named = [DIMS.index(d) for d, _ in m.temporal]
+        for d, f in m.temporal:
+            temporal[lv, DIMS.index(d)] = f
+        orders[lv] = named + [i for i in range(7) if i not in named]
+    return temporal, orders
+
+
+def test_the_batched_evaluator_equals_the_reference_one_mapping_at_a_time():
+    rng = np.random.default_rng(1)
+    cases = {}
+    for _ in range(200):  # group random mappings by hierarchy and spatial loops
+        problem, levels, mapping = random_case(rng)
+        rf_o = rng.random() < 0.5  # the RF keeps outputs too, in half the cases
+        levels = [Level("RF", frozenset("WIO") if rf_o else frozenset("WI"), instances=levels[0].instances,
+                        read_pj={"W": 1, "I": 2, "O": 3}, write_pj={"W": 1, "I": 2, "O": 3},
+                        capacity_words=24),
+                  Level("GLB", ALL, read_pj=dict.fromkeys("WIO", 6.0), write_pj=dict.fromkeys("WIO", 6.0),
+                        bandwidth_words=2.0),
+                  Level("DRAM", ALL, read_pj=dict.fromkeys("WIO", 200.0),
+                        write_pj=dict.fromkeys("WIO", 200.0), bandwidth_words=0.5)]  # fmt: skip
+        key = (problem, rf_o, tuple(tuple(sorted(m.spatial.items())) for m in mapping))
+        cases.setdefault(key, (problem, levels, []))[2].append(mapping)
+    checked = 0
+    for problem, levels, mappings in cases.values():
+        arrays = [as_arrays(m) for m in mappings]
+        batch = evaluate_batch(problem, levels, np.stack([a[0] for a in arrays]),
+                               np.stack([a[1] for a in arrays]), [m.spatial for m in mappings[0]],
+                               mac_pj=0.7)  # fmt: skip
+        for i, mapping in enumerate(mappings):
+            try:
+                ref = evaluate(problem, levels, mapping, mac_pj=0.7)
+            except SpecError:  # over capacity
+                assert not batch["fits"][i]
+                continue
+            assert batch["fits"][i]
+            for li, lv in enumerate(levels):
+                for o, op in enumerate("WIO"):
+                    assert batch["reads"][i, li, o] == ref.reads[(lv.name, op)]
+                    assert batch["writes"][i, li, o] == ref.writes[(lv.name, op)]
+            assert batch["cycles"][i] == pytest.approx(ref.cycles)
+            assert batch["energy_pj"][i] == pytest.approx(ref.total_energy_pj)
+            checked += 1
+    assert checked > 100
+
+
+# ----------------------------------------------------------------------------- mapper
+def rf_dram(rf_words):
+    return [
+        Level("RF", ALL, capacity_words=rf_words, read_pj=dict.fromkeys("WIO", 1.0),
+              write_pj=dict.fromkeys("WIO", 1.0), bandwidth_words=4.0),
+        Level("DRAM", ALL, read_pj=dict.fromkeys("WIO", 100.0),
+              write_pj=dict.fromkeys("WIO", 100.0), bandwidth_words=1.0),
+    ]  # fmt: skip
+
+
+def test_with_room_for_the_whole_layer_the_mapper_reaches_compulsory_traffic():
+    problem = Problem(K=4, C=6, P=4, R=3)
+    w, i, o = 4 * 6 * 3, 6 * (4 + 3 - 1), 4 * 4
+    mapping, cost = search(problem, rf_dram(w + i + o), [{}, {}], objective="energy")
+    # every weight and input read from DRAM once, every output written once, never read back
+    assert (cost.reads[("DRAM", "W")], cost.reads[("DRAM", "I")]) == (w, i)
+    assert (cost.writes[("DRAM", "O")], cost.reads[("DRAM", "O")]) == (o, 0)
+
+
+def exhaustive(problem, levels, spatial, objective):
+    """Every assignment of every prime factor to a level, with every stationary order per level."""
+    n = len(levels)
+    slots = []
+    for d, dim in enumerate(DIMS):
+        fan = prod(sp.get(dim, 1) for sp in spatial)
+        slots += [(d, p) for p in _prime_factors(problem.bounds[dim] // fan)]
+    temporal, orders = [], []
+    table = [[DIMS.index(x) for x in o] for o in STATIONARY_ORDERS.values()]
+    for where in itertools.product(range(n), repeat=len(slots)):
+        t = np.ones((n, 7), np.int64)
+        for (d, p), lv in zip(slots, where, strict=True):
+            t[lv, d] *= p
+        for choice in itertools.product(range(3), repeat=n):
+            temporal.append(t)
+            orders.append([table[c] for c in choice])
+    r = evaluate_batch(problem, levels, np.array(temporal), np.array(orders), spatial)
+    score = {"latency": r["cycles"], "energy": r["energy_pj"],
+             "edp": r["cycles"] * r["energy_pj"]}[objective]  # fmt: skip
+    return np.min(np.where(r["fits"], score, np.inf))
+
+
+@pytest.mark.parametrize("objective", ["latency", "energy", "edp"])
+def test_the_random_pruned_mapper_finds_the_exhaustive_optimum_of_a_small_layer(objective):
+    problem = Problem(K=4, C=4, P=4, R=2)
+    levels = [
+        Level("RF", frozenset("WO"), instances=2, capacity_words={"W": 8, "O": 4},
+              read_pj={"W": 1.0, "O": 1.0}, write_pj={"W": 1.0, "O": 1.0}, bandwidth_words=2.0),
+        Level("GLB", ALL, capacity_words=64, read_pj=dict.fromkeys("WIO", 6.0),
+              write_pj=dict.fromkeys("WIO", 6.0), bandwidth_words=2.0),
+        Level("DRAM", ALL, read_pj=dict.fromkeys("WIO", 200.0),
+              write_pj=dict.fromkeys("WIO", 200.0), bandwidth_words=0.25),
+    ]  # fmt: skip
+    spatial = [{}, {"K": 2}, {}]
+    best = exhaustive(problem, levels, spatial, objective)
+    _, cost = search(problem, levels, spatial, objective=objective, samples=20000, seed=3)
+    found = {"latency": cost.cycles, "energy": cost.total_energy_pj,
+             "edp": cost.cycles * cost.total_energy_pj}[objective]  # fmt: skip
+    assert found == pytest.approx(best)
+
+
+def test_the_mapper_is_reproducible_and_refuses_what_cannot_map():
+    problem = Problem(K=4, C=6, P=4, R=3)
+    a = search(problem, rf_dram(40), [{}, {}], seed=5)
+    b = search(problem, rf_dram(40), [{}, {}], seed=5)
+    assert a[0] == b[0]
+    with pytest.raises(SpecError, match="none of 64 sampled mappings fits"):
+        search(problem, rf_dram(2), [{}, {}], samples=64)
+    with pytest.raises(SpecError, match="K unrolled 3x does not divide"):
+        search(problem, rf_dram(40), [{"K": 3}, {}])
+    with pytest.raises(SpecError, match="objective: got 'speed'"):
+        search(problem, rf_dram(40), [{}, {}], objective="speed")
