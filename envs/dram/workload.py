@@ -497,8 +497,8 @@ def read_dramsim3(path: str | Path, *, clock_mhz: float = 1200.0, name: str = ""
 
 
 def read_plain(path: str | Path, *, clock_mhz: float = 1000.0, name: str = "") -> Trace:
-    """A plain trace: ``<cycle> <R|W> <address>`` (hex ``0x...`` or decimal), cycles of
-    ``clock_mhz``, as Ramulator 2's and many gem5-derived tools' memory traces write it."""
+    """A plain trace: ``<cycle> R|W <address>`` per line (address hex ``0x...`` or decimal,
+    ``READ``/``WRITE`` also accepted), cycles of ``clock_mhz``."""
     path = Path(path)
     expected = "'<cycle> R|W <address>'"
     times, addrs, writes = _columns()
