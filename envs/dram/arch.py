@@ -83,6 +83,12 @@ TUNABLE: dict[str, Field] = {
         low=0,
         high=1 << 16,
     ),  # fmt: skip
+    "close_after_hits": Field(
+        int,
+        "capped page policy: close a row after this many accesses (0: never)",
+        low=0,
+        high=1 << 16,
+    ),
 }
 
 #: Device and controller constants (fixed per memory system).

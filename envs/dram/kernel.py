@@ -34,7 +34,9 @@ Model (times are integer clock cycles of the device):
   read-to-write bubble, tRTRS between ranks) and the command bus (one command per cycle).
 * **Page policy** after each access: Open keeps the row; Closed precharges (auto-precharge at the
   earliest legal cycle); OpenAdaptive precharges when no buffered request hits the row but another
-  one waits for the bank; ClosedAdaptive precharges unless a buffered request hits the row.
+  one waits for the bank; ClosedAdaptive precharges unless a buffered request hits the row. With
+  ``close_after_hits`` N > 0 any policy closes a row after its N-th access (gem5's
+  ``max_accesses_per_row``).
 * **Refresh.** A refresh falls due every tREFI per rank (all-bank) or every tREFIpb for the next
   bank in turn (per-bank). If the target is busy (a buffered request by then) it is postponed
   while fewer than ``refresh_max_postponed`` are owed, else forced: open rows are precharged and
@@ -62,8 +64,8 @@ N_TIMING = 25
 
 # Columns of the configuration matrix (categorical knobs as their index in arch.py's tuples).
 PAGE, SCHED, BUF, RBS, RESPQ, REFP, MAXPOST, MAXPULL, ARB, MAT = range(10)
-RBS_RD, RBS_WR, CMDQ, WM_HI, WM_LO, HITCAP = range(10, 16)
-N_CONFIG = 16
+RBS_RD, RBS_WR, CMDQ, WM_HI, WM_LO, HITCAP, CLOSE_AFTER = range(10, 17)
+N_CONFIG = 17
 
 # Scheduler indices (arch.SCHEDULERS order).
 FIFO, FRFCFS, FRFCFS_GRP, GRP_FRFCFS_WM = range(4)
@@ -213,8 +215,8 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
     NCH, NB, NR, NBG_R, NB_R = org[0], org[1], org[2], org[3], org[4]
     page, sched, buf, rbs, respq = c[PAGE], c[SCHED], c[BUF], c[RBS], c[RESPQ]
     refp, maxpost, maxpull, arb, mat = c[REFP], c[MAXPOST], c[MAXPULL], c[ARB], c[MAT]
-    rbs_rd, rbs_wr, depth, wm_hi, wm_lo, hitcap = (
-        c[RBS_RD], c[RBS_WR], c[CMDQ], c[WM_HI], c[WM_LO], c[HITCAP],
+    rbs_rd, rbs_wr, depth, wm_hi, wm_lo, hitcap, close_after = (
+        c[RBS_RD], c[RBS_WR], c[CMDQ], c[WM_HI], c[WM_LO], c[HITCAP], c[CLOSE_AFTER],
     )  # fmt: skip
     t_cl, t_cwl, t_rcd, t_rp, t_ras, t_rc = tim[CL], tim[CWL], tim[RCD], tim[RP], tim[RAS], tim[RC]
     t_ccds, t_ccdl, t_rrds, t_rrdl, t_faw = tim[CCD_S], tim[CCD_L], tim[RRD_S], tim[RRD_L], tim[FAW]
@@ -656,6 +658,8 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
                     further_hit = True
                     break
             close = (not further_hit and further_any) if page == 1 else (not further_hit)
+        if close_after > 0 and b_hits[b] >= close_after:  # capped: close after N accesses
+            close = True
         if close:  # auto-precharge: no command-bus slot
             tp = b_pre_ready[b]
             n_pre += 1

@@ -68,6 +68,7 @@ _INTEGER = {
     "write_buffer_size": K.RBS_WR,
     "command_queue_depth": K.CMDQ,
     "max_row_hits": K.HITCAP,
+    "close_after_hits": K.CLOSE_AFTER,
 }
 
 _TIMING_FIELDS = {
@@ -110,8 +111,8 @@ class DramSimulator:
             (``page_policy, scheduler, scheduler_buffer, request_buffer_size, resp_queue,
             refresh_policy, refresh_max_postponed, refresh_max_pulledin, arbiter,
             max_active_transactions, address_mapping, read_buffer_size, write_buffer_size,
-            command_queue_depth, write_drain_high, write_drain_low, max_row_hits``) and keeps
-            the rest.
+            command_queue_depth, write_drain_high, write_drain_low, max_row_hits,
+            close_after_hits``) and keeps the rest.
     """
 
     metrics = METRICS
@@ -417,5 +418,6 @@ def _canonical(cfg: np.ndarray) -> np.ndarray:
     cfg[simple, K.MAT] = 1
     closed = cfg[:, K.PAGE] == PAGE_POLICIES.index("Closed")  # no row is open at a decision
     cfg[closed, K.HITCAP] = 0
+    cfg[closed, K.CLOSE_AFTER] = 0
     cfg[closed & no_drain, K.SCHED] = SCHEDULERS.index("Fifo")
     return cfg

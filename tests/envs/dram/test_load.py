@@ -186,3 +186,14 @@ def test_a_transaction_queue_in_front_of_command_queues_serves_every_request(buf
         )
         assert value(ev, "n_rd") + value(ev, "n_wr") == n
         assert 0 < value(ev, "bandwidth_bps") <= ARCH.peak_bandwidth_bps
+
+
+def test_a_capped_page_closes_a_row_after_n_accesses():
+    # eight reads to one row of one bank, far apart: open page hits 7 of them; capped at 3
+    # accesses, the row is reopened after every third (hits: 2 of each 3)
+    tr = trace([(i * 1000.0, addr(0, 0, 5, i), False) for i in range(8)])
+    assert value(evaluate(tr), "row_hit_rate") == 7 / 8
+    capped = evaluate(tr, close_after_hits=3)
+    assert value(capped, "n_act") == 3  # accesses 1, 4, 7 open the row
+    assert value(capped, "row_hit_rate") == 5 / 8
+    assert value(capped, "row_conflicts") == 0  # closed in time: no precharge on demand
