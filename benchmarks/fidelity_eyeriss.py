@@ -58,5 +58,44 @@ def main() -> None:
         )
 
 
+def hierarchy_model() -> None:
+    """The same layers on ``arch_specs/accelerator/hierarchy/eyeriss.yaml`` (the loop-nest model,
+    row-stationary unrolling, the mapper minimising energy x delay): issue 12's architecture language."""
+    from archgym_py.envs.accelerator.hierarchy import load_hierarchy
+    from archgym_py.envs.accelerator.loopnest import Problem
+
+    h = load_hierarchy("eyeriss")
+    convs = [layer for layer in alexnet(batch=4).layers if layer.kind == "conv2d"]
+    lat, dram = [], []
+    for layer in convs:
+        ms = mb = 0.0
+        for _ in range(layer.groups):  # AlexNet's grouped layers: each group maps on its own
+            p = Problem(N=layer.n, K=layer.k, C=layer.c, P=layer.p, Q=layer.q, R=layer.r,
+                        S=layer.s, stride=layer.stride)  # fmt: skip
+            _, cost = h.map(p, objective="edp", samples=8192)
+            ms += cost.cycles / (h.clock_mhz * 1e3)
+            words = {op: cost.reads[("DRAM", op)] + cost.writes[("DRAM", op)] for op in "WIO"}
+            mb += sum(n * h.precision_bits[op] for op, n in words.items()) / 8 / 1e6
+        lat.append(ms)
+        dram.append(mb)
+    lat, dram = np.array(lat), np.array(dram)
+    pub_lat = np.array([v[0] for v in PUBLISHED.values()])
+    pub_dram = np.array([v[1] for v in PUBLISHED.values()])
+    print("\nThe same layers on the hierarchy description (loop-nest model + mapper, EDP):")
+    print(
+        f"{'layer':<7}{'latency ms':>12}{'published':>11}{'error':>8}{'DRAM MB':>10}{'published':>11}{'error':>8}"
+    )
+    for i, name in enumerate(PUBLISHED):
+        print(f"{name:<7}{lat[i]:>12.2f}{pub_lat[i]:>11.1f}{lat[i] / pub_lat[i] - 1:>+8.0%}"
+              f"{dram[i]:>10.2f}{pub_dram[i]:>11.1f}{dram[i] / pub_dram[i] - 1:>+8.0%}")  # fmt: skip
+    for label, model, pub in (("latency", lat, pub_lat), ("DRAM", dram, pub_dram)):
+        rho = spearmanr(model, pub).statistic
+        mape = np.mean(np.abs(model - pub) / pub)
+        print(
+            f"{label:<8} Spearman rank correlation {rho:+.2f}, mean absolute percentage error {mape:.0%}"
+        )
+
+
 if __name__ == "__main__":
     main()
+    hierarchy_model()

@@ -113,6 +113,19 @@ class Level:
     read_pj: Mapping[str, float] = field(default_factory=dict)  # per word, per operand
     write_pj: Mapping[str, float] = field(default_factory=dict)
     bandwidth_words: float | None = None  # per cycle per instance; None: unbounded
+    #: With operands of different widths: bits per word of each operand, and the bandwidth in
+    #: bits per cycle per instance (used instead of ``bandwidth_words``).
+    word_bits: Mapping[str, int] | None = None
+    bandwidth_bits: float | None = None
+
+    def transfer_cycles(self, words: Mapping[str, float]) -> float:
+        """Cycles one instance needs to move ``words`` (per operand, over all instances)."""
+        if self.bandwidth_bits is not None and self.word_bits is not None:
+            bits = sum(n * self.word_bits[op] for op, n in words.items())
+            return bits / self.instances / self.bandwidth_bits
+        if self.bandwidth_words is None:
+            return 0.0
+        return sum(words.values()) / self.instances / self.bandwidth_words
 
 
 @dataclass(frozen=True)
@@ -244,10 +257,8 @@ def evaluate(
     transfer = {}
     energy = {"mac": problem.macs * mac_pj}
     for lv in levels:
-        words = sum(reads[(lv.name, op)] + writes[(lv.name, op)] for op in OPERANDS)
-        transfer[lv.name] = (
-            0.0 if lv.bandwidth_words is None else words / lv.instances / lv.bandwidth_words
-        )
+        moved = {op: reads[(lv.name, op)] + writes[(lv.name, op)] for op in OPERANDS}
+        transfer[lv.name] = lv.transfer_cycles(moved)
         energy[lv.name] = sum(
             reads[(lv.name, op)] * lv.read_pj.get(op, 0.0)
             + writes[(lv.name, op)] * lv.write_pj.get(op, 0.0)
@@ -379,9 +390,10 @@ def evaluate_batch(
         reads[:, first, o] += updates - zero
     fits = _fits_batch(levels, tiles, keeps)
     compute = np.prod(T, axis=(1, 2))
-    words = (reads + writes).sum(axis=2)  # (m, l)
-    bw = np.array([np.inf if lv.bandwidth_words is None else lv.bandwidth_words for lv in levels])
-    transfer = words / inst[None] / bw[None]
+    moved = reads + writes  # (m, l, op)
+    transfer = np.zeros((n_map, n))
+    for i, lv in enumerate(levels):
+        transfer[:, i] = lv.transfer_cycles({op: moved[:, i, o] for o, op in enumerate(OPERANDS)})
     rd = np.array([[lv.read_pj.get(op, 0.0) for op in OPERANDS] for lv in levels])
     wr = np.array([[lv.write_pj.get(op, 0.0) for op in OPERANDS] for lv in levels])
     energy = (
