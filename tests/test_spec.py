@@ -20,6 +20,7 @@ ARCH_FILES = sorted((SPEC_ROOT / "accelerator" / "arch").glob("*.yaml"))
 DRAM_ARCH_FILES = sorted((SPEC_ROOT / "dram" / "arch").glob("*.yaml"))
 MODEL_FILES = sorted((SPEC_ROOT / "models").glob("*.yaml"))
 BEST_KNOWN_FILES = sorted(SPEC_ROOT.glob("*/best_known.yaml"))
+HIERARCHY_FILES = sorted((SPEC_ROOT / "accelerator" / "hierarchy").glob("*.yaml"))
 
 #: A citation names a year, a standard, a preprint, a part number, a datasheet, or the config of a
 #: named reference tool, or says it is derived or an assumption (and why); a bare word is not one.
@@ -37,6 +38,7 @@ def test_the_citation_rule_rejects_bare_words():
 def test_every_shipped_yaml_is_loaded_by_a_test():
     shipped = sorted(SPEC_ROOT.rglob("*.yaml"))
     covered = set(ARCH_FILES) | set(DRAM_ARCH_FILES) | set(MODEL_FILES) | set(BEST_KNOWN_FILES)
+    covered |= set(HIERARCHY_FILES)
     covered |= {SPEC_ROOT / spec for spec in ENVS.values()}
     # Model cards of the shipped surrogates: tests/surrogate/test_surrogate.py reads each one.
     from archgym_py.surrogate import shipped_surrogate_dir
@@ -65,6 +67,14 @@ def test_shipped_spec_loads_with_a_cited_source_for_every_value(path: Path, kind
     assert set(arch.sources) == set(data["architecture"]) == set(arch.values)
     assert all(CITED.search(src) for src in arch.sources.values()), arch.sources
     assert arch.to_dict() == kind.from_dict(arch.to_dict()).to_dict()  # the YAML form round-trips
+
+
+@pytest.mark.parametrize("path", HIERARCHY_FILES, ids=lambda p: p.stem)
+def test_shipped_hierarchy_loads_with_a_cited_source_for_every_number(path: Path):
+    from archgym_py.envs.accelerator.hierarchy import load_hierarchy
+
+    h = load_hierarchy(path)
+    assert h.sources and all(CITED.search(src) for src in h.sources.values()), h.sources
 
 
 @pytest.mark.parametrize("env_id", sorted(ENVS))
