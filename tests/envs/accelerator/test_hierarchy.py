@@ -92,3 +92,16 @@ def test_bad_specs_name_the_path(edit, message):
     edit(data)
     with pytest.raises(SpecError, match=message):
         hierarchy_from_dict(data)
+
+
+def test_tpu_v1_is_weight_stationary_with_inputs_multicast_and_sums_reduced():
+    h = load_hierarchy("tpu_v1")
+    assert h.pes == 65536 and h.array_level == 1
+    # channels on the 256 rows, filters on the columns (384's largest divisor <= 256: 192)
+    assert h.unrolling(CONV3) == {"C": 256, "K": 192}
+    mapping, cost = h.map(CONV3, objective="edp", samples=4096)
+    # the MACs read inputs from the unified buffer once per row (multicast over the 192 columns)
+    # and update the accumulators once per column (reduced over the 256 rows)
+    assert cost.reads[("UnifiedBuffer", "I")] == CONV3.macs // 192
+    assert cost.writes[("Accumulators", "O")] == CONV3.macs // 256
+    assert cost.reads[("Cell", "W")] == CONV3.macs  # every MAC reads its cell's weight
