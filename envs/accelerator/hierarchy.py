@@ -43,7 +43,7 @@ _POSITIVE_INT = Field(int, "", low=1)
 _NONNEGATIVE = Field(float, "", low=0)
 _POSITIVE = Field(float, "", low=1e-12)
 _LEVEL_KEYS = {"name", "keeps", "per_pe", "capacity_bits", "read_energy_pj_per_bit",
-               "write_energy_pj_per_bit", "bandwidth_bits_per_cycle"}  # fmt: skip
+               "write_energy_pj_per_bit", "bandwidth_bits_per_cycle", "fanout", "serves"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,10 @@ class StorageLevel:
     read_pj_per_bit: dict[str, float]
     write_pj_per_bit: dict[str, float]
     bandwidth_bits: float | None
+    #: Units below one instance of this level (the MACs under a PE's buffers: lanes x vector),
+    #: and the loops each of their dimensions serves. The PE array is the chip level's fanout.
+    fanout: dict[str, int] = field(default_factory=dict)
+    serves: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -83,24 +87,39 @@ class Hierarchy:
         """Index of the first chip-wide level: the array fans out below it."""
         return next(i for i, lv in enumerate(self.levels) if not lv.per_pe)
 
-    def unrolling(self, problem: Problem) -> dict[str, int]:
-        """The loop factors the array takes for ``problem`` (greedy, in the dataflow's order)."""
-        left = dict(problem.bounds)
-        factors: dict[str, int] = {}
-        for dim, size in self.array.items():
-            room = size
-            for loop in self.dataflow.get(dim, ()):
-                f = max(d for d in range(1, min(room, left[loop]) + 1) if left[loop] % d == 0)
-                if f > 1:
-                    factors[loop] = factors.get(loop, 1) * f
-                    left[loop] //= f
-                    room //= f
-        return factors
+    def fanouts(self) -> list[tuple[dict[str, int], dict[str, tuple[str, ...]]]]:
+        """Per level: the units below one instance and the loops each dimension serves (the PE
+        array below :attr:`array_level`, a level's own ``fanout`` elsewhere)."""
+        return [(self.array, self.dataflow) if i == self.array_level else (lv.fanout, lv.serves)
+                for i, lv in enumerate(self.levels)]  # fmt: skip
 
-    def loopnest_levels(self, spatial: Mapping[str, int]) -> list[Level]:
-        """The loop-nest model's levels for an unrolling: words of each operand's precision,
-        per-PE levels instanced once per PE the unrolling uses."""
-        used = prod(spatial.values())
+    def unrolling(self, problem: Problem) -> dict[str, int]:
+        """The loop factors the PE array takes for ``problem``."""
+        return self.spatial(problem)[self.array_level]
+
+    def spatial(self, problem: Problem) -> list[dict[str, int]]:
+        """Per level, the loop factors its fanout takes for ``problem``: greedy, innermost level
+        first, each dimension taking loop by loop (in its served order) the largest factor of
+        what is left of the loop that still fits."""
+        left = dict(problem.bounds)
+        out = []
+        for dims, serves in self.fanouts():
+            factors: dict[str, int] = {}
+            for dim, size in dims.items():
+                room = size
+                for loop in serves.get(dim, ()):
+                    f = max(d for d in range(1, min(room, left[loop]) + 1) if left[loop] % d == 0)
+                    if f > 1:
+                        factors[loop] = factors.get(loop, 1) * f
+                        left[loop] //= f
+                        room //= f
+            out.append(factors)
+        return out
+
+    def loopnest_levels(self, spatial: Sequence[Mapping[str, int]]) -> list[Level]:
+        """The loop-nest model's levels for per-level unrollings (:meth:`spatial`): words of
+        each operand's precision, per-PE levels instanced once per PE the array uses."""
+        used = prod(spatial[self.array_level].values())
         bits = self.precision_bits
         out = []
         for lv in self.levels:
@@ -123,20 +142,15 @@ class Hierarchy:
             )
         return out
 
-    def spatial(self, problem: Problem) -> list[dict[str, int]]:
-        """Per level, its spatial loops: the array's unrolling at :attr:`array_level`."""
-        return [self.unrolling(problem) if i == self.array_level else {}
-                for i in range(len(self.levels))]  # fmt: skip
-
     def evaluate(self, problem: Problem, mapping: Sequence[LevelMapping]) -> Cost:
-        """The cost of one given mapping (its spatial loops must fit the array)."""
-        spatial = mapping[self.array_level].spatial
+        """The cost of one given mapping (its spatial loops must fit the fanouts)."""
+        spatial = [m.spatial for m in mapping]
         return evaluate(problem, self.loopnest_levels(spatial), mapping, mac_pj=self.mac_energy_pj)
 
     def map(self, problem: Problem, *, objective: str = "edp", samples: int = 4096, seed: int = 0):
         """The best mapping found for ``problem`` with the dataflow's unrolling, and its cost."""
         spatial = self.spatial(problem)
-        levels = self.loopnest_levels(spatial[self.array_level])
+        levels = self.loopnest_levels(spatial)
         return search(problem, levels, spatial, objective=objective, samples=samples, seed=seed,
                       mac_pj=self.mac_energy_pj)  # fmt: skip
 
@@ -182,8 +196,17 @@ def _level(raw: Any, path: str, sources: dict[str, str], outermost: bool) -> Sto
     per_pe = raw.get("per_pe", False)
     if not isinstance(per_pe, bool):
         raise SpecError(f"{path}.per_pe: got {per_pe!r}; expected true or false")
+    fanout, serves = {}, {}
+    if "fanout" in raw:
+        if not isinstance(raw["fanout"], Mapping) or not raw["fanout"]:
+            raise SpecError(f"{path}.fanout: expected a mapping of dimension name -> size")
+        fanout = {str(k): _cited(v, _POSITIVE_INT, f"{path}.fanout.{k}", sources)
+                  for k, v in raw["fanout"].items()}  # fmt: skip
+        serves = _dataflow(raw.get("serves", {}), fanout, f"{path}.serves")
+    elif "serves" in raw:
+        raise SpecError(f"{path}.serves: a level serves loops only with a fanout")
     return StorageLevel(str(raw["name"]), keeps, per_pe, cap, energy["read_energy_pj_per_bit"],
-                        energy["write_energy_pj_per_bit"], bandwidth)  # fmt: skip
+                        energy["write_energy_pj_per_bit"], bandwidth, fanout, serves)  # fmt: skip
 
 
 def hierarchy_from_dict(data: Mapping[str, Any], *, path: str = "hierarchy") -> Hierarchy:
@@ -235,6 +258,12 @@ def _check_levels(levels: Sequence[StorageLevel], path: str) -> None:
         raise SpecError(f"{path}: per-PE levels come first (innermost), then the chip levels")
     if flags[-1]:
         raise SpecError(f"{path}[{len(levels) - 1}]: the outermost level cannot be per PE")
+    array_level = flags.index(False)
+    if levels[array_level].fanout:
+        raise SpecError(
+            f"{path}[{array_level}].fanout: the first chip level fans out to the PE array "
+            "(the top-level 'array')"
+        )
 
 
 def load_hierarchy(spec: str | Path | Mapping[str, Any] | Hierarchy) -> Hierarchy:

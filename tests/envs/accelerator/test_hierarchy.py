@@ -44,7 +44,7 @@ def test_the_array_unrolls_loops_greedily_in_dataflow_order():
 
 def test_levels_convert_bits_to_words_and_instance_the_used_pes():
     h = load_hierarchy("eyeriss")
-    rf, glb, dram = h.loopnest_levels({"R": 3, "C": 4, "P": 13})
+    rf, glb, dram = h.loopnest_levels([{}, {"R": 3, "C": 4, "P": 13}, {}])
     assert rf.instances == 156 and glb.instances == dram.instances == 1
     assert rf.capacity_words == {"I": 12, "O": 24, "W": 224}
     assert glb.capacity_words == 55296  # 108 KB of 16-bit words, shared by ifmaps and psums
@@ -105,3 +105,35 @@ def test_tpu_v1_is_weight_stationary_with_inputs_multicast_and_sums_reduced():
     assert cost.reads[("UnifiedBuffer", "I")] == CONV3.macs // 192
     assert cost.writes[("Accumulators", "O")] == CONV3.macs // 256
     assert cost.reads[("Cell", "W")] == CONV3.macs  # every MAC reads its cell's weight
+
+
+def test_simba_fans_out_twice_pes_then_vector_macs_inside_each_pe():
+    h = load_hierarchy("simba")
+    assert h.pes == 16 and h.levels[0].fanout == {"lanes": 8, "vector": 8}
+    # innermost first: 8 lanes over K, 8-wide dot products over C; then the 4 x 4 PEs
+    assert h.spatial(CONV3) == [{"K": 8, "C": 8}, {"K": 4, "C": 4}, {}]
+    mapping, cost = h.map(CONV3, objective="edp", samples=4096)
+    assert cost.compute_cycles == CONV3.macs // 1024  # 16 PEs x 64 MACs, all busy
+    # each 8-wide dot product adds into one accumulator: updates = MACs / 8
+    assert cost.writes[("PEBuffers", "O")] >= CONV3.macs // 8
+    assert cost.reads[("PEBuffers", "W")] == CONV3.macs  # every MAC reads its weight
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (
+            lambda d: d["levels"][1].update(fanout={"x": {"value": 2, "source": "x 2020"}}),
+            r"levels\[1\].fanout: the first chip level fans out to the PE array",
+        ),
+        (
+            lambda d: d["levels"][0].update(serves={"lanes": ["K"]}),
+            r"levels\[0\].serves: a level serves loops only with a fanout",
+        ),
+    ],
+)
+def test_fanouts_are_checked(edit, message):
+    data = copy.deepcopy(raw())
+    edit(data)
+    with pytest.raises(SpecError, match=message):
+        hierarchy_from_dict(data)
