@@ -97,22 +97,34 @@ class Hierarchy:
         """The loop factors the PE array takes for ``problem``."""
         return self.spatial(problem)[self.array_level]
 
-    def spatial(self, problem: Problem) -> list[dict[str, int]]:
-        """Per level, the loop factors its fanout takes for ``problem``: greedy, innermost level
-        first, each dimension taking loop by loop (in its served order) the largest factor of
-        what is left of the loop that still fits."""
+    def unrolled_dims(self, problem: Problem) -> list[dict[str, dict[str, int]]]:
+        """Per level, per fanout dimension, the loop factors it takes for ``problem``: greedy,
+        innermost level first, each dimension taking loop by loop (in its served order) the
+        largest factor of what is left of the loop that still fits."""
         left = dict(problem.bounds)
         out = []
         for dims, serves in self.fanouts():
-            factors: dict[str, int] = {}
+            per_dim: dict[str, dict[str, int]] = {}
             for dim, size in dims.items():
-                room = size
+                room, taken = size, {}
                 for loop in serves.get(dim, ()):
                     f = max(d for d in range(1, min(room, left[loop]) + 1) if left[loop] % d == 0)
                     if f > 1:
-                        factors[loop] = factors.get(loop, 1) * f
+                        taken[loop] = f
                         left[loop] //= f
                         room //= f
+                per_dim[dim] = taken
+            out.append(per_dim)
+        return out
+
+    def spatial(self, problem: Problem) -> list[dict[str, int]]:
+        """Per level, the loop factors its fanout takes for ``problem`` (all its dimensions)."""
+        out = []
+        for per_dim in self.unrolled_dims(problem):
+            factors: dict[str, int] = {}
+            for taken in per_dim.values():
+                for loop, f in taken.items():
+                    factors[loop] = factors.get(loop, 1) * f
             out.append(factors)
         return out
 
