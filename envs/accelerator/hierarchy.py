@@ -136,16 +136,18 @@ class Hierarchy:
         out = []
         for lv in self.levels:
             cap = lv.capacity_bits
+            shared_bits = None
             if isinstance(cap, dict):
                 cap = {op: c // bits[op] for op, c in cap.items()}
-            elif cap is not None:
-                cap = cap // max(bits[op] for op in lv.keeps)
+            elif cap is not None:  # shared by operands of their own widths: checked in bits
+                shared_bits, cap = cap, None
             out.append(
                 Level(
                     lv.name,
                     lv.keeps,
                     instances=used if lv.per_pe else 1,
                     capacity_words=cap,
+                    capacity_bits=shared_bits,
                     read_pj={op: e * bits[op] for op, e in lv.read_pj_per_bit.items()},
                     write_pj={op: e * bits[op] for op, e in lv.write_pj_per_bit.items()},
                     word_bits=dict(bits),

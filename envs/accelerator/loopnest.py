@@ -117,6 +117,9 @@ class Level:
     #: bits per cycle per instance (used instead of ``bandwidth_words``).
     word_bits: Mapping[str, int] | None = None
     bandwidth_bits: float | None = None
+    #: A capacity shared by operands of different widths, in bits (with ``word_bits``; used
+    #: instead of ``capacity_words``).
+    capacity_bits: float | None = None
 
     def transfer_cycles(self, words: Mapping[str, float]) -> float:
         """Cycles one instance needs to move ``words`` (per operand, over all instances)."""
@@ -198,9 +201,17 @@ def _check_capacity(levels: Sequence[Level], tiles: dict[tuple[str, str], int]) 
     """Every tile fits its level (per operand, or together in a shared capacity)."""
     for i, lv in enumerate(levels):
         cap = lv.capacity_words
+        held = {op: tiles[(lv.name, op)] for op in OPERANDS if op in lv.keeps}
+        if lv.capacity_bits is not None and lv.word_bits is not None:
+            bits = sum(words * lv.word_bits[op] for op, words in held.items())
+            if bits > lv.capacity_bits:
+                raise SpecError(
+                    f"mapping[{i}]: {lv.name} holds {bits} bits ({held} words); capacity "
+                    f"{lv.capacity_bits} bits"
+                )
+            continue
         if cap is None:
             continue
-        held = {op: tiles[(lv.name, op)] for op in OPERANDS if op in lv.keeps}
         if isinstance(cap, Mapping):
             for op, words in held.items():
                 if words > cap.get(op, 0):
@@ -430,6 +441,12 @@ def _fits_batch(levels: Sequence[Level], tiles: np.ndarray, keeps: np.ndarray) -
     fits = np.ones(tiles.shape[0], bool)
     for i, lv in enumerate(levels):
         cap = lv.capacity_words
+        if lv.capacity_bits is not None and lv.word_bits is not None:
+            width = np.array(
+                [lv.word_bits[op] if keeps[i, o] else 0 for o, op in enumerate(OPERANDS)]
+            )
+            fits &= (tiles[:, i] * width[None]).sum(axis=1) <= lv.capacity_bits
+            continue
         if cap is None:
             continue
         if isinstance(cap, Mapping):

@@ -47,7 +47,7 @@ def test_levels_convert_bits_to_words_and_instance_the_used_pes():
     rf, glb, dram = h.loopnest_levels([{}, {"R": 3, "C": 4, "P": 13}, {}])
     assert rf.instances == 156 and glb.instances == dram.instances == 1
     assert rf.capacity_words == {"I": 12, "O": 24, "W": 224}
-    assert glb.capacity_words == 55296  # 108 KB of 16-bit words, shared by ifmaps and psums
+    assert glb.capacity_bits == 884736  # 108 KB shared by ifmaps and psums, checked in bits
     assert dram.capacity_words is None
     assert dram.read_pj == {"W": 170.0, "I": 170.0, "O": 170.0}  # 200 x 0.85 pJ per word
     assert glb.transfer_cycles({"I": 16, "O": 0, "W": 0}) == 2.0  # 16 words x 16 b / 128 b

@@ -352,3 +352,20 @@ def test_the_mapper_is_reproducible_and_refuses_what_cannot_map():
         search(problem, rf_dram(40), [{"K": 3}, {}])
     with pytest.raises(SpecError, match="objective: got 'speed'"):
         search(problem, rf_dram(40), [{}, {}], objective="speed")
+
+
+def test_a_shared_capacity_in_bits_counts_each_operand_at_its_width():
+    # 4 8-bit inputs and 4 32-bit partial sums: 160 bits; a 150-bit buffer cannot hold them
+    levels = [
+        Level("Buf", ALL, capacity_bits=160, word_bits={"W": 8, "I": 8, "O": 32}),
+        Level("DRAM", ALL),
+    ]
+    mapping = [LevelMapping(temporal=[("K", 4)]), LevelMapping(temporal=[("C", 3)])]
+    # tiles: W 4, I 1, O 4 words -> 32 + 8 + 128 = 168 bits > 160
+    with pytest.raises(SpecError, match="Buf holds 168 bits"):
+        evaluate(Problem(K=4, C=3), levels, mapping)
+    roomy = [Level("Buf", ALL, capacity_bits=168, word_bits={"W": 8, "I": 8, "O": 32}), levels[1]]
+    assert evaluate(Problem(K=4, C=3), roomy, mapping).tiles[("Buf", "O")] == 4
+    batch = evaluate_batch(Problem(K=4, C=3), levels, *[np.stack([a]) for a in as_arrays(mapping)],
+                           [{}, {}])  # fmt: skip
+    assert not batch["fits"][0]
