@@ -243,28 +243,85 @@ def evaluate(
     (12, 12, 8)
     """
     _check(problem, levels, mapping)
+    return evaluate_order(problem, levels, as_loop_order(levels, mapping), mac_pj=mac_pj)
+
+
+@dataclass(frozen=True)
+class LoopOrder:
+    """A mapping as ZigZag's LOMA writes one: a single temporal loop order (innermost first)
+    that each operand's memories cut at their own places. ``cuts[op][k]`` is how many of the
+    innermost loops sit at or below the ``k``-th level keeping ``op`` (the last: all of them);
+    ``spatial`` is per level, as in :class:`LevelMapping`. Level-aligned cuts are the special
+    case :func:`as_loop_order` makes of a :class:`LevelMapping` list."""
+
+    loops: Sequence[tuple[str, int]]
+    cuts: Mapping[str, Sequence[int]]
+    spatial: Sequence[Mapping[str, int]]
+
+
+def as_loop_order(levels: Sequence[Level], mapping: Sequence[LevelMapping]) -> LoopOrder:
+    """The loop order of a per-level mapping: every operand cut at the level boundaries."""
+    loops = [loop for m in mapping for loop in reversed(list(m.temporal))]
+    bounds = [sum(len(m.temporal) for m in mapping[: i + 1]) for i in range(len(mapping))]
+    cuts = {op: [bounds[i] for i, lv in enumerate(levels) if op in lv.keeps] for op in OPERANDS}
+    return LoopOrder(loops, cuts, [m.spatial for m in mapping])
+
+
+def _check_order(problem: Problem, levels: Sequence[Level], order: LoopOrder) -> None:
+    n_loops = len(order.loops)
+    for op in OPERANDS:
+        keepers = [i for i, lv in enumerate(levels) if op in lv.keeps]
+        cuts = list(order.cuts.get(op, ()))
+        if len(cuts) != len(keepers) or not keepers:
+            raise SpecError(
+                f"cuts.{op}: got {cuts}; expected one cut per level keeping {op} ({len(keepers)})"
+            )
+        if any(b < a for a, b in zip(cuts, cuts[1:], strict=False)) or cuts[-1] != n_loops:
+            raise SpecError(
+                f"cuts.{op}: got {cuts}; expected nondecreasing cuts ending at {n_loops} loops"
+            )
+    # every temporal and spatial factor, as one pseudo-level each, must multiply to the bounds
+    _check_factors(
+        problem, [LevelMapping(order.loops), *(LevelMapping((), s) for s in order.spatial)]
+    )
+    for i in range(len(levels) - 1):
+        fan = prod(order.spatial[i + 1].values())
+        if levels[i].instances != levels[i + 1].instances * fan:
+            raise SpecError(
+                f"spatial[{i + 1}]: fans {levels[i + 1].name} out to {levels[i + 1].instances * fan} "
+                f"instance(s); {levels[i].name} has {levels[i].instances}"
+            )
+
+
+def evaluate_order(
+    problem: Problem, levels: Sequence[Level], order: LoopOrder, *, mac_pj: float = 0.0
+) -> Cost:
+    """:func:`evaluate` for a :class:`LoopOrder` (each operand's memories cut the loop order at
+    their own places, as ZigZag's temporal mappings do)."""
+    _check_order(problem, levels, order)
     n = len(levels)
-    # extents of every loop at or below each level (the tile's loops)
-    inner: list[dict[str, int]] = []
+    spatial_below = []  # spatial loop extents at or below each level
     ext = dict.fromkeys(DIMS, 1)
     for i in range(n):
-        for d, f in [*mapping[i].spatial.items(), *mapping[i].temporal]:
-            ext[d] *= f  # a level's spatial loops fan out below it: inside its tile
-        inner.append(dict(ext))
+        for d, f in order.spatial[i].items():
+            ext[d] *= f
+        spatial_below.append(dict(ext))
     reads = {(lv.name, op): 0 for lv in levels for op in OPERANDS}
     writes = dict(reads)
-    tiles = {
-        (levels[i].name, op): problem.footprint(op, inner[i])
-        for op in OPERANDS
-        for i in range(n)
-        if op in levels[i].keeps
-    }
+    tiles, stays = {}, {}
+    for op in OPERANDS:
+        keepers = [i for i in range(n) if op in levels[i].keeps]
+        for i, cut in zip(keepers, order.cuts[op], strict=True):
+            inner = dict(spatial_below[i])
+            for d, f in order.loops[:cut]:
+                inner[d] *= f
+            tiles[(levels[i].name, op)] = problem.footprint(op, inner)
+            stays[(levels[i].name, op)] = _stays(order.loops[cut:], RELEVANT[op])
     for op in "WI":
-        _count_input(problem, op, levels, mapping, reads, writes, tiles)
-    _count_outputs(problem, levels, mapping, inner, [i for i in range(n) if "O" in levels[i].keeps],
-                   reads, writes, tiles)  # fmt: skip
+        _count_input(problem, op, levels, order.spatial, reads, writes, tiles, stays)
+    _count_outputs(problem, levels, order.spatial, reads, writes, tiles, stays)
     _check_capacity(levels, tiles)
-    compute = prod(f for m in mapping for _, f in m.temporal)  # one MAC per unit per cycle
+    compute = prod(f for _, f in order.loops)  # one MAC per unit per cycle
     transfer = {}
     energy = {"mac": problem.macs * mac_pj}
     for lv in levels:
@@ -288,48 +345,49 @@ def evaluate(
     )
 
 
-def _count_input(problem, op, levels, mapping, reads, writes, tiles) -> None:
+def _count_input(problem, op, levels, spatial, reads, writes, tiles, stays) -> None:
     """MAC reads of a read-only operand at its innermost keeper, and every keeper's fills."""
-    rel = RELEVANT[op]
-    others = set(DIMS) - rel
+    others = set(DIMS) - RELEVANT[op]
     keepers = [i for i in range(len(levels)) if op in levels[i].keeps]
     first = keepers[0]
-    fan = prod(_product(mapping[j].spatial, others) for j in range(first + 1))
+    fan = prod(_product(spatial[j], others) for j in range(first + 1))
     reads[(levels[first].name, op)] += problem.macs // fan
     for a, b in zip(keepers, keepers[1:], strict=False):
-        arrivals = tiles[(levels[a].name, op)] * _stays(mapping, a, rel) * levels[a].instances
-        fan = prod(_product(mapping[j].spatial, others) for j in range(a + 1, b + 1))
-        writes[(levels[a].name, op)] += arrivals
+        key = (levels[a].name, op)
+        arrivals = tiles[key] * stays[key] * levels[a].instances
+        fan = prod(_product(spatial[j], others) for j in range(a + 1, b + 1))
+        writes[key] += arrivals
         reads[(levels[b].name, op)] += arrivals // fan
 
 
-def _count_outputs(problem, levels, mapping, inner, keepers, reads, writes, tiles) -> None:
+def _count_outputs(problem, levels, spatial, reads, writes, tiles, stays) -> None:
     """Drains, read-backs and MAC updates of the outputs (see the module docstring)."""
-    rel = RELEVANT["O"]
-    others = set(DIMS) - rel
+    others = set(DIMS) - RELEVANT["O"]
+    keepers = [i for i in range(len(levels)) if "O" in levels[i].keeps]
     zero_starts = problem.footprint("O", problem.bounds)  # at the outermost keeper
     for a, b in reversed(list(zip(keepers, keepers[1:], strict=False))):  # top down
         child, parent = levels[a], levels[b]
-        arrivals = tiles[(child.name, "O")] * _stays(mapping, a, rel) * child.instances
-        fan = prod(_product(mapping[j].spatial, others) for j in range(a + 1, b + 1))
+        key = (child.name, "O")
+        arrivals = tiles[key] * stays[key] * child.instances
+        fan = prod(_product(spatial[j], others) for j in range(a + 1, b + 1))
         drained = arrivals // fan
         read_back = drained - zero_starts  # a reduced stay continuing a partial sum
-        reads[(child.name, "O")] += arrivals  # drain
+        reads[key] += arrivals  # drain
         writes[(parent.name, "O")] += drained
         reads[(parent.name, "O")] += read_back
-        writes[(child.name, "O")] += read_back
+        writes[key] += read_back
         zero_starts = arrivals - read_back
     first = levels[keepers[0]].name
-    fan = prod(_product(mapping[j].spatial, others) for j in range(keepers[0] + 1))
+    fan = prod(_product(spatial[j], others) for j in range(keepers[0] + 1))
     updates = problem.macs // fan
     writes[(first, "O")] += updates
     reads[(first, "O")] += updates - zero_starts
 
 
-def _stays(mapping: Sequence[LevelMapping], level: int, relevant: frozenset[str]) -> int:
-    """How many times a tile of an operand indexed by ``relevant`` is brought into ``level``:
-    the temporal iterations above it, minus the innermost run of loops that do not index it."""
-    above = [loop for m in mapping[level + 1 :] for loop in reversed(m.temporal)]  # inner first
+def _stays(above: Sequence[tuple[str, int]], relevant: frozenset[str]) -> int:
+    """How many times a tile of an operand indexed by ``relevant`` is brought in, given the
+    loops above it (innermost first): their iterations, minus the innermost run of loops that
+    do not index it."""
     k = 0
     while k < len(above) and (above[k][0] not in relevant or above[k][1] == 1):
         k += 1

@@ -17,10 +17,12 @@ from archgym_py.envs.accelerator.loopnest import (
     STATIONARY_ORDERS,
     Level,
     LevelMapping,
+    LoopOrder,
     Problem,
     _prime_factors,
     evaluate,
     evaluate_batch,
+    evaluate_order,
     search,
 )
 
@@ -369,3 +371,46 @@ def test_a_shared_capacity_in_bits_counts_each_operand_at_its_width():
     batch = evaluate_batch(Problem(K=4, C=3), levels, *[np.stack([a]) for a in as_arrays(mapping)],
                            [{}, {}])  # fmt: skip
     assert not batch["fits"][0]
+
+
+# ----------------------------------------------------------------------------- loop orders
+def test_per_operand_cuts_let_inputs_stay_where_weights_and_outputs_do_not():
+    # one loop order, innermost first: C (3), P (2), K (4); the RF keeps the inputs across all
+    # of it (cut 3) but the weights and outputs only across C (cut 1), as a ZigZag mapping can
+    rf = Level("RF", ALL)
+    dram = Level("DRAM", ALL)
+    order = LoopOrder(loops=[("C", 3), ("P", 2), ("K", 4)],
+                      cuts={"W": [1, 3], "I": [3, 3], "O": [1, 3]}, spatial=[{}, {}])  # fmt: skip
+    c = evaluate_order(Problem(K=4, C=3, P=2), [rf, dram], order)
+    assert c.tiles[("RF", "I")] == 6 and c.tiles[("RF", "W")] == 3 and c.tiles[("RF", "O")] == 1
+    # inputs: the 6-word tile arrives once; weights: 3 words per K (P does not index W) = 12
+    assert (c.reads[("DRAM", "I")], c.reads[("DRAM", "W")]) == (6, 12)
+    # outputs: a 1-word tile per (P, K): 8 arrivals, all zero starts; 24 MAC updates, 16 reads
+    assert (c.writes[("DRAM", "O")], c.reads[("DRAM", "O")]) == (8, 0)
+    assert (c.writes[("RF", "O")], c.reads[("RF", "O")]) == (24, 16 + 8)
+    # the same loops cut at one place for every operand re-reads the inputs per (P, K): 24
+    aligned = LoopOrder(order.loops, {"W": [1, 3], "I": [1, 3], "O": [1, 3]}, [{}, {}])
+    assert evaluate_order(Problem(K=4, C=3, P=2), [rf, dram], aligned).reads[("DRAM", "I")] == 24
+
+
+def test_bad_loop_orders_name_what_is_wrong():
+    levels = [Level("RF", ALL), Level("DRAM", ALL)]
+    loops = [("C", 3), ("K", 4)]
+    with pytest.raises(SpecError, match=r"cuts.I: got \[2, 1\]; expected nondecreasing"):
+        evaluate_order(
+            Problem(K=4, C=3),
+            levels,
+            LoopOrder(loops, {"W": [1, 2], "I": [2, 1], "O": [1, 2]}, [{}, {}]),
+        )
+    with pytest.raises(SpecError, match=r"cuts.O: got \[1\]; expected one cut per level"):
+        evaluate_order(
+            Problem(K=4, C=3),
+            levels,
+            LoopOrder(loops, {"W": [1, 2], "I": [1, 2], "O": [1]}, [{}, {}]),
+        )
+    with pytest.raises(SpecError, match="factors of K multiply to 2"):
+        evaluate_order(
+            Problem(K=4, C=3),
+            levels,
+            LoopOrder([("C", 3), ("K", 2)], {"W": [1, 2], "I": [1, 2], "O": [1, 2]}, [{}, {}]),
+        )
