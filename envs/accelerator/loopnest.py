@@ -25,9 +25,12 @@ keeps ``X``):
 * *stays*: how often a tile is brought into ``l``: the iterations of the temporal loops above
   ``l``, except the innermost run of loops that do not index ``X`` (the tile stays across them:
   stationarity). ``arrivals = tile x stays x instances(l)``.
-* inputs and weights: each arrival is a write into ``l`` and a read at ``p``, one read serving
-  every instance that a spatial loop not indexing ``X`` separates (multicast): ``arrivals /
-  multicast``. The MACs read ``X`` from the innermost keeper: ``MACs / multicast``.
+* inputs and weights: each arrival is a write into ``l``; the reads at ``p`` are the distinct
+  words the instances below need at once (one read multicast to all that need it): the
+  footprint over ``l``'s loops and the spatial loops between, per stay. That is ``arrivals /
+  multicast`` for spatial loops that do not index ``X``, and less for inputs whose unrolled
+  output and filter positions overlap (Eyeriss's diagonal reuse). The MACs read ``X`` from the
+  innermost keeper the same way: per temporal step, the footprint over the spatial loops below.
 * outputs: a stay ends by draining its tile up (reads at ``l``, writes at ``p``: ``arrivals /
   reduction``, spatial loops not indexing ``O`` being summed on the way). A stay that continues a
   partial sum starts by reading it back from ``p`` into ``l``; the others start from zero. At
@@ -308,17 +311,18 @@ def evaluate_order(
         spatial_below.append(dict(ext))
     reads = {(lv.name, op): 0 for lv in levels for op in OPERANDS}
     writes = dict(reads)
-    tiles, stays = {}, {}
+    tiles, stays, inner = {}, {}, {}
     for op in OPERANDS:
         keepers = [i for i in range(n) if op in levels[i].keeps]
         for i, cut in zip(keepers, order.cuts[op], strict=True):
-            inner = dict(spatial_below[i])
+            key = (levels[i].name, op)
+            inner[key] = dict(spatial_below[i])
             for d, f in order.loops[:cut]:
-                inner[d] *= f
-            tiles[(levels[i].name, op)] = problem.footprint(op, inner)
-            stays[(levels[i].name, op)] = _stays(order.loops[cut:], RELEVANT[op])
+                inner[key][d] *= f
+            tiles[key] = problem.footprint(op, inner[key])
+            stays[key] = _stays(order.loops[cut:], RELEVANT[op])
     for op in "WI":
-        _count_input(problem, op, levels, order.spatial, reads, writes, tiles, stays)
+        _count_input(problem, op, levels, order.spatial, reads, writes, tiles, stays, inner)
     _count_outputs(problem, levels, order.spatial, reads, writes, tiles, stays)
     _check_capacity(levels, tiles)
     compute = prod(f for _, f in order.loops)  # one MAC per unit per cycle
@@ -345,19 +349,33 @@ def evaluate_order(
     )
 
 
-def _count_input(problem, op, levels, spatial, reads, writes, tiles, stays) -> None:
-    """MAC reads of a read-only operand at its innermost keeper, and every keeper's fills."""
-    others = set(DIMS) - RELEVANT[op]
+def _count_input(problem, op, levels, spatial, reads, writes, tiles, stays, inner) -> None:
+    """MAC reads of a read-only operand at its innermost keeper, and every keeper's fills.
+
+    One read at a level feeds every instance below that needs the word: the reads are the
+    distinct words over the spatial loops in between (``footprint``), which is the multicast of
+    loops that do not index the operand and, for inputs, the sliding-window overlap of
+    unrolled output and filter positions (Eyeriss's diagonal reuse)."""
     keepers = [i for i in range(len(levels)) if op in levels[i].keeps]
     first = keepers[0]
-    fan = prod(_product(spatial[j], others) for j in range(first + 1))
-    reads[(levels[first].name, op)] += problem.macs // fan
+    below = _extents(spatial[: first + 1])
+    reads[(levels[first].name, op)] += (
+        problem.macs // prod(below.values()) * problem.footprint(op, below)
+    )
     for a, b in zip(keepers, keepers[1:], strict=False):
         key = (levels[a].name, op)
-        arrivals = tiles[key] * stays[key] * levels[a].instances
-        fan = prod(_product(spatial[j], others) for j in range(a + 1, b + 1))
-        writes[key] += arrivals
-        reads[(levels[b].name, op)] += arrivals // fan
+        writes[key] += tiles[key] * stays[key] * levels[a].instances
+        union = _extents([inner[key], *spatial[a + 1 : b + 1]])
+        reads[(levels[b].name, op)] += stays[key] * levels[b].instances * problem.footprint(op, union)
+
+
+def _extents(parts) -> dict[str, int]:
+    """The product, per dimension, of several loop-extent mappings."""
+    out = dict.fromkeys(DIMS, 1)
+    for part in parts:
+        for d, f in part.items():
+            out[d] *= f
+    return out
 
 
 def _count_outputs(problem, levels, spatial, reads, writes, tiles, stays) -> None:
@@ -438,11 +456,13 @@ def evaluate_batch(
         fan_first = int(np.prod(fan_at[: first + 1]))
         pairs = list(zip(keepers, keepers[1:], strict=False))
         if op != "O":
-            reads[:, first, o] += macs // fan_first
+            below = np.prod(S[: first + 1], axis=0)  # (d,) spatial extents below the first
+            per_step = _footprints(problem, below[None])[0, o]
+            reads[:, first, o] += macs // int(np.prod(below)) * per_step
             for a, b in pairs:
-                fan = int(np.prod(fan_at[a + 1 : b + 1]))
                 writes[:, a, o] += arrivals[:, a]
-                reads[:, b, o] += arrivals[:, a] // fan
+                union = ext[:, a] * np.prod(S[a + 1 : b + 1], axis=0)[None]
+                reads[:, b, o] += stays[:, a] * inst[b] * _footprints(problem, union)[:, o]
             continue
         zero = np.full(n_map, problem.footprint("O", problem.bounds), np.int64)
         for a, b in reversed(pairs):

@@ -414,3 +414,26 @@ def test_bad_loop_orders_name_what_is_wrong():
             levels,
             LoopOrder([("C", 3), ("K", 2)], {"W": [1, 2], "I": [1, 2], "O": [1, 2]}, [{}, {}]),
         )
+
+
+def test_unrolled_output_and_filter_positions_share_their_overlapping_inputs():
+    # 4 PEs each compute one output position p over the 3 filter taps r: a PE needs inputs
+    # p..p+2 (3 words), but the 4 PEs together need rows 0..5: the buffer reads 6, not 12
+    levels = [Level("RF", frozenset("I"), instances=4), Level("GLB", ALL), Level("DRAM", ALL)]
+    mapping = [
+        LevelMapping(temporal=[("R", 3)]),
+        LevelMapping(spatial={"P": 4}),
+        LevelMapping(),
+    ]
+    c = evaluate(Problem(P=4, R=3), levels, mapping)
+    assert c.writes[("RF", "I")] == 12  # 3 words into each of 4 PEs
+    assert c.reads[("GLB", "I")] == 6  # rows 0..5, each read once and multicast
+    batch = evaluate_batch(Problem(P=4, R=3), levels, *[np.stack([a]) for a in as_arrays(mapping)],
+                           [m.spatial for m in mapping])  # fmt: skip
+    assert batch["reads"][0, 1, 1] == 6
+    # unrolled over R instead (a MAC per tap), the MACs read the GLB's inputs directly: each
+    # step's 3 taps need 3 distinct rows, nothing shared within a step
+    taps = [Level("GLB", ALL), Level("DRAM", ALL)]
+    c = evaluate(Problem(P=4, R=3), taps, [LevelMapping(temporal=[("P", 4)], spatial={"R": 3}),
+                                            LevelMapping()])  # fmt: skip
+    assert c.reads[("GLB", "I")] == 12
