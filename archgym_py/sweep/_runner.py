@@ -120,7 +120,9 @@ def _exclusive(results: str | Path):
     the same missing cells twice."""
     with contextlib.ExitStack() as stack:
         try:
-            stack.enter_context(file_lock(results, wait=False))  # makes the store's folder too
+            # a few seconds of patience: the workers of a sweep killed just now (kill -9 of its
+            # process group) still hold the lock while they exit
+            stack.enter_context(file_lock(results, wait=False, patience_s=5.0))  # makes the folder
         except BlockingIOError:
             raise ArchGymError(
                 f"{results}: another sweep is writing this file; wait for it to end (or stop it), "

@@ -1,6 +1,7 @@
 """Exact cost of one mapping of one layer on an N-level memory hierarchy (Timeloop's analytical
-model, as ``timeloop-model`` evaluates a given mapping). The first piece of issue 12's
-architecture language and mapper: the mapper will search mappings and call this per candidate.
+model, as ``timeloop-model`` evaluates a given mapping): :func:`evaluate` for one mapping,
+:func:`evaluate_batch` for many in numpy, :func:`search` a random-pruned mapper over them.
+:mod:`~archgym_py.envs.accelerator.hierarchy` builds the levels from a cited YAML description.
 
 **Problem.** A convolution layer's seven loops ``N K C P Q R S`` (stride ``stride``) over three
 operands: weights ``W[K, C, R, S]``, inputs ``I[N, C, p*stride + r, q*stride + s]`` and outputs
@@ -8,13 +9,15 @@ operands: weights ``W[K, C, R, S]``, inputs ``I[N, C, p*stride + r, q*stride + s
 
 **Architecture.** Storage levels from the innermost (0, next to the MACs) to the outermost (the
 last, usually DRAM), each with the operands it keeps (the others bypass it), a capacity in words
-per operand or shared, per-word read and write energies, a bandwidth in words per cycle per
-instance, and its number of instances (a level's instances fan out to the level below through
-its spatial loops).
+per operand or shared (or in bits, for operands of different widths), per-word read and write
+energies, a bandwidth in words (or bits) per cycle per instance, and its number of instances (a
+level's instances fan out to the level below through its spatial loops).
 
 **Mapping.** Per level, its temporal loops (outermost first, ``(dim, factor)``) and its spatial
 loops (``{dim: factor}``: the fanout from this level's instances to the level below, or to the
-MACs below level 0). For every dimension the factors over all levels multiply to its size.
+MACs below level 0). For every dimension the factors over all levels multiply to its size. Or,
+as ZigZag writes one, a :class:`LoopOrder`: one temporal loop order that each operand's levels
+cut at their own places (:func:`evaluate_order`; the per-level form is its special case).
 
 **Counting**, per operand ``X`` and level ``l`` that keeps it (``p`` = the next level above that
 keeps ``X``):
@@ -366,7 +369,9 @@ def _count_input(problem, op, levels, spatial, reads, writes, tiles, stays, inne
         key = (levels[a].name, op)
         writes[key] += tiles[key] * stays[key] * levels[a].instances
         union = _extents([inner[key], *spatial[a + 1 : b + 1]])
-        reads[(levels[b].name, op)] += stays[key] * levels[b].instances * problem.footprint(op, union)
+        reads[(levels[b].name, op)] += (
+            stays[key] * levels[b].instances * problem.footprint(op, union)
+        )
 
 
 def _extents(parts) -> dict[str, int]:

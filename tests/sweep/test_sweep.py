@@ -223,6 +223,26 @@ def test_a_second_sweep_on_the_same_results_file_is_refused(tmp_path):
     assert not db.exists() or len(open_store(db)) == 0
 
 
+def test_a_lock_released_moments_later_is_waited_for_not_refused(tmp_path):
+    # The workers of a sweep killed with kill -9 exit a moment after it: a --resume right away
+    # waits for them (a few seconds of patience) instead of refusing.
+    import fcntl
+    import threading
+
+    from archgym_py._lock import file_lock
+
+    path = tmp_path / "r.db"
+    held = open(f"{path}.lock", "a")
+    fcntl.flock(held, fcntl.LOCK_EX)
+    threading.Timer(0.3, held.close).start()  # closing releases the lock
+    with file_lock(path, wait=False, patience_s=5.0):
+        pass
+    with open(f"{path}.lock", "a") as again:
+        fcntl.flock(again, fcntl.LOCK_EX)
+        with pytest.raises(BlockingIOError), file_lock(path, wait=False, patience_s=0.2):
+            pass
+
+
 @pytest.mark.parametrize(
     "change, message",
     [
