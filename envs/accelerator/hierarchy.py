@@ -18,6 +18,8 @@ A spec (``arch_specs/accelerator/hierarchy/*.yaml``) gives every number with its
         read_energy_pj_per_bit: {value: 0.053, source: "..."} # or per operand
         write_energy_pj_per_bit: {value: 0.053, source: "..."}
         bandwidth_bits_per_cycle: {value: 128, source: "..."} # optional: unbounded
+        fanout: {lanes: {value: 8, source: ...}}   # optional: units below each instance
+        serves: {lanes: [K]}                       # (a per-PE level's vector MACs, as Simba)
       - ...
       - name: DRAM                                 # the outermost keeps W, I and O; no capacity
 
