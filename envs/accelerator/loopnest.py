@@ -176,13 +176,17 @@ def _check(problem: Problem, levels: Sequence[Level], mapping: Sequence[LevelMap
     if not set(OPERANDS) <= set(levels[-1].keeps):
         raise SpecError(f"architecture: the outermost level ({levels[-1].name}) must keep W, I, O")
     _check_factors(problem, mapping)
+    _check_fanout(levels, [m.spatial for m in mapping])
+
+
+def _check_fanout(levels: Sequence[Level], spatial: Sequence[Mapping[str, int]]) -> None:
+    """Each level's spatial loops fan its instances out to exactly the instances below."""
     for i in range(len(levels) - 1):
-        fan = prod(mapping[i + 1].spatial.values())
-        if levels[i].instances != levels[i + 1].instances * fan:
+        fanned = levels[i + 1].instances * prod(spatial[i + 1].values())
+        if levels[i].instances != fanned:
             raise SpecError(
-                f"mapping[{i + 1}].spatial: fans {levels[i + 1].name}'s {levels[i + 1].instances} "
-                f"instance(s) out to {levels[i + 1].instances * fan}; {levels[i].name} has "
-                f"{levels[i].instances}"
+                f"spatial[{i + 1}]: fans {levels[i + 1].name}'s {levels[i + 1].instances} "
+                f"instance(s) out to {fanned}; {levels[i].name} has {levels[i].instances}"
             )
 
 
@@ -249,7 +253,7 @@ def evaluate(
     (12, 12, 8)
     """
     _check(problem, levels, mapping)
-    return evaluate_order(problem, levels, as_loop_order(levels, mapping), mac_pj=mac_pj)
+    return _evaluate_order(problem, levels, as_loop_order(levels, mapping), mac_pj)
 
 
 @dataclass(frozen=True)
@@ -290,13 +294,7 @@ def _check_order(problem: Problem, levels: Sequence[Level], order: LoopOrder) ->
     _check_factors(
         problem, [LevelMapping(order.loops), *(LevelMapping((), s) for s in order.spatial)]
     )
-    for i in range(len(levels) - 1):
-        fan = prod(order.spatial[i + 1].values())
-        if levels[i].instances != levels[i + 1].instances * fan:
-            raise SpecError(
-                f"spatial[{i + 1}]: fans {levels[i + 1].name} out to {levels[i + 1].instances * fan} "
-                f"instance(s); {levels[i].name} has {levels[i].instances}"
-            )
+    _check_fanout(levels, order.spatial)
 
 
 def evaluate_order(
@@ -305,6 +303,11 @@ def evaluate_order(
     """:func:`evaluate` for a :class:`LoopOrder` (each operand's memories cut the loop order at
     their own places, as ZigZag's temporal mappings do)."""
     _check_order(problem, levels, order)
+    return _evaluate_order(problem, levels, order, mac_pj)
+
+
+def _evaluate_order(problem: Problem, levels: Sequence[Level], order: LoopOrder, mac_pj: float):
+    """:func:`evaluate_order` on a checked order (a per-level mapping is checked in its form)."""
     n = len(levels)
     spatial_below = []  # spatial loop extents at or below each level
     ext = dict.fromkeys(DIMS, 1)
@@ -441,7 +444,7 @@ def evaluate_batch(
     n_map, n = T.shape[0], len(levels)
     S = np.array([[sp.get(d, 1) for d in DIMS] for sp in spatial], dtype=np.int64)  # (l, d)
     ext = np.cumprod(T * S[None], axis=1)  # (m, l, d): loops at or below each level
-    _check_batch(problem, levels, ext, S)
+    _check_batch(problem, levels, ext, spatial)
     keeps = np.array([[op in lv.keeps for op in OPERANDS] for lv in levels])  # (l, op)
     tiles = np.stack([_footprints(problem, ext[:, i]) for i in range(n)], axis=1) * keeps[None]
     # loops above each level, innermost first: (m, l, slots) factors and dims
@@ -504,19 +507,13 @@ def evaluate_batch(
     }
 
 
-def _check_batch(problem: Problem, levels: Sequence[Level], ext: np.ndarray, S: np.ndarray):
+def _check_batch(problem: Problem, levels: Sequence[Level], ext: np.ndarray, spatial) -> None:
     """Factors multiply to the bounds; each level's spatial loops fan out to the instances of
     the level below."""
     bounds = np.array([problem.bounds[d] for d in DIMS])
     if np.any(ext[:, -1] != bounds):
         raise SpecError("evaluate_batch: a mapping's factors do not multiply to the layer's bounds")
-    for i in range(len(levels) - 1):
-        fanned = levels[i + 1].instances * int(np.prod(S[i + 1]))
-        if levels[i].instances != fanned:
-            raise SpecError(
-                f"spatial[{i + 1}]: fans {levels[i + 1].name} out to {fanned} instance(s); "
-                f"{levels[i].name} has {levels[i].instances}"
-            )
+    _check_fanout(levels, spatial)
 
 
 def _fits_batch(levels: Sequence[Level], tiles: np.ndarray, keeps: np.ndarray) -> np.ndarray:
