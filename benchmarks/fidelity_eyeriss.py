@@ -38,18 +38,29 @@ def main() -> None:
     details = sim.evaluate({}, convs, details=True).details
     latency_ms = details["layer_latency_s"][0] * 1e3
     dram_mb = details["layer_dram_words"][0] * arch.data_bits / 8 / 1e6
+    print("AlexNet CONV layers on Eyeriss (batch 4, 200 MHz): model vs Chen et al., JSSC 2017")
+    compare(latency_ms, dram_mb, bound=details["layer_binding"][0], total=True)
+
+
+def compare(latency_ms, dram_mb, *, bound=None, total: bool = False) -> None:
+    """Per layer: the model's latency and DRAM traffic against the published ones; then the
+    total (if asked) and the rank correlation and mean error of each."""
     pub_lat = np.array([v[0] for v in PUBLISHED.values()])
     pub_dram = np.array([v[1] for v in PUBLISHED.values()])
-
-    print("AlexNet CONV layers on Eyeriss (batch 4, 200 MHz): model vs Chen et al., JSSC 2017")
     print(
-        f"{'layer':<7}{'latency ms':>12}{'published':>11}{'error':>8}{'DRAM MB':>10}{'published':>11}{'error':>8}  bound"
+        f"{'layer':<7}{'latency ms':>12}{'published':>11}{'error':>8}{'DRAM MB':>10}{'published':>11}{'error':>8}"
+        + ("  bound" if bound is not None else "")
     )
-    for i, name in enumerate(PUBLISHED):
-        print(f"{name:<7}{latency_ms[i]:>12.2f}{pub_lat[i]:>11.1f}{latency_ms[i] / pub_lat[i] - 1:>+8.0%}"
-              f"{dram_mb[i]:>10.2f}{pub_dram[i]:>11.1f}{dram_mb[i] / pub_dram[i] - 1:>+8.0%}  {details['layer_binding'][0, i]}")  # fmt: skip
-    print(f"{'total':<7}{latency_ms.sum():>12.2f}{pub_lat.sum():>11.1f}{latency_ms.sum() / pub_lat.sum() - 1:>+8.0%}"
-          f"{dram_mb.sum():>10.2f}{pub_dram.sum():>11.1f}{dram_mb.sum() / pub_dram.sum() - 1:>+8.0%}")  # fmt: skip
+    rows = [
+        (name, latency_ms[i], pub_lat[i], dram_mb[i], pub_dram[i])
+        for i, name in enumerate(PUBLISHED)
+    ]
+    if total:
+        rows.append(("total", latency_ms.sum(), pub_lat.sum(), dram_mb.sum(), pub_dram.sum()))
+    for i, (name, lat, plat, mb, pmb) in enumerate(rows):
+        extra = f"  {bound[i]}" if bound is not None and i < len(PUBLISHED) else ""
+        print(f"{name:<7}{lat:>12.2f}{plat:>11.1f}{lat / plat - 1:>+8.0%}"
+              f"{mb:>10.2f}{pmb:>11.1f}{mb / pmb - 1:>+8.0%}{extra}")  # fmt: skip
     for label, model, pub in (("latency", latency_ms, pub_lat), ("DRAM", dram_mb, pub_dram)):
         rho = spearmanr(model, pub).statistic
         mape = np.mean(np.abs(model - pub) / pub)
@@ -68,32 +79,16 @@ def hierarchy_model() -> None:
     convs = [layer for layer in alexnet(batch=4).layers if layer.kind == "conv2d"]
     lat, dram = [], []
     for layer in convs:
-        ms = mb = 0.0
-        for _ in range(layer.groups):  # AlexNet's grouped layers: each group maps on its own
-            p = Problem(N=layer.n, K=layer.k, C=layer.c, P=layer.p, Q=layer.q, R=layer.r,
-                        S=layer.s, stride=layer.stride)  # fmt: skip
-            _, cost = h.map(p, objective="edp", samples=8192)
-            ms += cost.cycles / (h.clock_mhz * 1e3)
-            words = {op: cost.reads[("DRAM", op)] + cost.writes[("DRAM", op)] for op in "WIO"}
-            mb += sum(n * h.precision_bits[op] for op, n in words.items()) / 8 / 1e6
-        lat.append(ms)
-        dram.append(mb)
-    lat, dram = np.array(lat), np.array(dram)
-    pub_lat = np.array([v[0] for v in PUBLISHED.values()])
-    pub_dram = np.array([v[1] for v in PUBLISHED.values()])
+        # AlexNet's grouped layers: each group is the same problem, mapped on its own in turn
+        p = Problem(N=layer.n, K=layer.k, C=layer.c, P=layer.p, Q=layer.q, R=layer.r,
+                    S=layer.s, stride=layer.stride)  # fmt: skip
+        _, cost = h.map(p, objective="edp", samples=8192)
+        words = {op: cost.reads[("DRAM", op)] + cost.writes[("DRAM", op)] for op in "WIO"}
+        bits = sum(n * h.precision_bits[op] for op, n in words.items())
+        lat.append(layer.groups * cost.cycles / (h.clock_mhz * 1e3))
+        dram.append(layer.groups * bits / 8 / 1e6)
     print("\nThe same layers on the hierarchy description (loop-nest model + mapper, EDP):")
-    print(
-        f"{'layer':<7}{'latency ms':>12}{'published':>11}{'error':>8}{'DRAM MB':>10}{'published':>11}{'error':>8}"
-    )
-    for i, name in enumerate(PUBLISHED):
-        print(f"{name:<7}{lat[i]:>12.2f}{pub_lat[i]:>11.1f}{lat[i] / pub_lat[i] - 1:>+8.0%}"
-              f"{dram[i]:>10.2f}{pub_dram[i]:>11.1f}{dram[i] / pub_dram[i] - 1:>+8.0%}")  # fmt: skip
-    for label, model, pub in (("latency", lat, pub_lat), ("DRAM", dram, pub_dram)):
-        rho = spearmanr(model, pub).statistic
-        mape = np.mean(np.abs(model - pub) / pub)
-        print(
-            f"{label:<8} Spearman rank correlation {rho:+.2f}, mean absolute percentage error {mape:.0%}"
-        )
+    compare(np.array(lat), np.array(dram))
 
 
 if __name__ == "__main__":
