@@ -496,6 +496,10 @@ def read_dramsim3(path: str | Path, *, clock_mhz: float = 1200.0, name: str = ""
     return _from_lists(path, name, times, addrs, writes, 1000.0 / clock_mhz, "dramsim3", clock_mhz)
 
 
+#: Direction tokens of the plain format (reads, writes).
+_PLAIN_READ, _PLAIN_WRITE = ("R", "READ"), ("W", "WRITE")
+
+
 def read_plain(path: str | Path, *, clock_mhz: float = 1000.0, name: str = "") -> Trace:
     """A plain trace: ``<cycle> R|W <address>`` per line (address hex ``0x...`` or decimal,
     ``READ``/``WRITE`` also accepted), cycles of ``clock_mhz``."""
@@ -504,14 +508,14 @@ def read_plain(path: str | Path, *, clock_mhz: float = 1000.0, name: str = "") -
     times, addrs, writes = _columns()
     for lineno, line in _data_lines(path):
         parts = line.split()
-        if len(parts) != 3 or parts[1].upper() not in ("R", "W", "READ", "WRITE"):
+        if len(parts) != 3 or parts[1].upper() not in _PLAIN_READ + _PLAIN_WRITE:
             raise _bad(path, lineno, expected, line)
         try:
             times.append(int(parts[0]))
             addrs.append(_parse_address(parts[2]))
         except (ValueError, OverflowError):
             raise _bad(path, lineno, expected, line) from None
-        writes.append(parts[1].upper() in ("W", "WRITE"))
+        writes.append(parts[1].upper() in _PLAIN_WRITE)
     return _from_lists(path, name, times, addrs, writes, 1000.0 / clock_mhz, "plain", clock_mhz)
 
 
@@ -597,7 +601,7 @@ def sniff_format(path: str | Path) -> str:
         if (
             len(parts) == 3
             and parts[0].isdigit()
-            and parts[1].upper() in ("R", "W", "READ", "WRITE")
+            and parts[1].upper() in _PLAIN_READ + _PLAIN_WRITE
         ):
             return "plain"
         if (len(parts) == 2 and parts[1].upper() in ("R", "W")) or (parts and parts[0].isdigit()):
