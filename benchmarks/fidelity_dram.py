@@ -11,7 +11,8 @@ Both simulate the shipped ``ddr4_2400`` memory system (one x64 channel, one rank
 BankGroup | Column | offset mapping): DRAMsim3 reads an ``.ini`` written here from the same
 timing set (so CL 16, not its own CL 17 config), and this model is configured as DRAMsim3's
 controller: a 32-entry read queue and write buffer in front of 8-entry per-bank command queues,
-writes drained in batches when the write buffer fills (``GrpFrFcfsWm``, watermarks 1.0 / 0.0),
+writes drained in batches when the write buffer fills (``GrpFrFcfsWm``, watermarks 1.0 / 0.0)
+or, with no read waiting, once more than 8 are buffered,
 FR-FCFS with DRAMsim3's 4-hit cap, all-bank refresh, no front-end delay.
 
 Traces (generated here, 20,000 requests each): a stream, random reads, random reads and writes
@@ -63,6 +64,7 @@ DRAMSIM3_LIKE = {
     "command_queue_depth": 8,  # cmd_queue_size 8, PER_BANK queue_structure
     "write_drain_high": 1.0,  # drain when the write buffer is full ...
     "write_drain_low": 0.0,  # ... all of it
+    "write_drain_idle_writes": 9,  # or when more than 8 wait and the command queues are empty
     "max_row_hits": 4,  # ArbitratePrecharge: RowHitCount >= 4
     "refresh_policy": "AllBank",  # RANK_LEVEL_STAGGERED with one rank
     "refresh_max_postponed": 0,

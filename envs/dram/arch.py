@@ -77,6 +77,12 @@ TUNABLE: dict[str, Field] = {
     "write_drain_low": Field(
         float, "GrpFrFcfsWm: share of the write buffer that ends a write drain", low=0, high=1
     ),
+    "write_drain_idle_writes": Field(
+        int,
+        "GrpFrFcfsWm: buffered writes that start a drain while no read waits",
+        low=1,
+        high=4096,
+    ),
     "max_row_hits": Field(
         int,
         "accesses an open row serves before an older miss to its bank wins (0: no cap)",

@@ -25,9 +25,11 @@ Model (times are integer clock cycles of the device):
   request wins the channel: precharges and activations of other banks hide under the data of
   row hits, as in every bank-state-machine controller (DRAMSys, DRAMsim3, Ramulator).
 * **Write batching.** GrpFrFcfsWm serves one direction at a time per channel: it switches to
-  writes when the buffered writes reach the high watermark (or no read waits) and back to reads
-  when they fall to the low watermark while reads wait (Ramulator's watermark controller,
-  DRAMSys's GrpFrFcfsWm); a switch pays the bus turnaround once per batch.
+  writes when the buffered writes reach the high watermark, or when no read waits and at least
+  ``write_drain_idle_writes`` are buffered (Ramulator: 1; DRAMsim3: 9), and back to
+  reads when they fall to the low watermark while reads wait (Ramulator's watermark controller,
+  DRAMSys's GrpFrFcfsWm); a switch pays the bus turnaround once per batch. Writes held below
+  that threshold drain once the trace has no more requests.
 * **Timing.** Per bank: tRCD, tRP, tRAS, tRC, tRTP, tWR; per rank: tRRD_S, tFAW (a window of the
   last four ACTs), tCCD_S, tWTR_S; per bank group: tRRD_L, tCCD_L, tWTR_L; per channel: the data
   bus (bursts in issue order; a write after a read waits tRTW = CL + BL/2 - CWL + the spec's
@@ -64,8 +66,8 @@ N_TIMING = 25
 
 # Columns of the configuration matrix (categorical knobs as their index in arch.py's tuples).
 PAGE, SCHED, BUF, RBS, RESPQ, REFP, MAXPOST, MAXPULL, ARB, MAT = range(10)
-RBS_RD, RBS_WR, CMDQ, WM_HI, WM_LO, HITCAP, CLOSE_AFTER = range(10, 17)
-N_CONFIG = 17
+RBS_RD, RBS_WR, CMDQ, WM_HI, WM_LO, HITCAP, CLOSE_AFTER, WM_IDLE = range(10, 18)
+N_CONFIG = 18
 
 # Scheduler indices (arch.SCHEDULERS order).
 FIFO, FRFCFS, FRFCFS_GRP, GRP_FRFCFS_WM = range(4)
@@ -215,8 +217,8 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
     NCH, NB, NR, NBG_R, NB_R = org[0], org[1], org[2], org[3], org[4]
     page, sched, buf, rbs, respq = c[PAGE], c[SCHED], c[BUF], c[RBS], c[RESPQ]
     refp, maxpost, maxpull, arb, mat = c[REFP], c[MAXPOST], c[MAXPULL], c[ARB], c[MAT]
-    rbs_rd, rbs_wr, depth, wm_hi, wm_lo, hitcap, close_after = (
-        c[RBS_RD], c[RBS_WR], c[CMDQ], c[WM_HI], c[WM_LO], c[HITCAP], c[CLOSE_AFTER],
+    rbs_rd, rbs_wr, depth, wm_hi, wm_lo, hitcap, close_after, wm_idle = (
+        c[RBS_RD], c[RBS_WR], c[CMDQ], c[WM_HI], c[WM_LO], c[HITCAP], c[CLOSE_AFTER], c[WM_IDLE],
     )  # fmt: skip
     t_cl, t_cwl, t_rcd, t_rp, t_ras, t_rc = tim[CL], tim[CWL], tim[RCD], tim[RP], tim[RAS], tim[RC]
     t_ccds, t_ccdl, t_rrds, t_rrdl, t_faw = tim[CCD_S], tim[CCD_L], tim[RRD_S], tim[RRD_L], tim[FAW]
@@ -257,6 +259,7 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
     ch_rd = np.zeros(NCH, np.int64)
     ch_wr = np.zeros(NCH, np.int64)
     ch_oldest = np.full(NCH, INF, np.int64)
+    ch_floor = np.zeros(NCH, np.int64)  # no decision before the channel's latest admission
     ch_wmode = np.zeros(NCH, np.bool_)
     ch_mode_t = np.zeros(NCH, np.int64)
     ch_batch = np.zeros(NCH, np.int64)  # writes left in the current drain
@@ -364,7 +367,11 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
         cbest = -1
         for cc in range(NCH):
             if ch_cnt[cc] > 0:
-                t = max(ch_next[cc], ch_oldest[cc])
+                t = max(ch_next[cc], ch_oldest[cc], ch_floor[cc])
+                if watermark and not ch_wmode[cc] and ch_rd[cc] == 0 and ch_wr[cc] < wm_idle:
+                    if ta < INF:
+                        continue  # too few writes to start an idle drain: wait for more
+                    t = max(t, last_adm)  # the trace is exhausted: drain what is left
                 if t < td:
                     td = t
                     cbest = cc
@@ -376,6 +383,7 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
             d = wr[j]
             adm[j] = ta
             last_adm = ta
+            ch_floor[cc] = ta
             blocked = False
             q[b, qlen[b]] = j
             qlen[b] += 1
@@ -435,11 +443,12 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
                 ch_mode_t[cc] = T
             if not ch_wmode[cc] and ch_wr[cc] > 0:
                 # a drain serves the writes above the low watermark when the high one is
-                # reached, or every buffered write when no read waits
+                # reached, or every buffered write when no read waits (once at least wm_idle
+                # are buffered, or the trace has no more requests)
                 batch = 0
                 if ch_wr[cc] >= wm_hi:
                     batch = ch_wr[cc] - wm_lo
-                elif ch_rd[cc] == 0:
+                elif ch_rd[cc] == 0 and (ch_wr[cc] >= wm_idle or ta == INF):
                     batch = ch_wr[cc]
                 if batch > 0:
                     ch_wmode[cc] = True
@@ -449,6 +458,8 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
                         b = cc * NB + bb
                         drain_reads[b] = min(b_dir[b, 0], depth)
             serve = 1 if ch_wmode[cc] else 0
+            if serve == 0 and ch_rd[cc] == 0:
+                continue  # a drain just ended below the idle threshold: hold the rest
 
         # ---------------------------------------------------------------- pick a request
         best_r = -1

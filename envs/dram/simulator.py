@@ -69,6 +69,7 @@ _INTEGER = {
     "command_queue_depth": K.CMDQ,
     "max_row_hits": K.HITCAP,
     "close_after_hits": K.CLOSE_AFTER,
+    "write_drain_idle_writes": K.WM_IDLE,
 }
 
 _TIMING_FIELDS = {
@@ -111,8 +112,8 @@ class DramSimulator:
             (``page_policy, scheduler, scheduler_buffer, request_buffer_size, resp_queue,
             refresh_policy, refresh_max_postponed, refresh_max_pulledin, arbiter,
             max_active_transactions, address_mapping, read_buffer_size, write_buffer_size,
-            command_queue_depth, write_drain_high, write_drain_low, max_row_hits,
-            close_after_hits``) and keeps the rest.
+            command_queue_depth, write_drain_high, write_drain_low, write_drain_idle_writes,
+            max_row_hits, close_after_hits``) and keeps the rest.
     """
 
     metrics = METRICS
@@ -411,6 +412,7 @@ def _canonical(cfg: np.ndarray) -> np.ndarray:
     no_drain = cfg[:, K.SCHED] != SCHEDULERS.index("GrpFrFcfsWm")
     cfg[no_drain, K.WM_HI] = 0
     cfg[no_drain, K.WM_LO] = 0
+    cfg[no_drain, K.WM_IDLE] = 1
     no_refresh = cfg[:, K.REFP] == REFRESH_POLICIES.index("NoRefresh")
     cfg[no_refresh, K.MAXPOST] = 0
     cfg[no_refresh, K.MAXPULL] = 0

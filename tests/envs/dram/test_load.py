@@ -122,6 +122,25 @@ def test_watermark_draining_pays_one_turnaround_pair_per_batch():
     assert value(batched, "bandwidth_bps") > 1.3 * value(plain, "bandwidth_bps")
 
 
+def test_idle_writes_wait_for_the_idle_drain_threshold():
+    # four writes to four idle banks, 100 ns apart, no reads. Draining any write while no read
+    # waits (Ramulator, DRAMSys) each goes at once: ACT on arrival + think, WR tRCD later. Holding
+    # them until 4 are buffered (DRAMsim3 holds until more than 8) the first waits for the last.
+    gap_ns = 100.0
+    tr = trace([(i * gap_ns, addr(i, 0, 3), True) for i in range(4)])
+    design = {**QUIET, "scheduler": "GrpFrFcfsWm", "scheduler_buffer": "ReadWrite"}
+    eager = np.round(SIM.latencies_s(design, tr) / CK).astype(int)
+    held = np.round(SIM.latencies_s({**design, "write_drain_idle_writes": 4}, tr) / CK)
+    write = ARCH.trcd_ck + ARCH.cwl_ck + ARCH.burst_ck
+    assert eager.tolist() == [THINK + write] * 4
+    last = int(np.ceil(3 * gap_ns / ARCH.tck_ns - 1e-9))  # the 4th write's arrival cycle
+    assert held[0] == last + THINK + write  # ACTs tRRD apart; the first is served first
+    assert held[3] < held[0]
+    # fewer than the threshold ever buffered: they drain when the trace has no more requests
+    few = np.round(SIM.latencies_s({**design, "write_drain_idle_writes": 9}, tr) / CK)
+    assert few.tolist() == held.tolist()
+
+
 def test_watermarks_are_checked():
     with pytest.raises(DesignError, match="write_drain_low"):
         evaluate(stream_rw(8), scheduler="GrpFrFcfsWm", write_drain_high=0.2, write_drain_low=0.5)
