@@ -11,6 +11,7 @@ ENVS: dict[str, str] = {
     "archgym/AcceleratorSmall-v0": "accelerator/env_small.yaml",
     "archgym/DRAM-v0": "dram/env.yaml",
     "archgym/DRAMLPDDR4-v0": "dram/env_lpddr4.yaml",
+    "archgym/GPU-v0": "gpu/env.yaml",
 }
 
 #: The installed domains: name -> ``"module:attribute"`` of its :class:`archgym_py.Domain`. An env
@@ -20,6 +21,7 @@ ENVS: dict[str, str] = {
 DOMAINS: dict[str, str] = {
     "accelerator": "archgym_py.envs.accelerator:DOMAIN",
     "dram": "archgym_py.envs.dram:DOMAIN",
+    "gpu": "archgym_py.envs.gpu:DOMAIN",
 }
 DOMAIN_ENTRY_POINT_GROUP = "archgym_py.domains"
 

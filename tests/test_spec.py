@@ -18,6 +18,7 @@ from archgym_py.envs.accelerator.arch import arch_from_dict
 SPEC_ROOT = shipped_spec_dir("")
 ARCH_FILES = sorted((SPEC_ROOT / "accelerator" / "arch").glob("*.yaml"))
 DRAM_ARCH_FILES = sorted((SPEC_ROOT / "dram" / "arch").glob("*.yaml"))
+GPU_ARCH_FILES = sorted((SPEC_ROOT / "gpu" / "arch").glob("*.yaml"))
 MODEL_FILES = sorted((SPEC_ROOT / "models").glob("*.yaml"))
 BEST_KNOWN_FILES = sorted(SPEC_ROOT.glob("*/best_known.yaml"))
 HIERARCHY_FILES = sorted((SPEC_ROOT / "accelerator" / "hierarchy").glob("*.yaml"))
@@ -25,7 +26,8 @@ HIERARCHY_FILES = sorted((SPEC_ROOT / "accelerator" / "hierarchy").glob("*.yaml"
 #: A citation names a year, a standard, a preprint, a part number, a datasheet, or the config of a
 #: named reference tool, or says it is derived or an assumption (and why); a bare word is not one.
 CITED = re.compile(
-    r"(19|20)\d\d|JESD|arXiv|config\.json|datasheet|DRAMSys|DRAMSim3|gem5|MT\d\d|derived:|assumption:",
+    r"(19|20)\d\d|JESD|arXiv|config\.json|datasheet|whitepaper|DRAMSys|DRAMSim3|gem5|MT\d\d|"
+    r"AI-benchmarking-guide|vLLM|derived:|assumption:",
     re.IGNORECASE,
 )
 
@@ -37,7 +39,8 @@ def test_the_citation_rule_rejects_bare_words():
 
 def test_every_shipped_yaml_is_loaded_by_a_test():
     shipped = sorted(SPEC_ROOT.rglob("*.yaml"))
-    covered = set(ARCH_FILES) | set(DRAM_ARCH_FILES) | set(MODEL_FILES) | set(BEST_KNOWN_FILES)
+    covered = set(ARCH_FILES) | set(DRAM_ARCH_FILES) | set(GPU_ARCH_FILES) | set(MODEL_FILES)
+    covered |= set(BEST_KNOWN_FILES)
     covered |= set(HIERARCHY_FILES)
     covered |= {SPEC_ROOT / spec for spec in ENVS.values()}
     # Model cards of the shipped surrogates: tests/surrogate/test_surrogate.py reads each one.
@@ -50,11 +53,13 @@ def test_every_shipped_yaml_is_loaded_by_a_test():
 def _arch_types():
     from archgym_py.envs.accelerator import AcceleratorArch
     from archgym_py.envs.dram import DramArch
+    from archgym_py.envs.gpu import GpuArch
     from archgym_py.envs.workloads import TransformerConfig
 
     return (
         [(path, AcceleratorArch) for path in ARCH_FILES]
         + [(path, DramArch) for path in DRAM_ARCH_FILES]
+        + [(path, GpuArch) for path in GPU_ARCH_FILES]
         + [(path, TransformerConfig) for path in MODEL_FILES]
     )
 

@@ -1,0 +1,1 @@
+"""GPU base architectures and env specs (data only)."""

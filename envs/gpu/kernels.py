@@ -1,0 +1,192 @@
+"""Kernel costs on a GPU, numpy-vectorised over designs x kernels.
+
+Every function takes a :class:`Device` (one value per design, shaped ``(D, 1)``) and kernel
+shapes that broadcast against it (``(G,)`` or ``(D, G)``), and returns a :class:`Cost` whose
+arrays are ``(D, G)``: the time of one kernel call, its FLOPs and HBM bytes, and the resource
+that binds it.
+
+**GEMM** (``C[m, n] = A[m, k] B[k, n]``, ``count`` independent instances): the output is cut into
+tiles from a CUTLASS-like candidate set (with split-K for shapes that would leave SMs idle); a
+tile needs two pipeline stages of its operands in shared memory. One thread block per SM: the
+tiles run in ``ceil(tiles / SMs)`` waves, so one tile past a multiple of the SM count costs a
+whole extra wave (the tail). A wave's tiles compute at the dtype's tensor rate times the GPU's
+measured main-loop efficiency; the kernel's operands stream from HBM once when they fit in L2,
+else once per step of a swizzled wave rectangle (:func:`_operand_traffic`), and every tile
+reads its A and B panels through L2. The time is the larger of compute and memory, plus a fixed launch cost; the
+candidate with the least time wins (what cuBLAS's heuristics aim for).
+
+**Memory-bound kernels** (norms, activations, residual adds, embedding gathers, decode
+attention) move their bytes at the measured achievable HBM bandwidth (STREAM triad), scaled down
+when too few thread blocks run to keep HBM busy.
+
+**Flash attention** (prefill) tiles queries in blocks of 128 per (batch, head) thread block and
+runs at the GPU's measured flash-attention efficiency; causal masking halves the work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Output tiles (rows, columns) a GEMM may use, as in CUTLASS's default configurations; K is
+#: consumed in steps of ``TILE_K``.
+TILES = ((256, 128), (128, 256), (128, 128), (128, 64), (64, 128), (64, 64))
+TILE_K = 64
+#: K-splits a GEMM may use to fill idle SMs (partial sums reduced in fp32 through HBM).
+SPLITS = (1, 2, 4, 8, 16)
+#: Thread blocks needed per SM count to saturate HBM. Assumption: a memory-bound kernel needs
+#: about half the SMs busy to reach its achievable bandwidth (Little's law with ~64 KB in
+#: flight per SM); fewer blocks get a proportional share.
+HBM_SATURATION_SHARE = 0.5
+#: Queries per flash-attention thread block (FlashAttention-2's forward block size).
+FLASH_BLOCK_Q = 128
+
+BINDINGS = ("compute", "hbm", "l2", "launch")
+
+
+@dataclass(frozen=True)
+class Device:
+    """Per-design hardware numbers, each shaped ``(D, 1)``."""
+
+    sms: np.ndarray
+    clock_hz: np.ndarray
+    tensor_flops_per_clk_sm: np.ndarray  # of the compute dtype
+    tensor_efficiency: np.ndarray
+    attention_efficiency: np.ndarray
+    hbm_bytes_per_s: np.ndarray  # achievable (peak x measured efficiency)
+    l2_bytes_per_s: np.ndarray
+    l2_bytes: np.ndarray
+    smem_bytes_per_sm: np.ndarray
+    launch_s: np.ndarray
+
+
+@dataclass(frozen=True)
+class Cost:
+    """One kernel call per design: time (s), FLOPs, HBM bytes and the binding resource index
+    into :data:`BINDINGS`."""
+
+    time_s: np.ndarray
+    flops: np.ndarray
+    hbm_bytes: np.ndarray
+    binding: np.ndarray
+
+
+def _ceil_div(a, b):
+    return -(-a // b)
+
+
+def _hbm_rate(dev: Device, blocks) -> np.ndarray:
+    """Achievable HBM bandwidth with ``blocks`` thread blocks in flight."""
+    busy = np.minimum(blocks, dev.sms) / (HBM_SATURATION_SHARE * dev.sms)
+    return dev.hbm_bytes_per_s * np.minimum(1.0, busy)
+
+
+def _pick(times: list[np.ndarray], parts: list[tuple]) -> tuple[np.ndarray, ...]:
+    """The candidate with the least time at each (design, kernel), and its parts."""
+    stacked = np.stack(times)
+    best = np.argmin(stacked, axis=0)
+    pick = lambda arrays: np.take_along_axis(np.stack(arrays), best[None], 0)[0]  # noqa: E731
+    return (pick(times), *(pick([p[i] for p in parts]) for i in range(len(parts[0]))))
+
+
+def _operand_traffic(dev, m, n, k, count, tm, tn, a_bytes, b_bytes, operands):
+    """HBM bytes of a GEMM's A and B. Operands that fit in L2 are read once. Otherwise the tiles
+    run in swizzled rectangles of about ``r x c = SMs`` tiles (CUTLASS's threadblock swizzle)
+    that sweep K together, so the tiles of a rectangle share each K-slice through L2: an A row
+    panel is read once per rectangle column step, a B panel once per row step."""
+    rows, cols = _ceil_div(m, tm), _ceil_div(n, tn)
+    r = np.minimum(rows, np.ceil(np.sqrt(dev.sms)))
+    c = np.minimum(cols, _ceil_div(dev.sms, r))
+    swizzled = count * (m * k * a_bytes * _ceil_div(cols, c) + k * n * b_bytes * _ceil_div(rows, r))
+    return np.where(operands <= dev.l2_bytes, operands, np.maximum(swizzled, operands))
+
+
+def gemm(dev: Device, m, n, k, *, count=1, a_bytes=2.0, b_bytes=2.0, c_bytes=2.0) -> Cost:
+    """``count`` GEMMs of ``m x n x k`` (A elements of ``a_bytes``, B of ``b_bytes``, C of
+    ``c_bytes``); see the module docstring."""
+    m, n, k, count = (np.asarray(x, dtype=np.int64) for x in (m, n, k, count))
+    shape = np.broadcast_shapes(dev.sms.shape, m.shape, n.shape, k.shape, count.shape)
+    flops = 2.0 * m * n * k * count
+    operands = count * (m * k * a_bytes + k * n * b_bytes)
+    in_bytes = np.maximum(a_bytes, b_bytes)
+    times, parts = [], []
+    for tm, tn in TILES:
+        stage = (tm + tn) * TILE_K * in_bytes
+        fits = 2 * stage <= dev.smem_bytes_per_sm
+        grid = count * _ceil_div(m, tm) * _ceil_div(n, tn)
+        for split in SPLITS:
+            k_part = _ceil_div(k, split)
+            tiles = grid * split
+            waves = _ceil_div(tiles, dev.sms)
+            t_tile = (2.0 * tm * tn * _ceil_div(k_part, TILE_K) * TILE_K
+                      / (dev.tensor_flops_per_clk_sm * dev.tensor_efficiency * dev.clock_hz))  # fmt: skip
+            compute = waves * t_tile
+            panels = tiles * (tm * a_bytes + tn * b_bytes) * k_part
+            reduce = (split > 1) * 2.0 * split * count * m * n * 4.0  # fp32 partials out and in
+            hbm = _operand_traffic(dev, m, n, k, count, tm, tn, a_bytes, b_bytes, operands)
+            hbm = hbm + count * m * n * c_bytes + reduce
+            t_hbm = hbm / _hbm_rate(dev, tiles)
+            t_l2 = (panels + reduce) / dev.l2_bytes_per_s
+            t = np.maximum(np.maximum(compute, t_hbm), t_l2) + dev.launch_s
+            t = np.where(fits, t, np.inf)
+            binding = np.where(compute >= np.maximum(t_hbm, t_l2), 0, np.where(t_hbm >= t_l2, 1, 2))
+            binding = np.where(
+                np.maximum(np.maximum(compute, t_hbm), t_l2) < dev.launch_s, 3, binding
+            )
+            times.append(np.broadcast_to(t, shape))
+            parts.append((np.broadcast_to(hbm, shape), np.broadcast_to(binding, shape)))
+    time, hbm, binding = _pick(times, parts)
+    return Cost(time, np.broadcast_to(flops, shape).astype(float), hbm, binding)
+
+
+def memory_bound(dev: Device, nbytes, *, blocks=None, flops=0.0) -> Cost:
+    """A kernel that streams ``nbytes`` through HBM (``blocks`` thread blocks; default: enough)."""
+    nbytes = np.asarray(nbytes, dtype=float)
+    shape = np.broadcast_shapes(dev.sms.shape, nbytes.shape)
+    rate = dev.hbm_bytes_per_s if blocks is None else _hbm_rate(dev, np.asarray(blocks))
+    t_mem = nbytes / rate
+    binding = np.where(t_mem < dev.launch_s, 3, 1)
+    return Cost(np.broadcast_to(t_mem + dev.launch_s, shape),
+                np.broadcast_to(np.asarray(flops, float), shape),
+                np.broadcast_to(nbytes, shape), np.broadcast_to(binding, shape))  # fmt: skip
+
+
+def flash_attention(dev: Device, batch, heads, kv_heads, q_len, kv_len, head_dim, *, causal=True,
+                    act_bytes=2.0) -> Cost:  # fmt: skip
+    """Fused attention forward (scores, softmax, context) for ``batch`` sequences of ``q_len``
+    queries over ``kv_len`` keys; K and V are read once per query block through L2."""
+    batch, heads, kv_heads, q_len, kv_len = (
+        np.asarray(x, dtype=np.int64) for x in (batch, heads, kv_heads, q_len, kv_len)
+    )
+    # a causal block of queries sees on average half the keys (all of them when q_len < kv_len)
+    seen = np.where(causal & (q_len == kv_len), (kv_len + 1) / 2.0, kv_len)
+    flops = 4.0 * batch * heads * q_len * seen * head_dim
+    blocks = batch * heads * _ceil_div(q_len, FLASH_BLOCK_Q)
+    waves = _ceil_div(blocks, dev.sms)
+    rows = np.minimum(q_len, FLASH_BLOCK_Q)
+    t_block = (4.0 * rows * seen * head_dim
+               / (dev.tensor_flops_per_clk_sm * dev.attention_efficiency * dev.clock_hz))  # fmt: skip
+    compute = waves * t_block
+    hbm = act_bytes * batch * head_dim * (2 * heads * q_len + 2 * kv_heads * kv_len)
+    t_hbm = hbm / _hbm_rate(dev, blocks)
+    t_l2 = act_bytes * blocks * 2.0 * seen * head_dim / dev.l2_bytes_per_s
+    t = np.maximum(np.maximum(compute, t_hbm), t_l2) + dev.launch_s
+    binding = np.where(compute >= np.maximum(t_hbm, t_l2), 0, np.where(t_hbm >= t_l2, 1, 2))
+    shape = t.shape
+    return Cost(t, np.broadcast_to(flops, shape).astype(float), np.broadcast_to(hbm, shape),
+                binding)  # fmt: skip
+
+
+def decode_attention(dev: Device, batch, heads, kv_heads, kv_len, head_dim, *, kv_bytes=2.0,
+                     act_bytes=2.0) -> Cost:  # fmt: skip
+    """One query per sequence over a paged KV cache of ``kv_len`` tokens (FlashDecoding-style:
+    the keys are split over enough thread blocks to fill the GPU): memory-bound on the cache."""
+    batch, heads, kv_heads, kv_len = (
+        np.asarray(x, dtype=np.int64) for x in (batch, heads, kv_heads, kv_len)
+    )
+    nbytes = batch * (
+        2.0 * kv_heads * kv_len * head_dim * kv_bytes + 2.0 * heads * head_dim * act_bytes
+    )
+    flops = 4.0 * batch * heads * kv_len * head_dim
+    return memory_bound(dev, nbytes, flops=flops)

@@ -1,0 +1,212 @@
+"""LLM inference on GPUs: a transformer (``arch_specs/models``) decomposed into kernels per
+tensor-parallel rank, costed with :mod:`.kernels`, batched over designs.
+
+A **generation run** (:class:`Generation`) serves ``batch`` sequences together (a static batch):
+a prefill of ``input_len`` tokens each, then ``output_len`` decode steps. Time to first token is
+the prefill (its last position's LM head included); the time per output token is a decode step
+at the mean context ``input_len + output_len / 2`` (attention is linear in the context, the
+rest does not depend on it, so this is the mean step up to the max() of compute and memory).
+
+One block, per rank of a tensor-parallel group of ``tp`` GPUs (Megatron-style: heads, FFN width
+and experts' widths split ``tp`` ways; KV heads split, replicated when fewer than ``tp``)::
+
+    add+norm -> QKV GEMM -> attention -> out GEMM -> all-reduce -> add+norm
+             -> gate/up GEMM -> activation -> down GEMM -> all-reduce
+
+An MoE block replaces the FFN by a router GEMM and grouped expert GEMMs: the routed tokens are
+spread over ``min(experts, tokens x top-k)`` active experts, the busiest getting ``imbalance``
+times the mean (the grouped GEMM waits for it). The run ends with a norm and the LM head; the
+embedding gather starts it. An all-reduce moves ``tokens x hidden`` activations: a latency term
+plus ``2 (tp - 1) / tp`` of the bytes at NCCL's measured bus bandwidth.
+
+Each block is costed once and multiplied by the layer count (the blocks are identical).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..._errors import WorkloadError
+from ..workloads import TransformerConfig, load_model
+from .kernels import BINDINGS, Cost, Device, decode_attention, flash_attention, gemm, memory_bound
+
+#: The binding resources a kernel reports: the kernel model's, then the interconnect.
+BINDING_NAMES = (*BINDINGS, "interconnect")
+
+
+@dataclass(frozen=True)
+class Generation:
+    """An LLM inference workload: a model and the lengths of its prompts and outputs."""
+
+    model: TransformerConfig
+    input_len: int = 1024
+    output_len: int = 128
+    moe_imbalance: float = 1.0
+    name: str = ""
+    source: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        for key in ("input_len", "output_len"):
+            value = getattr(self, key)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise WorkloadError(f"{key}: got {value!r}; expected a positive integer")
+        if not self.moe_imbalance >= 1.0:
+            raise WorkloadError(
+                f"moe_imbalance: got {self.moe_imbalance!r}; expected >= 1 (busiest expert / mean)"
+            )
+        if not self.model.decoder:
+            raise WorkloadError(f"model {self.model.name!r} is an encoder: it generates no tokens")
+        if not self.name:
+            object.__setattr__(
+                self, "name", f"{self.model.name}_in{self.input_len}_out{self.output_len}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The mapping :func:`generation_from_dict` reads back (the model in full)."""
+        return {"model": self.model.to_dict(), "input_len": self.input_len,
+                "output_len": self.output_len, "moe_imbalance": self.moe_imbalance,
+                "name": self.name}  # fmt: skip
+
+    def scalars(self) -> dict[str, Any]:
+        """Numbers a design-space constraint may name."""
+        return {"input_len": self.input_len, "output_len": self.output_len,
+                "layers": self.model.layers, "heads": self.model.heads,
+                "kv_heads": self.model.kv_heads}  # fmt: skip
+
+
+def generation_from_dict(data: Mapping[str, Any], *, path: str = "workload") -> Generation:
+    """``{model: llama3_8b, input_len: 1024, output_len: 128, moe_imbalance: 1.0}``."""
+    allowed = {"model", "input_len", "output_len", "moe_imbalance", "name"}
+    unknown = set(data) - allowed
+    if unknown:
+        raise WorkloadError(
+            f"{path}: unknown keys {sorted(unknown)}; expected some of {sorted(allowed)}"
+        )
+    if "model" not in data:
+        raise WorkloadError(f"{path}.model: missing; expected a model name such as 'llama3_8b'")
+    kwargs = {k: data[k] for k in ("input_len", "output_len", "moe_imbalance", "name") if k in data}
+    return Generation(load_model(data["model"]), **kwargs)
+
+
+@dataclass
+class Phase:
+    """Kernels of one phase (a prefill, or one decode step) per design: names, the calls per
+    run, and each call's cost (arrays ``(D, kernels)``)."""
+
+    names: list[str]
+    calls: np.ndarray
+    time_s: np.ndarray
+    flops: np.ndarray
+    hbm_bytes: np.ndarray
+    binding: np.ndarray
+
+    @property
+    def total_s(self) -> np.ndarray:
+        """Time of the phase per design: the sum over kernels of time x calls."""
+        return self.time_s @ self.calls
+
+
+class _Builder:
+    """Collects a phase's kernels."""
+
+    def __init__(self, n_designs: int):
+        self.n = n_designs
+        self.names: list[str] = []
+        self.calls: list[float] = []
+        self.costs: list[Cost] = []
+
+    def add(self, name: str, cost: Cost, calls: float) -> None:
+        self.names.append(name)
+        self.calls.append(float(calls))
+        self.costs.append(cost)
+
+    def phase(self) -> Phase:
+        col = lambda attr: np.column_stack(  # noqa: E731
+            [np.broadcast_to(getattr(c, attr), (self.n, 1)).reshape(self.n) for c in self.costs]
+        )
+        return Phase(self.names, np.array(self.calls), col("time_s"), col("flops"),
+                     col("hbm_bytes"), col("binding").astype(np.int64))  # fmt: skip
+
+
+def _allreduce(tp, nbytes, busbw, latency_s) -> Cost:
+    """Ring/NVLS all-reduce of ``nbytes`` over ``tp`` GPUs (zero for one GPU)."""
+    t = np.where(tp > 1, latency_s + 2.0 * (tp - 1) / tp * nbytes / busbw, 0.0)
+    binding = np.full(t.shape, BINDING_NAMES.index("interconnect"))
+    return Cost(t, np.zeros_like(t), np.zeros_like(t), binding)
+
+
+def block_phase(cfg: TransformerConfig, dev: Device, net: Mapping[str, np.ndarray], *,
+                batch, q_len, kv_len, decode: bool, moe_imbalance: float) -> Phase:  # fmt: skip
+    """Every kernel of one run of ``cfg`` over ``batch`` sequences of ``q_len`` new tokens with
+    ``kv_len`` keys, per rank (``net``: per-design ``tp``, dtype bytes, interconnect)."""
+    tp, act, wb, kvb = net["tp"], net["act_bytes"], net["weight_bytes"], net["kv_bytes"]
+    n_designs = dev.sms.shape[0]
+    d, dh = cfg.hidden, cfg.head_dim
+    heads = cfg.heads // tp
+    kv_heads = np.maximum(1, cfg.kv_heads // tp)
+    tokens = batch * q_len
+    io = {"a_bytes": wb, "b_bytes": wb, "c_bytes": act}  # GEMM operands in the compute dtype
+    b = _Builder(n_designs)
+    layers = cfg.layers
+    norm_bytes = 4.0 * tokens * d * act  # fused residual add + norm: two tensors in, two out
+    ar = lambda: _allreduce(tp, tokens * d * act, net["busbw"], net["ar_latency_s"])  # noqa: E731
+    b.add("embedding", memory_bound(dev, 2.0 * tokens * d * act), 1)
+    b.add("add_norm", memory_bound(dev, norm_bytes), 2 * layers)
+    b.add("qkv_proj", gemm(dev, tokens, (heads + 2 * kv_heads) * dh, d, **io), layers)  # fmt: skip
+    if decode:
+        attn = decode_attention(
+            dev, batch, heads, kv_heads, kv_len, dh, kv_bytes=kvb, act_bytes=act
+        )
+    else:
+        attn = flash_attention(dev, batch, heads, kv_heads, q_len, kv_len, dh, act_bytes=act)
+    b.add("attention", attn, layers)
+    b.add("out_proj", gemm(dev, tokens, d, heads * dh, **io), layers)
+    b.add("attn_allreduce", ar(), layers)
+    moe_layers = layers - cfg.dense_layers if cfg.is_moe else 0
+    dense_layers = layers - moe_layers
+    gated = 2 if cfg.ffn_gated else 1
+    if dense_layers:
+        inner = cfg.ffn_hidden // tp
+        b.add("ffn_up", gemm(dev, tokens, gated * inner, d, **io),
+              dense_layers)  # fmt: skip
+        b.add("ffn_act", memory_bound(dev, (gated + 1) * tokens * inner * act), dense_layers)
+        b.add("ffn_down", gemm(dev, tokens, d, inner, **io),
+              dense_layers)  # fmt: skip
+    if moe_layers:
+        inner = cfg.moe_ffn_hidden // tp
+        routed = tokens * cfg.experts_per_token
+        active = np.minimum(cfg.experts, routed)
+        per_expert = np.ceil(moe_imbalance * routed / active).astype(np.int64)
+        b.add("router", gemm(dev, tokens, cfg.experts, d, a_bytes=act, b_bytes=wb, c_bytes=4.0),
+              moe_layers)  # fmt: skip
+        b.add("expert_up", gemm(dev, per_expert, gated * inner, d, count=active, **io), moe_layers)  # fmt: skip
+        b.add("expert_act", memory_bound(dev, (gated + 1) * routed * inner * act), moe_layers)
+        b.add("expert_down", gemm(dev, per_expert, d, inner, count=active, **io), moe_layers)  # fmt: skip
+        if cfg.shared_experts:
+            shared = cfg.shared_experts * cfg.moe_ffn_hidden // tp
+            b.add("shared_up", gemm(dev, tokens, gated * shared, d, **io), moe_layers)  # fmt: skip
+            b.add("shared_down", gemm(dev, tokens, d, shared, **io), moe_layers)  # fmt: skip
+    b.add("ffn_allreduce", ar(), layers)
+    b.add("final_norm", memory_bound(dev, 2.0 * batch * d * act), 1)
+    b.add("lm_head", gemm(dev, batch, cfg.vocab // tp, d, **io), 1)
+    return b.phase()
+
+
+def memory_bytes(cfg: TransformerConfig, gen: Generation, net: Mapping[str, np.ndarray],
+                 batch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Per-GPU bytes of the weights, the KV cache of the whole run and the prefill's peak
+    activations (its widest intermediate, input and output, plus the last positions' logits)."""
+    tp = net["tp"]
+    weights = cfg.params * net["weight_bytes"] / tp
+    kv_heads = np.maximum(1, cfg.kv_heads // tp)
+    context = gen.input_len + gen.output_len
+    kv = batch * context * 2.0 * cfg.layers * kv_heads * cfg.head_dim * net["kv_bytes"]
+    inner = cfg.moe_ffn_hidden * cfg.experts_per_token if cfg.is_moe else cfg.ffn_hidden
+    widest = np.maximum((2 if cfg.ffn_gated else 1) * inner / tp, 3 * cfg.hidden)
+    activations = (2.0 * batch * gen.input_len * widest * net["act_bytes"]
+                   + batch * cfg.vocab / tp * 4.0)  # fmt: skip
+    return weights, kv, activations

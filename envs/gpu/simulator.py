@@ -1,0 +1,179 @@
+"""GpuSimulator: LLM generation runs on GPUs, batched over designs (see :mod:`.llm`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ..._simulator import Evaluation, MetricSpec
+from ..._space import Batch
+from .arch import DTYPE_BYTES, DTYPES, KV_DTYPES, GpuArch
+from .kernels import Device
+from .llm import BINDING_NAMES, Generation, Phase, block_phase, memory_bytes
+
+METRICS = (
+    MetricSpec("latency_s", "s", "minimize", "time of the whole generation run (prefill + decode)"),
+    MetricSpec("ttft_s", "s", "minimize", "time to first token: the prefill"),
+    MetricSpec(
+        "tpot_s", "s", "minimize", "time per output token: a decode step at the mean context"
+    ),
+    MetricSpec("tokens_per_s", "1/s", "maximize", "output tokens per second of the TP group"),
+    MetricSpec("tokens_per_s_per_gpu", "1/s", "maximize", "output tokens per second per GPU"),
+    MetricSpec("mfu", "1", "maximize", "model FLOPs / (run time x dense peak x GPUs)"),
+    MetricSpec("decode_mbu", "1", "maximize", "decode HBM bytes / (decode time x peak bandwidth)"),
+    MetricSpec("memory_gib", "GiB", "minimize", "per-GPU weights + KV cache + peak activations"),
+)
+_KV_BYTES = {"fp16": 2.0, "bf16": 2.0, "fp8": 1.0, "int8": 1.0}
+_GIB = float(1 << 30)
+
+
+class GpuSimulator:
+    """Analytical GPU model of LLM inference (see :mod:`archgym_py.envs.gpu.llm` and
+    :mod:`archgym_py.envs.gpu.kernels`).
+
+    Args:
+        arch: the GPU and deployment; a design overrides any of its tunable fields (``sms,
+            clock_mhz, fp16_flops_per_clk_sm, hbm_bw_gbps, hbm_gib, l2_mib, l2_bytes_per_clk,
+            nvlink_gbps, tp, batch, dtype, kv_dtype``) and keeps the rest.
+    """
+
+    metrics = METRICS
+    version = "gpu-model/1"
+
+    def __init__(self, arch: GpuArch):
+        self.arch = arch
+        self._ratio = np.array([arch.rate_ratio(d) for d in DTYPES])
+
+    def device(self, full: Mapping[str, np.ndarray]) -> Device:
+        """Per-design hardware numbers (shape ``(D, 1)``) of a filled batch of designs."""
+        a = self.arch
+        col = lambda x: np.asarray(x, dtype=np.float64).reshape(-1, 1)  # noqa: E731
+        dtype = _index(DTYPES, full["dtype"])
+        n = len(dtype)
+        const = lambda v: np.full((n, 1), float(v))  # noqa: E731
+        clock = col(full["clock_mhz"]) * 1e6
+        return Device(
+            sms=col(full["sms"]),
+            clock_hz=clock,
+            tensor_flops_per_clk_sm=col(full["fp16_flops_per_clk_sm"])
+            * self._ratio[dtype][:, None],
+            tensor_efficiency=const(a.tensor_efficiency),
+            attention_efficiency=const(a.attention_efficiency),
+            hbm_bytes_per_s=col(full["hbm_bw_gbps"]) * 1e9 * a.hbm_efficiency,
+            l2_bytes_per_s=col(full["l2_bytes_per_clk"]) * clock,
+            l2_bytes=col(full["l2_mib"]) * float(1 << 20),
+            smem_bytes_per_sm=const(a.smem_kib_per_sm * 1024),
+            launch_s=const(a.kernel_launch_us * 1e-6),
+        )
+
+    def network(self, full: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Per-design deployment numbers (shape ``(D, 1)``): TP degree, dtype bytes, NCCL."""
+        a = self.arch
+        col = lambda x: np.asarray(x, dtype=np.float64).reshape(-1, 1)  # noqa: E731
+        weight = np.array([DTYPE_BYTES[d] for d in DTYPES])[_index(DTYPES, full["dtype"])]
+        kv = np.array([_KV_BYTES[d] for d in KV_DTYPES])[_index(KV_DTYPES, full["kv_dtype"])]
+        act = np.where(weight >= 4.0, 4.0, 2.0)  # activations in fp32 or 16 bits
+        return {
+            "tp": np.asarray(full["tp"], dtype=np.int64).reshape(-1, 1),
+            "weight_bytes": col(weight),
+            "act_bytes": col(act),
+            "kv_bytes": col(kv),
+            "busbw": col(full["nvlink_gbps"]) * 1e9 / 2 * a.nccl_busbw_efficiency,
+            "ar_latency_s": np.full((len(weight), 1), a.allreduce_latency_us * 1e-6),
+        }
+
+    def phases(self, designs: Batch, workload: Generation) -> tuple[Phase, Phase]:
+        """The prefill and the mean decode step of ``workload`` for each design."""
+        full = self.arch.fill(designs)
+        return self._phases(full, workload)
+
+    def _phases(self, full, workload: Generation) -> tuple[Phase, Phase]:
+        dev, net = self.device(full), self.network(full)
+        cfg = workload.model
+        batch = np.asarray(full["batch"], dtype=np.int64).reshape(-1, 1)
+        common = {"moe_imbalance": workload.moe_imbalance}
+        prefill = block_phase(cfg, dev, net, batch=batch, q_len=workload.input_len,
+                              kv_len=workload.input_len, decode=False, **common)  # fmt: skip
+        context = workload.input_len + workload.output_len // 2
+        decode = block_phase(cfg, dev, net, batch=batch, q_len=1, kv_len=context, decode=True,
+                             **common)  # fmt: skip
+        return prefill, decode
+
+    def evaluate(
+        self, designs: Batch, workload: Generation, *, details: bool = False
+    ) -> Evaluation:
+        """Metrics of a generation run for a batch of designs.
+
+        With ``details``: per-kernel arrays for each phase (``prefill_kernel_s``,
+        ``decode_kernel_s``: time per run of each kernel, ``(D, kernels)``; ``*_binding``; the
+        kernel names) and ``infeasible_reason`` (empty for a feasible design).
+        """
+        full = self.arch.fill(designs)
+        prefill, decode = self._phases(full, workload)
+        cfg, a = workload.model, self.arch
+        tp = np.asarray(full["tp"], dtype=np.int64)
+        batch = np.asarray(full["batch"], dtype=np.float64)
+        ttft = prefill.total_s
+        tpot = decode.total_s
+        latency = ttft + (workload.output_len - 1) * tpot
+        tokens = batch * workload.output_len / latency
+        net = self.network(full)
+        weights, kv, act = memory_bytes(cfg, workload, net, batch.reshape(-1, 1))
+        memory = (weights + kv + act).reshape(-1)
+        capacity = np.asarray(full["hbm_gib"], dtype=np.float64) * _GIB * a.memory_usable_fraction
+        # model FLOPs: two per active weight per token, plus attention (as costed)
+        steps = workload.output_len - 1
+        flops = prefill.flops @ prefill.calls + steps * (decode.flops @ decode.calls)
+        dtype = _index(DTYPES, full["dtype"])
+        peak = (np.asarray(full["sms"], float) * np.asarray(full["clock_mhz"], float) * 1e6
+                * np.asarray(full["fp16_flops_per_clk_sm"], float) * self._ratio[dtype])  # fmt: skip
+        hbm_peak = np.asarray(full["hbm_bw_gbps"], dtype=np.float64) * 1e9
+        metrics = {
+            "latency_s": latency,
+            "ttft_s": ttft,
+            "tpot_s": tpot,
+            "tokens_per_s": tokens,
+            "tokens_per_s_per_gpu": tokens / tp,
+            "mfu": flops / tp / (latency * peak),
+            "decode_mbu": (decode.hbm_bytes @ decode.calls) / (tpot * hbm_peak),
+            "memory_gib": memory / _GIB,
+        }
+        reasons = self._infeasible(full, cfg, memory, capacity)
+        feasible = np.array([not r for r in reasons])
+        extra: dict[str, Any] = {}
+        if details:
+            extra["infeasible_reason"] = reasons
+            for label, phase in (("prefill", prefill), ("decode", decode)):
+                extra[f"{label}_kernels"] = phase.names
+                extra[f"{label}_kernel_calls"] = phase.calls
+                extra[f"{label}_kernel_s"] = phase.time_s * phase.calls
+                extra[f"{label}_kernel_binding"] = np.asarray(BINDING_NAMES)[phase.binding]
+            extra["weights_gib"] = np.broadcast_to(weights, (len(tp), 1)).reshape(-1) / _GIB
+            extra["kv_cache_gib"] = kv.reshape(-1) / _GIB
+        return Evaluation(metrics=metrics, feasible=feasible, details=extra)
+
+    def _infeasible(self, full, cfg, memory, capacity) -> list[str]:
+        """Why each design cannot run ('' when it can)."""
+        out = []
+        tps, dtypes = np.asarray(full["tp"]), np.asarray(full["dtype"])
+        for i in range(len(tps)):
+            tp, dtype = int(tps[i]), str(dtypes[i])
+            if self._ratio[DTYPES.index(dtype)] == 0:
+                out.append(f"{self.arch.product} has no {dtype} pipe")
+            elif cfg.heads % tp or cfg.ffn_hidden % tp or (cfg.is_moe and cfg.moe_ffn_hidden % tp):
+                out.append(f"tp {tp} does not divide the heads ({cfg.heads}) and FFN width")
+            elif memory[i] > capacity[i]:
+                out.append(
+                    f"needs {memory[i] / _GIB:.1f} GiB per GPU, {capacity[i] / _GIB:.1f} usable"
+                )
+            else:
+                out.append("")
+        return out
+
+
+def _index(levels: tuple[str, ...], values) -> np.ndarray:
+    """Positions of categorical ``values`` in ``levels``."""
+    lookup = {v: i for i, v in enumerate(levels)}
+    return np.array([lookup[v] for v in np.asarray(values).tolist()], dtype=np.int64)
