@@ -33,7 +33,8 @@ import numpy as np
 #: consumed in steps of ``TILE_K``.
 TILES = ((256, 128), (128, 256), (128, 128), (128, 64), (64, 128), (64, 64))
 TILE_K = 64
-#: K-splits a GEMM may use to fill idle SMs (partial sums reduced in fp32 through HBM).
+#: K-splits a GEMM may use to fill idle SMs (partial sums reduced in fp32 through HBM, after
+#: the main loop).
 SPLITS = (1, 2, 4, 8, 16)
 #: Thread blocks needed per SM count to saturate HBM. Assumption: a memory-bound kernel needs
 #: about half the SMs busy to reach its achievable bandwidth (Little's law with ~64 KB in
@@ -126,9 +127,11 @@ def gemm(dev: Device, m, n, k, *, count=1, a_bytes=2.0, b_bytes=2.0, c_bytes=2.0
             reduce = (split > 1) * 2.0 * split * count * m * n * 4.0  # fp32 partials out and in
             hbm = _operand_traffic(dev, m, n, k, count, tm, tn, a_bytes, b_bytes, operands)
             hbm = hbm + count * m * n * c_bytes + reduce
-            t_hbm = hbm / _hbm_rate(dev, tiles)
-            t_l2 = (panels + reduce) / dev.l2_bytes_per_s
-            t = np.maximum(np.maximum(compute, t_hbm), t_l2) + dev.launch_s
+            rate = _hbm_rate(dev, tiles)
+            t_hbm = (hbm - reduce) / rate
+            t_l2 = panels / dev.l2_bytes_per_s
+            # split-K's partial sums are reduced after the main loop, not under it
+            t = np.maximum(np.maximum(compute, t_hbm), t_l2) + reduce / rate + dev.launch_s
             t = np.where(fits, t, np.inf)
             binding = np.where(compute >= np.maximum(t_hbm, t_l2), 0, np.where(t_hbm >= t_l2, 1, 2))
             binding = np.where(

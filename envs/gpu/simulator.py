@@ -45,6 +45,8 @@ class GpuSimulator:
     def __init__(self, arch: GpuArch):
         self.arch = arch
         self._ratio = np.array([arch.rate_ratio(d) for d in DTYPES])
+        # a dtype the GPU lacks is infeasible; its metrics (finite, best effort) run at FP16's rate
+        self._run_ratio = np.where(self._ratio > 0, self._ratio, 1.0)
 
     def device(self, full: Mapping[str, np.ndarray]) -> Device:
         """Per-design hardware numbers (shape ``(D, 1)``) of a filled batch of designs."""
@@ -58,7 +60,7 @@ class GpuSimulator:
             sms=col(full["sms"]),
             clock_hz=clock,
             tensor_flops_per_clk_sm=col(full["fp16_flops_per_clk_sm"])
-            * self._ratio[dtype][:, None],
+            * self._run_ratio[dtype][:, None],
             tensor_efficiency=const(a.tensor_efficiency),
             attention_efficiency=const(a.attention_efficiency),
             hbm_bytes_per_s=col(full["hbm_bw_gbps"]) * 1e9 * a.hbm_efficiency,
@@ -128,7 +130,7 @@ class GpuSimulator:
         flops = prefill.flops @ prefill.calls + steps * (decode.flops @ decode.calls)
         dtype = _index(DTYPES, full["dtype"])
         peak = (np.asarray(full["sms"], float) * np.asarray(full["clock_mhz"], float) * 1e6
-                * np.asarray(full["fp16_flops_per_clk_sm"], float) * self._ratio[dtype])  # fmt: skip
+                * np.asarray(full["fp16_flops_per_clk_sm"], float) * self._run_ratio[dtype])  # fmt: skip
         hbm_peak = np.asarray(full["hbm_bw_gbps"], dtype=np.float64) * 1e9
         metrics = {
             "latency_s": latency,

@@ -1,0 +1,166 @@
+"""Golden tests of the GPU model: datasheet peaks, roofline limits, the wave tail, the regimes of
+decode and prefill, the tensor-parallel all-reduce, memory feasibility and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from archgym_py import WorkloadError
+from archgym_py.envs.gpu import DOMAIN, Generation
+from archgym_py.envs.gpu import kernels as K
+from archgym_py.envs.gpu.arch import DTYPES, PEAK_FIELD, RATE_FIELD
+from archgym_py.envs.workloads import load_model
+
+GPUS = DOMAIN.arch_names()
+
+
+def device(name, **design):
+    sim = DOMAIN.simulator(DOMAIN.load_arch(name))
+    return sim, sim.device(sim.arch.fill({k: [v] for k, v in design.items()}))
+
+
+@pytest.mark.parametrize("name", GPUS)
+def test_every_datasheet_peak_is_sms_x_clock_x_per_sm_rate(name):
+    arch = DOMAIN.load_arch(name)
+    for dtype in DTYPES:
+        peak = getattr(arch, PEAK_FIELD[dtype]) * 1e12
+        if getattr(arch, RATE_FIELD[dtype]) == 0:
+            assert peak == 0, f"{name} {dtype}: a peak without a pipe"
+        else:
+            assert arch.peak_flops(dtype) == pytest.approx(peak, rel=0.005), (name, dtype)
+
+
+def test_a_large_gemm_runs_at_the_measured_fraction_of_the_tensor_peak():
+    # 16384^3 FP16 on A100: 64 x 128 tiles of 256 x 128 in ceil(8192 / 108) = 76 waves, 0.2%
+    # above the roofline of peak x efficiency
+    sim, dev = device("a100_sxm_80gb", dtype="fp16")
+    cost = K.gemm(dev, 16384, 16384, 16384)
+    roof = 2 * 16384**3 / (sim.arch.peak_flops("fp16") * sim.arch.tensor_efficiency)
+    assert cost.time_s[0, 0] == pytest.approx(roof * 76 / (8192 / 108), rel=1e-3)
+    assert K.BINDINGS[cost.binding[0, 0]] == "compute"
+
+
+def test_a_memory_bound_kernel_moves_its_bytes_at_the_measured_bandwidth():
+    sim, dev = device("h100_sxm")
+    cost = K.memory_bound(dev, 1e9)
+    expected = 1e9 / (3350e9 * sim.arch.hbm_efficiency) + sim.arch.kernel_launch_us * 1e-6
+    assert cost.time_s[0, 0] == pytest.approx(expected, rel=1e-12)
+    assert K.BINDINGS[cost.binding[0, 0]] == "hbm"
+
+
+def test_one_tile_past_a_multiple_of_the_sm_count_costs_a_whole_wave(monkeypatch):
+    # 256 x 128 tiles, compute-bound shapes: 12 x 11 = 132 tiles fill H100's SMs once;
+    # 7 x 19 = 133 tiles need a second wave for the last one
+    monkeypatch.setattr(K, "TILES", ((256, 128),))
+    monkeypatch.setattr(K, "SPLITS", (1,))
+    sim, dev = device("h100_sxm")
+    assert sim.arch.sms == 132
+    full = K.gemm(dev, 256 * 12, 128 * 11, 8192)
+    tail = K.gemm(dev, 256 * 7, 128 * 19, 8192)
+    launch = sim.arch.kernel_launch_us * 1e-6
+    assert K.BINDINGS[full.binding[0, 0]] == K.BINDINGS[tail.binding[0, 0]] == "compute"
+    assert tail.time_s[0, 0] - launch == pytest.approx(2 * (full.time_s[0, 0] - launch), rel=1e-9)
+
+
+def test_the_heuristic_picks_the_fastest_candidate(monkeypatch):
+    sim, dev = device("h100_sxm")
+    best = K.gemm(dev, 4096, 4096, 4096).time_s[0, 0]
+    times = []
+    for tile in K.TILES:
+        monkeypatch.setattr(K, "TILES", (tile,))
+        times.append(K.gemm(dev, 4096, 4096, 4096).time_s[0, 0])
+    assert best == min(times)
+
+
+def llama_details(**design):
+    sim = DOMAIN.simulator(DOMAIN.load_arch("h100_sxm"))
+    work = DOMAIN.load_workload("llama3_8b_chat")
+    return sim, work, sim.evaluate({k: [v] for k, v in design.items()}, work, details=True)
+
+
+def bindings(ev, phase):
+    names = ev.details[f"{phase}_kernels"]
+    return dict(zip(names, ev.details[f"{phase}_kernel_binding"][0], strict=True))
+
+
+def test_decode_is_memory_bound_and_prefill_compute_bound_at_the_usual_shapes():
+    _, _, ev = llama_details(batch=1)
+    decode, prefill = bindings(ev, "decode"), bindings(ev, "prefill")
+    for gemm in ("qkv_proj", "out_proj", "ffn_up", "ffn_down", "lm_head"):
+        assert decode[gemm] == "hbm", gemm
+    for gemm in ("qkv_proj", "out_proj", "ffn_up", "ffn_down"):  # on chip: tensor cores or L2
+        assert prefill[gemm] in ("compute", "l2"), gemm
+    assert prefill["ffn_up"] == "compute"
+
+
+def test_a_batch_one_decode_step_reads_the_weights_at_about_the_achievable_bandwidth():
+    sim, work, ev = llama_details(batch=1)
+    weights = work.model.params * 2  # bf16
+    floor = weights / (3350e9 * sim.arch.hbm_efficiency)
+    assert floor < ev.metrics["tpot_s"][0] < 1.25 * floor
+
+
+def test_the_tensor_parallel_all_reduce_adds_what_the_link_bandwidth_says():
+    sim, work, ev = llama_details(batch=16, tp=4)
+    a = sim.arch
+    names = ev.details["decode_kernels"]
+    j = names.index("attn_allreduce")
+    per_call = ev.details["decode_kernel_s"][0, j] / ev.details["decode_kernel_calls"][j]
+    nbytes = 16 * work.model.hidden * 2
+    busbw = 900e9 / 2 * a.nccl_busbw_efficiency
+    assert per_call == pytest.approx(a.allreduce_latency_us * 1e-6 + 2 * 3 / 4 * nbytes / busbw)
+    _, _, single = llama_details(batch=16, tp=1)
+    assert single.details["decode_kernel_s"][0, j] == 0
+
+
+def test_a_model_that_does_not_fit_says_why_and_fits_with_tensor_parallelism():
+    sim = DOMAIN.simulator(DOMAIN.load_arch("h100_sxm"))
+    work = DOMAIN.load_workload("llama3_70b_chat")
+    ev = sim.evaluate({"tp": [1, 4]}, work, details=True)
+    assert ev.feasible.tolist() == [False, True]
+    assert "GiB per GPU" in ev.details["infeasible_reason"][0]
+    assert ev.metrics["memory_gib"][0] > 130  # 70.6 B weights in bf16
+
+
+def test_a_dtype_the_gpu_lacks_is_infeasible_and_named():
+    sim = DOMAIN.simulator(DOMAIN.load_arch("a100_sxm_80gb"))
+    ev = sim.evaluate({"dtype": ["fp8"]}, DOMAIN.load_workload("llama3_8b_chat"), details=True)
+    assert not ev.feasible[0]
+    assert "no fp8 pipe" in ev.details["infeasible_reason"][0]
+    assert np.isfinite(list(ev.metrics.values())).all()
+
+
+def test_fp8_weights_and_cache_speed_up_decode_on_hopper():
+    _, _, ev = llama_details(batch=64)
+    _, _, fp8 = llama_details(batch=64, dtype="fp8", kv_dtype="fp8")
+    assert 1.5 < ev.metrics["tpot_s"][0] / fp8.metrics["tpot_s"][0] < 2.0
+
+
+def test_moe_routing_imbalance_slows_the_expert_gemms():
+    sim = DOMAIN.simulator(DOMAIN.load_arch("h100_sxm"))
+    model = load_model("mixtral_8x7b")
+    even = Generation(model, 1024, 16)
+    skewed = Generation(model, 1024, 16, moe_imbalance=2.0)
+    design = {"tp": [2], "batch": [8]}
+    assert (
+        sim.evaluate(design, skewed).metrics["ttft_s"][0]
+        > 1.2 * sim.evaluate(design, even).metrics["ttft_s"][0]
+    )
+
+
+def test_bad_workloads_name_the_field():
+    with pytest.raises(WorkloadError, match="input_len"):
+        DOMAIN.load_workload({"model": "llama3_8b", "input_len": 0})
+    with pytest.raises(WorkloadError, match="unknown keys"):
+        DOMAIN.load_workload({"model": "llama3_8b", "prompt": 10})
+    with pytest.raises(WorkloadError, match="encoder"):
+        DOMAIN.load_workload({"model": "bert_base"})
+
+
+def test_the_kernel_breakdown_sums_to_the_phase_times():
+    _, work, ev = llama_details(batch=8, tp=2)
+    assert ev.details["prefill_kernel_s"].sum() == pytest.approx(ev.metrics["ttft_s"][0])
+    assert ev.details["decode_kernel_s"].sum() == pytest.approx(ev.metrics["tpot_s"][0])
+    total = ev.metrics["ttft_s"][0] + (work.output_len - 1) * ev.metrics["tpot_s"][0]
+    assert ev.metrics["latency_s"][0] == pytest.approx(total)
