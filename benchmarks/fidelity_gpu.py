@@ -2,15 +2,29 @@
 
 Run: ``python benchmarks/fidelity_gpu.py``
 
-Source (allowed for calibration and validation by issue 13): the Azure/AI-benchmarking-guide
+Run ``python benchmarks/fidelity_gpu.py --calibrate`` to refit the decode-attention constants.
+
+GEMMs. Source (allowed for calibration and validation by issue 13): the Azure/AI-benchmarking-guide
 results pages for ND A100 v4 (A100 SXM4 80 GB, cuBLASLt FP16), ND H100 v5 (H100 SXM5, FP8) and
 ND H200 v5 (H200, FP8), "GEMM CuBLASLt" tables (TFLOPS, random init, 10,000 warm-up
 iterations). The largest square GEMM of each table calibrated the spec's ``tensor_efficiency``;
 every other shape is held out and reported separately. The plain roofline is
 ``max(FLOPs / dense peak, compulsory bytes / peak HBM bandwidth)``.
+
+Decode attention. Source: ai-dynamo/aiconfigurator (Apache-2.0),
+``campaign_checkpoints/h200_sxm/generation_attention_perf.txt`` at commit 278bd708 (vLLM 0.20.0
+flash-attention decode on H200; copied to ``benchmarks/data/``). Every fifth row (index 4, 9,
+...) is held out: the spec's ``decode_attention_fixed_us`` and ``decode_attention_block_us`` are
+fitted on the other 80% (``--calibrate``); the roofline there is the cache bytes at the peak
+bandwidth.
 """
 
 from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+from pathlib import Path
 
 import numpy as np
 
@@ -40,7 +54,57 @@ AZURE_GEMM = {
 CALIBRATION = {"a100_sxm_80gb": (16384,) * 3, "h100_sxm": (32768,) * 3, "h200": (32768,) * 3}
 
 
-def main() -> None:
+DECODE_TABLE = Path(__file__).parent / "data" / "aiconfigurator_h200_generation_attention.csv"
+
+
+def decode_rows():
+    """(batch, heads, kv heads, head dim, KV bytes, context, measured s, held out) per row."""
+    with open(DECODE_TABLE) as f:
+        for i, r in enumerate(csv.DictReader(f)):
+            yield (int(r["batch_size"]), int(r["num_heads"]), int(r["num_key_value_heads"]),
+                   int(r["head_dim"]), 1.0 if r["kv_cache_dtype"] == "fp8" else 2.0,
+                   int(r["step"]) + 1, float(r["latency_ms"]) * 1e-3, i % 5 == 4)  # fmt: skip
+
+
+def decode_model(dev, rows) -> np.ndarray:
+    return np.array([K.decode_attention(dev, b, h, kv, ctx, dh, kv_bytes=kvb).time_s[0, 0]
+                     for b, h, kv, dh, kvb, ctx, _, _ in rows])  # fmt: skip
+
+
+def decode_attention(calibrate: bool) -> None:
+    sim = DOMAIN.simulator(DOMAIN.load_arch("h200"))
+    dev = sim.device(sim.arch.fill({}))
+    rows = list(decode_rows())
+    fit = [r for r in rows if not r[-1]]
+    if calibrate:
+        best = (np.inf, 0.0, 0.0)
+        measured = np.array([r[6] for r in fit])
+        for fixed in np.arange(0.0, 15.0, 0.1):
+            for block in np.arange(0.0, 8.0, 0.05):
+                d = dataclasses.replace(dev, decode_fixed_s=np.full((1, 1), fixed * 1e-6),
+                                        decode_block_s=np.full((1, 1), block * 1e-6))  # fmt: skip
+                err = np.mean(np.abs(np.log(decode_model(d, fit) / measured)))
+                if err < best[0]:
+                    best = (err, fixed, block)
+        print(f"fitted on {len(fit)} rows: decode_attention_fixed_us {best[1]:.1f}, "
+              f"decode_attention_block_us {best[2]:.2f} (mean |log error| {best[0]:.3f})\n")  # fmt: skip
+        dev = dataclasses.replace(dev, decode_fixed_s=np.full((1, 1), best[1] * 1e-6),
+                                  decode_block_s=np.full((1, 1), best[2] * 1e-6))  # fmt: skip
+    model = decode_model(dev, rows)
+    bw = sim.arch.hbm_bw_gbps * 1e9
+    print("decode attention on H200 vs aiconfigurator's vLLM measurements (53 shapes)")
+    for label, keep in (("calibration", False), ("held out", True)):
+        pick = [i for i, r in enumerate(rows) if r[-1] == keep]
+        measured = np.array([rows[i][6] for i in pick])
+        roof = np.array([rows[i][0] * 2 * rows[i][2] * rows[i][5] * rows[i][3] * rows[i][4] / bw
+                         for i in pick])  # fmt: skip
+        e_model = np.abs(model[pick] / measured - 1)
+        e_roof = np.abs(roof / measured - 1)
+        print(f"  {label:<12} {len(pick):>3} rows: median |error| model {np.median(e_model):6.1%}, "
+              f"roofline {np.median(e_roof):6.1%}; worst model {e_model.max():6.1%}")  # fmt: skip
+
+
+def gemms() -> None:
     print("GEMM throughput, model and plain roofline vs Azure's measured cuBLASLt tables\n")
     print(f"{'gpu':<14} {'dtype':<5} {'m x n x k':<22} {'measured':>9} {'model':>8} {'err':>7} "
           f"{'roofline':>9} {'err':>7}  set")  # fmt: skip
@@ -71,6 +135,15 @@ def main() -> None:
         print(f"  {gpu:<14} {np.median(em):6.1%}  vs {np.median(er):6.1%}  ({len(em)} shapes)")
     print(f"  {'all':<14} {np.median(all_model):6.1%}  vs {np.median(all_roof):6.1%}  "
           f"({len(all_model)} shapes)")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calibrate", action="store_true", help="refit the decode constants")
+    args = parser.parse_args()
+    gemms()
+    print()
+    decode_attention(args.calibrate)
 
 
 if __name__ == "__main__":

@@ -122,6 +122,14 @@ CONSTANTS: dict[str, Field] = {
         float, "all-reduce bus bandwidth / one direction of NVLink", low=0.01, high=2.0
     ),  # fmt: skip
     "allreduce_latency_us": Field(float, "time of a tiny all-reduce (NCCL), us", low=0.0),
+    "decode_attention_fixed_us": Field(
+        float, "fixed cost of a paged decode-attention kernel, us", low=0.0
+    ),  # fmt: skip
+    "decode_attention_block_us": Field(
+        float,
+        "least time of one wave of decode-attention blocks (one per sequence and KV head), us",
+        low=0.0,
+    ),  # fmt: skip
     "kernel_launch_us": Field(
         float, "fixed cost per kernel (launch, prologue, epilogue), us", low=0.0
     ),  # fmt: skip

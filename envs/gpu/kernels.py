@@ -15,8 +15,9 @@ else once per step of a swizzled wave rectangle (:func:`_operand_traffic`), and 
 reads its A and B panels through L2. The time is the larger of compute and memory, plus a fixed launch cost; the
 candidate with the least time wins (what cuBLAS's heuristics aim for).
 
-**Memory-bound kernels** (norms, activations, residual adds, embedding gathers, decode
-attention) move their bytes at the measured achievable HBM bandwidth (STREAM triad), scaled down
+**Decode attention** reads the paged KV cache (see :func:`decode_attention`).
+
+**Memory-bound kernels** (norms, activations, residual adds, embedding gathers) move their bytes at the measured achievable HBM bandwidth (STREAM triad), scaled down
 when too few thread blocks run to keep HBM busy.
 
 **Flash attention** (prefill) tiles queries in blocks of 128 per (batch, head) thread block and
@@ -42,6 +43,8 @@ SPLITS = (1, 2, 4, 8, 16)
 HBM_SATURATION_SHARE = 0.5
 #: Queries per flash-attention thread block (FlashAttention-2's forward block size).
 FLASH_BLOCK_Q = 128
+#: Tokens per KV-cache page (vLLM's default block_size, 16).
+KV_PAGE_TOKENS = 16
 
 BINDINGS = ("compute", "hbm", "l2", "launch")
 
@@ -60,6 +63,8 @@ class Device:
     l2_bytes: np.ndarray
     smem_bytes_per_sm: np.ndarray
     launch_s: np.ndarray
+    decode_fixed_s: np.ndarray  # fixed cost of a paged decode-attention kernel
+    decode_block_s: np.ndarray  # least time of one wave of its (sequence, KV head) blocks
 
 
 @dataclass(frozen=True)
@@ -183,13 +188,24 @@ def flash_attention(dev: Device, batch, heads, kv_heads, q_len, kv_len, head_dim
 
 def decode_attention(dev: Device, batch, heads, kv_heads, kv_len, head_dim, *, kv_bytes=2.0,
                      act_bytes=2.0) -> Cost:  # fmt: skip
-    """One query per sequence over a paged KV cache of ``kv_len`` tokens (FlashDecoding-style:
-    the keys are split over enough thread blocks to fill the GPU): memory-bound on the cache."""
+    """One query per sequence over a paged KV cache of ``kv_len`` tokens. The cache is read in
+    pages of :data:`KV_PAGE_TOKENS`; one thread block per (sequence, KV head) gathers its pages
+    and reduces, taking at least the GPU's measured ``decode_block_s`` per wave of blocks; the
+    kernel costs the larger of that and the cache's bytes at the achievable bandwidth, after a
+    measured fixed cost (``decode_fixed_s``: launch, page-table and metadata set-up)."""
     batch, heads, kv_heads, kv_len = (
         np.asarray(x, dtype=np.int64) for x in (batch, heads, kv_heads, kv_len)
     )
+    paged = _ceil_div(kv_len, KV_PAGE_TOKENS) * KV_PAGE_TOKENS
     nbytes = batch * (
-        2.0 * kv_heads * kv_len * head_dim * kv_bytes + 2.0 * heads * head_dim * act_bytes
+        2.0 * kv_heads * paged * head_dim * kv_bytes + 2.0 * heads * head_dim * act_bytes
     )
     flops = 4.0 * batch * heads * kv_len * head_dim
-    return memory_bound(dev, nbytes, flops=flops)
+    blocks = batch * kv_heads
+    t_blocks = _ceil_div(blocks, dev.sms) * dev.decode_block_s
+    t_mem = nbytes / dev.hbm_bytes_per_s
+    t = dev.decode_fixed_s + np.maximum(t_blocks, t_mem)
+    binding = np.where(t_mem >= t_blocks, BINDINGS.index("hbm"), BINDINGS.index("launch"))
+    shape = t.shape
+    return Cost(t, np.broadcast_to(flops, shape).astype(float), np.broadcast_to(nbytes, shape),
+                binding)  # fmt: skip

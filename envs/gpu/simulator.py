@@ -68,6 +68,8 @@ class GpuSimulator:
             l2_bytes=col(full["l2_mib"]) * float(1 << 20),
             smem_bytes_per_sm=const(a.smem_kib_per_sm * 1024),
             launch_s=const(a.kernel_launch_us * 1e-6),
+            decode_fixed_s=const(a.decode_attention_fixed_us * 1e-6),
+            decode_block_s=const(a.decode_attention_block_us * 1e-6),
         )
 
     def network(self, full: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:

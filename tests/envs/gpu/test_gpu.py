@@ -164,3 +164,19 @@ def test_the_kernel_breakdown_sums_to_the_phase_times():
     assert ev.details["decode_kernel_s"].sum() == pytest.approx(ev.metrics["tpot_s"][0])
     total = ev.metrics["ttft_s"][0] + (work.output_len - 1) * ev.metrics["tpot_s"][0]
     assert ev.metrics["latency_s"][0] == pytest.approx(total)
+
+
+def test_decode_attention_pays_a_block_wave_per_sms_sequence_heads_and_reads_whole_pages():
+    sim, dev = device("h200")
+    a = sim.arch
+    # short contexts: bound by waves of (sequence, KV head) blocks; 1024 x 2 = 2048 blocks
+    # are ceil(2048 / 132) = 16 waves
+    short = K.decode_attention(dev, 1024, 8, 2, 2, 128).time_s[0, 0]
+    assert short == pytest.approx(
+        (a.decode_attention_fixed_us + 16 * a.decode_attention_block_us) * 1e-6
+    )
+    # a long context is bound by the cache's bytes, read in whole 16-token pages
+    long = K.decode_attention(dev, 16, 32, 8, 32760, 128).time_s[0, 0]
+    cache = 16 * 2 * 8 * 32768 * 128 * 2 + 16 * 2 * 32 * 128 * 2
+    expected = a.decode_attention_fixed_us * 1e-6 + cache / (4800e9 * a.hbm_efficiency)
+    assert long == pytest.approx(expected)
