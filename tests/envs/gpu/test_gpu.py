@@ -28,7 +28,8 @@ def test_every_datasheet_peak_is_sms_x_clock_x_per_sm_rate(name):
         if getattr(arch, RATE_FIELD[dtype]) == 0:
             assert peak == 0, f"{name} {dtype}: a peak without a pipe"
         else:
-            assert arch.peak_flops(dtype) == pytest.approx(peak, rel=0.005), (name, dtype)
+            # datasheets round their peaks to two or three significant figures
+            assert arch.peak_flops(dtype) == pytest.approx(peak, rel=0.015), (name, dtype)
 
 
 def test_a_large_gemm_runs_at_the_measured_fraction_of_the_tensor_peak():
