@@ -50,6 +50,7 @@ SHIPPED = {
     "archgym/DRAM-v0": 12000,
     "archgym/DRAMLPDDR4-v0": 12000,
     "archgym/GPU-v0": 1200,  # 160 designs: the surrogate sees most of them
+    "archgym/GPUTraining-v0": 400,  # 40 designs
 }
 SHIPPED_PARAMS = {"hidden": [64, 64], "members": 3, "max_iter": 500, "batch_size": 256}
 

@@ -12,6 +12,7 @@ ENVS: dict[str, str] = {
     "archgym/DRAM-v0": "dram/env.yaml",
     "archgym/DRAMLPDDR4-v0": "dram/env_lpddr4.yaml",
     "archgym/GPU-v0": "gpu/env.yaml",
+    "archgym/GPUTraining-v0": "gpu/env_training.yaml",
 }
 
 #: The installed domains: name -> ``"module:attribute"`` of its :class:`archgym_py.Domain`. An env
@@ -22,6 +23,7 @@ DOMAINS: dict[str, str] = {
     "accelerator": "archgym_py.envs.accelerator:DOMAIN",
     "dram": "archgym_py.envs.dram:DOMAIN",
     "gpu": "archgym_py.envs.gpu:DOMAIN",
+    "gpu_training": "archgym_py.envs.gpu:TRAINING_DOMAIN",
 }
 DOMAIN_ENTRY_POINT_GROUP = "archgym_py.domains"
 

@@ -1,6 +1,8 @@
-"""The GPU domain: LLM inference on a GPU (or a tensor-parallel group of them) from numbers alone.
+"""The GPU domain: LLM inference and training steps on a GPU (or a tensor-parallel group of them)
+from numbers alone.
 
-``DOMAIN`` is the table the engine reaches through an env spec's ``domain: gpu``. A workload is a
+``DOMAIN`` (inference) and ``TRAINING_DOMAIN`` are the tables the engine reaches through an env
+spec's ``domain: gpu`` and ``domain: gpu_training``. A workload is a
 :class:`Generation` (a model from ``arch_specs/models``, prompt and output lengths); the base
 architecture is a GPU spec (``arch_specs/gpu/arch``) whose tunable fields are the hardware of a
 future GPU and the deployment (tensor parallelism, batch, dtypes).
@@ -25,6 +27,7 @@ from ..workloads import load_model
 from .arch import DTYPES, KV_DTYPES, GpuArch, load_arch
 from .llm import BINDING_NAMES, Generation, generation_from_dict
 from .simulator import METRICS, GpuSimulator
+from .training import TRAINING_METRICS, GpuTrainingSimulator, TrainingStep, training_from_dict
 
 __all__ = [
     "BINDING_NAMES",
@@ -34,6 +37,10 @@ __all__ = [
     "GpuArch",
     "GpuDomain",
     "GpuSimulator",
+    "GpuTrainingDomain",
+    "GpuTrainingSimulator",
+    "TRAINING_DOMAIN",
+    "TrainingStep",
     "KV_DTYPES",
     "METRICS",
     "load_arch",
@@ -97,4 +104,59 @@ class GpuDomain(Domain):
         return lines
 
 
+def _training(model: str, seq_len: int, name: str):
+    return lambda: TrainingStep(load_model(model), seq_len, name=name)
+
+
+#: Built-in training workloads: one micro-batch step at each model's usual sequence length.
+BUILTIN_TRAINING = {
+    "llama3_8b_seq4096": _training("llama3_8b", 4096, "llama3_8b_seq4096"),
+    "llama2_7b_seq4096": _training("llama2_7b", 4096, "llama2_7b_seq4096"),
+    "gpt2_seq1024": _training("gpt2", 1024, "gpt2_seq1024"),
+    "mixtral_8x7b_seq4096": _training("mixtral_8x7b", 4096, "mixtral_8x7b_seq4096"),
+}
+
+
+class GpuTrainingDomain(GpuDomain):
+    """Training steps on the same GPU specs and knobs (``batch`` is the micro-batch)."""
+
+    name = "gpu_training"
+    metrics = TRAINING_METRICS
+    workload_type = TrainingStep
+    builtin_workloads = BUILTIN_TRAINING
+    workload_what = "GPU training workload"
+    workload_forms = " or a YAML file {model: ..., seq_len: ...}"
+
+    def workload_from_dict(
+        self, data: Mapping[str, Any], *, path: str = "workload"
+    ) -> TrainingStep:
+        """A training step from ``{model, seq_len, moe_imbalance}``."""
+        return training_from_dict(data, path=path)
+
+    def simulator(self, arch: GpuArch) -> GpuTrainingSimulator:
+        """The analytical GPU model of a training step on ``arch``."""
+        return GpuTrainingSimulator(arch)
+
+    def describe_details(self, details: Mapping[str, Any]) -> list[str]:
+        """Design 0's kernels of one step: time per step, share, binding resource."""
+        if "step_kernels" not in details:
+            return Domain.describe_details(self, details)
+        times = np.asarray(details["step_kernel_s"])[0]
+        adam = float(np.asarray(details["optimizer_s"])[0])
+        total = times.sum() + adam
+        lines = (
+            [f"infeasible: {details['infeasible_reason'][0]}"]
+            if details["infeasible_reason"][0]
+            else []
+        )
+        lines += [f"one step: {total * 1e3:.4g} ms (Adam {adam * 1e3:.4g} ms)",
+                  f"  {'kernel':<20} {'calls':>6} {'time_ms':>10} {'share':>7} bound"]  # fmt: skip
+        for j, name in enumerate(details["step_kernels"]):
+            lines.append(f"  {name:<20} {int(details['step_kernel_calls'][j]):>6} "
+                         f"{times[j] * 1e3:>10.4g} {times[j] / total:>7.1%} "
+                         f"{details['step_kernel_binding'][0, j]}")  # fmt: skip
+        return lines
+
+
 DOMAIN = GpuDomain()
+TRAINING_DOMAIN = GpuTrainingDomain()

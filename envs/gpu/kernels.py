@@ -161,22 +161,31 @@ def memory_bound(dev: Device, nbytes, *, blocks=None, flops=0.0) -> Cost:
 
 
 def flash_attention(dev: Device, batch, heads, kv_heads, q_len, kv_len, head_dim, *, causal=True,
-                    act_bytes=2.0) -> Cost:  # fmt: skip
-    """Fused attention forward (scores, softmax, context) for ``batch`` sequences of ``q_len``
-    queries over ``kv_len`` keys; K and V are read once per query block through L2."""
+                    act_bytes=2.0, backward=False) -> Cost:  # fmt: skip
+    """Fused attention (scores, softmax, context) for ``batch`` sequences of ``q_len`` queries
+    over ``kv_len`` keys; K and V are read once per query block through L2. ``backward``: the
+    gradient pass, five matmuls for the forward's two (2.5x the FLOPs, Dao, FlashAttention-2,
+    2023), reading Q, K, V, O and dO and writing dQ, dK and dV (twice the forward's bytes)."""
+    work = 2.5 if backward else 1.0
     batch, heads, kv_heads, q_len, kv_len = (
         np.asarray(x, dtype=np.int64) for x in (batch, heads, kv_heads, q_len, kv_len)
     )
     # a causal block of queries sees on average half the keys (all of them when q_len < kv_len)
     seen = np.where(causal & (q_len == kv_len), (kv_len + 1) / 2.0, kv_len)
-    flops = 4.0 * batch * heads * q_len * seen * head_dim
+    flops = work * 4.0 * batch * heads * q_len * seen * head_dim
     blocks = batch * heads * _ceil_div(q_len, FLASH_BLOCK_Q)
     waves = _ceil_div(blocks, dev.sms)
     rows = np.minimum(q_len, FLASH_BLOCK_Q)
-    t_block = (4.0 * rows * seen * head_dim
+    t_block = (work * 4.0 * rows * seen * head_dim
                / (dev.tensor_flops_per_clk_sm * dev.attention_efficiency * dev.clock_hz))  # fmt: skip
     compute = waves * t_block
-    hbm = act_bytes * batch * head_dim * (2 * heads * q_len + 2 * kv_heads * kv_len)
+    hbm = (
+        (2.0 if backward else 1.0)
+        * act_bytes
+        * batch
+        * head_dim
+        * (2 * heads * q_len + 2 * kv_heads * kv_len)
+    )
     t_hbm = hbm / _hbm_rate(dev, blocks)
     t_l2 = act_bytes * blocks * 2.0 * seen * head_dim / dev.l2_bytes_per_s
     t = np.maximum(np.maximum(compute, t_hbm), t_l2) + dev.launch_s

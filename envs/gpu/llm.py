@@ -111,10 +111,11 @@ class Phase:
 
 
 class _Builder:
-    """Collects a phase's kernels."""
+    """Collects a phase's kernels; in a training step each forward kernel brings its backward."""
 
-    def __init__(self, n_designs: int):
-        self.n = n_designs
+    def __init__(self, dev: Device, net: Mapping[str, np.ndarray], training: bool):
+        self.dev, self.net, self.training = dev, net, training
+        self.n = dev.sms.shape[0]
         self.names: list[str] = []
         self.calls: list[float] = []
         self.costs: list[Cost] = []
@@ -123,6 +124,34 @@ class _Builder:
         self.names.append(name)
         self.calls.append(float(calls))
         self.costs.append(cost)
+
+    def gemm(self, name: str, m, n, k, calls: float, *, count=1, c_bytes=None) -> None:
+        """``Y[m, n] = X[m, k] W[k, n]``; training adds ``dX = dY W^T`` and ``dW = X^T dY``
+        (weight gradients accumulated in fp32)."""
+        wb, act = self.net["weight_bytes"], self.net["act_bytes"]
+        io = {"a_bytes": wb, "b_bytes": wb}
+        c = act if c_bytes is None else c_bytes
+        self.add(name, gemm(self.dev, m, n, k, count=count, c_bytes=c, **io), calls)
+        if self.training:
+            self.add(
+                f"{name}_dgrad", gemm(self.dev, m, k, n, count=count, c_bytes=act, **io), calls
+            )
+            self.add(
+                f"{name}_wgrad", gemm(self.dev, k, n, m, count=count, c_bytes=4.0, **io), calls
+            )
+
+    def memory(self, name: str, nbytes, calls: float) -> None:
+        """A memory-bound kernel; its backward reads the saved input and the incoming gradient
+        and writes the outgoing one (twice the bytes)."""
+        self.add(name, memory_bound(self.dev, nbytes), calls)
+        if self.training:
+            self.add(f"{name}_bwd", memory_bound(self.dev, 2.0 * nbytes), calls)
+
+    def allreduce(self, name: str, nbytes, calls: float) -> None:
+        """A tensor-parallel all-reduce; Megatron's conjugate operator adds one in backward."""
+        net = self.net
+        self.add(name, _allreduce(net["tp"], nbytes, net["busbw"], net["ar_latency_s"]),
+                 calls * (2 if self.training else 1))  # fmt: skip
 
     def phase(self) -> Phase:
         col = lambda attr: np.column_stack(  # noqa: E731
@@ -140,23 +169,22 @@ def _allreduce(tp, nbytes, busbw, latency_s) -> Cost:
 
 
 def block_phase(cfg: TransformerConfig, dev: Device, net: Mapping[str, np.ndarray], *,
-                batch, q_len, kv_len, decode: bool, moe_imbalance: float) -> Phase:  # fmt: skip
+                batch, q_len, kv_len, decode: bool, moe_imbalance: float,
+                training: bool = False) -> Phase:  # fmt: skip
     """Every kernel of one run of ``cfg`` over ``batch`` sequences of ``q_len`` new tokens with
-    ``kv_len`` keys, per rank (``net``: per-design ``tp``, dtype bytes, interconnect)."""
-    tp, act, wb, kvb = net["tp"], net["act_bytes"], net["weight_bytes"], net["kv_bytes"]
-    n_designs = dev.sms.shape[0]
+    ``kv_len`` keys, per rank (``net``: per-design ``tp``, dtype bytes, interconnect). With
+    ``training``, the forward pass over every position (logits and loss for all of them) and its
+    backward; the optimizer is the caller's."""
+    tp, act, kvb = net["tp"], net["act_bytes"], net["kv_bytes"]
     d, dh = cfg.hidden, cfg.head_dim
     heads = cfg.heads // tp
     kv_heads = np.maximum(1, cfg.kv_heads // tp)
     tokens = batch * q_len
-    io = {"a_bytes": wb, "b_bytes": wb, "c_bytes": act}  # GEMM operands in the compute dtype
-    b = _Builder(n_designs)
+    b = _Builder(dev, net, training)
     layers = cfg.layers
-    norm_bytes = 4.0 * tokens * d * act  # fused residual add + norm: two tensors in, two out
-    ar = lambda: _allreduce(tp, tokens * d * act, net["busbw"], net["ar_latency_s"])  # noqa: E731
-    b.add("embedding", memory_bound(dev, 2.0 * tokens * d * act), 1)
-    b.add("add_norm", memory_bound(dev, norm_bytes), 2 * layers)
-    b.add("qkv_proj", gemm(dev, tokens, (heads + 2 * kv_heads) * dh, d, **io), layers)  # fmt: skip
+    b.memory("embedding", 2.0 * tokens * d * act, 1)
+    b.memory("add_norm", 4.0 * tokens * d * act, 2 * layers)  # fused residual add + norm
+    b.gemm("qkv_proj", tokens, (heads + 2 * kv_heads) * dh, d, layers)
     if decode:
         attn = decode_attention(
             dev, batch, heads, kv_heads, kv_len, dh, kv_bytes=kvb, act_bytes=act
@@ -164,35 +192,38 @@ def block_phase(cfg: TransformerConfig, dev: Device, net: Mapping[str, np.ndarra
     else:
         attn = flash_attention(dev, batch, heads, kv_heads, q_len, kv_len, dh, act_bytes=act)
     b.add("attention", attn, layers)
-    b.add("out_proj", gemm(dev, tokens, d, heads * dh, **io), layers)
-    b.add("attn_allreduce", ar(), layers)
+    if training:
+        b.add("attention_bwd", flash_attention(dev, batch, heads, kv_heads, q_len, kv_len, dh,
+                                               act_bytes=act, backward=True), layers)  # fmt: skip
+    b.gemm("out_proj", tokens, d, heads * dh, layers)
+    b.allreduce("attn_allreduce", tokens * d * act, layers)
     moe_layers = layers - cfg.dense_layers if cfg.is_moe else 0
     dense_layers = layers - moe_layers
     gated = 2 if cfg.ffn_gated else 1
     if dense_layers:
         inner = cfg.ffn_hidden // tp
-        b.add("ffn_up", gemm(dev, tokens, gated * inner, d, **io),
-              dense_layers)  # fmt: skip
-        b.add("ffn_act", memory_bound(dev, (gated + 1) * tokens * inner * act), dense_layers)
-        b.add("ffn_down", gemm(dev, tokens, d, inner, **io),
-              dense_layers)  # fmt: skip
+        b.gemm("ffn_up", tokens, gated * inner, d, dense_layers)
+        b.memory("ffn_act", (gated + 1) * tokens * inner * act, dense_layers)
+        b.gemm("ffn_down", tokens, d, inner, dense_layers)
     if moe_layers:
         inner = cfg.moe_ffn_hidden // tp
         routed = tokens * cfg.experts_per_token
         active = np.minimum(cfg.experts, routed)
         per_expert = np.ceil(moe_imbalance * routed / active).astype(np.int64)
-        b.add("router", gemm(dev, tokens, cfg.experts, d, a_bytes=act, b_bytes=wb, c_bytes=4.0),
-              moe_layers)  # fmt: skip
-        b.add("expert_up", gemm(dev, per_expert, gated * inner, d, count=active, **io), moe_layers)  # fmt: skip
-        b.add("expert_act", memory_bound(dev, (gated + 1) * routed * inner * act), moe_layers)
-        b.add("expert_down", gemm(dev, per_expert, d, inner, count=active, **io), moe_layers)  # fmt: skip
+        b.gemm("router", tokens, cfg.experts, d, moe_layers, c_bytes=4.0)
+        b.gemm("expert_up", per_expert, gated * inner, d, moe_layers, count=active)
+        b.memory("expert_act", (gated + 1) * routed * inner * act, moe_layers)
+        b.gemm("expert_down", per_expert, d, inner, moe_layers, count=active)
         if cfg.shared_experts:
             shared = cfg.shared_experts * cfg.moe_ffn_hidden // tp
-            b.add("shared_up", gemm(dev, tokens, gated * shared, d, **io), moe_layers)  # fmt: skip
-            b.add("shared_down", gemm(dev, tokens, d, shared, **io), moe_layers)  # fmt: skip
-    b.add("ffn_allreduce", ar(), layers)
-    b.add("final_norm", memory_bound(dev, 2.0 * batch * d * act), 1)
-    b.add("lm_head", gemm(dev, batch, cfg.vocab // tp, d, **io), 1)
+            b.gemm("shared_up", tokens, gated * shared, d, moe_layers)
+            b.gemm("shared_down", tokens, d, shared, moe_layers)
+    b.allreduce("ffn_allreduce", tokens * d * act, layers)
+    head_rows = tokens if training else batch  # training scores every position
+    b.memory("final_norm", 2.0 * head_rows * d * act, 1)
+    b.gemm("lm_head", head_rows, cfg.vocab // tp, d, 1)
+    if training:  # softmax cross-entropy over the fp32 logits: read them, write their gradient
+        b.add("loss", memory_bound(dev, 2.0 * head_rows * cfg.vocab / tp * 4.0), 1)
     return b.phase()
 
 

@@ -130,9 +130,7 @@ class GpuSimulator:
         # model FLOPs: two per active weight per token, plus attention (as costed)
         steps = workload.output_len - 1
         flops = prefill.flops @ prefill.calls + steps * (decode.flops @ decode.calls)
-        dtype = _index(DTYPES, full["dtype"])
-        peak = (np.asarray(full["sms"], float) * np.asarray(full["clock_mhz"], float) * 1e6
-                * np.asarray(full["fp16_flops_per_clk_sm"], float) * self._run_ratio[dtype])  # fmt: skip
+        peak = self.peak(full)
         hbm_peak = np.asarray(full["hbm_bw_gbps"], dtype=np.float64) * 1e9
         metrics = {
             "latency_s": latency,
@@ -157,6 +155,12 @@ class GpuSimulator:
             extra["weights_gib"] = np.broadcast_to(weights, (len(tp), 1)).reshape(-1) / _GIB
             extra["kv_cache_gib"] = kv.reshape(-1) / _GIB
         return Evaluation(metrics=metrics, feasible=feasible, details=extra)
+
+    def peak(self, full: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Dense peak of each design's compute dtype, FLOP/s per GPU."""
+        dtype = _index(DTYPES, full["dtype"])
+        return (np.asarray(full["sms"], float) * np.asarray(full["clock_mhz"], float) * 1e6
+                * np.asarray(full["fp16_flops_per_clk_sm"], float) * self._run_ratio[dtype])  # fmt: skip
 
     def _infeasible(self, full, cfg, memory, capacity) -> list[str]:
         """Why each design cannot run ('' when it can)."""

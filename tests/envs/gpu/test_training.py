@@ -1,0 +1,82 @@
+"""Golden tests of the training step: backward GEMMs, flash-attention backward, the conjugate
+all-reduces, mixed-precision Adam's memory and traffic."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from archgym_py import WorkloadError
+from archgym_py.envs.gpu import TRAINING_DOMAIN
+from archgym_py.envs.gpu.training import ADAM_BYTES_PER_PARAM, STATE_BYTES_PER_PARAM
+
+SIM = TRAINING_DOMAIN.simulator(TRAINING_DOMAIN.load_arch("h100_sxm"))
+WORK = TRAINING_DOMAIN.load_workload("llama3_8b_seq4096")
+
+
+def step(**design):
+    return SIM.evaluate({k: [v] for k, v in design.items()}, WORK, details=True)
+
+
+def gemm_flops(phase, suffix=""):
+    """FLOPs of a step's weight GEMMs (forward, or their ``_dgrad`` / ``_wgrad``)."""
+    per_run = dict(zip(phase.names, phase.flops[0] * phase.calls, strict=True))
+    forward = [
+        n for n in phase.names if n.endswith("_proj") or n in ("ffn_up", "ffn_down", "lm_head")
+    ]
+    return sum(per_run[n + suffix] for n in forward)
+
+
+def test_each_gemm_brings_an_input_and_a_weight_gradient_of_its_flops():
+    phase, _ = SIM.step({"tp": [2], "batch": [1]}, WORK)
+    forward = gemm_flops(phase)
+    assert gemm_flops(phase, "_dgrad") == pytest.approx(forward)
+    assert gemm_flops(phase, "_wgrad") == pytest.approx(forward)
+    # two FLOPs per weight per token forward, over every position (the embedding is a gather),
+    # split over two GPUs of tensor parallelism
+    weights = WORK.model.params - WORK.model.vocab * WORK.model.hidden
+    assert 2 * forward == pytest.approx(2 * weights * WORK.seq_len, rel=0.01)
+
+
+def test_flash_attention_backward_is_two_and_a_half_forwards():
+    phase, _ = SIM.step({"tp": [1], "batch": [1]}, WORK)
+    f = dict(zip(phase.names, phase.flops[0], strict=True))
+    assert f["attention_bwd"] == pytest.approx(2.5 * f["attention"])
+
+
+def test_tensor_parallel_training_doubles_the_all_reduces():
+    phase, _ = SIM.step({"tp": [4], "batch": [1]}, WORK)
+    calls = dict(zip(phase.names, phase.calls, strict=True))
+    assert calls["attn_allreduce"] == calls["ffn_allreduce"] == 2 * WORK.model.layers
+
+
+def test_adam_state_and_traffic_follow_mixed_precision():
+    assert STATE_BYTES_PER_PARAM == 2 + 2 + 4 + 4 + 4  # ZeRO: weight, gradient, master, m, v
+    ev = step(tp=8, batch=1)
+    a = SIM.arch
+    adam = ev.details["optimizer_s"][0]
+    expected = (
+        WORK.model.params / 8 * ADAM_BYTES_PER_PARAM / (a.hbm_bw_gbps * 1e9 * a.hbm_efficiency)
+    )
+    assert adam == pytest.approx(expected + a.kernel_launch_us * 1e-6)
+    states = WORK.model.params * STATE_BYTES_PER_PARAM / 8
+    assert ev.metrics["memory_gib"][0] * (1 << 30) > states
+
+
+def test_an_8b_model_does_not_train_on_one_80_gb_gpu_and_does_with_tensor_parallelism():
+    ev = SIM.evaluate({"tp": [1, 4]}, WORK, details=True)
+    assert ev.feasible.tolist() == [False, True]
+    assert "GiB per GPU" in ev.details["infeasible_reason"][0]
+
+
+def test_step_time_is_its_kernels_plus_adam_and_mfu_is_plausible():
+    ev = step(tp=2, batch=1)
+    total = ev.details["step_kernel_s"].sum() + ev.details["optimizer_s"][0]
+    assert ev.metrics["latency_s"][0] == pytest.approx(total)
+    assert 0.3 < ev.metrics["mfu"][0] < 0.7
+    assert np.isfinite(list(ev.metrics.values())).all()
+
+
+def test_bad_training_workloads_name_the_field():
+    with pytest.raises(WorkloadError, match="seq_len"):
+        TRAINING_DOMAIN.load_workload({"model": "llama3_8b", "seq_len": -1})
