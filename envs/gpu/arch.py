@@ -75,7 +75,9 @@ TUNABLE: dict[str, Field] = {
     "l2_mib": Field(float, "L2 cache, MiB", low=0.1, high=1e5),
     "l2_bytes_per_clk": Field(float, "L2 bandwidth, bytes per SM clock", low=1.0, high=1e6),
     "nvlink_gbps": Field(
-        float, "GPU-to-GPU link bandwidth (NVLink, else PCIe), both directions, GB/s", low=0.1,
+        float,
+        "GPU-to-GPU link bandwidth (NVLink, else PCIe), both directions, GB/s",
+        low=0.1,
         high=1e6,
     ),  # fmt: skip
     "tp": Field(int, "tensor-parallel degree (GPUs in one NVLink domain)", low=1, high=576),
