@@ -51,6 +51,7 @@ SHIPPED = {
     "archgym/DRAMLPDDR4-v0": 12000,
     "archgym/GPU-v0": 1200,  # 160 designs: the surrogate sees most of them
     "archgym/GPUTraining-v0": 400,  # 40 designs
+    "archgym/GPUDesign-v0": 8000,
 }
 SHIPPED_PARAMS = {"hidden": [64, 64], "members": 3, "max_iter": 500, "batch_size": 256}
 

@@ -13,6 +13,7 @@ ENVS: dict[str, str] = {
     "archgym/DRAMLPDDR4-v0": "dram/env_lpddr4.yaml",
     "archgym/GPU-v0": "gpu/env.yaml",
     "archgym/GPUTraining-v0": "gpu/env_training.yaml",
+    "archgym/GPUDesign-v0": "gpu/env_design.yaml",
 }
 
 #: The installed domains: name -> ``"module:attribute"`` of its :class:`archgym_py.Domain`. An env
@@ -24,6 +25,7 @@ DOMAINS: dict[str, str] = {
     "dram": "archgym_py.envs.dram:DOMAIN",
     "gpu": "archgym_py.envs.gpu:DOMAIN",
     "gpu_training": "archgym_py.envs.gpu:TRAINING_DOMAIN",
+    "gpu_design": "archgym_py.envs.gpu:DESIGN_DOMAIN",
 }
 DOMAIN_ENTRY_POINT_GROUP = "archgym_py.domains"
 

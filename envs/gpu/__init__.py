@@ -2,7 +2,8 @@
 from numbers alone.
 
 ``DOMAIN`` (inference) and ``TRAINING_DOMAIN`` are the tables the engine reaches through an env
-spec's ``domain: gpu`` and ``domain: gpu_training``. A workload is a
+spec's ``domain: gpu`` and ``domain: gpu_training``; ``DESIGN_DOMAIN`` (``domain: gpu_design``)
+prices a future GPU's silicon, power and cost per token (:mod:`.design`). A workload is a
 :class:`Generation` (a model from ``arch_specs/models``, prompt and output lengths); the base
 architecture is a GPU spec (``arch_specs/gpu/arch``) whose tunable fields are the hardware of a
 future GPU and the deployment (tensor parallelism, batch, dtypes).
@@ -25,6 +26,7 @@ import numpy as np
 from ..._domain import Domain
 from ..workloads import load_model
 from .arch import DTYPES, KV_DTYPES, GpuArch, load_arch
+from .design import DESIGN_METRICS, GpuDesignArch, GpuDesignSimulator
 from .llm import BINDING_NAMES, Generation, generation_from_dict
 from .simulator import METRICS, GpuSimulator
 from .training import TRAINING_METRICS, GpuTrainingSimulator, TrainingStep, training_from_dict
@@ -34,7 +36,11 @@ __all__ = [
     "DOMAIN",
     "DTYPES",
     "Generation",
+    "DESIGN_DOMAIN",
     "GpuArch",
+    "GpuDesignArch",
+    "GpuDesignDomain",
+    "GpuDesignSimulator",
     "GpuDomain",
     "GpuSimulator",
     "GpuTrainingDomain",
@@ -158,5 +164,18 @@ class GpuTrainingDomain(GpuDomain):
         return lines
 
 
+class GpuDesignDomain(GpuDomain):
+    """Inference on a future GPU priced in area, silicon cost, power and cost per token."""
+
+    name = "gpu_design"
+    metrics = DESIGN_METRICS
+    arch_type = GpuDesignArch
+
+    def simulator(self, arch: GpuDesignArch) -> GpuDesignSimulator:
+        """The GPU model with the design's area, cost and power on ``arch``."""
+        return GpuDesignSimulator(arch)
+
+
 DOMAIN = GpuDomain()
 TRAINING_DOMAIN = GpuTrainingDomain()
+DESIGN_DOMAIN = GpuDesignDomain()

@@ -109,6 +109,7 @@ CONSTANTS: dict[str, Field] = {
     },  # fmt: skip
     "smem_kib_per_sm": Field(float, "shared memory per SM, KiB", low=1.0),
     "tdp_w": Field(float, "board power limit, W", low=1.0),
+    "idle_power_w": Field(float, "board power with no kernel running, W", low=0.0),
     "tensor_efficiency": Field(
         float,
         "achieved fraction of the tensor peak in a large GEMM's main loop",

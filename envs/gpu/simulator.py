@@ -24,6 +24,11 @@ METRICS = (
     MetricSpec("mfu", "1", "maximize", "model FLOPs / (run time x dense peak x GPUs)"),
     MetricSpec("decode_mbu", "1", "maximize", "decode HBM bytes / (decode time x peak bandwidth)"),
     MetricSpec("memory_gib", "GiB", "minimize", "per-GPU weights + KV cache + peak activations"),
+    MetricSpec(
+        "energy_j", "J", "minimize", "energy of the run over the TP group (load-scaled TDP)"
+    ),
+    MetricSpec("energy_per_token_j", "J", "minimize", "energy per output token"),
+    MetricSpec("power_w", "W", "minimize", "average power per GPU over the run"),
 )
 _KV_BYTES = {"fp16": 2.0, "bf16": 2.0, "fp8": 1.0, "int8": 1.0}
 _GIB = float(1 << 30)
@@ -40,7 +45,7 @@ class GpuSimulator:
     """
 
     metrics = METRICS
-    version = "gpu-model/1"
+    version = "gpu-model/2"
 
     def __init__(self, arch: GpuArch):
         self.arch = arch
@@ -142,6 +147,10 @@ class GpuSimulator:
             "decode_mbu": (decode.hbm_bytes @ decode.calls) / (tpot * hbm_peak),
             "memory_gib": memory / _GIB,
         }
+        energy = (self.phase_energy(full, prefill)
+                  + (workload.output_len - 1) * self.phase_energy(full, decode)) * tp  # fmt: skip
+        metrics.update(energy_j=energy, energy_per_token_j=energy / (batch * workload.output_len),
+                       power_w=energy / tp / latency)  # fmt: skip
         reasons = self._infeasible(full, cfg, memory, capacity)
         feasible = np.array([not r for r in reasons])
         extra: dict[str, Any] = {}
@@ -155,6 +164,23 @@ class GpuSimulator:
             extra["weights_gib"] = np.broadcast_to(weights, (len(tp), 1)).reshape(-1) / _GIB
             extra["kv_cache_gib"] = kv.reshape(-1) / _GIB
         return Evaluation(metrics=metrics, feasible=feasible, details=extra)
+
+    def phase_energy(self, full: Mapping[str, np.ndarray], phase: Phase) -> np.ndarray:
+        """Energy of one GPU over a phase, J: each kernel draws the idle power plus the rest of
+        the full-load power in proportion to its utilisation, the larger of its share of the
+        dense peak and of the peak HBM bandwidth ("load-scaled TDP")."""
+        a = self.arch
+        time = np.maximum(phase.time_s, 1e-30)
+        peak = self.peak(full)[:, None]
+        hbm = np.asarray(full["hbm_bw_gbps"], dtype=np.float64)[:, None] * 1e9
+        use = np.clip(np.maximum(phase.flops / (time * peak), phase.hbm_bytes / (time * hbm)), 0, 1)
+        idle = a.idle_power_w
+        power = idle + (self.full_load_power(full)[:, None] - idle) * use
+        return (phase.time_s * power) @ phase.calls
+
+    def full_load_power(self, full: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Board power at full load per design, W: the spec's power limit."""
+        return np.full(len(np.asarray(full["sms"])), float(self.arch.tdp_w))
 
     def peak(self, full: Mapping[str, np.ndarray]) -> np.ndarray:
         """Dense peak of each design's compute dtype, FLOP/s per GPU."""

@@ -90,6 +90,8 @@ TRAINING_METRICS = (
     MetricSpec(
         "memory_gib", "GiB", "minimize", "per-GPU weights, gradients, Adam states, activations"
     ),
+    MetricSpec("energy_per_token_j", "J", "minimize", "energy per trained token (load-scaled TDP)"),
+    MetricSpec("power_w", "W", "minimize", "average power per GPU over the step"),
 )
 
 
@@ -98,7 +100,7 @@ class GpuTrainingSimulator(GpuSimulator):
     knobs as :class:`GpuSimulator`, ``batch`` being the micro-batch."""
 
     metrics = TRAINING_METRICS
-    version = "gpu-training-model/1"
+    version = "gpu-training-model/2"
 
     def step(self, designs: Batch, workload: TrainingStep):
         """The step's kernels (forward and backward) and the optimizer's time, per design."""
@@ -145,6 +147,12 @@ class GpuTrainingSimulator(GpuSimulator):
             "mfu": flops / (step * self.peak(full)),
             "memory_gib": memory / (1 << 30),
         }
+        a = self.arch
+        adam_j = adam * (a.idle_power_w + (a.tdp_w - a.idle_power_w) * a.hbm_efficiency)
+        energy = (self.phase_energy(full, phase) + adam_j) * tp
+        metrics.update(
+            energy_per_token_j=energy / (batch * workload.seq_len), power_w=energy / tp / step
+        )
         reasons = self._infeasible(full, cfg, memory, capacity)
         feasible = np.array([not r for r in reasons])
         extra: dict[str, Any] = {}

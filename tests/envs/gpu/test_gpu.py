@@ -181,3 +181,27 @@ def test_decode_attention_pays_a_block_wave_per_sms_sequence_heads_and_reads_who
     cache = 16 * 2 * 8 * 32768 * 128 * 2 + 16 * 2 * 32 * 128 * 2
     expected = a.decode_attention_fixed_us * 1e-6 + cache / (4800e9 * a.hbm_efficiency)
     assert long == pytest.approx(expected)
+
+
+def test_power_stays_between_idle_and_the_board_limit_and_energy_per_token_falls_with_batch():
+    sim = DOMAIN.simulator(DOMAIN.load_arch("h100_sxm"))
+    ev = sim.evaluate({"batch": [1, 8, 64]}, DOMAIN.load_workload("llama3_8b_chat"))
+    power = ev.metrics["power_w"]
+    assert np.all(power > sim.arch.idle_power_w) and np.all(power <= sim.arch.tdp_w)
+    assert np.all(np.diff(ev.metrics["energy_per_token_j"]) < 0)
+
+
+def test_a_streaming_kernel_draws_idle_plus_its_share_of_the_power_limit():
+    # a 1 GB copy-like kernel uses the measured fraction of peak bandwidth for its whole time
+    # (less the launch): power = idle + (TDP - idle) x that share
+    from archgym_py.envs.gpu.llm import Phase
+
+    sim, dev = device("h100_sxm")
+    a = sim.arch
+    cost = K.memory_bound(dev, 1e9)
+    phase = Phase(["copy"], np.array([1.0]), cost.time_s, cost.flops, cost.hbm_bytes, cost.binding)
+    full = sim.arch.fill({"batch": [1]})
+    t = cost.time_s[0, 0]
+    share = 1e9 / (t * 3350e9)
+    expected = t * (a.idle_power_w + (a.tdp_w - a.idle_power_w) * share)
+    assert sim.phase_energy(full, phase)[0] == pytest.approx(expected)
