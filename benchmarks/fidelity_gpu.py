@@ -11,6 +11,9 @@ iterations). The largest square GEMM of each table calibrated the spec's ``tenso
 every other shape is held out and reported separately. The plain roofline is
 ``max(FLOPs / dense peak, compulsory bytes / peak HBM bandwidth)``.
 
+Attention forward + backward: the same Azure pages' FlashAttention-2 tables (FlashAttention-2
+calibrated the spec's ``attention_efficiency``; PyTorch's standard attention is held out).
+
 Decode attention. Source: ai-dynamo/aiconfigurator (Apache-2.0),
 ``campaign_checkpoints/h200_sxm/generation_attention_perf.txt`` at commit 278bd708 (vLLM 0.20.0
 flash-attention decode on H200; copied to ``benchmarks/data/``). Every fifth row (index 4, 9,
@@ -104,6 +107,33 @@ def decode_attention(calibrate: bool) -> None:
               f"roofline {np.median(e_roof):6.1%}; worst model {e_model.max():6.1%}")  # fmt: skip
 
 
+# Azure/AI-benchmarking-guide results pages, "Flash Attention 2.0" tables: forward + backward
+# TFLOPS of flash-attention's benchmark_flash_attention.py (causal, model width 2048, batch 2,
+# seq 8192): FlashAttention-2 (calibrated the spec's attention_efficiency) and PyTorch's
+# standard attention (held out).
+AZURE_ATTENTION = {"a100_sxm_80gb": (64, 179.5, 46.0), "h100_sxm": (128, 327.9, 145.1),
+                   "h200": (128, 329.3, 161.5)}  # fmt: skip
+
+
+def attention() -> None:
+    print("attention forward + backward (causal, batch 2, seq 8192) vs Azure's measurements")
+    print(f"{'gpu':<14} {'impl':<8} {'measured':>9} {'model':>8} {'err':>7}  set")
+    for gpu, (dh, flash, torch) in AZURE_ATTENTION.items():
+        sim = DOMAIN.simulator(DOMAIN.load_arch(gpu))
+        dev = sim.device(sim.arch.fill({"dtype": ["fp16"]}))
+        b, s, h = 2, 8192, 2048 // dh
+        flops = 3.5 * 4 * b * s * s * h * dh * 0.5  # the benchmark's count: causal, bwd 2.5x fwd
+        fused = sum(K.flash_attention(dev, b, h, h, s, s, dh, backward=bw).time_s[0, 0]
+                    for bw in (False, True))  # fmt: skip
+        split = sum(k.time_s[0, 0] for k in K.unfused_attention(dev, b, h, s, s, dh, backward=True))
+        for impl, measured, t, which in (("flash", flash, fused, "calibration"),
+                                         ("unfused", torch, split, "held out")):  # fmt: skip
+            model = flops / t / 1e12
+            print(
+                f"{gpu:<14} {impl:<8} {measured:>9.1f} {model:>8.1f} {model / measured - 1:>+7.1%}  {which}"
+            )
+
+
 def gemms() -> None:
     print("GEMM throughput, model and plain roofline vs Azure's measured cuBLASLt tables\n")
     print(f"{'gpu':<14} {'dtype':<5} {'m x n x k':<22} {'measured':>9} {'model':>8} {'err':>7} "
@@ -142,6 +172,8 @@ def main() -> None:
     parser.add_argument("--calibrate", action="store_true", help="refit the decode constants")
     args = parser.parse_args()
     gemms()
+    print()
+    attention()
     print()
     decode_attention(args.calibrate)
 

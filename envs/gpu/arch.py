@@ -54,6 +54,7 @@ RATE_FIELD: dict[str, str] = {
 #: Published dense peak (TFLOP/s, TOP/s for int8) of each compute dtype.
 PEAK_FIELD: dict[str, str] = {d: f"peak_{d}_tflops" for d in DTYPES}
 KV_DTYPES = ("fp16", "bf16", "fp8", "int8")
+ATTENTION_IMPLS = ("flash", "unfused")
 
 #: Knobs that a design space may override, with their schema.
 TUNABLE: dict[str, Field] = {
@@ -84,6 +85,11 @@ TUNABLE: dict[str, Field] = {
     "batch": Field(int, "sequences served together", low=1, high=1 << 16),
     "dtype": Field(str, "compute and weight dtype", choices=DTYPES),
     "kv_dtype": Field(str, "KV-cache dtype", choices=KV_DTYPES),
+    "attention": Field(
+        str,
+        "prefill attention: fused (flash) or separate kernels (unfused)",
+        choices=ATTENTION_IMPLS,
+    ),  # fmt: skip
 }
 
 _CITED_RATE = {"low": 0.0, "high": 1 << 20}

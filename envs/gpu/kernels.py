@@ -218,3 +218,37 @@ def decode_attention(dev: Device, batch, heads, kv_heads, kv_len, head_dim, *, k
     shape = t.shape
     return Cost(t, np.broadcast_to(flops, shape).astype(float), np.broadcast_to(nbytes, shape),
                 binding)  # fmt: skip
+
+
+def combine(costs: tuple[Cost, ...]) -> Cost:
+    """Kernels run back to back as one entry: times, FLOPs and bytes add; the longest binds."""
+    time = sum(c.time_s for c in costs)
+    longest = np.argmax(np.stack([np.broadcast_to(c.time_s, time.shape) for c in costs]), axis=0)
+    binding = np.take_along_axis(np.stack([np.broadcast_to(c.binding, time.shape) for c in costs]),
+                                 longest[None], 0)[0]  # fmt: skip
+    return Cost(time, sum(c.flops for c in costs), sum(c.hbm_bytes for c in costs), binding)
+
+
+def unfused_attention(dev: Device, batch, heads, q_len, kv_len, head_dim, *, causal=True,
+                      act_bytes=2.0, backward=False) -> tuple[Cost, ...]:  # fmt: skip
+    """Attention as separate kernels (PyTorch's reference path): the score GEMM, a masked
+    softmax that reads and writes the whole score matrix, the context GEMM; ``backward`` adds
+    the two GEMMs of the value and probability gradients, the softmax backward (reads P and dP,
+    writes dS) and the two GEMMs of the query and key gradients. The mask saves no work."""
+    count = np.asarray(batch, dtype=np.int64) * np.asarray(heads, dtype=np.int64)
+    io = {"count": count, "a_bytes": act_bytes, "b_bytes": act_bytes, "c_bytes": act_bytes}
+    scores = np.asarray(q_len, dtype=np.float64) * np.asarray(kv_len) * count * act_bytes
+    kernels = [
+        gemm(dev, q_len, kv_len, head_dim, **io),  # S = Q K^T
+        memory_bound(dev, 2.0 * scores),  # P = softmax(mask(S))
+        gemm(dev, q_len, head_dim, kv_len, **io),  # O = P V
+    ]
+    if backward:
+        kernels += [
+            gemm(dev, q_len, kv_len, head_dim, **io),  # dP = dO V^T
+            gemm(dev, kv_len, head_dim, q_len, **io),  # dV = P^T dO
+            memory_bound(dev, 3.0 * scores),  # dS = P * (dP - rowsum(dP * P))
+            gemm(dev, q_len, head_dim, kv_len, **io),  # dQ = dS K
+            gemm(dev, kv_len, head_dim, q_len, **io),  # dK = dS^T Q
+        ]
+    return tuple(kernels)

@@ -32,7 +32,17 @@ import numpy as np
 
 from ..._errors import WorkloadError
 from ..workloads import TransformerConfig, load_model
-from .kernels import BINDINGS, Cost, Device, decode_attention, flash_attention, gemm, memory_bound
+from .kernels import (
+    BINDINGS,
+    Cost,
+    Device,
+    combine,
+    decode_attention,
+    flash_attention,
+    gemm,
+    memory_bound,
+    unfused_attention,
+)
 
 #: The binding resources a kernel reports: the kernel model's, then the interconnect.
 BINDING_NAMES = (*BINDINGS, "interconnect")
@@ -168,6 +178,20 @@ def _allreduce(tp, nbytes, busbw, latency_s) -> Cost:
     return Cost(t, np.zeros_like(t), np.zeros_like(t), binding)
 
 
+def _prefill_attention(dev, net, batch, heads, kv_heads, q_len, kv_len, dh, backward) -> Cost:
+    """Flash or unfused attention, per the design's ``attention`` knob."""
+    act = net["act_bytes"]
+    fused = flash_attention(dev, batch, heads, kv_heads, q_len, kv_len, dh, act_bytes=act,
+                            backward=backward)  # fmt: skip
+    if not net["unfused"].any():
+        return fused
+    split = combine(unfused_attention(dev, batch, heads, q_len, kv_len, dh, act_bytes=act,
+                                      backward=backward))  # fmt: skip
+    pick = lambda f, u: np.where(net["unfused"], u, f)  # noqa: E731
+    return Cost(pick(fused.time_s, split.time_s), pick(fused.flops, split.flops),
+                pick(fused.hbm_bytes, split.hbm_bytes), pick(fused.binding, split.binding))  # fmt: skip
+
+
 def block_phase(cfg: TransformerConfig, dev: Device, net: Mapping[str, np.ndarray], *,
                 batch, q_len, kv_len, decode: bool, moe_imbalance: float,
                 training: bool = False) -> Phase:  # fmt: skip
@@ -190,11 +214,11 @@ def block_phase(cfg: TransformerConfig, dev: Device, net: Mapping[str, np.ndarra
             dev, batch, heads, kv_heads, kv_len, dh, kv_bytes=kvb, act_bytes=act
         )
     else:
-        attn = flash_attention(dev, batch, heads, kv_heads, q_len, kv_len, dh, act_bytes=act)
+        attn = _prefill_attention(dev, net, batch, heads, kv_heads, q_len, kv_len, dh, False)
     b.add("attention", attn, layers)
     if training:
-        b.add("attention_bwd", flash_attention(dev, batch, heads, kv_heads, q_len, kv_len, dh,
-                                               act_bytes=act, backward=True), layers)  # fmt: skip
+        bwd = _prefill_attention(dev, net, batch, heads, kv_heads, q_len, kv_len, dh, True)
+        b.add("attention_bwd", bwd, layers)
     b.gemm("out_proj", tokens, d, heads * dh, layers)
     b.allreduce("attn_allreduce", tokens * d * act, layers)
     moe_layers = layers - cfg.dense_layers if cfg.is_moe else 0

@@ -91,6 +91,7 @@ class GpuSimulator:
             "kv_bytes": col(kv),
             "busbw": col(full["nvlink_gbps"]) * 1e9 / 2 * a.nccl_busbw_efficiency,
             "ar_latency_s": np.full((len(weight), 1), a.allreduce_latency_us * 1e-6),
+            "unfused": (np.asarray(full["attention"]) == "unfused").reshape(-1, 1),
         }
 
     def phases(self, designs: Batch, workload: Generation) -> tuple[Phase, Phase]:

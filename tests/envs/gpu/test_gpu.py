@@ -205,3 +205,21 @@ def test_a_streaming_kernel_draws_idle_plus_its_share_of_the_power_limit():
     share = 1e9 / (t * 3350e9)
     expected = t * (a.idle_power_w + (a.tdp_w - a.idle_power_w) * share)
     assert sim.phase_energy(full, phase)[0] == pytest.approx(expected)
+
+
+def test_unfused_attention_moves_the_score_matrix_and_loses_to_flash_at_long_prompts():
+    sim, dev = device("h100_sxm")
+    b, h, s, dh = 2, 16, 8192, 128
+    kernels = K.unfused_attention(dev, b, h, s, s, dh)
+    softmax = kernels[1]
+    assert softmax.hbm_bytes[0, 0] == 2 * b * h * s * s * 2  # read S, write P, fp16
+    total = K.combine(kernels)
+    assert total.time_s[0, 0] == pytest.approx(sum(k.time_s[0, 0] for k in kernels))
+    flash = K.flash_attention(dev, b, h, h, s, s, dh)
+    assert total.time_s[0, 0] > 2 * flash.time_s[0, 0]
+    # the env knob switches a prefill to it
+    sim = DOMAIN.simulator(DOMAIN.load_arch("h100_sxm"))
+    ev = sim.evaluate(
+        {"attention": ["flash", "unfused"]}, DOMAIN.load_workload("llama3_8b_summarise")
+    )
+    assert ev.metrics["ttft_s"][1] > ev.metrics["ttft_s"][0]
