@@ -55,6 +55,10 @@ RATE_FIELD: dict[str, str] = {
 PEAK_FIELD: dict[str, str] = {d: f"peak_{d}_tflops" for d in DTYPES}
 KV_DTYPES = ("fp16", "bf16", "fp8", "int8")
 ATTENTION_IMPLS = ("flash", "unfused")
+WEIGHT_BITS = (0, 4, 8)
+#: Weights per quantisation group (one fp16 scale each): AWQ's and GPTQ's usual group size (Lin
+#: et al., AWQ, MLSys 2024).
+QUANT_GROUP = 128
 
 #: Knobs that a design space may override, with their schema.
 TUNABLE: dict[str, Field] = {
@@ -85,6 +89,9 @@ TUNABLE: dict[str, Field] = {
     "batch": Field(int, "sequences served together", low=1, high=1 << 16),
     "dtype": Field(str, "compute and weight dtype", choices=DTYPES),
     "kv_dtype": Field(str, "KV-cache dtype", choices=KV_DTYPES),
+    "weight_bits": Field(
+        int, "weight-only quantisation: bits per weight (0: the compute dtype)", choices=WEIGHT_BITS
+    ),  # fmt: skip
     "attention": Field(
         str,
         "prefill attention: fused (flash) or separate kernels (unfused)",

@@ -136,10 +136,10 @@ class _Builder:
         self.costs.append(cost)
 
     def gemm(self, name: str, m, n, k, calls: float, *, count=1, c_bytes=None) -> None:
-        """``Y[m, n] = X[m, k] W[k, n]``; training adds ``dX = dY W^T`` and ``dW = X^T dY``
-        (weight gradients accumulated in fp32)."""
-        wb, act = self.net["weight_bytes"], self.net["act_bytes"]
-        io = {"a_bytes": wb, "b_bytes": wb}
+        """``Y[m, n] = X[m, k] W[k, n]`` (W as stored: quantised weights stream at their own
+        width); training adds ``dX = dY W^T`` and ``dW = X^T dY`` (weight gradients in fp32)."""
+        act = self.net["act_bytes"]
+        io = {"a_bytes": self.net["operand_bytes"], "b_bytes": self.net["weight_bytes"]}
         c = act if c_bytes is None else c_bytes
         self.add(name, gemm(self.dev, m, n, k, count=count, c_bytes=c, **io), calls)
         if self.training:

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..._simulator import Evaluation, MetricSpec
 from ..._space import Batch
-from .arch import DTYPE_BYTES, DTYPES, KV_DTYPES, GpuArch
+from .arch import DTYPE_BYTES, DTYPES, KV_DTYPES, QUANT_GROUP, GpuArch
 from .kernels import Device
 from .llm import BINDING_NAMES, Generation, Phase, block_phase, memory_bytes
 
@@ -84,9 +84,14 @@ class GpuSimulator:
         weight = np.array([DTYPE_BYTES[d] for d in DTYPES])[_index(DTYPES, full["dtype"])]
         kv = np.array([_KV_BYTES[d] for d in KV_DTYPES])[_index(KV_DTYPES, full["kv_dtype"])]
         act = np.where(weight >= 4.0, 4.0, 2.0)  # activations in fp32 or 16 bits
+        bits = np.asarray(full["weight_bits"], dtype=np.float64)
+        # weight-only quantisation: packed weights plus one fp16 scale per group, dequantised
+        # to the compute dtype inside the GEMM (AWQ/GPTQ/Marlin-style kernels)
+        stored = np.where(bits > 0, bits / 8 + 2.0 / QUANT_GROUP, weight)
         return {
             "tp": np.asarray(full["tp"], dtype=np.int64).reshape(-1, 1),
-            "weight_bytes": col(weight),
+            "operand_bytes": col(weight),
+            "weight_bytes": col(stored),
             "act_bytes": col(act),
             "kv_bytes": col(kv),
             "busbw": col(full["nvlink_gbps"]) * 1e9 / 2 * a.nccl_busbw_efficiency,

@@ -163,6 +163,13 @@ class GpuTrainingSimulator(GpuSimulator):
                          optimizer_s=adam)  # fmt: skip
         return Evaluation(metrics=metrics, feasible=feasible, details=extra)
 
+    def _infeasible(self, full, cfg, memory, capacity) -> list[str]:
+        """The inference rules, and: weight-only quantisation is an inference format."""
+        reasons = super()._infeasible(full, cfg, memory, capacity)
+        bits = np.asarray(full["weight_bits"])
+        return [r or (f"weight_bits {int(b)}: weight-only quantisation is an inference format" if b else "")
+                for r, b in zip(reasons, bits, strict=True)]  # fmt: skip
+
     @staticmethod
     def state_bytes(cfg: TransformerConfig, net: Mapping[str, np.ndarray]) -> np.ndarray:
         """Weights, gradients and Adam states per GPU (16 bytes per parameter, ZeRO)."""

@@ -223,3 +223,22 @@ def test_unfused_attention_moves_the_score_matrix_and_loses_to_flash_at_long_pro
         {"attention": ["flash", "unfused"]}, DOMAIN.load_workload("llama3_8b_summarise")
     )
     assert ev.metrics["ttft_s"][1] > ev.metrics["ttft_s"][0]
+
+
+def test_weight_only_quantisation_shrinks_weights_and_speeds_up_memory_bound_decode():
+    sim = DOMAIN.simulator(DOMAIN.load_arch("h100_sxm"))
+    work = DOMAIN.load_workload("llama3_8b_chat")
+    ev = sim.evaluate({"weight_bits": [0, 8, 4], "batch": [1, 1, 1]}, work, details=True)
+    w = ev.details["weights_gib"] * (1 << 30)
+    params = work.model.params
+    # packed weights plus an fp16 scale per 128
+    assert w[1] == pytest.approx(params * (1 + 2 / 128))
+    assert w[2] == pytest.approx(params * (0.5 + 2 / 128))
+    tpot = ev.metrics["tpot_s"]
+    assert tpot[0] > 1.5 * tpot[1] > 1.5 * 1.2 * tpot[2]
+    from archgym_py.envs.gpu import TRAINING_DOMAIN
+
+    train = TRAINING_DOMAIN.simulator(TRAINING_DOMAIN.load_arch("h100_sxm"))
+    tev = train.evaluate({"weight_bits": [4], "tp": [4]}, TRAINING_DOMAIN.load_workload("gpt2_seq1024"),
+                         details=True)  # fmt: skip
+    assert not tev.feasible[0] and "inference format" in tev.details["infeasible_reason"][0]
