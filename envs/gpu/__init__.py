@@ -65,6 +65,8 @@ BUILTIN_GENERATIONS = {
     "llama3_70b_chat": _generation("llama3_70b", 1024, 128, "llama3_70b_chat"),
     "mixtral_8x7b_chat": _generation("mixtral_8x7b", 1024, 128, "mixtral_8x7b_chat"),
     "gpt3_175b_chat": _generation("gpt3_175b", 1024, 128, "gpt3_175b_chat"),
+    "deepseek_v3_chat": _generation("deepseek_v3", 1024, 128, "deepseek_v3_chat"),
+    "qwen3_30b_a3b_chat": _generation("qwen3_30b_a3b", 1024, 128, "qwen3_30b_a3b_chat"),
 }
 
 

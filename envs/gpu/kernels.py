@@ -196,20 +196,23 @@ def flash_attention(dev: Device, batch, heads, kv_heads, q_len, kv_len, head_dim
 
 
 def decode_attention(dev: Device, batch, heads, kv_heads, kv_len, head_dim, *, kv_bytes=2.0,
-                     act_bytes=2.0) -> Cost:  # fmt: skip
+                     act_bytes=2.0, value_dim=None, latent=False) -> Cost:  # fmt: skip
     """One query per sequence over a paged KV cache of ``kv_len`` tokens. The cache is read in
     pages of :data:`KV_PAGE_TOKENS`; one thread block per (sequence, KV head) gathers its pages
     and reduces, taking at least the GPU's measured ``decode_block_s`` per wave of blocks; the
     kernel costs the larger of that and the cache's bytes at the achievable bandwidth, after a
-    measured fixed cost (``decode_fixed_s``: launch, page-table and metadata set-up)."""
+    measured fixed cost (``decode_fixed_s``: launch, page-table and metadata set-up). With
+    ``latent`` (MLA, absorbed as in FlashMLA) the cache holds one vector of ``head_dim`` per
+    token that every head scores against and reads its ``value_dim`` values from."""
     batch, heads, kv_heads, kv_len = (
         np.asarray(x, dtype=np.int64) for x in (batch, heads, kv_heads, kv_len)
     )
+    value_dim = head_dim if value_dim is None else value_dim
     paged = _ceil_div(kv_len, KV_PAGE_TOKENS) * KV_PAGE_TOKENS
-    nbytes = batch * (
-        2.0 * kv_heads * paged * head_dim * kv_bytes + 2.0 * heads * head_dim * act_bytes
-    )
-    flops = 4.0 * batch * heads * kv_len * head_dim
+    vectors = 1.0 if latent else 2.0  # a latent, or a key and a value
+    nbytes = batch * (vectors * kv_heads * paged * head_dim * kv_bytes
+                      + heads * (head_dim + value_dim) * act_bytes)  # fmt: skip
+    flops = 2.0 * batch * heads * kv_len * (head_dim + value_dim)
     blocks = batch * kv_heads
     t_blocks = _ceil_div(blocks, dev.sms) * dev.decode_block_s
     t_mem = nbytes / dev.hbm_bytes_per_s

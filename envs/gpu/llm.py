@@ -192,6 +192,40 @@ def _prefill_attention(dev, net, batch, heads, kv_heads, q_len, kv_len, dh, back
                 pick(fused.hbm_bytes, split.hbm_bytes), pick(fused.binding, split.binding))  # fmt: skip
 
 
+def _mla_attention(b, cfg, dev, net, batch, heads, tokens, q_len, kv_len, decode, training):
+    """Multi-head latent attention (DeepSeek-V2/V3) up to the output projection, per rank. The
+    down-projections to the query and KV latents are replicated on every rank; the per-head
+    up-projections split with the heads. A prefill (or training step) expands the latent into
+    per-head keys and values and runs flash attention (query/key heads of ``head_dim``, value
+    heads of ``v_head_dim``: costed at their mean width); a decode step absorbs the key and value
+    up-projections into the query and output sides (as FlashMLA does) and reads only the cached
+    latent, shared by all heads."""
+    layers, d, dh = cfg.layers, cfg.hidden, cfg.head_dim
+    nope, dv, rank = dh - cfg.qk_rope_head_dim, cfg.v_head_dim, cfg.kv_lora_rank
+    if cfg.q_lora_rank:
+        b.gemm("q_down", tokens, cfg.q_lora_rank, d, layers)
+        b.gemm("q_up", tokens, heads * dh, cfg.q_lora_rank, layers)
+    else:
+        b.gemm("q_proj", tokens, heads * dh, d, layers)
+    b.gemm("kv_down", tokens, cfg.latent_width, d, layers)
+    act = net["act_bytes"]
+    if decode:
+        b.gemm("q_absorb", tokens, rank, nope, layers, count=heads)  # q_nope W_UK per head
+        attn = decode_attention(dev, batch, heads, 1, kv_len, cfg.latent_width,
+                                kv_bytes=net["kv_bytes"], act_bytes=act, value_dim=rank,
+                                latent=True)  # fmt: skip
+        b.add("attention", attn, layers)
+        b.gemm("v_absorb", tokens, dv, rank, layers, count=heads)  # latent context W_UV per head
+        return
+    b.gemm("kv_up", tokens, heads * (nope + dv), rank, layers)
+    width = (dh + dv) // 2
+    attn = _prefill_attention(dev, net, batch, heads, heads, q_len, kv_len, width, False)
+    b.add("attention", attn, layers)
+    if training:
+        bwd = _prefill_attention(dev, net, batch, heads, heads, q_len, kv_len, width, True)
+        b.add("attention_bwd", bwd, layers)
+
+
 def block_phase(cfg: TransformerConfig, dev: Device, net: Mapping[str, np.ndarray], *,
                 batch, q_len, kv_len, decode: bool, moe_imbalance: float,
                 training: bool = False) -> Phase:  # fmt: skip
@@ -208,18 +242,20 @@ def block_phase(cfg: TransformerConfig, dev: Device, net: Mapping[str, np.ndarra
     layers = cfg.layers
     b.memory("embedding", 2.0 * tokens * d * act, 1)
     b.memory("add_norm", 4.0 * tokens * d * act, 2 * layers)  # fused residual add + norm
-    b.gemm("qkv_proj", tokens, (heads + 2 * kv_heads) * dh, d, layers)
-    if decode:
-        attn = decode_attention(
-            dev, batch, heads, kv_heads, kv_len, dh, kv_bytes=kvb, act_bytes=act
-        )
+    if cfg.is_mla:
+        _mla_attention(b, cfg, dev, net, batch, heads, tokens, q_len, kv_len, decode, training)
     else:
-        attn = _prefill_attention(dev, net, batch, heads, kv_heads, q_len, kv_len, dh, False)
-    b.add("attention", attn, layers)
-    if training:
-        bwd = _prefill_attention(dev, net, batch, heads, kv_heads, q_len, kv_len, dh, True)
-        b.add("attention_bwd", bwd, layers)
-    b.gemm("out_proj", tokens, d, heads * dh, layers)
+        b.gemm("qkv_proj", tokens, (heads + 2 * kv_heads) * dh, d, layers)
+        if decode:
+            attn = decode_attention(dev, batch, heads, kv_heads, kv_len, dh, kv_bytes=kvb,
+                                    act_bytes=act)  # fmt: skip
+        else:
+            attn = _prefill_attention(dev, net, batch, heads, kv_heads, q_len, kv_len, dh, False)
+        b.add("attention", attn, layers)
+        if training:
+            bwd = _prefill_attention(dev, net, batch, heads, kv_heads, q_len, kv_len, dh, True)
+            b.add("attention_bwd", bwd, layers)
+    b.gemm("out_proj", tokens, d, heads * cfg.value_dim, layers)
     b.allreduce("attn_allreduce", tokens * d * act, layers)
     moe_layers = layers - cfg.dense_layers if cfg.is_moe else 0
     dense_layers = layers - moe_layers
@@ -259,7 +295,9 @@ def memory_bytes(cfg: TransformerConfig, gen: Generation, net: Mapping[str, np.n
     weights = cfg.params * net["weight_bytes"] / tp
     kv_heads = np.maximum(1, cfg.kv_heads // tp)
     context = gen.input_len + gen.output_len
-    kv = batch * context * 2.0 * cfg.layers * kv_heads * cfg.head_dim * net["kv_bytes"]
+    # per token and layer: a key and a value per KV head, or MLA's latent (on every rank)
+    per_token = cfg.latent_width if cfg.is_mla else 2.0 * kv_heads * cfg.head_dim
+    kv = batch * context * cfg.layers * per_token * net["kv_bytes"]
     inner = cfg.moe_ffn_hidden * cfg.experts_per_token if cfg.is_moe else cfg.ffn_hidden
     widest = np.maximum((2 if cfg.ffn_gated else 1) * inner / tp, 3 * cfg.hidden)
     activations = (2.0 * batch * gen.input_len * widest * net["act_bytes"]

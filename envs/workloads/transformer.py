@@ -53,8 +53,17 @@ MODEL_FIELDS: dict[str, Field] = {
     "moe_ffn_hidden": Field(int, "FFN inner width of one expert", low=0),
     "shared_experts": Field(int, "experts every token visits", low=0),
     "dense_layers": Field(int, "leading blocks with a dense FFN in an MoE model", low=0),
+    "kv_lora_rank": Field(
+        int, "multi-head latent attention: width of the cached KV latent (0: none)", low=0
+    ),  # fmt: skip
+    "q_lora_rank": Field(
+        int, "MLA: width of the query latent (0: a direct query projection)", low=0
+    ),
+    "qk_rope_head_dim": Field(int, "MLA: the decoupled rotary part of each query/key head", low=0),
+    "v_head_dim": Field(int, "MLA: width of each value head (0: head_dim)", low=0),
 }
 _MOE = ("experts", "experts_per_token", "moe_ffn_hidden", "shared_experts", "dense_layers")
+_MLA = ("kv_lora_rank", "q_lora_rank", "qk_rope_head_dim", "v_head_dim")
 
 
 class TransformerConfig(Arch):
@@ -64,7 +73,7 @@ class TransformerConfig(Arch):
     subdir = ""
     what = "transformer model"
     constants = MODEL_FIELDS
-    optional = frozenset(_MOE)
+    optional = frozenset(_MOE + _MLA)
     derived = ("params", "active_params", "kv_bytes_per_token_fp16")
 
     def check(self, *, path: str = "model.architecture") -> None:
@@ -82,11 +91,35 @@ class TransformerConfig(Arch):
             )
         if self.dense_layers > self.layers:
             raise SpecError(f"{path}.dense_layers: got {self.dense_layers}; expected <= layers")
+        if self.kv_lora_rank and not (self.qk_rope_head_dim and self.v_head_dim):
+            raise SpecError(
+                f"{path}: an MLA model gives qk_rope_head_dim and v_head_dim with kv_lora_rank"
+            )
+        if self.kv_lora_rank and self.qk_rope_head_dim >= self.head_dim:
+            raise SpecError(
+                f"{path}.qk_rope_head_dim: got {self.qk_rope_head_dim}; expected < head_dim "
+                f"({self.head_dim}, the query/key head: its non-rotary part plus the rotary part)"
+            )
 
     @property
     def is_moe(self) -> bool:
         """Whether the model routes tokens to experts."""
         return self.experts > 0
+
+    @property
+    def is_mla(self) -> bool:
+        """Whether attention caches a compressed KV latent (DeepSeek's multi-head latent attention)."""
+        return self.kv_lora_rank > 0
+
+    @property
+    def value_dim(self) -> int:
+        """Width of one value head."""
+        return self.v_head_dim if self.is_mla else self.head_dim
+
+    @property
+    def latent_width(self) -> int:
+        """MLA: cached values per token per layer (the KV latent and the shared rotary key)."""
+        return self.kv_lora_rank + self.qk_rope_head_dim
 
     @property
     def q_width(self) -> int:
@@ -102,9 +135,24 @@ class TransformerConfig(Arch):
         return (3 if self.ffn_gated else 2) * self.hidden * inner
 
     @property
+    def attention_params(self) -> int:
+        """Weights of one block's attention projections."""
+        d = self.hidden
+        if not self.is_mla:
+            return d * (2 * self.q_width + 2 * self.kv_width)
+        query = (
+            d * self.q_lora_rank + self.q_lora_rank * self.q_width
+            if self.q_lora_rank
+            else d * self.q_width
+        )
+        nope = self.head_dim - self.qk_rope_head_dim
+        kv = d * self.latent_width + self.kv_lora_rank * self.heads * (nope + self.v_head_dim)
+        return query + kv + self.heads * self.v_head_dim * d
+
+    @property
     def params(self) -> int:
         """Weights (the output head counted unless tied to the embedding; norms and biases left out)."""
-        attention = self.hidden * (2 * self.q_width + 2 * self.kv_width)
+        attention = self.attention_params
         dense = self.layers - (self.layers - self.dense_layers if self.is_moe else 0)
         moe_layers = self.layers - dense
         expert = self._ffn_params(self.moe_ffn_hidden) if self.is_moe else 0
@@ -122,7 +170,10 @@ class TransformerConfig(Arch):
 
     @property
     def kv_bytes_per_token_fp16(self) -> int:
-        """KV-cache bytes one token adds at 16 bits (keys and values of every layer)."""
+        """KV-cache bytes one token adds at 16 bits (keys and values of every layer; MLA: the
+        latent and the rotary key)."""
+        if self.is_mla:
+            return 2 * self.layers * self.latent_width
         return 2 * 2 * self.layers * self.kv_width
 
 
@@ -146,12 +197,27 @@ def _attention(cfg: TransformerConfig, batch: int, queries: int, keys: int, n: i
     """Projections and attention of ``n`` blocks for ``batch`` sequences of ``queries`` new tokens
     attending to ``keys`` tokens."""
     m, d = batch * queries, cfg.hidden
+    dh, bh = cfg.head_dim, batch * cfg.heads
+    if cfg.is_mla:  # expanded (not absorbed) form: queries and keys of head_dim, values v_head_dim
+        nope, dv = dh - cfg.qk_rope_head_dim, cfg.v_head_dim
+        if cfg.q_lora_rank:
+            query = [gemm("q_down", m, cfg.q_lora_rank, d, count=n),
+                     gemm("q_up", m, cfg.q_width, cfg.q_lora_rank, count=n)]  # fmt: skip
+        else:
+            query = [gemm("q_proj", m, cfg.q_width, d, count=n)]
+        return [
+            *query,
+            gemm("kv_down", m, cfg.latent_width, d, count=n),
+            gemm("kv_up", m, cfg.heads * (nope + dv), cfg.kv_lora_rank, count=n),
+            batched_gemm("attn_scores", bh, queries, keys, dh, count=n),
+            batched_gemm("attn_context", bh, queries, dv, keys, count=n),
+            gemm("out_proj", m, d, cfg.heads * dv, count=n),
+        ]
     if cfg.kv_heads == cfg.heads and cfg.q_width == d:
         projections = [gemm("qkv_proj", m, d, d, count=3 * n)]
     else:
         projections = [gemm("q_proj", m, cfg.q_width, d, count=n),
                        gemm("kv_proj", m, cfg.kv_width, d, count=2 * n)]  # fmt: skip
-    dh, bh = cfg.head_dim, batch * cfg.heads
     return [
         *projections,
         batched_gemm("attn_scores", bh, queries, keys, dh, count=n),

@@ -242,3 +242,27 @@ def test_weight_only_quantisation_shrinks_weights_and_speeds_up_memory_bound_dec
     tev = train.evaluate({"weight_bits": [4], "tp": [4]}, TRAINING_DOMAIN.load_workload("gpt2_seq1024"),
                          details=True)  # fmt: skip
     assert not tev.feasible[0] and "inference format" in tev.details["infeasible_reason"][0]
+
+
+def test_mla_decode_reads_one_latent_per_token_not_a_key_and_value_per_head():
+    from archgym_py.envs.workloads import load_model
+
+    model = load_model("deepseek_v3")
+    assert model.latent_width == 512 + 64
+    assert model.kv_bytes_per_token_fp16 == 2 * 61 * 576  # DeepSeek-V2 paper's cache formula
+    sim = DOMAIN.simulator(DOMAIN.load_arch("h200"))
+    run = Generation(model, 1024, 128)
+    design = {"tp": [8], "batch": [4], "dtype": ["fp8"], "kv_dtype": ["fp8"]}
+    ev = sim.evaluate(design, run, details=True)
+    assert ev.details["kv_cache_gib"][0] * (1 << 30) == pytest.approx(4 * (1024 + 128) * 61 * 576)
+    decode = sim.phases(design, run)[1]
+    j = decode.names.index("attention")
+    context = 1024 + 64
+    paged = -(-context // 16) * 16
+    cache = 4 * paged * 576 * 1.0  # fp8 latents, shared by the rank's 16 heads
+    queries_and_outputs = 4 * 16 * (576 + 512) * 2.0
+    assert decode.hbm_bytes[0, j] == pytest.approx(cache + queries_and_outputs)
+    names = set(decode.names)
+    assert {"q_absorb", "v_absorb"} <= names and "kv_up" not in names
+    prefill = sim.phases(design, run)[0]
+    assert "kv_up" in prefill.names and "q_absorb" not in prefill.names

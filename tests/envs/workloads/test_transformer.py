@@ -28,6 +28,11 @@ PUBLISHED = {
         "Qwen3 Technical Report 2025, Table 2: 30.5 B total, 3.3 B active",
     ),
     "gpt3_175b": (175.0, None, "Brown et al. 2020, Table 2.1 (175.0 B)"),
+    "deepseek_v3": (
+        671.0,
+        37.0,
+        "DeepSeek-V3 Technical Report 2024 (arXiv:2412.19437): 671 B total, 37 B activated",
+    ),
     "bert_large": (0.340, None, "Devlin et al. 2019, Section 3 (340 M)"),
 }
 
