@@ -45,7 +45,7 @@ class GpuSimulator:
     """
 
     metrics = METRICS
-    version = "gpu-model/2"
+    version = "gpu-model/3"
 
     def __init__(self, arch: GpuArch):
         self.arch = arch
