@@ -1,0 +1,115 @@
+"""Collective communication times, numpy-vectorised over designs.
+
+Every function takes the participant count ``n``, the bytes ``size`` each rank contributes (the
+buffer size as nccl-tests counts it) and a :class:`Link` (per-direction bandwidth and per-step
+latency, arrays over designs) and returns seconds. The models are the alpha-beta costs of the
+algorithms NCCL implements:
+
+* **ring**: a reduce-scatter or all-gather takes ``n - 1`` steps, each moving ``size / n`` over
+  every link at once; an all-reduce is both: ``2 (n - 1) / n x size / B + 2 (n - 1) alpha``.
+* **tree** (NCCL's double binary tree): the same bandwidth term as the ring for an all-reduce,
+  but ``2 log2(n)`` latency steps instead of ``2 (n - 1)`` (so it wins on small messages).
+* **nvls** (in-switch reduction, NVLink SHARP): each rank sends its buffer to the switch once and
+  receives the result once: ``size / B + 2 alpha``; its *bus* bandwidth, as nccl-tests defines
+  it, can exceed the link's.
+* **direct** (all-to-all as pairwise exchanges, all in flight): ``(n - 1) / n x size / B + alpha``.
+
+Bus bandwidth (``bus_bandwidth``) follows nccl-tests' ``doc/PERFORMANCE.md``: the algorithm
+bandwidth ``size / time`` times 2(n-1)/n for all-reduce, (n-1)/n for all-gather, reduce-scatter
+and all-to-all, 1 for broadcast. With one participant every collective takes no time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+COLLECTIVES = ("all_reduce", "all_gather", "reduce_scatter", "all_to_all", "broadcast")
+ALGORITHMS = ("ring", "tree", "nvls", "direct")
+
+#: nccl-tests doc/PERFORMANCE.md: bus bandwidth = algorithm bandwidth x this factor of n.
+BUS_FACTOR = {
+    "all_reduce": lambda n: 2.0 * (n - 1) / n,
+    "all_gather": lambda n: (n - 1) / n,
+    "reduce_scatter": lambda n: (n - 1) / n,
+    "all_to_all": lambda n: (n - 1) / n,
+    "broadcast": lambda n: np.ones_like(np.asarray(n, dtype=float)),
+}
+
+
+@dataclass(frozen=True)
+class Link:
+    """One level of a fabric, per design: bandwidth per GPU per direction (B/s) and the latency
+    of one algorithm step (s)."""
+
+    bytes_per_s: np.ndarray
+    latency_s: np.ndarray
+
+
+def _steps(n):
+    return np.maximum(np.asarray(n, dtype=float), 1.0)
+
+
+def all_reduce(n, size, link: Link, algorithm: str = "ring") -> np.ndarray:
+    """Seconds of an all-reduce of ``size`` bytes over ``n`` ranks."""
+    n = _steps(n)
+    size = np.asarray(size, dtype=float)
+    if algorithm == "ring":
+        t = 2 * (n - 1) / n * size / link.bytes_per_s + 2 * (n - 1) * link.latency_s
+    elif algorithm == "tree":
+        t = 2 * (n - 1) / n * size / link.bytes_per_s + 2 * np.log2(n) * link.latency_s
+    elif algorithm == "nvls":
+        t = size / link.bytes_per_s + 2 * link.latency_s
+    else:
+        raise ValueError(f"all_reduce algorithm: got {algorithm!r}; expected ring, tree or nvls")
+    return np.where(n > 1, t, 0.0)
+
+
+def all_gather(n, size, link: Link) -> np.ndarray:
+    """Seconds of a ring all-gather whose result is ``size`` bytes per rank."""
+    n = _steps(n)
+    t = (n - 1) / n * np.asarray(size, dtype=float) / link.bytes_per_s + (n - 1) * link.latency_s
+    return np.where(n > 1, t, 0.0)
+
+
+def reduce_scatter(n, size, link: Link) -> np.ndarray:
+    """Seconds of a ring reduce-scatter of a ``size``-byte buffer per rank."""
+    return all_gather(n, size, link)
+
+
+def all_to_all(n, size, link: Link) -> np.ndarray:
+    """Seconds of an all-to-all where each rank holds ``size`` bytes, ``size / n`` per peer."""
+    n = _steps(n)
+    t = (n - 1) / n * np.asarray(size, dtype=float) / link.bytes_per_s + link.latency_s
+    return np.where(n > 1, t, 0.0)
+
+
+def broadcast(n, size, link: Link) -> np.ndarray:
+    """Seconds of a pipelined ring broadcast of ``size`` bytes."""
+    n = _steps(n)
+    t = np.asarray(size, dtype=float) / link.bytes_per_s + (n - 1) * link.latency_s
+    return np.where(n > 1, t, 0.0)
+
+
+def hierarchical_all_reduce(local, groups, size, inner: Link, outer: Link,
+                            inner_algorithm: str = "ring") -> np.ndarray:  # fmt: skip
+    """An all-reduce over ``groups`` domains of ``local`` ranks each (NCCL's 2-level scheme):
+    reduce-scatter inside each domain, all-reduce of each rank's shard across the domains (one
+    ring per rail), all-gather inside each domain. With one domain it is the inner all-reduce."""
+    local = _steps(local)
+    size = np.asarray(size, dtype=float)
+    if inner_algorithm == "nvls":
+        inside = all_reduce(local, size, inner, "nvls")
+        across = all_reduce(groups, size / local, outer, "ring")
+        return np.where(np.asarray(groups) > 1, inside + across, inside)
+    inside = reduce_scatter(local, size, inner) + all_gather(local, size, inner)
+    across = all_reduce(groups, size / local, outer, "ring")
+    single = all_reduce(local, size, inner, inner_algorithm)
+    return np.where(np.asarray(groups) > 1, inside + across, single)
+
+
+def bus_bandwidth(collective: str, n, size, seconds) -> np.ndarray:
+    """nccl-tests' bus bandwidth of a collective that took ``seconds``, B/s."""
+    n = np.asarray(n, dtype=float)
+    return BUS_FACTOR[collective](n) * np.asarray(size, dtype=float) / np.asarray(seconds)
