@@ -14,6 +14,7 @@ ENVS: dict[str, str] = {
     "archgym/GPU-v0": "gpu/env.yaml",
     "archgym/GPUTraining-v0": "gpu/env_training.yaml",
     "archgym/GPUDesign-v0": "gpu/env_design.yaml",
+    "archgym/Cluster-v0": "cluster/env.yaml",
 }
 
 #: The installed domains: name -> ``"module:attribute"`` of its :class:`archgym_py.Domain`. An env
@@ -26,6 +27,7 @@ DOMAINS: dict[str, str] = {
     "gpu": "archgym_py.envs.gpu:DOMAIN",
     "gpu_training": "archgym_py.envs.gpu:TRAINING_DOMAIN",
     "gpu_design": "archgym_py.envs.gpu:DESIGN_DOMAIN",
+    "cluster": "archgym_py.envs.cluster:DOMAIN",
 }
 DOMAIN_ENTRY_POINT_GROUP = "archgym_py.domains"
 

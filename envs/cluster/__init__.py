@@ -1,11 +1,28 @@
-"""The distributed-training cluster domain (in progress): collectives on fabrics so far.
+"""The distributed-training cluster domain: collectives on fabrics and 3-D parallel training steps.
 
 :mod:`.collectives` holds the alpha-beta collective models (ring, tree, NVLS, direct,
-hierarchical) that the training-step model will use with the GPU domain's kernel costs.
+hierarchical); :mod:`.step` costs a training step of a job laid out with tensor, pipeline and
+data parallelism, ZeRO and recomputation, on the GPU domain's kernel model. ``DOMAIN`` is what an
+env spec's ``domain: cluster`` reaches.
+
+Example:
+    >>> from archgym_py.envs.cluster import DOMAIN
+    >>> sim = DOMAIN.simulator(DOMAIN.load_arch("dgx_h100_1024"))
+    >>> ev = sim.evaluate({"pp": [8, 5]}, DOMAIN.load_workload("gpt3_175b"), details=True)
+    >>> ev.feasible.tolist(), ev.details["infeasible_reason"][1]
+    ([True, False], 'tp x pp (40) does not divide the 1024 GPUs')
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ..._domain import Domain
+from ..workloads import load_model
+from .arch import ClusterArch
 from .collectives import (
     ALGORITHMS,
     BUS_FACTOR,
@@ -19,12 +36,19 @@ from .collectives import (
     hierarchical_all_reduce,
     reduce_scatter,
 )
+from .step import BREAKDOWN, METRICS, ClusterSimulator, TrainingJob, job_from_dict
 
 __all__ = [
     "ALGORITHMS",
+    "BREAKDOWN",
     "BUS_FACTOR",
     "COLLECTIVES",
+    "ClusterArch",
+    "ClusterDomain",
+    "ClusterSimulator",
+    "DOMAIN",
     "Link",
+    "TrainingJob",
     "all_gather",
     "all_reduce",
     "all_to_all",
@@ -33,3 +57,50 @@ __all__ = [
     "hierarchical_all_reduce",
     "reduce_scatter",
 ]
+
+
+def _job(model: str, seq_len: int, global_batch: int, name: str):
+    return lambda: TrainingJob(load_model(model), seq_len, global_batch, name=name)
+
+
+#: Built-in training jobs (global batches in sequences).
+BUILTIN_JOBS = {
+    "gpt3_175b": _job("gpt3_175b", 2048, 1024, "gpt3_175b"),
+    "llama2_70b": _job("llama2_70b", 4096, 1024, "llama2_70b"),
+    "llama3_8b": _job("llama3_8b", 8192, 512, "llama3_8b"),
+}
+
+
+class ClusterDomain(Domain):
+    """The engine's view of this family (see :class:`archgym_py.Domain`)."""
+
+    name = "cluster"
+    metrics = METRICS
+    arch_type = ClusterArch
+    workload_type = TrainingJob
+    builtin_workloads = BUILTIN_JOBS
+    workload_forms = " or a YAML file {model: ..., seq_len: ..., global_batch: ...}"
+
+    def workload_from_dict(self, data: Mapping[str, Any], *, path: str = "workload") -> TrainingJob:
+        """A training job from ``{model, seq_len, global_batch}``."""
+        return job_from_dict(data, path=path)
+
+    def simulator(self, arch: ClusterArch) -> ClusterSimulator:
+        """The cluster training-step model on ``arch``."""
+        return ClusterSimulator(arch)
+
+    def describe_details(self, details: Mapping[str, Any]) -> list[str]:
+        """Design 0's step-time breakdown and layout."""
+        if "compute_s" not in details:
+            return super().describe_details(details)
+        parts = {k: float(np.asarray(details[k])[0]) for k in BREAKDOWN}
+        total = sum(parts.values())
+        reason = details["infeasible_reason"][0]
+        lines = [f"infeasible: {reason}"] if reason else []
+        lines.append(f"layout: dp {int(details['dp'][0])}, {int(details['microbatches'][0])} "
+                     f"micro-batches per step; step {total * 1e3:.4g} ms")  # fmt: skip
+        lines += [f"  {k:<16} {v * 1e3:>12.4g} ms {v / total:>7.1%}" for k, v in parts.items()]
+        return lines
+
+
+DOMAIN = ClusterDomain()

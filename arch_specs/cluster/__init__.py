@@ -1,0 +1,1 @@
+"""Cluster base architectures and env specs (data only)."""

@@ -1,0 +1,65 @@
+"""A training cluster and how a job is laid out on it: schema and loading from YAML.
+
+A spec (``arch_specs/cluster/arch/*.yaml``) names the GPU (a spec of the GPU domain), the GPU
+count, the NVLink domain and the scale-out fabric, each constant with its source. The tunable
+fields are the parallel layout (tensor and pipeline degrees; the data-parallel degree is what
+is left of the GPUs), the micro-batch, the ZeRO stage, activation recomputation, the dtype, and
+the fabric's per-GPU bandwidth and NVLink domain size.
+"""
+
+from __future__ import annotations
+
+from ..._arch import Arch
+from ..._errors import SpecError
+from ..._spec import Field
+
+RECOMPUTE = ("none", "full")
+DTYPES = ("bf16", "fp8")
+
+TUNABLE: dict[str, Field] = {
+    "tp": Field(int, "tensor-parallel degree (inside one NVLink domain)", low=1, high=576),
+    "pp": Field(int, "pipeline-parallel stages", low=1, high=512),
+    "microbatch": Field(int, "sequences per micro-batch per data-parallel rank", low=1, high=4096),
+    "zero_stage": Field(
+        int, "ZeRO stage: 0 none, 1 optimizer, 2 + gradients, 3 + weights", low=0, high=3
+    ),  # fmt: skip
+    "recompute": Field(
+        str, "activation recomputation: none or full (per block)", choices=RECOMPUTE
+    ),
+    "dtype": Field(str, "compute dtype", choices=DTYPES),
+    "nvlink_domain": Field(int, "GPUs per NVLink domain (node or rack)", low=1, high=576),
+    "nic_gbps": Field(float, "scale-out bandwidth per GPU per direction, Gb/s", low=1.0, high=1e5),
+}
+
+CONSTANTS: dict[str, Field] = {
+    "gpu": Field(str, "the GPU: a spec name of the GPU domain (arch_specs/gpu/arch)"),
+    "gpus": Field(int, "GPUs in the cluster", low=1, high=1 << 20),
+    "nvlink_step_us": Field(float, "latency of one collective step over NVLink, us", low=0.0),
+    "nic_step_us": Field(float, "latency of one collective step over the fabric, us", low=0.0),
+    "nic_efficiency": Field(
+        float, "achieved share of the fabric's per-GPU bandwidth", low=0.01, high=1.0
+    ),  # fmt: skip
+    "gpu_hour_usd": Field(float, "price of one GPU-hour", low=0.0),
+}
+
+
+class ClusterArch(Arch):
+    """A validated cluster and job layout (see the module docstring)."""
+
+    family = "cluster"
+    what = "cluster architecture"
+    tunable = TUNABLE
+    constants = CONSTANTS
+    derived = ()
+    knob = "cluster knob"
+
+    def check(self, *, path: str = "arch.architecture") -> None:
+        """The GPU spec exists; the default layout fits the cluster."""
+        from ..gpu import TRAINING_DOMAIN
+
+        if self.gpu not in TRAINING_DOMAIN.arch_names():
+            raise SpecError(
+                f"{path}.gpu: got {self.gpu!r}; expected one of {TRAINING_DOMAIN.arch_names()}"
+            )
+        if self.gpus % (self.tp * self.pp):
+            raise SpecError(f"{path}: tp x pp ({self.tp * self.pp}) must divide gpus ({self.gpus})")

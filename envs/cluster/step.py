@@ -1,0 +1,263 @@
+"""A training step of a transformer on a cluster, batched over designs.
+
+The layout: ``tp`` x ``pp`` x ``dp`` GPUs, ``dp`` the GPUs left after tensor and pipeline
+parallelism. A step trains ``global_batch`` sequences in ``m = global_batch / (dp x
+microbatch)`` micro-batches per data-parallel rank.
+
+* **Compute** per micro-batch and stage: the GPU domain's training step
+  (:func:`archgym_py.envs.gpu.llm.block_phase`, forward and backward of every kernel, Megatron's
+  tensor-parallel all-reduces on NVLink) for the micro-batch, over ``pp`` balanced stages.
+  Full recomputation adds the forward pass again.
+* **Pipeline** (1F1B, Narayanan et al., SC 2021): ``(m + pp - 1)`` stage slots, of which
+  ``pp - 1`` are the bubble; the activations crossing each stage boundary (scattered over the
+  tensor-parallel ranks) are exposed while the pipeline fills and drains.
+* **Data parallel** gradient reduction (bf16), hierarchical over the NVLink domain and the
+  fabric: an all-reduce for ZeRO 0, reduce-scatter + all-gather for ZeRO 1-2 (the same volume),
+  and for ZeRO 3 also two weight all-gathers per micro-batch. It hides under the backward pass
+  of the last micro-batch; the rest is exposed.
+* **Optimizer**: Adam's 28 bytes per parameter through HBM, over the rank's shard.
+* **Memory** per GPU (Rajbhandari et al., ZeRO, SC 2020): with ``P`` the parameters per
+  tensor-pipeline rank, 16 P (stage 0), 4 P + 12 P / dp (1), 2 P + 14 P / dp (2), 16 P / dp (3);
+  plus the activations of the micro-batches in flight on the first stage (``min(pp, m)`` under
+  1F1B), only block inputs with full recomputation, plus the last stage's logits.
+
+The step-time breakdown (compute, bubble, pipeline transfers, exposed data-parallel
+communication, optimizer) sums exactly to ``step_time_s``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from ..._errors import WorkloadError
+from ..._simulator import Evaluation, MetricSpec
+from ..._space import Batch
+from ..gpu.training import (
+    ADAM_BYTES_PER_PARAM,
+    GpuTrainingSimulator,
+    TrainingStep,
+)
+from ..workloads import TransformerConfig, load_model
+from .arch import ClusterArch
+from .collectives import Link, all_gather, hierarchical_all_reduce
+
+METRICS = (
+    MetricSpec("step_time_s", "s", "minimize", "time of one training step of the global batch"),
+    MetricSpec("tokens_per_s", "1/s", "maximize", "tokens trained per second by the cluster"),
+    MetricSpec("tokens_per_s_per_gpu", "1/s", "maximize", "tokens trained per second per GPU"),
+    MetricSpec("mfu", "1", "maximize", "model FLOPs / (step time x GPUs x dense peak)"),
+    MetricSpec("memory_gib", "GiB", "minimize", "largest per-GPU memory (first or last stage)"),
+    MetricSpec("cost_per_step_usd", "USD", "minimize", "GPU-hours of one step at the hourly price"),
+)
+BREAKDOWN = ("compute_s", "bubble_s", "pp_transfer_s", "dp_exposed_s", "optimizer_s")
+_BACKWARD = ("_dgrad", "_wgrad", "_bwd")
+_GIB = float(1 << 30)
+
+
+@dataclass(frozen=True)
+class TrainingJob:
+    """A training job: a model, its sequence length and the global batch in sequences."""
+
+    model: TransformerConfig
+    seq_len: int = 2048
+    global_batch: int = 1024
+    name: str = ""
+    source: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        for key in ("seq_len", "global_batch"):
+            value = getattr(self, key)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise WorkloadError(f"{key}: got {value!r}; expected a positive integer")
+        if not self.name:
+            name = f"{self.model.name}_seq{self.seq_len}_gbs{self.global_batch}"
+            object.__setattr__(self, "name", name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The mapping :func:`job_from_dict` reads back (the model in full)."""
+        return {"model": self.model.to_dict(), "seq_len": self.seq_len,
+                "global_batch": self.global_batch, "name": self.name}  # fmt: skip
+
+    def scalars(self) -> dict[str, Any]:
+        """Numbers a design-space constraint may name."""
+        m = self.model
+        return {"seq_len": self.seq_len, "global_batch": self.global_batch, "layers": m.layers,
+                "heads": m.heads, "ffn_hidden": m.ffn_hidden}  # fmt: skip
+
+
+def job_from_dict(data: Mapping[str, Any], *, path: str = "workload") -> TrainingJob:
+    """``{model: gpt3_175b, seq_len: 2048, global_batch: 1024}``."""
+    allowed = {"model", "seq_len", "global_batch", "name"}
+    unknown = set(data) - allowed
+    if unknown:
+        raise WorkloadError(
+            f"{path}: unknown keys {sorted(unknown)}; expected some of {sorted(allowed)}"
+        )
+    if "model" not in data:
+        raise WorkloadError(f"{path}.model: missing; expected a model name such as 'gpt3_175b'")
+    kwargs = {k: data[k] for k in ("seq_len", "global_batch", "name") if k in data}
+    return TrainingJob(load_model(data["model"]), **kwargs)
+
+
+@lru_cache(maxsize=8)
+def _gpu_simulator(name: str) -> GpuTrainingSimulator:
+    from ..gpu import TRAINING_DOMAIN
+
+    return TRAINING_DOMAIN.simulator(TRAINING_DOMAIN.load_arch(name))
+
+
+class ClusterSimulator:
+    """Training steps of a job on a cluster (see the module docstring), batched over designs.
+
+    Args:
+        arch: the cluster; a design overrides its tunable fields (``tp, pp, microbatch,
+            zero_stage, recompute, dtype, nvlink_domain, nic_gbps``).
+    """
+
+    metrics = METRICS
+    version = "cluster-model/1"
+
+    def __init__(self, arch: ClusterArch):
+        self.arch = arch
+        self.gpu = _gpu_simulator(arch.gpu)
+
+    def evaluate(
+        self, designs: Batch, workload: TrainingJob, *, details: bool = False
+    ) -> Evaluation:
+        """Metrics of one step for a batch of designs; ``details`` adds the breakdown
+        (``compute_s``, ``bubble_s``, ``pp_transfer_s``, ``dp_exposed_s``, ``optimizer_s``),
+        ``dp``, ``microbatches`` and ``infeasible_reason``."""
+        a, cfg = self.arch, workload.model
+        full = a.fill(designs)
+        n = len(np.asarray(full["tp"]))
+        tp = np.asarray(full["tp"], dtype=np.int64)
+        pp = np.asarray(full["pp"], dtype=np.int64)
+        mb = np.asarray(full["microbatch"], dtype=np.int64)
+        zero = np.asarray(full["zero_stage"], dtype=np.int64)
+        recompute = np.asarray(full["recompute"]) == "full"
+        domain = np.asarray(full["nvlink_domain"], dtype=np.int64)
+        dp = np.maximum(a.gpus // (tp * pp), 1)
+        micro = np.maximum(workload.global_batch // (dp * mb), 1)
+
+        gpu_full = self.gpu.arch.fill({"tp": tp, "batch": mb, "dtype": np.asarray(full["dtype"])})
+        phase, _ = self.gpu._step(gpu_full, TrainingStep(cfg, workload.seq_len))
+        per_kernel = phase.time_s * phase.calls
+        backward = np.array([name.endswith(_BACKWARD) for name in phase.names])
+        reduce = np.array(["allreduce" in name for name in phase.names])
+        forward_s = (
+            per_kernel[:, ~backward & ~reduce].sum(axis=1) + per_kernel[:, reduce].sum(1) / 2
+        )
+        micro_s = per_kernel.sum(axis=1) + np.where(recompute, forward_s, 0.0)
+        stage_s = micro_s / pp
+        compute = micro * stage_s
+        bubble = (pp - 1) * stage_s
+
+        nvlink = Link(
+            np.full(n, self.gpu.arch.nvlink_gbps * 1e9 / 2), np.full(n, a.nvlink_step_us * 1e-6)
+        )
+        nic = Link(np.asarray(full["nic_gbps"], float) * 1e9 / 8 * a.nic_efficiency,
+                   np.full(n, a.nic_step_us * 1e-6))  # fmt: skip
+        act_bytes = 2.0
+        boundary = mb * workload.seq_len * cfg.hidden * act_bytes / tp
+        cross = tp * pp > domain
+        p2p = boundary / np.where(cross, nic.bytes_per_s, nvlink.bytes_per_s) + np.where(
+            cross, nic.latency_s, nvlink.latency_s
+        )
+        pp_transfer = np.where(pp > 1, 2 * (pp - 1) * p2p, 0.0)
+
+        params_rank = cfg.params / (tp * pp)
+        local = np.clip(domain // (tp * pp), 1, dp)
+        groups = np.maximum(dp // local, 1)
+        grads = hierarchical_all_reduce(local, groups, params_rank * 2.0, nvlink, nic)
+        gather = np.where(
+            groups > 1,
+            all_gather(local, params_rank * 2.0, nvlink)
+            + all_gather(groups, params_rank * 2.0 / local, nic),
+            all_gather(local, params_rank * 2.0, nvlink),
+        )
+        weights = np.where(zero == 3, 2 * micro * gather, 0.0)
+        window = stage_s * 2.0 / 3.0  # the last micro-batch's backward on a stage
+        dp_exposed = np.where(dp > 1, np.maximum(grads + weights - window, 0.0), 0.0)
+
+        shard = params_rank / np.where(zero >= 1, dp, 1)
+        hbm = self.gpu.arch.hbm_bw_gbps * 1e9 * self.gpu.arch.hbm_efficiency
+        optimizer = shard * ADAM_BYTES_PER_PARAM / hbm
+
+        step = compute + bubble + pp_transfer + dp_exposed + optimizer
+        tokens = workload.global_batch * workload.seq_len / step
+        memory = self.memory_bytes(cfg, workload, full, dp, micro, gpu_full)
+        flops = (phase.flops @ phase.calls) * tp * dp * micro
+        peak = self.gpu.peak(gpu_full)
+        metrics = {
+            "step_time_s": step,
+            "tokens_per_s": tokens,
+            "tokens_per_s_per_gpu": tokens / a.gpus,
+            "mfu": flops / (step * a.gpus * peak),
+            "memory_gib": memory / _GIB,
+            "cost_per_step_usd": step / 3600.0 * a.gpus * a.gpu_hour_usd,
+        }
+        capacity = self.gpu.arch.hbm_gib * _GIB * self.gpu.arch.memory_usable_fraction
+        reasons = self._infeasible(cfg, workload, full, dp, memory, capacity)
+        extra: dict[str, Any] = {}
+        if details:
+            extra.update(compute_s=compute, bubble_s=bubble, pp_transfer_s=pp_transfer,
+                         dp_exposed_s=dp_exposed, optimizer_s=optimizer, dp=dp,
+                         microbatches=micro, infeasible_reason=reasons)  # fmt: skip
+        return Evaluation(
+            metrics=metrics, feasible=np.array([not r for r in reasons]), details=extra
+        )
+
+    def memory_bytes(self, cfg, work, full, dp, micro, gpu_full) -> np.ndarray:
+        """Per-GPU bytes: ZeRO-staged model state plus the activations in flight."""
+        tp = np.asarray(full["tp"], dtype=np.float64)
+        pp = np.asarray(full["pp"], dtype=np.float64)
+        zero = np.asarray(full["zero_stage"])
+        p = cfg.params / (tp * pp)
+        state = np.select([zero == 0, zero == 1, zero == 2],
+                          [16 * p, 4 * p + 12 * p / dp, 2 * p + 14 * p / dp], 16 * p / dp)  # fmt: skip
+        net = self.gpu.network(gpu_full)
+        step = TrainingStep(cfg, work.seq_len)
+        mb = np.asarray(full["microbatch"], dtype=np.float64)
+        full_act = GpuTrainingSimulator.activation_bytes(cfg, step, net, mb)
+        logits = mb * work.seq_len * cfg.vocab / tp * 4.0
+        blocks = (full_act - logits) / pp  # one micro-batch, one stage
+        inputs = mb * work.seq_len * cfg.hidden * 2.0 * cfg.layers / pp
+        one_layer = (full_act - logits) / cfg.layers
+        per_micro = np.where(np.asarray(full["recompute"]) == "full", inputs, blocks)
+        in_flight = np.minimum(pp, micro)
+        first = per_micro * in_flight + np.where(
+            np.asarray(full["recompute"]) == "full", one_layer, 0
+        )
+        last = per_micro + logits
+        return state + np.maximum(first, last)
+
+    def _infeasible(self, cfg, work, full, dp, memory, capacity) -> list[str]:
+        """Why each design cannot run ('' when it can)."""
+        a = self.arch
+        out = []
+        for i in range(len(dp)):
+            tp, pp = int(full["tp"][i]), int(full["pp"][i])
+            mb, domain = int(full["microbatch"][i]), int(full["nvlink_domain"][i])
+            if a.gpus % (tp * pp):
+                out.append(f"tp x pp ({tp * pp}) does not divide the {a.gpus} GPUs")
+            elif tp > domain:
+                out.append(f"tp {tp} spans more than the NVLink domain ({domain} GPUs)")
+            elif cfg.heads % tp or cfg.ffn_hidden % tp:
+                out.append(f"tp {tp} does not divide the heads ({cfg.heads}) and FFN width")
+            elif cfg.layers % pp:
+                out.append(f"pp {pp} does not divide the {cfg.layers} layers")
+            elif work.global_batch % (int(dp[i]) * mb):
+                out.append(f"dp {int(dp[i])} x micro-batch {mb} does not divide the global batch "
+                           f"({work.global_batch})")  # fmt: skip
+            elif memory[i] > capacity:
+                out.append(
+                    f"needs {memory[i] / _GIB:.1f} GiB per GPU, {capacity / _GIB:.1f} usable"
+                )
+            else:
+                out.append("")
+        return out

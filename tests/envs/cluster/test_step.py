@@ -1,0 +1,85 @@
+"""Golden tests of the cluster training step: the 1F1B bubble, ZeRO memory per stage, the
+breakdown, data-parallel communication, and typed reasons for layouts that cannot run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from archgym_py import WorkloadError
+from archgym_py.envs.cluster import BREAKDOWN, DOMAIN
+
+SIM = DOMAIN.simulator(DOMAIN.load_arch("dgx_h100_1024"))
+JOB = DOMAIN.load_workload("gpt3_175b")
+
+
+def run(**design):
+    return SIM.evaluate({k: list(v) for k, v in design.items()}, JOB, details=True)
+
+
+def test_the_1f1b_bubble_is_p_minus_one_over_m_plus_p_minus_one_of_the_pipeline():
+    ev = run(tp=[8, 8], pp=[8, 16], microbatch=[1, 1])
+    d = ev.details
+    for i, p in enumerate((8, 16)):
+        m = d["microbatches"][i]
+        assert m == 1024 // (1024 // (8 * p))
+        pipeline = d["compute_s"][i] + d["bubble_s"][i]
+        assert d["bubble_s"][i] / pipeline == pytest.approx((p - 1) / (m + p - 1))
+
+
+def test_the_breakdown_sums_exactly_to_the_step():
+    ev = run(tp=[8, 4, 2], pp=[8, 16, 32], zero_stage=[0, 1, 3], recompute=["none", "full", "full"])
+    total = sum(ev.details[k] for k in BREAKDOWN)
+    np.testing.assert_allclose(total, ev.metrics["step_time_s"], rtol=1e-12)
+
+
+def test_zero_stages_shard_model_state_as_rajbhandari_et_al_count_it():
+    full = {"tp": np.array([8] * 4), "pp": np.array([8] * 4), "zero_stage": np.array([0, 1, 2, 3]),
+            "microbatch": np.array([1] * 4), "recompute": np.array(["none"] * 4)}  # fmt: skip
+    filled = SIM.arch.fill(full)
+    dp = np.full(4, 16)
+    gpu_full = SIM.gpu.arch.fill({"tp": filled["tp"], "batch": filled["microbatch"]})
+    mem = SIM.memory_bytes(JOB.model, JOB, filled, dp, np.full(4, 64), gpu_full)
+    p = JOB.model.params / 64
+    state = np.array([16 * p, 4 * p + 12 * p / 16, 2 * p + 14 * p / 16, 16 * p / 16])
+    np.testing.assert_allclose(np.diff(mem), np.diff(state))  # activations do not change
+
+
+def test_recomputation_trades_compute_for_activation_memory():
+    ev = run(tp=[8, 8], pp=[8, 8], recompute=["none", "full"])
+    assert ev.metrics["memory_gib"][1] < 0.7 * ev.metrics["memory_gib"][0]
+    ratio = ev.details["compute_s"][1] / ev.details["compute_s"][0]
+    assert 1.25 < ratio < 1.4  # the forward pass again: about a third of forward + backward
+
+
+def test_zero_3_pays_weight_gathers_every_micro_batch():
+    ev = run(zero_stage=[1, 3])
+    assert ev.details["dp_exposed_s"][1] > 10 * max(ev.details["dp_exposed_s"][0], 1e-3)
+
+
+def test_mfu_counts_the_model_flops_of_the_step():
+    ev = run(tp=[8], pp=[8])
+    tokens = JOB.global_batch * JOB.seq_len
+    six_n = 6 * JOB.model.params * tokens  # the 6 x parameters x tokens rule, attention aside
+    achieved = (
+        ev.metrics["mfu"][0] * ev.metrics["step_time_s"][0] * 1024 * SIM.gpu.arch.peak_flops("bf16")
+    )
+    assert six_n < achieved < 1.25 * six_n
+
+
+def test_layouts_that_cannot_run_say_why():
+    ev = run(tp=[8, 8, 4, 8, 8], pp=[5, 8, 64, 1, 8], microbatch=[1, 1, 1, 1, 3],
+             nvlink_domain=[8, 4, 8, 8, 8])  # fmt: skip
+    reasons = ev.details["infeasible_reason"]
+    assert "does not divide the 1024 GPUs" in reasons[0]
+    assert "NVLink domain" in reasons[1]
+    assert "layers" in reasons[2]  # 96 layers over 64 stages
+    assert "GiB per GPU" in reasons[3]  # all of GPT-3 on one stage
+    assert "global batch" in reasons[4]
+    assert not ev.feasible.any()
+    assert np.isfinite(list(ev.metrics.values())).all()
+
+
+def test_bad_jobs_name_the_field():
+    with pytest.raises(WorkloadError, match="global_batch"):
+        DOMAIN.load_workload({"model": "gpt3_175b", "global_batch": 0})
