@@ -14,6 +14,7 @@ from ..._errors import SpecError
 from ..._spec import Field
 
 RECOMPUTE = ("none", "full")
+TP_OVERLAP = ("none", "overlap")
 DTYPES = ("bf16", "fp8")
 
 TUNABLE: dict[str, Field] = {
@@ -27,6 +28,12 @@ TUNABLE: dict[str, Field] = {
         str, "activation recomputation: none or full (per block)", choices=RECOMPUTE
     ),
     "dtype": Field(str, "compute dtype", choices=DTYPES),
+    "tp_overlap": Field(
+        str,
+        "tensor-parallel communication: exposed, or overlapped with the "
+        "adjacent GEMMs (Megatron's --tp-comm-overlap)",
+        choices=TP_OVERLAP,
+    ),  # fmt: skip
     "nvlink_domain": Field(int, "GPUs per NVLink domain (node or rack)", low=1, high=576),
     "nic_gbps": Field(float, "scale-out bandwidth per GPU per direction, Gb/s", low=1.0, high=1e5),
 }

@@ -7,7 +7,8 @@ microbatch)`` micro-batches per data-parallel rank.
 * **Compute** per micro-batch and stage: the GPU domain's training step
   (:func:`archgym_py.envs.gpu.llm.block_phase`, forward and backward of every kernel, Megatron's
   tensor-parallel all-reduces on NVLink) for the micro-batch, over ``pp`` balanced stages.
-  Full recomputation adds the forward pass again.
+  Full recomputation adds the forward pass again. With ``tp_overlap`` the tensor-parallel
+  all-reduces hide under the projection GEMMs next to them (what those cannot cover stays).
 * **Pipeline** (1F1B, Narayanan et al., SC 2021): ``(m + pp - 1)`` stage slots, of which
   ``pp - 1`` are the bubble; the activations crossing each stage boundary (scattered over the
   tensor-parallel ranks) are exposed while the pipeline fills and drains.
@@ -19,7 +20,8 @@ microbatch)`` micro-batches per data-parallel rank.
 * **Memory** per GPU (Rajbhandari et al., ZeRO, SC 2020): with ``P`` the parameters per
   tensor-pipeline rank, 16 P (stage 0), 4 P + 12 P / dp (1), 2 P + 14 P / dp (2), 16 P / dp (3);
   plus the activations of the micro-batches in flight on the first stage (``min(pp, m)`` under
-  1F1B), only block inputs with full recomputation, plus the last stage's logits.
+  1F1B), only block inputs with full recomputation, plus the last stage's logits; with TP,
+  sequence parallelism splits the per-token tensors a block would otherwise keep whole.
 
 The step-time breakdown (compute, bubble, pipeline transfers, exposed data-parallel
 communication, optimizer) sums exactly to ``step_time_s``.
@@ -116,11 +118,11 @@ class ClusterSimulator:
 
     Args:
         arch: the cluster; a design overrides its tunable fields (``tp, pp, microbatch,
-            zero_stage, recompute, dtype, nvlink_domain, nic_gbps``).
+            zero_stage, recompute, dtype, tp_overlap, nvlink_domain, nic_gbps``).
     """
 
     metrics = METRICS
-    version = "cluster-model/1"
+    version = "cluster-model/2"
 
     def __init__(self, arch: ClusterArch):
         self.arch = arch
@@ -152,7 +154,15 @@ class ClusterSimulator:
         forward_s = (
             per_kernel[:, ~backward & ~reduce].sum(axis=1) + per_kernel[:, reduce].sum(1) / 2
         )
-        micro_s = per_kernel.sum(axis=1) + np.where(recompute, forward_s, 0.0)
+        # Megatron's --tp-comm-overlap pipelines each all-reduce with the projection GEMMs
+        # next to it (forward and input-gradient); what those GEMMs cannot cover stays exposed
+        projections = np.array([name.split("_")[0] in ("qkv", "out", "ffn")
+                                and not name.endswith(("_wgrad", "_act", "_act_bwd"))
+                                for name in phase.names])  # fmt: skip
+        hidden = np.minimum(per_kernel[:, reduce].sum(1), per_kernel[:, projections].sum(1))
+        overlap = np.asarray(full["tp_overlap"]) == "overlap"
+        micro_s = (per_kernel.sum(axis=1) - np.where(overlap, hidden, 0.0)
+                   + np.where(recompute, forward_s, 0.0))  # fmt: skip
         stage_s = micro_s / pp
         compute = micro * stage_s
         bubble = (pp - 1) * stage_s
@@ -225,6 +235,10 @@ class ClusterSimulator:
         mb = np.asarray(full["microbatch"], dtype=np.float64)
         full_act = GpuTrainingSimulator.activation_bytes(cfg, step, net, mb)
         logits = mb * work.seq_len * cfg.vocab / tp * 4.0
+        # sequence parallelism (Korthikanti et al., 2022) splits the per-token tensors a block
+        # keeps whole (the norms' inputs, the QKV and up-projection inputs) over the TP ranks
+        whole = mb * work.seq_len * 4.0 * cfg.hidden * 2.0 * cfg.layers
+        full_act = full_act - whole * (1 - 1 / tp)
         blocks = (full_act - logits) / pp  # one micro-batch, one stage
         inputs = mb * work.seq_len * cfg.hidden * 2.0 * cfg.layers / pp
         one_layer = (full_act - logits) / cfg.layers

@@ -46,10 +46,12 @@ def test_zero_stages_shard_model_state_as_rajbhandari_et_al_count_it():
 
 
 def test_recomputation_trades_compute_for_activation_memory():
-    ev = run(tp=[8, 8], pp=[8, 8], recompute=["none", "full"])
-    assert ev.metrics["memory_gib"][1] < 0.7 * ev.metrics["memory_gib"][0]
+    ev = run(tp=[8, 8], pp=[8, 8], recompute=["none", "full"], zero_stage=[1, 1])
+    state = (4 + 12 / 16) * JOB.model.params / 64 / (1 << 30)  # ZeRO-1 over dp 16
+    activations = ev.metrics["memory_gib"] - state
+    assert activations[1] < 0.5 * activations[0]
     ratio = ev.details["compute_s"][1] / ev.details["compute_s"][0]
-    assert 1.25 < ratio < 1.4  # the forward pass again: about a third of forward + backward
+    assert 1.25 < ratio < 1.45  # the forward pass again: about a third of forward + backward
 
 
 def test_zero_3_pays_weight_gathers_every_micro_batch():
