@@ -36,7 +36,6 @@ from typing import Any
 
 import numpy as np
 
-from ..._errors import WorkloadError
 from ..._simulator import Evaluation, MetricSpec
 from ..._space import Batch
 from ..gpu.training import (
@@ -44,7 +43,12 @@ from ..gpu.training import (
     GpuTrainingSimulator,
     TrainingStep,
 )
-from ..workloads import TransformerConfig, load_model
+from ..workloads import (
+    TransformerConfig,
+    check_positive,
+    model_workload_from_dict,
+    model_workload_to_dict,
+)
 from .arch import ClusterArch
 from .collectives import Link, all_gather, hierarchical_all_reduce
 
@@ -72,18 +76,14 @@ class TrainingJob:
     source: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
-        for key in ("seq_len", "global_batch"):
-            value = getattr(self, key)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise WorkloadError(f"{key}: got {value!r}; expected a positive integer")
+        check_positive(seq_len=self.seq_len, global_batch=self.global_batch)
         if not self.name:
             name = f"{self.model.name}_seq{self.seq_len}_gbs{self.global_batch}"
             object.__setattr__(self, "name", name)
 
     def to_dict(self) -> dict[str, Any]:
         """The mapping :func:`job_from_dict` reads back (the model in full)."""
-        return {"model": self.model.to_dict(), "seq_len": self.seq_len,
-                "global_batch": self.global_batch, "name": self.name}  # fmt: skip
+        return model_workload_to_dict(self)
 
     def scalars(self) -> dict[str, Any]:
         """Numbers a design-space constraint may name."""
@@ -94,16 +94,7 @@ class TrainingJob:
 
 def job_from_dict(data: Mapping[str, Any], *, path: str = "workload") -> TrainingJob:
     """``{model: gpt3_175b, seq_len: 2048, global_batch: 1024}``."""
-    allowed = {"model", "seq_len", "global_batch", "name"}
-    unknown = set(data) - allowed
-    if unknown:
-        raise WorkloadError(
-            f"{path}: unknown keys {sorted(unknown)}; expected some of {sorted(allowed)}"
-        )
-    if "model" not in data:
-        raise WorkloadError(f"{path}.model: missing; expected a model name such as 'gpt3_175b'")
-    kwargs = {k: data[k] for k in ("seq_len", "global_batch", "name") if k in data}
-    return TrainingJob(load_model(data["model"]), **kwargs)
+    return model_workload_from_dict(TrainingJob, data, path=path)
 
 
 @lru_cache(maxsize=8)

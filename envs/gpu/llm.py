@@ -31,7 +31,13 @@ from typing import Any
 import numpy as np
 
 from ..._errors import WorkloadError
-from ..workloads import TransformerConfig, load_model
+from ..workloads import (
+    TransformerConfig,
+    check_imbalance,
+    check_positive,
+    model_workload_from_dict,
+    model_workload_to_dict,
+)
 from .kernels import (
     BINDINGS,
     Cost,
@@ -60,14 +66,8 @@ class Generation:
     source: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
-        for key in ("input_len", "output_len"):
-            value = getattr(self, key)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise WorkloadError(f"{key}: got {value!r}; expected a positive integer")
-        if not self.moe_imbalance >= 1.0:
-            raise WorkloadError(
-                f"moe_imbalance: got {self.moe_imbalance!r}; expected >= 1 (busiest expert / mean)"
-            )
+        check_positive(input_len=self.input_len, output_len=self.output_len)
+        check_imbalance(self.moe_imbalance)
         if not self.model.decoder:
             raise WorkloadError(f"model {self.model.name!r} is an encoder: it generates no tokens")
         if not self.name:
@@ -77,9 +77,7 @@ class Generation:
 
     def to_dict(self) -> dict[str, Any]:
         """The mapping :func:`generation_from_dict` reads back (the model in full)."""
-        return {"model": self.model.to_dict(), "input_len": self.input_len,
-                "output_len": self.output_len, "moe_imbalance": self.moe_imbalance,
-                "name": self.name}  # fmt: skip
+        return model_workload_to_dict(self)
 
     def scalars(self) -> dict[str, Any]:
         """Numbers a design-space constraint may name."""
@@ -90,16 +88,7 @@ class Generation:
 
 def generation_from_dict(data: Mapping[str, Any], *, path: str = "workload") -> Generation:
     """``{model: llama3_8b, input_len: 1024, output_len: 128, moe_imbalance: 1.0}``."""
-    allowed = {"model", "input_len", "output_len", "moe_imbalance", "name"}
-    unknown = set(data) - allowed
-    if unknown:
-        raise WorkloadError(
-            f"{path}: unknown keys {sorted(unknown)}; expected some of {sorted(allowed)}"
-        )
-    if "model" not in data:
-        raise WorkloadError(f"{path}.model: missing; expected a model name such as 'llama3_8b'")
-    kwargs = {k: data[k] for k in ("input_len", "output_len", "moe_imbalance", "name") if k in data}
-    return Generation(load_model(data["model"]), **kwargs)
+    return model_workload_from_dict(Generation, data, path=path)
 
 
 @dataclass

@@ -22,10 +22,15 @@ from typing import Any
 
 import numpy as np
 
-from ..._errors import WorkloadError
 from ..._simulator import Evaluation, MetricSpec
 from ..._space import Batch
-from ..workloads import TransformerConfig, load_model
+from ..workloads import (
+    TransformerConfig,
+    check_imbalance,
+    check_positive,
+    model_workload_from_dict,
+    model_workload_to_dict,
+)
 from .kernels import memory_bound
 from .llm import BINDING_NAMES, block_phase
 from .simulator import GpuSimulator
@@ -49,19 +54,14 @@ class TrainingStep:
     source: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.seq_len, int) or isinstance(self.seq_len, bool) or self.seq_len < 1:
-            raise WorkloadError(f"seq_len: got {self.seq_len!r}; expected a positive integer")
-        if not self.moe_imbalance >= 1.0:
-            raise WorkloadError(
-                f"moe_imbalance: got {self.moe_imbalance!r}; expected >= 1 (busiest expert / mean)"
-            )
+        check_positive(seq_len=self.seq_len)
+        check_imbalance(self.moe_imbalance)
         if not self.name:
             object.__setattr__(self, "name", f"{self.model.name}_train_seq{self.seq_len}")
 
     def to_dict(self) -> dict[str, Any]:
         """The mapping :func:`training_from_dict` reads back (the model in full)."""
-        return {"model": self.model.to_dict(), "seq_len": self.seq_len,
-                "moe_imbalance": self.moe_imbalance, "name": self.name}  # fmt: skip
+        return model_workload_to_dict(self)
 
     def scalars(self) -> dict[str, Any]:
         """Numbers a design-space constraint may name."""
@@ -70,16 +70,7 @@ class TrainingStep:
 
 def training_from_dict(data: Mapping[str, Any], *, path: str = "workload") -> TrainingStep:
     """``{model: llama3_8b, seq_len: 4096, moe_imbalance: 1.0}``."""
-    allowed = {"model", "seq_len", "moe_imbalance", "name"}
-    unknown = set(data) - allowed
-    if unknown:
-        raise WorkloadError(
-            f"{path}: unknown keys {sorted(unknown)}; expected some of {sorted(allowed)}"
-        )
-    if "model" not in data:
-        raise WorkloadError(f"{path}.model: missing; expected a model name such as 'llama3_8b'")
-    kwargs = {k: data[k] for k in ("seq_len", "moe_imbalance", "name") if k in data}
-    return TrainingStep(load_model(data["model"]), **kwargs)
+    return model_workload_from_dict(TrainingStep, data, path=path)
 
 
 TRAINING_METRICS = (

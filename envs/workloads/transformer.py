@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -187,10 +188,44 @@ def model_names() -> list[str]:
     return shipped_names("models")
 
 
-def _check_positive(**values: int) -> None:
+def check_positive(**values: int) -> None:
+    """WorkloadError naming the first value that is not a positive integer."""
     for key, value in values.items():
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise WorkloadError(f"{key}: got {value!r}; expected a positive integer")
+
+
+def check_imbalance(value: float) -> None:
+    """WorkloadError unless an MoE routing imbalance (busiest expert / mean) is at least 1."""
+    if not value >= 1.0:
+        raise WorkloadError(f"moe_imbalance: got {value!r}; expected >= 1 (busiest expert / mean)")
+
+
+def model_workload_to_dict(workload: Any) -> dict[str, Any]:
+    """The mapping form of a workload dataclass built on a transformer: its ``model`` in full
+    and its other init fields (what :func:`model_workload_from_dict` reads back)."""
+    out = {"model": workload.model.to_dict()}
+    for f in dataclasses.fields(workload):
+        if f.init and f.name not in ("model", "source"):
+            out[f.name] = getattr(workload, f.name)
+    return out
+
+
+def model_workload_from_dict(kind: type, data: Mapping[str, Any], *, path: str = "workload") -> Any:
+    """A workload dataclass whose first field ``model`` is a transformer config (a shipped name, a
+    path or a mapping) and whose other fields come from ``data``; an unknown key or a missing
+    model is a WorkloadError naming it."""
+    names = [
+        f.name for f in dataclasses.fields(kind) if f.init and f.name not in ("model", "source")
+    ]
+    unknown = set(data) - {"model", *names}
+    if unknown:
+        raise WorkloadError(
+            f"{path}: unknown keys {sorted(unknown)}; expected some of {sorted({'model', *names})}"
+        )
+    if "model" not in data:
+        raise WorkloadError(f"{path}.model: missing; expected a model name such as 'llama3_8b'")
+    return kind(load_model(data["model"]), **{k: data[k] for k in names if k in data})
 
 
 def _attention(cfg: TransformerConfig, batch: int, queries: int, keys: int, n: int) -> list[Layer]:
@@ -266,14 +301,14 @@ def _network(cfg: TransformerConfig, name: str, layers: list[Layer]) -> Network:
 
 def block(cfg: TransformerConfig, *, batch: int = 1, seq_len: int = 128) -> Network:
     """One transformer block over ``batch`` sequences of ``seq_len`` tokens (encoder or prefill)."""
-    _check_positive(batch=batch, seq_len=seq_len)
+    check_positive(batch=batch, seq_len=seq_len)
     layers = _attention(cfg, batch, seq_len, seq_len, 1) + _feed_forward(cfg, batch * seq_len, 1)
     return _network(cfg, f"{cfg.name}_block", layers)
 
 
 def prefill(cfg: TransformerConfig, *, batch: int = 1, seq_len: int = 2048) -> Network:
     """Every block over a prompt of ``seq_len`` tokens, then the LM head for the last token."""
-    _check_positive(batch=batch, seq_len=seq_len)
+    check_positive(batch=batch, seq_len=seq_len)
     layers = _attention(cfg, batch, seq_len, seq_len, cfg.layers)
     layers += _feed_forward(cfg, batch * seq_len, cfg.layers)
     if cfg.decoder:
@@ -283,7 +318,7 @@ def prefill(cfg: TransformerConfig, *, batch: int = 1, seq_len: int = 2048) -> N
 
 def decode_step(cfg: TransformerConfig, *, batch: int = 1, context: int = 2048) -> Network:
     """One new token per sequence, attending to a KV cache of ``context`` tokens."""
-    _check_positive(batch=batch, context=context)
+    check_positive(batch=batch, context=context)
     if not cfg.decoder:
         raise WorkloadError(f"model {cfg.name!r} is an encoder: it has no decode step")
     layers = _attention(cfg, batch, 1, context, cfg.layers) + _feed_forward(cfg, batch, cfg.layers)
