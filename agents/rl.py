@@ -129,6 +129,11 @@ class SB3Agent(Agent):
 
         model = getattr(sb3, self.algorithm)("MlpPolicy", env, seed=self.seed, device="cpu", verbose=0,
                                              **self._model_kwargs())  # fmt: skip
+        # a logger with no outputs: SB3's default one makes an empty SB3-<time> folder in the
+        # temporary directory on every learn() call
+        from stable_baselines3.common.logger import Logger
+
+        model.set_logger(Logger(folder=None, output_formats=[]))
         model.learn(total_timesteps=evaluator.remaining, callback=StopAtBudget())
 
 

@@ -162,3 +162,12 @@ def test_rl_step_counts_are_capped_to_the_budget_and_the_result_says_so():
         "ppo", "archgym/AcceleratorSmall-v0", {"n_steps": 16, "batch_size": 8}, seed=0
     ).run(100)
     assert untouched.adjusted == {}
+
+
+def test_an_rl_run_leaves_no_logger_folder_in_the_temporary_directory(tmp_path, monkeypatch):
+    # stable-baselines3's default logger makes an empty SB3-<time> folder per learn() call
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    make_agent("a2c", ENV, {}, seed=0).run(20)
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith("SB3-")]
