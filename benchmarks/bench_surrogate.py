@@ -53,6 +53,7 @@ SHIPPED = {
     "archgym/GPUTraining-v0": 400,  # 40 designs
     "archgym/GPUDesign-v0": 8000,
     "archgym/Cluster-v0": 3000,  # 768 designs
+    "archgym/ClusterMoE-v0": 5000,  # 1,536 designs
 }
 SHIPPED_PARAMS = {"hidden": [64, 64], "members": 3, "max_iter": 500, "batch_size": 256}
 

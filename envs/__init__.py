@@ -15,6 +15,7 @@ ENVS: dict[str, str] = {
     "archgym/GPUTraining-v0": "gpu/env_training.yaml",
     "archgym/GPUDesign-v0": "gpu/env_design.yaml",
     "archgym/Cluster-v0": "cluster/env.yaml",
+    "archgym/ClusterMoE-v0": "cluster/env_moe.yaml",
 }
 
 #: The installed domains: name -> ``"module:attribute"`` of its :class:`archgym_py.Domain`. An env

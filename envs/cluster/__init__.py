@@ -68,6 +68,7 @@ BUILTIN_JOBS = {
     "gpt3_175b": _job("gpt3_175b", 2048, 1024, "gpt3_175b"),
     "llama2_70b": _job("llama2_70b", 4096, 1024, "llama2_70b"),
     "llama3_8b": _job("llama3_8b", 8192, 512, "llama3_8b"),
+    "mixtral_8x7b": _job("mixtral_8x7b", 4096, 1024, "mixtral_8x7b"),
 }
 
 

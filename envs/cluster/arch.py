@@ -20,6 +20,12 @@ DTYPES = ("bf16", "fp8")
 TUNABLE: dict[str, Field] = {
     "tp": Field(int, "tensor-parallel degree (inside one NVLink domain)", low=1, high=576),
     "pp": Field(int, "pipeline-parallel stages", low=1, high=512),
+    "ep": Field(
+        int,
+        "expert-parallel degree (MoE experts spread over data-parallel ranks)",
+        low=1,
+        high=4096,
+    ),  # fmt: skip
     "microbatch": Field(int, "sequences per micro-batch per data-parallel rank", low=1, high=4096),
     "zero_stage": Field(
         int, "ZeRO stage: 0 none, 1 optimizer, 2 + gradients, 3 + weights", low=0, high=3

@@ -16,6 +16,10 @@ microbatch)`` micro-batches per data-parallel rank.
   fabric: an all-reduce for ZeRO 0, reduce-scatter + all-gather for ZeRO 1-2 (the same volume),
   and for ZeRO 3 also two weight all-gathers per micro-batch. It hides under the backward pass
   of the last micro-batch; the rest is exposed.
+* **Expert parallelism** (MoE): the experts spread over ``ep`` data-parallel ranks; each MoE
+  layer's routed tokens go to their experts and back in the forward and the backward pass (four
+  all-to-alls per layer and micro-batch, on the pipeline's critical path), on NVLink while the
+  ``tp x ep`` group fits the domain; expert weights and their optimizer state divide by ``ep``.
 * **Optimizer**: Adam's 28 bytes per parameter through HBM, over the rank's shard.
 * **Memory** per GPU (Rajbhandari et al., ZeRO, SC 2020): with ``P`` the parameters per
   tensor-pipeline rank, 16 P (stage 0), 4 P + 12 P / dp (1), 2 P + 14 P / dp (2), 16 P / dp (3);
@@ -50,7 +54,7 @@ from ..workloads import (
     model_workload_to_dict,
 )
 from .arch import ClusterArch
-from .collectives import Link, all_gather, hierarchical_all_reduce
+from .collectives import Link, all_gather, all_to_all, hierarchical_all_reduce
 
 METRICS = (
     MetricSpec("step_time_s", "s", "minimize", "time of one training step of the global batch"),
@@ -97,6 +101,14 @@ def job_from_dict(data: Mapping[str, Any], *, path: str = "workload") -> Trainin
     return model_workload_from_dict(TrainingJob, data, path=path)
 
 
+def _expert_params(cfg: TransformerConfig) -> float:
+    """Weights of the routed experts (0 for a dense model)."""
+    if not cfg.is_moe:
+        return 0.0
+    per_expert = (3 if cfg.ffn_gated else 2) * cfg.hidden * cfg.moe_ffn_hidden
+    return float((cfg.layers - cfg.dense_layers) * cfg.experts * per_expert)
+
+
 @lru_cache(maxsize=8)
 def _gpu_simulator(name: str) -> GpuTrainingSimulator:
     from ..gpu import TRAINING_DOMAIN
@@ -108,12 +120,12 @@ class ClusterSimulator:
     """Training steps of a job on a cluster (see the module docstring), batched over designs.
 
     Args:
-        arch: the cluster; a design overrides its tunable fields (``tp, pp, microbatch,
+        arch: the cluster; a design overrides its tunable fields (``tp, pp, ep, microbatch,
             zero_stage, recompute, dtype, tp_overlap, nvlink_domain, nic_gbps``).
     """
 
     metrics = METRICS
-    version = "cluster-model/2"
+    version = "cluster-model/3"
 
     def __init__(self, arch: ClusterArch):
         self.arch = arch
@@ -138,7 +150,8 @@ class ClusterSimulator:
         micro = np.maximum(workload.global_batch // (dp * mb), 1)
 
         gpu_full = self.gpu.arch.fill({"tp": tp, "batch": mb, "dtype": np.asarray(full["dtype"])})
-        phase, _ = self.gpu._step(gpu_full, TrainingStep(cfg, workload.seq_len))
+        ep = np.asarray(full["ep"], dtype=np.int64)
+        phase, _ = self.gpu._step(gpu_full, TrainingStep(cfg, workload.seq_len), ep=ep)
         per_kernel = phase.time_s * phase.calls
         backward = np.array([name.endswith(_BACKWARD) for name in phase.names])
         reduce = np.array(["allreduce" in name for name in phase.names])
@@ -171,7 +184,17 @@ class ClusterSimulator:
         )
         pp_transfer = np.where(pp > 1, 2 * (pp - 1) * p2p, 0.0)
 
-        params_rank = cfg.params / (tp * pp)
+        # expert parallelism: each MoE layer's tokens go to their experts' ranks and back, in
+        # the forward and the backward pass: four all-to-alls per layer and micro-batch, on
+        # NVLink while the ep group (tp x ep GPUs) stays inside the domain
+        moe_layers = cfg.layers - cfg.dense_layers if cfg.is_moe else 0
+        routed = mb * workload.seq_len * cfg.experts_per_token * cfg.hidden * act_bytes / tp
+        inside = tp * ep <= domain
+        a2a = np.where(inside, all_to_all(ep, routed, nvlink), all_to_all(ep, routed, nic))
+        compute = compute + micro * 4 * moe_layers / pp * a2a
+        bubble = bubble + (pp - 1) * 4 * moe_layers / pp * a2a
+
+        params_rank = (cfg.params - _expert_params(cfg) * (1 - 1 / ep)) / (tp * pp)
         local = np.clip(domain // (tp * pp), 1, dp)
         groups = np.maximum(dp // local, 1)
         grads = hierarchical_all_reduce(local, groups, params_rank * 2.0, nvlink, nic)
@@ -218,9 +241,17 @@ class ClusterSimulator:
         tp = np.asarray(full["tp"], dtype=np.float64)
         pp = np.asarray(full["pp"], dtype=np.float64)
         zero = np.asarray(full["zero_stage"])
-        p = cfg.params / (tp * pp)
-        state = np.select([zero == 0, zero == 1, zero == 2],
-                          [16 * p, 4 * p + 12 * p / dp, 2 * p + 14 * p / dp], 16 * p / dp)  # fmt: skip
+        ep = np.asarray(full["ep"], dtype=np.float64)
+        experts = _expert_params(cfg)
+        dense = (cfg.params - experts) / (tp * pp)
+        expert = experts / (tp * pp * ep)  # each expert's replicas are dp / ep ranks
+
+        def zero_state(p, ranks):
+            return np.select([zero == 0, zero == 1, zero == 2],
+                             [16 * p, 4 * p + 12 * p / ranks, 2 * p + 14 * p / ranks],
+                             16 * p / ranks)  # fmt: skip
+
+        state = zero_state(dense, dp) + zero_state(expert, np.maximum(dp / ep, 1))
         net = self.gpu.network(gpu_full)
         step = TrainingStep(cfg, work.seq_len)
         mb = np.asarray(full["microbatch"], dtype=np.float64)
@@ -256,6 +287,13 @@ class ClusterSimulator:
                 out.append(f"tp {tp} does not divide the heads ({cfg.heads}) and FFN width")
             elif cfg.layers % pp:
                 out.append(f"pp {pp} does not divide the {cfg.layers} layers")
+            elif int(full["ep"][i]) > 1 and not cfg.is_moe:
+                out.append(f"ep {int(full['ep'][i])}: {cfg.name} has no experts")
+            elif cfg.is_moe and (
+                cfg.experts % int(full["ep"][i]) or int(dp[i]) % int(full["ep"][i])
+            ):
+                out.append(f"ep {int(full['ep'][i])} does not divide the {cfg.experts} experts and "
+                           f"the data-parallel degree ({int(dp[i])})")  # fmt: skip
             elif work.global_batch % (int(dp[i]) * mb):
                 out.append(f"dp {int(dp[i])} x micro-batch {mb} does not divide the global batch "
                            f"({work.global_batch})")  # fmt: skip

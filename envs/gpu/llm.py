@@ -255,9 +255,12 @@ def block_phase(cfg: TransformerConfig, dev: Device, net: Mapping[str, np.ndarra
         b.memory("ffn_act", (gated + 1) * tokens * inner * act, dense_layers)
         b.gemm("ffn_down", tokens, d, inner, dense_layers)
     if moe_layers:
+        # with expert parallelism over ``ep`` ranks each rank holds experts / ep experts and
+        # serves the tokens that ep ranks route to them (the same routed tokens per rank)
+        ep = net.get("ep", 1)
         inner = cfg.moe_ffn_hidden // tp
         routed = tokens * cfg.experts_per_token
-        active = np.minimum(cfg.experts, routed)
+        active = np.minimum(cfg.experts // ep, routed)
         per_expert = np.ceil(moe_imbalance * routed / active).astype(np.int64)
         b.gemm("router", tokens, cfg.experts, d, moe_layers, c_bytes=4.0)
         b.gemm("expert_up", per_expert, gated * inner, d, moe_layers, count=active)

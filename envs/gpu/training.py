@@ -98,8 +98,11 @@ class GpuTrainingSimulator(GpuSimulator):
         full = self.arch.fill(designs)
         return self._step(full, workload)
 
-    def _step(self, full, workload: TrainingStep):
+    def _step(self, full, workload: TrainingStep, ep=None):
+        """The step's phase and Adam time; ``ep``: per-design expert-parallel degrees."""
         dev, net = self.device(full), self.network(full)
+        if ep is not None:
+            net["ep"] = np.asarray(ep, dtype=np.int64).reshape(-1, 1)
         batch = np.asarray(full["batch"], dtype=np.int64).reshape(-1, 1)
         phase = block_phase(workload.model, dev, net, batch=batch, q_len=workload.seq_len,
                             kv_len=workload.seq_len, decode=False,
