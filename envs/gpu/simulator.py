@@ -45,7 +45,7 @@ class GpuSimulator:
     """
 
     metrics = METRICS
-    version = "gpu-model/3"
+    version = "gpu-model/4"
 
     def __init__(self, arch: GpuArch):
         self.arch = arch
@@ -138,7 +138,7 @@ class GpuSimulator:
         weights, kv, act = memory_bytes(cfg, workload, net, batch.reshape(-1, 1))
         memory = (weights + kv + act).reshape(-1)
         capacity = np.asarray(full["hbm_gib"], dtype=np.float64) * _GIB * a.memory_usable_fraction
-        # model FLOPs: two per active weight per token, plus attention (as costed)
+        # model FLOPs of one rank (its share of every GEMM and attention head, as costed)
         steps = workload.output_len - 1
         flops = prefill.flops @ prefill.calls + steps * (decode.flops @ decode.calls)
         peak = self.peak(full)
@@ -149,7 +149,7 @@ class GpuSimulator:
             "tpot_s": tpot,
             "tokens_per_s": tokens,
             "tokens_per_s_per_gpu": tokens / tp,
-            "mfu": flops / tp / (latency * peak),
+            "mfu": flops / (latency * peak),  # flops and peak are both per GPU
             "decode_mbu": (decode.hbm_bytes @ decode.calls) / (tpot * hbm_peak),
             "memory_gib": memory / _GIB,
         }

@@ -276,3 +276,18 @@ def test_mla_decode_reads_one_latent_per_token_not_a_key_and_value_per_head():
     assert {"q_absorb", "v_absorb"} <= names and "kv_up" not in names
     prefill = sim.phases(design, run)[0]
     assert "kv_up" in prefill.names and "q_absorb" not in prefill.names
+
+
+def test_mfu_is_a_per_gpu_share_whatever_the_tensor_parallel_degree():
+    # a prefill's FLOPs are about two per weight per token; MFU is them over the group's time,
+    # peak and GPUs, so it must not fall by the TP degree on its own
+    sim = DOMAIN.simulator(DOMAIN.load_arch("h100_sxm"))
+    work = Generation(DOMAIN.load_workload("llama3_8b_chat").model, 4096, 1)
+    ev = sim.evaluate({"tp": [1, 2], "batch": [4, 4]}, work)
+    m = work.model  # output_len 1: the run is the prefill; the LM head scores one position
+    total = 2 * (m.params - 2 * m.vocab * m.hidden) * 4 * 4096
+    for i, tp in enumerate((1, 2)):
+        implied = (
+            ev.metrics["mfu"][i] * ev.metrics["latency_s"][i] * tp * sim.arch.peak_flops("bf16")
+        )
+        assert total < implied < 1.3 * total
