@@ -20,6 +20,9 @@ DTYPES = ("bf16", "fp8")
 TUNABLE: dict[str, Field] = {
     "tp": Field(int, "tensor-parallel degree (inside one NVLink domain)", low=1, high=576),
     "pp": Field(int, "pipeline-parallel stages", low=1, high=512),
+    "pp_interleave": Field(
+        int, "model chunks per pipeline stage (interleaved 1F1B; 1: plain 1F1B)", low=1, high=64
+    ),  # fmt: skip
     "ep": Field(
         int,
         "expert-parallel degree (MoE experts spread over data-parallel ranks)",

@@ -10,7 +10,8 @@ microbatch)`` micro-batches per data-parallel rank.
   Full recomputation adds the forward pass again. With ``tp_overlap`` the tensor-parallel
   all-reduces hide under the projection GEMMs next to them (what those cannot cover stays).
 * **Pipeline** (1F1B, Narayanan et al., SC 2021): ``(m + pp - 1)`` stage slots, of which
-  ``pp - 1`` are the bubble; the activations crossing each stage boundary (scattered over the
+  ``pp - 1`` are the bubble (``(pp - 1) / v`` interleaving ``v`` model chunks per stage, with
+  ``v`` times the boundary transfers); the activations crossing each stage boundary (scattered over the
   tensor-parallel ranks) are exposed while the pipeline fills and drains.
 * **Data parallel** gradient reduction (bf16), hierarchical over the NVLink domain and the
   fabric: an all-reduce for ZeRO 0, reduce-scatter + all-gather for ZeRO 1-2 (the same volume),
@@ -120,12 +121,12 @@ class ClusterSimulator:
     """Training steps of a job on a cluster (see the module docstring), batched over designs.
 
     Args:
-        arch: the cluster; a design overrides its tunable fields (``tp, pp, ep, microbatch,
+        arch: the cluster; a design overrides its tunable fields (``tp, pp, pp_interleave, ep, microbatch,
             zero_stage, recompute, dtype, tp_overlap, nvlink_domain, nic_gbps``).
     """
 
     metrics = METRICS
-    version = "cluster-model/3"
+    version = "cluster-model/4"
 
     def __init__(self, arch: ClusterArch):
         self.arch = arch
@@ -168,8 +169,11 @@ class ClusterSimulator:
         micro_s = (per_kernel.sum(axis=1) - np.where(overlap, hidden, 0.0)
                    + np.where(recompute, forward_s, 0.0))  # fmt: skip
         stage_s = micro_s / pp
+        # interleaved 1F1B (Narayanan et al., SC 2021): v chunks per stage cut the bubble to
+        # (p - 1) / v stage slots and multiply the stage-boundary transfers by v
+        v = np.asarray(full["pp_interleave"], dtype=np.int64)
         compute = micro * stage_s
-        bubble = (pp - 1) * stage_s
+        bubble = (pp - 1) * stage_s / v
 
         nvlink = Link(
             np.full(n, self.gpu.arch.nvlink_gbps * 1e9 / 2), np.full(n, a.nvlink_step_us * 1e-6)
@@ -182,7 +186,7 @@ class ClusterSimulator:
         p2p = boundary / np.where(cross, nic.bytes_per_s, nvlink.bytes_per_s) + np.where(
             cross, nic.latency_s, nvlink.latency_s
         )
-        pp_transfer = np.where(pp > 1, 2 * (pp - 1) * p2p, 0.0)
+        pp_transfer = np.where(pp > 1, 2 * (pp - 1) * v * p2p, 0.0)
 
         # expert parallelism: each MoE layer's tokens go to their experts' ranks and back, in
         # the forward and the backward pass: four all-to-alls per layer and micro-batch, on
@@ -192,7 +196,7 @@ class ClusterSimulator:
         inside = tp * ep <= domain
         a2a = np.where(inside, all_to_all(ep, routed, nvlink), all_to_all(ep, routed, nic))
         compute = compute + micro * 4 * moe_layers / pp * a2a
-        bubble = bubble + (pp - 1) * 4 * moe_layers / pp * a2a
+        bubble = bubble + (pp - 1) / v * 4 * moe_layers / pp * a2a
 
         params_rank = (cfg.params - _expert_params(cfg) * (1 - 1 / ep)) / (tp * pp)
         local = np.clip(domain // (tp * pp), 1, dp)
@@ -285,8 +289,11 @@ class ClusterSimulator:
                 out.append(f"tp {tp} spans more than the NVLink domain ({domain} GPUs)")
             elif cfg.heads % tp or cfg.ffn_hidden % tp:
                 out.append(f"tp {tp} does not divide the heads ({cfg.heads}) and FFN width")
-            elif cfg.layers % pp:
-                out.append(f"pp {pp} does not divide the {cfg.layers} layers")
+            elif cfg.layers % (pp * int(full["pp_interleave"][i])):
+                chunks = pp * int(full["pp_interleave"][i])
+                out.append(
+                    f"pp {pp} x interleave {chunks // pp} does not divide the {cfg.layers} layers"
+                )
             elif int(full["ep"][i]) > 1 and not cfg.is_moe:
                 out.append(f"ep {int(full['ep'][i])}: {cfg.name} has no experts")
             elif cfg.is_moe and (

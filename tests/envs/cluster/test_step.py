@@ -110,3 +110,12 @@ def test_expert_parallelism_needs_experts_that_divide():
     assert "has no experts" in ev.details["infeasible_reason"][0]
     moe = SIM.evaluate({"tp": [2], "pp": [4], "ep": [3]}, MOE, details=True)
     assert "does not divide the 8 experts" in moe.details["infeasible_reason"][0]
+
+
+def test_interleaving_cuts_the_bubble_by_the_chunk_count():
+    ev = run(tp=[8, 8], pp=[8, 8], pp_interleave=[1, 3])
+    d = ev.details
+    assert d["bubble_s"][1] == pytest.approx(d["bubble_s"][0] / 3)
+    assert d["pp_transfer_s"][1] == pytest.approx(3 * d["pp_transfer_s"][0])
+    bad = run(tp=[8], pp=[8], pp_interleave=[5])  # 96 layers are not 40 chunks
+    assert "interleave 5 does not divide the 96 layers" in bad.details["infeasible_reason"][0]
