@@ -10,7 +10,7 @@ Example:
     >>> sim = DOMAIN.simulator(DOMAIN.load_arch("dgx_h100_1024"))
     >>> ev = sim.evaluate({"pp": [8, 5]}, DOMAIN.load_workload("gpt3_175b"), details=True)
     >>> ev.feasible.tolist(), ev.details["infeasible_reason"][1]
-    ([True, False], 'tp x pp (40) does not divide the 1024 GPUs')
+    ([True, False], 'tp x pp x cp (40) does not divide the 1024 GPUs')
 """
 
 from __future__ import annotations

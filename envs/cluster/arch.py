@@ -23,6 +23,9 @@ TUNABLE: dict[str, Field] = {
     "pp_interleave": Field(
         int, "model chunks per pipeline stage (interleaved 1F1B; 1: plain 1F1B)", low=1, high=64
     ),  # fmt: skip
+    "cp": Field(
+        int, "context-parallel degree (each sequence split over cp ranks)", low=1, high=4096
+    ),  # fmt: skip
     "ep": Field(
         int,
         "expert-parallel degree (MoE experts spread over data-parallel ranks)",
@@ -77,5 +80,7 @@ class ClusterArch(Arch):
             raise SpecError(
                 f"{path}.gpu: got {self.gpu!r}; expected one of {TRAINING_DOMAIN.arch_names()}"
             )
-        if self.gpus % (self.tp * self.pp):
-            raise SpecError(f"{path}: tp x pp ({self.tp * self.pp}) must divide gpus ({self.gpus})")
+        if self.gpus % (self.tp * self.pp * self.cp):
+            raise SpecError(
+                f"{path}: tp x pp x cp ({self.tp * self.pp * self.cp}) must divide gpus ({self.gpus})"
+            )

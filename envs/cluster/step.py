@@ -13,6 +13,11 @@ microbatch)`` micro-batches per data-parallel rank.
   ``pp - 1`` are the bubble (``(pp - 1) / v`` interleaving ``v`` model chunks per stage, with
   ``v`` times the boundary transfers); the activations crossing each stage boundary (scattered over the
   tensor-parallel ranks) are exposed while the pipeline fills and drains.
+* **Context parallel** (ring attention, load-balanced causal chunks): each of ``cp`` ranks
+  holds ``seq / cp`` tokens of every sequence; its queries attend to all keys (``cp`` times its
+  chunk's attention) while K and V, and in the backward pass their gradients, go round the ring
+  under that attention (what it cannot cover is exposed); weights are replicated over
+  ``dp x cp`` ranks.
 * **Data parallel** gradient reduction (bf16), hierarchical over the NVLink domain and the
   fabric: an all-reduce for ZeRO 0, reduce-scatter + all-gather for ZeRO 1-2 (the same volume),
   and for ZeRO 3 also two weight all-gathers per micro-batch. It hides under the backward pass
@@ -43,6 +48,7 @@ import numpy as np
 
 from ..._simulator import Evaluation, MetricSpec
 from ..._space import Batch
+from ..gpu.llm import block_phase
 from ..gpu.training import (
     ADAM_BYTES_PER_PARAM,
     GpuTrainingSimulator,
@@ -121,12 +127,12 @@ class ClusterSimulator:
     """Training steps of a job on a cluster (see the module docstring), batched over designs.
 
     Args:
-        arch: the cluster; a design overrides its tunable fields (``tp, pp, pp_interleave, ep, microbatch,
+        arch: the cluster; a design overrides its tunable fields (``tp, pp, pp_interleave, cp, ep, microbatch,
             zero_stage, recompute, dtype, tp_overlap, nvlink_domain, nic_gbps``).
     """
 
     metrics = METRICS
-    version = "cluster-model/4"
+    version = "cluster-model/5"
 
     def __init__(self, arch: ClusterArch):
         self.arch = arch
@@ -147,13 +153,33 @@ class ClusterSimulator:
         zero = np.asarray(full["zero_stage"], dtype=np.int64)
         recompute = np.asarray(full["recompute"]) == "full"
         domain = np.asarray(full["nvlink_domain"], dtype=np.int64)
-        dp = np.maximum(a.gpus // (tp * pp), 1)
+        cp = np.asarray(full["cp"], dtype=np.int64)
+        dp = np.maximum(a.gpus // (tp * pp * cp), 1)
         micro = np.maximum(workload.global_batch // (dp * mb), 1)
+        seq = np.maximum(workload.seq_len // cp, 1)  # each context-parallel rank's share
 
         gpu_full = self.gpu.arch.fill({"tp": tp, "batch": mb, "dtype": np.asarray(full["dtype"])})
         ep = np.asarray(full["ep"], dtype=np.int64)
-        phase, _ = self.gpu._step(gpu_full, TrainingStep(cfg, workload.seq_len), ep=ep)
+        dev, net = self.gpu.device(gpu_full), self.gpu.network(gpu_full)
+        net["ep"] = ep.reshape(-1, 1)
+        phase = block_phase(cfg, dev, net, batch=mb.reshape(-1, 1), q_len=seq.reshape(-1, 1),
+                            kv_len=seq.reshape(-1, 1), decode=False, moe_imbalance=1.0,
+                            training=True)  # fmt: skip
         per_kernel = phase.time_s * phase.calls
+        # context parallelism (ring attention, load-balanced causal chunks): a rank's queries
+        # attend to every rank's keys, cp times the attention of its own chunk; K and V (and in
+        # the backward pass their gradients) travel round the ring under that attention
+        attention = np.array([name in ("attention", "attention_bwd") for name in phase.names])
+        attn_s = per_kernel[:, attention].sum(1)
+        attn_flops = (phase.flops * phase.calls)[:, attention].sum(1)
+        kv_heads = np.maximum(1, cfg.kv_heads // tp)
+        kv_chunk = mb * seq * 2 * kv_heads * cfg.head_dim * 2.0 * cfg.layers
+        ring_link_bw = np.where(tp * cp <= np.asarray(full["nvlink_domain"]),
+                                self.gpu.arch.nvlink_gbps * 1e9 / 2,
+                                np.asarray(full["nic_gbps"], float) * 1e9 / 8 * a.nic_efficiency)  # fmt: skip
+        ring = 3 * (cp - 1) * kv_chunk / ring_link_bw
+        cp_exposed = np.maximum(ring - cp * attn_s, 0.0)
+        per_kernel_total = per_kernel.sum(axis=1) + (cp - 1) * attn_s + cp_exposed
         backward = np.array([name.endswith(_BACKWARD) for name in phase.names])
         reduce = np.array(["allreduce" in name for name in phase.names])
         forward_s = (
@@ -166,7 +192,7 @@ class ClusterSimulator:
                                 for name in phase.names])  # fmt: skip
         hidden = np.minimum(per_kernel[:, reduce].sum(1), per_kernel[:, projections].sum(1))
         overlap = np.asarray(full["tp_overlap"]) == "overlap"
-        micro_s = (per_kernel.sum(axis=1) - np.where(overlap, hidden, 0.0)
+        micro_s = (per_kernel_total - np.where(overlap, hidden, 0.0)
                    + np.where(recompute, forward_s, 0.0))  # fmt: skip
         stage_s = micro_s / pp
         # interleaved 1F1B (Narayanan et al., SC 2021): v chunks per stage cut the bubble to
@@ -181,7 +207,7 @@ class ClusterSimulator:
         nic = Link(np.asarray(full["nic_gbps"], float) * 1e9 / 8 * a.nic_efficiency,
                    np.full(n, a.nic_step_us * 1e-6))  # fmt: skip
         act_bytes = 2.0
-        boundary = mb * workload.seq_len * cfg.hidden * act_bytes / tp
+        boundary = mb * seq * cfg.hidden * act_bytes / tp
         cross = tp * pp > domain
         p2p = boundary / np.where(cross, nic.bytes_per_s, nvlink.bytes_per_s) + np.where(
             cross, nic.latency_s, nvlink.latency_s
@@ -192,15 +218,16 @@ class ClusterSimulator:
         # the forward and the backward pass: four all-to-alls per layer and micro-batch, on
         # NVLink while the ep group (tp x ep GPUs) stays inside the domain
         moe_layers = cfg.layers - cfg.dense_layers if cfg.is_moe else 0
-        routed = mb * workload.seq_len * cfg.experts_per_token * cfg.hidden * act_bytes / tp
+        routed = mb * seq * cfg.experts_per_token * cfg.hidden * act_bytes / tp
         inside = tp * ep <= domain
         a2a = np.where(inside, all_to_all(ep, routed, nvlink), all_to_all(ep, routed, nic))
         compute = compute + micro * 4 * moe_layers / pp * a2a
         bubble = bubble + (pp - 1) / v * 4 * moe_layers / pp * a2a
 
         params_rank = (cfg.params - _expert_params(cfg) * (1 - 1 / ep)) / (tp * pp)
-        local = np.clip(domain // (tp * pp), 1, dp)
-        groups = np.maximum(dp // local, 1)
+        replicas = dp * cp  # context-parallel ranks hold the same weights
+        local = np.clip(domain // (tp * pp), 1, replicas)
+        groups = np.maximum(replicas // local, 1)
         grads = hierarchical_all_reduce(local, groups, params_rank * 2.0, nvlink, nic)
         gather = np.where(
             groups > 1,
@@ -210,16 +237,16 @@ class ClusterSimulator:
         )
         weights = np.where(zero == 3, 2 * micro * gather, 0.0)
         window = stage_s * 2.0 / 3.0  # the last micro-batch's backward on a stage
-        dp_exposed = np.where(dp > 1, np.maximum(grads + weights - window, 0.0), 0.0)
+        dp_exposed = np.where(replicas > 1, np.maximum(grads + weights - window, 0.0), 0.0)
 
-        shard = params_rank / np.where(zero >= 1, dp, 1)
+        shard = params_rank / np.where(zero >= 1, replicas, 1)
         hbm = self.gpu.arch.hbm_bw_gbps * 1e9 * self.gpu.arch.hbm_efficiency
         optimizer = shard * ADAM_BYTES_PER_PARAM / hbm
 
         step = compute + bubble + pp_transfer + dp_exposed + optimizer
         tokens = workload.global_batch * workload.seq_len / step
-        memory = self.memory_bytes(cfg, workload, full, dp, micro, gpu_full)
-        flops = (phase.flops @ phase.calls) * tp * dp * micro
+        memory = self.memory_bytes(cfg, workload, full, replicas, micro, gpu_full)
+        flops = (phase.flops @ phase.calls + (cp - 1) * attn_flops) * tp * dp * cp * micro
         peak = self.gpu.peak(gpu_full)
         metrics = {
             "step_time_s": step,
@@ -241,7 +268,8 @@ class ClusterSimulator:
         )
 
     def memory_bytes(self, cfg, work, full, dp, micro, gpu_full) -> np.ndarray:
-        """Per-GPU bytes: ZeRO-staged model state plus the activations in flight."""
+        """Per-GPU bytes: ZeRO-staged model state (sharded over ``dp`` weight replicas) plus the
+        activations in flight (a context-parallel rank keeps its share of each sequence)."""
         tp = np.asarray(full["tp"], dtype=np.float64)
         pp = np.asarray(full["pp"], dtype=np.float64)
         zero = np.asarray(full["zero_stage"])
@@ -274,7 +302,8 @@ class ClusterSimulator:
             np.asarray(full["recompute"]) == "full", one_layer, 0
         )
         last = per_micro + logits
-        return state + np.maximum(first, last)
+        cp = np.asarray(full["cp"], dtype=np.float64)
+        return state + np.maximum(first, last) / cp
 
     def _infeasible(self, cfg, work, full, dp, memory, capacity) -> list[str]:
         """Why each design cannot run ('' when it can)."""
@@ -283,8 +312,11 @@ class ClusterSimulator:
         for i in range(len(dp)):
             tp, pp = int(full["tp"][i]), int(full["pp"][i])
             mb, domain = int(full["microbatch"][i]), int(full["nvlink_domain"][i])
-            if a.gpus % (tp * pp):
-                out.append(f"tp x pp ({tp * pp}) does not divide the {a.gpus} GPUs")
+            cp = int(full["cp"][i])
+            if a.gpus % (tp * pp * cp):
+                out.append(f"tp x pp x cp ({tp * pp * cp}) does not divide the {a.gpus} GPUs")
+            elif work.seq_len % cp:
+                out.append(f"cp {cp} does not divide the sequence ({work.seq_len} tokens)")
             elif tp > domain:
                 out.append(f"tp {tp} spans more than the NVLink domain ({domain} GPUs)")
             elif cfg.heads % tp or cfg.ffn_hidden % tp:

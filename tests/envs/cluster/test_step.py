@@ -119,3 +119,20 @@ def test_interleaving_cuts_the_bubble_by_the_chunk_count():
     assert d["pp_transfer_s"][1] == pytest.approx(3 * d["pp_transfer_s"][0])
     bad = run(tp=[8], pp=[8], pp_interleave=[5])  # 96 layers are not 40 chunks
     assert "interleave 5 does not divide the 96 layers" in bad.details["infeasible_reason"][0]
+
+
+def test_context_parallelism_splits_sequences_and_keeps_the_model_flops():
+    ev = run(tp=[8, 8], pp=[8, 8], cp=[1, 2], zero_stage=[1, 1])
+    work = ev.metrics["mfu"] * ev.metrics["step_time_s"]
+    assert work[0] == pytest.approx(work[1], rel=1e-4)  # attention counted whole on every rank
+    assert ev.details["dp"].tolist() == [16, 8]
+    # each rank keeps half of every sequence's activations (the model state is sharded over the
+    # same 16 weight replicas either way)
+    state = (4 + 12 / 16) * JOB.model.params / 64 / (1 << 30)
+    activations = ev.metrics["memory_gib"] - state
+    assert activations[1] == pytest.approx(activations[0] / 2)
+    bad = run(tp=[8], pp=[8], cp=[3])
+    assert "does not divide" in bad.details["infeasible_reason"][0]
+    odd = SIM.evaluate({"tp": [8], "pp": [4], "cp": [4]},
+                       DOMAIN.load_workload({"model": "gpt3_175b", "seq_len": 2050}), details=True)  # fmt: skip
+    assert "does not divide the sequence" in odd.details["infeasible_reason"][0]
