@@ -50,3 +50,22 @@ def test_invalid_hyperparameters(agent):
 def test_learning_agents_beat_random(agent):
     budget = 300 if agent in RL else 30 if agent == "gp" else 100
     check_beats_random(agent, ENV, budget=budget, hyperparameters=FAST_HP.get(agent))
+
+
+#: The GPU and cluster envs: the agent contract's cheap checks with a genetic and a TPE agent,
+#: and a learner beating random search on the largest space of the two families.
+NEW_ENVS = ("archgym/GPU-v0", "archgym/GPUTraining-v0", "archgym/GPUDesign-v0",
+            "archgym/Cluster-v0", "archgym/ClusterMoE-v0")  # fmt: skip
+
+
+@pytest.mark.parametrize("env_id", NEW_ENVS)
+@pytest.mark.parametrize("agent", ["ga", "tpe"])
+def test_gpu_and_cluster_envs_run_agents_to_their_exact_budget(agent, env_id):
+    check_budget_is_exact(agent, env_id)
+    check_different_seeds_differ(agent, env_id)
+
+
+@pytest.mark.parametrize("env_id", ["archgym/GPUDesign-v0", "archgym/ClusterMoE-v0"])
+def test_a_genetic_search_beats_random_on_the_gpu_and_cluster_spaces(env_id):
+    learned, random_ = check_beats_random("ga", env_id, budget=60)
+    assert learned > random_
