@@ -52,7 +52,7 @@ SHIPPED = {
     "archgym/GPU-v0": 1200,  # 160 designs: the surrogate sees most of them
     "archgym/GPUTraining-v0": 400,  # 40 designs
     "archgym/GPUDesign-v0": 8000,
-    "archgym/Cluster-v0": 3000,  # 768 designs
+    "archgym/Cluster-v0": 8000,  # 4,608 designs
     "archgym/ClusterMoE-v0": 5000,  # 1,536 designs
 }
 SHIPPED_PARAMS = {"hidden": [64, 64], "members": 3, "max_iter": 500, "batch_size": 256}
