@@ -152,8 +152,8 @@ address_mapping = {DRAMSIM3_MAPPING}
 queue_structure = PER_BANK
 refresh_policy = RANK_LEVEL_STAGGERED
 row_buf_policy = {"OPEN_PAGE" if page == "Open" else "CLOSE_PAGE"}
-cmd_queue_size = 8
-trans_queue_size = 32
+cmd_queue_size = {DRAMSIM3_LIKE["command_queue_depth"]}
+trans_queue_size = {DRAMSIM3_LIKE["read_buffer_size"]}
 
 [other]
 epoch_period = {EPOCH}

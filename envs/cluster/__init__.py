@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..._domain import Domain
-from ..workloads import load_model
+from ..workloads import model_workload_factories
 from .arch import ClusterArch
 from .collectives import (
     ALGORITHMS,
@@ -59,17 +59,13 @@ __all__ = [
 ]
 
 
-def _job(model: str, seq_len: int, global_batch: int, name: str):
-    return lambda: TrainingJob(load_model(model), seq_len, global_batch, name=name)
-
-
 #: Built-in training jobs (global batches in sequences).
-BUILTIN_JOBS = {
-    "gpt3_175b": _job("gpt3_175b", 2048, 1024, "gpt3_175b"),
-    "llama2_70b": _job("llama2_70b", 4096, 1024, "llama2_70b"),
-    "llama3_8b": _job("llama3_8b", 8192, 512, "llama3_8b"),
-    "mixtral_8x7b": _job("mixtral_8x7b", 4096, 1024, "mixtral_8x7b"),
-}
+BUILTIN_JOBS = model_workload_factories(TrainingJob, {
+    "gpt3_175b": ("gpt3_175b", {"seq_len": 2048, "global_batch": 1024}),
+    "llama2_70b": ("llama2_70b", {"seq_len": 4096, "global_batch": 1024}),
+    "llama3_8b": ("llama3_8b", {"seq_len": 8192, "global_batch": 512}),
+    "mixtral_8x7b": ("mixtral_8x7b", {"seq_len": 4096, "global_batch": 1024}),
+})  # fmt: skip
 
 
 class ClusterDomain(Domain):

@@ -48,7 +48,6 @@ import numpy as np
 
 from ..._simulator import Evaluation, MetricSpec
 from ..._space import Batch
-from ..gpu.llm import block_phase
 from ..gpu.training import (
     ADAM_BYTES_PER_PARAM,
     GpuTrainingSimulator,
@@ -160,11 +159,7 @@ class ClusterSimulator:
 
         gpu_full = self.gpu.arch.fill({"tp": tp, "batch": mb, "dtype": np.asarray(full["dtype"])})
         ep = np.asarray(full["ep"], dtype=np.int64)
-        dev, net = self.gpu.device(gpu_full), self.gpu.network(gpu_full)
-        net["ep"] = ep.reshape(-1, 1)
-        phase = block_phase(cfg, dev, net, batch=mb.reshape(-1, 1), q_len=seq.reshape(-1, 1),
-                            kv_len=seq.reshape(-1, 1), decode=False, moe_imbalance=1.0,
-                            training=True)  # fmt: skip
+        phase, _ = self.gpu._step(gpu_full, TrainingStep(cfg, workload.seq_len), seq_len=seq, ep=ep)
         per_kernel = phase.time_s * phase.calls
         # context parallelism (ring attention, load-balanced causal chunks): a rank's queries
         # attend to every rank's keys, cp times the attention of its own chunk; K and V (and in

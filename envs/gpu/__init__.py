@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..._domain import Domain
-from ..workloads import load_model
+from ..workloads import model_workload_factories
 from .arch import DTYPES, KV_DTYPES, GpuArch, load_arch
 from .design import DESIGN_METRICS, GpuDesignArch, GpuDesignSimulator
 from .llm import BINDING_NAMES, Generation, generation_from_dict
@@ -53,21 +53,17 @@ __all__ = [
 ]
 
 
-def _generation(model: str, input_len: int, output_len: int, name: str):
-    return lambda: Generation(load_model(model), input_len, output_len, name=name)
-
-
 #: Built-in workloads: chat-like (prompt 1024, 128 out), long-prompt summarisation (8192 in, 256
-#: out), and an MoE model.
-BUILTIN_GENERATIONS = {
-    "llama3_8b_chat": _generation("llama3_8b", 1024, 128, "llama3_8b_chat"),
-    "llama3_8b_summarise": _generation("llama3_8b", 8192, 256, "llama3_8b_summarise"),
-    "llama3_70b_chat": _generation("llama3_70b", 1024, 128, "llama3_70b_chat"),
-    "mixtral_8x7b_chat": _generation("mixtral_8x7b", 1024, 128, "mixtral_8x7b_chat"),
-    "gpt3_175b_chat": _generation("gpt3_175b", 1024, 128, "gpt3_175b_chat"),
-    "deepseek_v3_chat": _generation("deepseek_v3", 1024, 128, "deepseek_v3_chat"),
-    "qwen3_30b_a3b_chat": _generation("qwen3_30b_a3b", 1024, 128, "qwen3_30b_a3b_chat"),
-}
+#: out), and MoE models.
+BUILTIN_GENERATIONS = model_workload_factories(Generation, {
+    "llama3_8b_chat": ("llama3_8b", {"input_len": 1024, "output_len": 128}),
+    "llama3_8b_summarise": ("llama3_8b", {"input_len": 8192, "output_len": 256}),
+    "llama3_70b_chat": ("llama3_70b", {"input_len": 1024, "output_len": 128}),
+    "mixtral_8x7b_chat": ("mixtral_8x7b", {"input_len": 1024, "output_len": 128}),
+    "gpt3_175b_chat": ("gpt3_175b", {"input_len": 1024, "output_len": 128}),
+    "deepseek_v3_chat": ("deepseek_v3", {"input_len": 1024, "output_len": 128}),
+    "qwen3_30b_a3b_chat": ("qwen3_30b_a3b", {"input_len": 1024, "output_len": 128}),
+})  # fmt: skip
 
 
 class GpuDomain(Domain):
@@ -112,17 +108,13 @@ class GpuDomain(Domain):
         return lines
 
 
-def _training(model: str, seq_len: int, name: str):
-    return lambda: TrainingStep(load_model(model), seq_len, name=name)
-
-
 #: Built-in training workloads: one micro-batch step at each model's usual sequence length.
-BUILTIN_TRAINING = {
-    "llama3_8b_seq4096": _training("llama3_8b", 4096, "llama3_8b_seq4096"),
-    "llama2_7b_seq4096": _training("llama2_7b", 4096, "llama2_7b_seq4096"),
-    "gpt2_seq1024": _training("gpt2", 1024, "gpt2_seq1024"),
-    "mixtral_8x7b_seq4096": _training("mixtral_8x7b", 4096, "mixtral_8x7b_seq4096"),
-}
+BUILTIN_TRAINING = model_workload_factories(TrainingStep, {
+    "llama3_8b_seq4096": ("llama3_8b", {"seq_len": 4096}),
+    "llama2_7b_seq4096": ("llama2_7b", {"seq_len": 4096}),
+    "gpt2_seq1024": ("gpt2", {"seq_len": 1024}),
+    "mixtral_8x7b_seq4096": ("mixtral_8x7b", {"seq_len": 4096}),
+})  # fmt: skip
 
 
 class GpuTrainingDomain(GpuDomain):

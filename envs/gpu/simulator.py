@@ -102,9 +102,10 @@ class GpuSimulator:
     def phases(self, designs: Batch, workload: Generation) -> tuple[Phase, Phase]:
         """The prefill and the mean decode step of ``workload`` for each design."""
         full = self.arch.fill(designs)
-        return self._phases(full, workload)
+        return self._phases(full, workload)[:2]
 
-    def _phases(self, full, workload: Generation) -> tuple[Phase, Phase]:
+    def _phases(self, full, workload: Generation) -> tuple[Phase, Phase, dict[str, np.ndarray]]:
+        """The prefill, the mean decode step and the deployment numbers they were costed with."""
         dev, net = self.device(full), self.network(full)
         cfg = workload.model
         batch = np.asarray(full["batch"], dtype=np.int64).reshape(-1, 1)
@@ -114,7 +115,7 @@ class GpuSimulator:
         context = workload.input_len + workload.output_len // 2
         decode = block_phase(cfg, dev, net, batch=batch, q_len=1, kv_len=context, decode=True,
                              **common)  # fmt: skip
-        return prefill, decode
+        return prefill, decode, net
 
     def evaluate(
         self, designs: Batch, workload: Generation, *, details: bool = False
@@ -126,7 +127,7 @@ class GpuSimulator:
         kernel names) and ``infeasible_reason`` (empty for a feasible design).
         """
         full = self.arch.fill(designs)
-        prefill, decode = self._phases(full, workload)
+        prefill, decode, net = self._phases(full, workload)
         cfg, a = workload.model, self.arch
         tp = np.asarray(full["tp"], dtype=np.int64)
         batch = np.asarray(full["batch"], dtype=np.float64)
@@ -134,7 +135,6 @@ class GpuSimulator:
         tpot = decode.total_s
         latency = ttft + (workload.output_len - 1) * tpot
         tokens = batch * workload.output_len / latency
-        net = self.network(full)
         weights, kv, act = memory_bytes(cfg, workload, net, batch.reshape(-1, 1))
         memory = (weights + kv + act).reshape(-1)
         capacity = np.asarray(full["hbm_gib"], dtype=np.float64) * _GIB * a.memory_usable_fraction

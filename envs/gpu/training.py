@@ -98,15 +98,17 @@ class GpuTrainingSimulator(GpuSimulator):
         full = self.arch.fill(designs)
         return self._step(full, workload)
 
-    def _step(self, full, workload: TrainingStep, ep=None):
-        """The step's phase and Adam time; ``ep``: per-design expert-parallel degrees."""
+    def _step(self, full, workload: TrainingStep, *, seq_len=None, ep=None):
+        """The step's phase and Adam time. Per-design overrides for the cluster domain:
+        ``seq_len`` (the tokens of each sequence a rank holds) and ``ep`` (expert-parallel
+        degrees)."""
         dev, net = self.device(full), self.network(full)
         if ep is not None:
             net["ep"] = np.asarray(ep, dtype=np.int64).reshape(-1, 1)
+        seq = workload.seq_len if seq_len is None else np.asarray(seq_len).reshape(-1, 1)
         batch = np.asarray(full["batch"], dtype=np.int64).reshape(-1, 1)
-        phase = block_phase(workload.model, dev, net, batch=batch, q_len=workload.seq_len,
-                            kv_len=workload.seq_len, decode=False,
-                            moe_imbalance=workload.moe_imbalance, training=True)  # fmt: skip
+        phase = block_phase(workload.model, dev, net, batch=batch, q_len=seq, kv_len=seq,
+                            decode=False, moe_imbalance=workload.moe_imbalance, training=True)  # fmt: skip
         params = workload.model.params / net["tp"]
         adam = memory_bound(dev, params * ADAM_BYTES_PER_PARAM).time_s.reshape(-1)
         return phase, adam

@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -209,6 +210,17 @@ def model_workload_to_dict(workload: Any) -> dict[str, Any]:
         if f.init and f.name not in ("model", "source"):
             out[f.name] = getattr(workload, f.name)
     return out
+
+
+def model_workload_factories(
+    kind: type, table: Mapping[str, tuple[str, Mapping[str, Any]]]
+) -> dict:
+    """Built-in workloads of a dataclass built on a transformer: ``{name: (model, fields)}`` to
+    ``{name: a function of no arguments that builds it}`` (through
+    :func:`model_workload_from_dict`, so each is checked when built)."""
+    return {name: functools.partial(model_workload_from_dict, kind,
+                                    {"model": model, "name": name, **fields})
+            for name, (model, fields) in table.items()}  # fmt: skip
 
 
 def model_workload_from_dict(kind: type, data: Mapping[str, Any], *, path: str = "workload") -> Any:
