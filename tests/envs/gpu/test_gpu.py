@@ -142,6 +142,26 @@ def test_a_dtype_the_gpu_lacks_is_infeasible_and_named():
     assert np.isfinite(list(ev.metrics.values())).all()
 
 
+def test_fp4_on_blackwell_doubles_the_fp8_rate_and_halves_the_weight_bytes():
+    # a compute-bound 16384^3 GEMM: FP4 runs at twice FP8's rate (the per-SM rate doubles; the
+    # epilogue store and launch do not shrink), and a batch-one decode step's weight GEMMs read
+    # half FP8's bytes
+    _, fp8 = device("b200", dtype="fp8")
+    _, fp4 = device("b200", dtype="fp4")
+    t8 = K.gemm(fp8, 16384, 16384, 16384, a_bytes=1.0, b_bytes=1.0)
+    t4 = K.gemm(fp4, 16384, 16384, 16384, a_bytes=0.5, b_bytes=0.5)
+    assert K.BINDINGS[t4.binding[0, 0]] == "compute"
+    assert 1.9 < t8.time_s[0, 0] / t4.time_s[0, 0] < 2.0
+    sim = DOMAIN.simulator(DOMAIN.load_arch("b200"))
+    ev = sim.evaluate({"dtype": ["fp8", "fp4"]}, DOMAIN.load_workload("llama3_8b_chat"), details=True)
+    assert ev.feasible.all()
+    ffn = ev.details["decode_kernels"].index("ffn_up")
+    assert 1.6 < ev.details["decode_kernel_s"][0, ffn] / ev.details["decode_kernel_s"][1, ffn] < 2.0
+    hopper = DOMAIN.simulator(DOMAIN.load_arch("h200"))
+    ev = hopper.evaluate({"dtype": ["fp4"]}, DOMAIN.load_workload("llama3_8b_chat"), details=True)
+    assert "no fp4 pipe" in ev.details["infeasible_reason"][0]
+
+
 def test_fp8_weights_and_cache_speed_up_decode_on_hopper():
     _, _, ev = llama_details(batch=64)
     _, _, fp8 = llama_details(batch=64, dtype="fp8", kv_dtype="fp8")
