@@ -3,8 +3,15 @@
 A spec (``arch_specs/cluster/arch/*.yaml``) names the GPU (a spec of the GPU domain), the GPU
 count, the NVLink domain and the scale-out fabric, each constant with its source. The tunable
 fields are the parallel layout (tensor and pipeline degrees; the data-parallel degree is what
-is left of the GPUs), the micro-batch, the ZeRO stage, activation recomputation, the dtype, and
-the fabric's per-GPU bandwidth and NVLink domain size.
+is left of the GPUs), the micro-batch, the ZeRO stage, activation recomputation, the dtype, the
+fabric's per-GPU bandwidth, its leaf-to-spine oversubscription and the NVLink domain size, and the
+checkpoint interval.
+
+The scale-out fabric is a rail-optimised fat tree (NVIDIA's DGX SuperPOD design): GPU ``i`` of
+every node in a leaf group (``leaf_gpus`` GPUs, a SuperPOD scalable unit) hangs off rail ``i``'s
+leaf switch, so same-rail traffic inside the group is one switch hop at the full NIC rate; traffic
+that leaves the group crosses the spine, whose uplinks carry ``1 / oversubscription`` of what the
+leaf's downlinks can (1: non-blocking).
 """
 
 from __future__ import annotations
@@ -48,6 +55,12 @@ TUNABLE: dict[str, Field] = {
     ),  # fmt: skip
     "nvlink_domain": Field(int, "GPUs per NVLink domain (node or rack)", low=1, high=576),
     "nic_gbps": Field(float, "scale-out bandwidth per GPU per direction, Gb/s", low=1.0, high=1e5),
+    "oversubscription": Field(
+        float, "leaf-to-spine oversubscription of the fat tree (1: non-blocking)", low=1.0, high=64.0
+    ),  # fmt: skip
+    "checkpoint_interval_min": Field(
+        float, "minutes of training between checkpoints", low=0.1, high=1e5
+    ),  # fmt: skip
 }
 
 CONSTANTS: dict[str, Field] = {
@@ -59,6 +72,19 @@ CONSTANTS: dict[str, Field] = {
         float, "achieved share of the fabric's per-GPU bandwidth", low=0.01, high=1.0
     ),  # fmt: skip
     "gpu_hour_usd": Field(float, "price of one GPU-hour", low=0.0),
+    "leaf_gpus": Field(
+        int, "GPUs under one rail-optimised leaf group (a scalable unit)", low=1, high=1 << 20
+    ),  # fmt: skip
+    "host_power_w": Field(
+        float, "node power besides the GPUs (CPUs, NICs, switches, fans) per GPU, W", low=0.0
+    ),  # fmt: skip
+    "gpu_failures_per_hour": Field(
+        float, "job-interrupting failures per GPU-hour", low=0.0, high=1.0
+    ),  # fmt: skip
+    "checkpoint_gbs": Field(
+        float, "storage write bandwidth for checkpoints, whole cluster, GB/s", low=1e-3
+    ),  # fmt: skip
+    "restart_s": Field(float, "time to restart a failed job and reload its checkpoint, s", low=0.0),
 }
 
 

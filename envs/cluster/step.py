@@ -33,8 +33,22 @@ microbatch)`` micro-batches per data-parallel rank.
   1F1B), only block inputs with full recomputation, plus the last stage's logits; with TP,
   sequence parallelism splits the per-token tensors a block would otherwise keep whole.
 
+* **Fabric** (:mod:`.fabric`): traffic that leaves a leaf group of the rail-optimised fat tree
+  shares the spine's uplinks; pipeline transfers, expert all-to-alls and rings slow down by
+  what their crossing share asks of an oversubscribed spine. **Contention** (a documented
+  approximation): all of a step's fabric traffic (pipeline, gradient reduction, ZeRO-3 gathers,
+  expert all-to-alls, context rings) shares each GPU's NIC, so a step takes at least that
+  traffic's time at the NIC rate; what the other terms leave uncovered is
+  ``fabric_contention_s``.
+* **Energy**: each GPU draws the GPU model's load-scaled power over its compute (and Adam's over
+  the optimizer) and its idle power the rest of the step; hosts add ``host_power_w`` per GPU.
+* **Goodput** (Young, 1974; Daly, 2006, first order): with a job failure rate ``F = gpus x
+  gpu_failures_per_hour``, checkpoints of 14 bytes per parameter written at ``checkpoint_gbs``
+  every ``checkpoint_interval_min``, and ``restart_s`` per failure, the lost share of wall time is
+  ``write / interval + F x (interval / 2 + restart)``.
+
 The step-time breakdown (compute, bubble, pipeline transfers, exposed data-parallel
-communication, optimizer) sums exactly to ``step_time_s``.
+communication, fabric contention, optimizer) sums exactly to ``step_time_s``.
 """
 
 from __future__ import annotations
@@ -61,6 +75,7 @@ from ..workloads import (
 )
 from .arch import ClusterArch
 from .collectives import Link, all_gather, all_to_all, hierarchical_all_reduce
+from .fabric import group_crossing, neighbour_crossing, ring_crossing, uplink_limited_rate
 
 METRICS = (
     MetricSpec("step_time_s", "s", "minimize", "time of one training step of the global batch"),
@@ -69,8 +84,15 @@ METRICS = (
     MetricSpec("mfu", "1", "maximize", "model FLOPs / (step time x GPUs x dense peak)"),
     MetricSpec("memory_gib", "GiB", "minimize", "largest per-GPU memory (first or last stage)"),
     MetricSpec("cost_per_step_usd", "USD", "minimize", "GPU-hours of one step at the hourly price"),
+    MetricSpec("energy_j", "J", "minimize", "energy of one step: GPUs (load-scaled) and hosts"),
+    MetricSpec("goodput", "1", "maximize", "share of wall time that trains, after checkpoints and failures"),
+    MetricSpec("goodput_tokens_per_s", "1/s", "maximize", "tokens per second x goodput"),
 )
-BREAKDOWN = ("compute_s", "bubble_s", "pp_transfer_s", "dp_exposed_s", "optimizer_s")
+BREAKDOWN = ("compute_s", "bubble_s", "pp_transfer_s", "dp_exposed_s", "fabric_contention_s",
+             "optimizer_s")  # fmt: skip
+#: Bytes per parameter a checkpoint saves: bf16 weights plus fp32 master weights and Adam's two
+#: moments (Rajbhandari et al., ZeRO, SC 2020: 16 bytes of model state less the 2 of gradients).
+CHECKPOINT_BYTES_PER_PARAM = 14.0
 _BACKWARD = ("_dgrad", "_wgrad", "_bwd")
 _GIB = float(1 << 30)
 
@@ -127,11 +149,12 @@ class ClusterSimulator:
 
     Args:
         arch: the cluster; a design overrides its tunable fields (``tp, pp, pp_interleave, cp, ep, microbatch,
-            zero_stage, recompute, dtype, tp_overlap, nvlink_domain, nic_gbps``).
+            zero_stage, recompute, dtype, tp_overlap, nvlink_domain, nic_gbps,
+            oversubscription, checkpoint_interval_min``).
     """
 
     metrics = METRICS
-    version = "cluster-model/5"
+    version = "cluster-model/6"
 
     def __init__(self, arch: ClusterArch):
         self.arch = arch
@@ -141,8 +164,9 @@ class ClusterSimulator:
         self, designs: Batch, workload: TrainingJob, *, details: bool = False
     ) -> Evaluation:
         """Metrics of one step for a batch of designs; ``details`` adds the breakdown
-        (``compute_s``, ``bubble_s``, ``pp_transfer_s``, ``dp_exposed_s``, ``optimizer_s``),
-        ``dp``, ``microbatches`` and ``infeasible_reason``."""
+        (``compute_s``, ``bubble_s``, ``pp_transfer_s``, ``dp_exposed_s``,
+        ``fabric_contention_s``, ``optimizer_s``), ``fabric_busy_s`` (the step's fabric bytes at
+        the NIC rate), ``dp``, ``microbatches`` and ``infeasible_reason``."""
         a, cfg = self.arch, workload.model
         full = a.fill(designs)
         n = len(np.asarray(full["tp"]))
@@ -169,9 +193,11 @@ class ClusterSimulator:
         attn_flops = (phase.flops * phase.calls)[:, attention].sum(1)
         kv_heads = np.maximum(1, cfg.kv_heads // tp)
         kv_chunk = mb * seq * 2 * kv_heads * cfg.head_dim * 2.0 * cfg.layers
-        ring_link_bw = np.where(tp * cp <= np.asarray(full["nvlink_domain"]),
-                                self.gpu.arch.nvlink_gbps * 1e9 / 2,
-                                np.asarray(full["nic_gbps"], float) * 1e9 / 8 * a.nic_efficiency)  # fmt: skip
+        oversub = np.asarray(full["oversubscription"], dtype=np.float64)
+        nic_rate = np.asarray(full["nic_gbps"], float) * 1e9 / 8 * a.nic_efficiency
+        cp_fabric = tp * cp > np.asarray(full["nvlink_domain"])
+        cp_nic = uplink_limited_rate(nic_rate, ring_crossing(tp * cp, cp, a.leaf_gpus), oversub)
+        ring_link_bw = np.where(cp_fabric, cp_nic, self.gpu.arch.nvlink_gbps * 1e9 / 2)
         ring = 3 * (cp - 1) * kv_chunk / ring_link_bw
         cp_exposed = np.maximum(ring - cp * attn_s, 0.0)
         per_kernel_total = per_kernel.sum(axis=1) + (cp - 1) * attn_s + cp_exposed
@@ -199,12 +225,14 @@ class ClusterSimulator:
         nvlink = Link(
             np.full(n, self.gpu.arch.nvlink_gbps * 1e9 / 2), np.full(n, a.nvlink_step_us * 1e-6)
         )
-        nic = Link(np.asarray(full["nic_gbps"], float) * 1e9 / 8 * a.nic_efficiency,
-                   np.full(n, a.nic_step_us * 1e-6))  # fmt: skip
+        nic = Link(nic_rate, np.full(n, a.nic_step_us * 1e-6))
         act_bytes = 2.0
         boundary = mb * seq * cfg.hidden * act_bytes / tp
+        # stage s + 1 sits gpus / pp ranks away (pipeline is Megatron's slowest rank dimension)
         cross = tp * pp > domain
-        p2p = boundary / np.where(cross, nic.bytes_per_s, nvlink.bytes_per_s) + np.where(
+        stride = a.gpus // pp
+        pp_rate = uplink_limited_rate(nic_rate, neighbour_crossing(stride, a.leaf_gpus), oversub)
+        p2p = boundary / np.where(cross, pp_rate, nvlink.bytes_per_s) + np.where(
             cross, nic.latency_s, nvlink.latency_s
         )
         pp_transfer = np.where(pp > 1, 2 * (pp - 1) * v * p2p, 0.0)
@@ -215,7 +243,10 @@ class ClusterSimulator:
         moe_layers = cfg.layers - cfg.dense_layers if cfg.is_moe else 0
         routed = mb * seq * cfg.experts_per_token * cfg.hidden * act_bytes / tp
         inside = tp * ep <= domain
-        a2a = np.where(inside, all_to_all(ep, routed, nvlink), all_to_all(ep, routed, nic))
+        ep_span = tp * cp * ep  # the expert group: consecutive data-parallel ranks
+        ep_nic = Link(uplink_limited_rate(nic_rate, group_crossing(ep_span, a.leaf_gpus), oversub),
+                      nic.latency_s)  # fmt: skip
+        a2a = np.where(inside, all_to_all(ep, routed, nvlink), all_to_all(ep, routed, ep_nic))
         compute = compute + micro * 4 * moe_layers / pp * a2a
         bubble = bubble + (pp - 1) / v * 4 * moe_layers / pp * a2a
 
@@ -223,11 +254,14 @@ class ClusterSimulator:
         replicas = dp * cp  # context-parallel ranks hold the same weights
         local = np.clip(domain // (tp * pp), 1, replicas)
         groups = np.maximum(replicas // local, 1)
-        grads = hierarchical_all_reduce(local, groups, params_rank * 2.0, nvlink, nic)
+        # one ring per rail across the domains of a stage's block of gpus / pp ranks
+        dp_nic = Link(uplink_limited_rate(nic_rate, ring_crossing(stride, groups, a.leaf_gpus),
+                                          oversub), nic.latency_s)  # fmt: skip
+        grads = hierarchical_all_reduce(local, groups, params_rank * 2.0, nvlink, dp_nic)
         gather = np.where(
             groups > 1,
             all_gather(local, params_rank * 2.0, nvlink)
-            + all_gather(groups, params_rank * 2.0 / local, nic),
+            + all_gather(groups, params_rank * 2.0 / local, dp_nic),
             all_gather(local, params_rank * 2.0, nvlink),
         )
         weights = np.where(zero == 3, 2 * micro * gather, 0.0)
@@ -238,7 +272,18 @@ class ClusterSimulator:
         hbm = self.gpu.arch.hbm_bw_gbps * 1e9 * self.gpu.arch.hbm_efficiency
         optimizer = shard * ADAM_BYTES_PER_PARAM / hbm
 
-        step = compute + bubble + pp_transfer + dp_exposed + optimizer
+        # contention: every fabric transfer of the step goes through the GPU's NIC, so the step
+        # lasts at least their bytes at the NIC rate (a bound, not a schedule)
+        across = np.where(groups > 1, (groups - 1) / groups * params_rank * 2.0 / local, 0.0)
+        fabric_bytes = (
+            np.where(cross & (pp > 1), 2.0 * micro * v * boundary, 0.0)
+            + 2.0 * across * np.where(zero == 3, 1.0 + micro, 1.0)
+            + np.where(inside, 0.0, micro * 4 * moe_layers / pp * routed * (ep - 1) / ep)
+            + np.where(cp_fabric, micro * 3 * (cp - 1) * kv_chunk / pp, 0.0)
+        )
+        before = compute + bubble + pp_transfer + dp_exposed + optimizer
+        contention = np.maximum(fabric_bytes / nic_rate - before, 0.0)
+        step = before + contention
         tokens = workload.global_batch * workload.seq_len / step
         memory = self.memory_bytes(cfg, workload, full, replicas, micro, gpu_full)
         flops = (phase.flops @ phase.calls + (cp - 1) * attn_flops) * tp * dp * cp * micro
@@ -251,16 +296,42 @@ class ClusterSimulator:
             "memory_gib": memory / _GIB,
             "cost_per_step_usd": step / 3600.0 * a.gpus * a.gpu_hour_usd,
         }
+        metrics["energy_j"] = self._energy(gpu_full, phase, per_kernel.sum(axis=1), compute,
+                                           optimizer, step)  # fmt: skip
+        metrics["goodput"] = self._goodput(cfg, np.asarray(full["checkpoint_interval_min"], float))
+        metrics["goodput_tokens_per_s"] = tokens * metrics["goodput"]
         capacity = self.gpu.arch.hbm_gib * _GIB * self.gpu.arch.memory_usable_fraction
         reasons = self._infeasible(cfg, workload, full, dp, memory, capacity)
         extra: dict[str, Any] = {}
         if details:
             extra.update(compute_s=compute, bubble_s=bubble, pp_transfer_s=pp_transfer,
-                         dp_exposed_s=dp_exposed, optimizer_s=optimizer, dp=dp,
-                         microbatches=micro, infeasible_reason=reasons)  # fmt: skip
+                         dp_exposed_s=dp_exposed, fabric_contention_s=contention,
+                         fabric_busy_s=fabric_bytes / nic_rate,
+                         optimizer_s=optimizer, dp=dp, microbatches=micro,
+                         infeasible_reason=reasons)  # fmt: skip
         return Evaluation(
             metrics=metrics, feasible=np.array([not r for r in reasons]), details=extra
         )
+
+    def _energy(self, gpu_full, phase, phase_s, compute, optimizer, step) -> np.ndarray:
+        """Joules of one step over the cluster: each GPU at the kernels' load-scaled power while
+        it computes (their mean over one micro-batch), Adam's streaming power over the
+        optimizer, idle power the rest of the step; hosts at ``host_power_w`` per GPU."""
+        g, a = self.gpu.arch, self.arch
+        busy_w = self.gpu.phase_energy(gpu_full, phase) / np.maximum(phase_s, 1e-30)
+        adam_w = g.idle_power_w + (g.tdp_w - g.idle_power_w) * g.hbm_efficiency
+        idle_s = step - compute - optimizer
+        per_gpu = busy_w * compute + adam_w * optimizer + g.idle_power_w * idle_s
+        return a.gpus * (per_gpu + a.host_power_w * step)
+
+    def _goodput(self, cfg: TransformerConfig, interval_min: np.ndarray) -> np.ndarray:
+        """Share of wall time spent training (see the module docstring), clipped at 0."""
+        a = self.arch
+        interval = interval_min * 60.0
+        write = cfg.params * CHECKPOINT_BYTES_PER_PARAM / (a.checkpoint_gbs * 1e9)
+        failures_per_s = a.gpus * a.gpu_failures_per_hour / 3600.0
+        lost = write / interval + failures_per_s * (interval / 2.0 + a.restart_s)
+        return np.clip(1.0 - lost, 0.0, 1.0)
 
     def memory_bytes(self, cfg, work, full, dp, micro, gpu_full) -> np.ndarray:
         """Per-GPU bytes: ZeRO-staged model state (sharded over ``dp`` weight replicas) plus the
