@@ -359,6 +359,18 @@ def _check_arrays(model: Surrogate, where: str) -> None:
                            "default design (non-finite weights?); the file is corrupt")  # fmt: skip
 
 
+def _same(a: Any, b: Any) -> bool:
+    """Equality of parsed YAML/JSON values in which NaN equals NaN (a metric that is constant
+    over the training data has NaN rank scores, and ``nan != nan``)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
+        return True
+    return a == b
+
+
 def _check_card(model: Surrogate, card_path: Path) -> None:
     """``card.yaml`` must be there and say what ``model.json`` says (it is what people read)."""
     from .._spec import load_yaml
@@ -368,9 +380,9 @@ def _check_card(model: Surrogate, card_path: Path) -> None:
             f"surrogate {str(card_path.parent)!r}: card.yaml is missing (Surrogate.save writes it)"
         )
     card = {k: v for k, v in (load_yaml(card_path) or {}).items() if k != "path"}
-    if card != {k: v for k, v in model.card.items() if k != "path"}:
+    if not _same(card, {k: v for k, v in model.card.items() if k != "path"}):
         differ = sorted(
-            k for k in set(card or {}) | set(model.card) if (card or {}).get(k) != model.card.get(k)
+            k for k in set(card) | set(model.card) if not _same(card.get(k), model.card.get(k))
         )
         raise ArchGymError(f"surrogate {str(card_path)!r}: the card and model.json disagree on {differ}; "
                            "one of them was edited: refit or restore both")  # fmt: skip

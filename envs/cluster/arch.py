@@ -56,7 +56,10 @@ TUNABLE: dict[str, Field] = {
     "nvlink_domain": Field(int, "GPUs per NVLink domain (node or rack)", low=1, high=576),
     "nic_gbps": Field(float, "scale-out bandwidth per GPU per direction, Gb/s", low=1.0, high=1e5),
     "oversubscription": Field(
-        float, "leaf-to-spine oversubscription of the fat tree (1: non-blocking)", low=1.0, high=64.0
+        float,
+        "leaf-to-spine oversubscription of the fat tree (1: non-blocking)",
+        low=1.0,
+        high=64.0,
     ),  # fmt: skip
     "checkpoint_interval_min": Field(
         float, "minutes of training between checkpoints", low=0.1, high=1e5

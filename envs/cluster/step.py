@@ -85,7 +85,9 @@ METRICS = (
     MetricSpec("memory_gib", "GiB", "minimize", "largest per-GPU memory (first or last stage)"),
     MetricSpec("cost_per_step_usd", "USD", "minimize", "GPU-hours of one step at the hourly price"),
     MetricSpec("energy_j", "J", "minimize", "energy of one step: GPUs (load-scaled) and hosts"),
-    MetricSpec("goodput", "1", "maximize", "share of wall time that trains, after checkpoints and failures"),
+    MetricSpec(
+        "goodput", "1", "maximize", "share of wall time that trains, after checkpoints and failures"
+    ),
     MetricSpec("goodput_tokens_per_s", "1/s", "maximize", "tokens per second x goodput"),
 )
 BREAKDOWN = ("compute_s", "bubble_s", "pp_transfer_s", "dp_exposed_s", "fabric_contention_s",

@@ -153,7 +153,9 @@ def test_fp4_on_blackwell_doubles_the_fp8_rate_and_halves_the_weight_bytes():
     assert K.BINDINGS[t4.binding[0, 0]] == "compute"
     assert 1.9 < t8.time_s[0, 0] / t4.time_s[0, 0] < 2.0
     sim = DOMAIN.simulator(DOMAIN.load_arch("b200"))
-    ev = sim.evaluate({"dtype": ["fp8", "fp4"]}, DOMAIN.load_workload("llama3_8b_chat"), details=True)
+    ev = sim.evaluate(
+        {"dtype": ["fp8", "fp4"]}, DOMAIN.load_workload("llama3_8b_chat"), details=True
+    )
     assert ev.feasible.all()
     ffn = ev.details["decode_kernels"].index("ffn_up")
     assert 1.6 < ev.details["decode_kernel_s"][0, ffn] / ev.details["decode_kernel_s"][1, ffn] < 2.0
