@@ -12,7 +12,11 @@ microbatch)`` micro-batches per data-parallel rank.
 * **Pipeline** (1F1B, Narayanan et al., SC 2021): ``(m + pp - 1)`` stage slots, of which
   ``pp - 1`` are the bubble (``(pp - 1) / v`` interleaving ``v`` model chunks per stage, with
   ``v`` times the boundary transfers); the activations crossing each stage boundary (scattered over the
-  tensor-parallel ranks) are exposed while the pipeline fills and drains.
+  tensor-parallel ranks) are exposed while the pipeline fills and drains. GPipe has 1F1B's
+  bubble but keeps all ``m`` micro-batches' activations; zero-bubble ZB-H1 (Qi et al., ICLR
+  2024) splits the backward pass into its input- and weight-gradient halves and fills the bubble
+  with the latter: ``(pp - 1) (T_F + T_B - T_W)`` instead of ``(pp - 1) (T_F + T_B + T_W)``, at
+  1F1B's activation memory (``T_W`` is the stage's weight-gradient GEMMs).
 * **Context parallel** (ring attention, load-balanced causal chunks): each of ``cp`` ranks
   holds ``seq / cp`` tokens of every sequence; its queries attend to all keys (``cp`` times its
   chunk's attention) while K and V, and in the backward pass their gradients, go round the ring
@@ -150,13 +154,13 @@ class ClusterSimulator:
     """Training steps of a job on a cluster (see the module docstring), batched over designs.
 
     Args:
-        arch: the cluster; a design overrides its tunable fields (``tp, pp, pp_interleave, cp, ep, microbatch,
+        arch: the cluster; a design overrides its tunable fields (``tp, pp, pp_interleave, pp_schedule, cp, ep, microbatch,
             zero_stage, recompute, dtype, tp_overlap, nvlink_domain, nic_gbps,
             oversubscription, checkpoint_interval_min``).
     """
 
     metrics = METRICS
-    version = "cluster-model/6"
+    version = "cluster-model/7"
 
     def __init__(self, arch: ClusterArch):
         self.arch = arch
@@ -222,7 +226,11 @@ class ClusterSimulator:
         # (p - 1) / v stage slots and multiply the stage-boundary transfers by v
         v = np.asarray(full["pp_interleave"], dtype=np.int64)
         compute = micro * stage_s
-        bubble = (pp - 1) * stage_s / v
+        wgrad = np.array([name.endswith("_wgrad") for name in phase.names])
+        wgrad_stage = per_kernel[:, wgrad].sum(axis=1) / pp
+        zero_bubble = np.asarray(full["pp_schedule"]) == "zb_h1"
+        slot = np.where(zero_bubble, np.maximum(stage_s - 2.0 * wgrad_stage, 0.0), stage_s)
+        bubble = (pp - 1) * slot / v
 
         nvlink = Link(
             np.full(n, self.gpu.arch.nvlink_gbps * 1e9 / 2), np.full(n, a.nvlink_step_us * 1e-6)
@@ -365,7 +373,9 @@ class ClusterSimulator:
         inputs = mb * work.seq_len * cfg.hidden * 2.0 * cfg.layers / pp
         one_layer = (full_act - logits) / cfg.layers
         per_micro = np.where(np.asarray(full["recompute"]) == "full", inputs, blocks)
-        in_flight = np.minimum(pp, micro)
+        # GPipe keeps every micro-batch's activations; 1F1B and ZB-H1 at most pp of them
+        in_flight = np.where(np.asarray(full["pp_schedule"]) == "gpipe", micro,
+                             np.minimum(pp, micro))  # fmt: skip
         first = per_micro * in_flight + np.where(
             np.asarray(full["recompute"]) == "full", one_layer, 0
         )
@@ -389,6 +399,9 @@ class ClusterSimulator:
                 out.append(f"tp {tp} spans more than the NVLink domain ({domain} GPUs)")
             elif cfg.heads % tp or cfg.ffn_hidden % tp:
                 out.append(f"tp {tp} does not divide the heads ({cfg.heads}) and FFN width")
+            elif int(full["pp_interleave"][i]) > 1 and str(full["pp_schedule"][i]) != "1f1b":
+                out.append(f"pp_schedule {full['pp_schedule'][i]} runs one model chunk per stage "
+                           f"(pp_interleave {int(full['pp_interleave'][i])} needs 1f1b)")  # fmt: skip
             elif cfg.layers % (pp * int(full["pp_interleave"][i])):
                 chunks = pp * int(full["pp_interleave"][i])
                 out.append(

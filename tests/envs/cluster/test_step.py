@@ -136,3 +136,33 @@ def test_context_parallelism_splits_sequences_and_keeps_the_model_flops():
     odd = SIM.evaluate({"tp": [8], "pp": [4], "cp": [4]},
                        DOMAIN.load_workload({"model": "gpt3_175b", "seq_len": 2050}), details=True)  # fmt: skip
     assert "does not divide the sequence" in odd.details["infeasible_reason"][0]
+
+
+def test_zero_bubble_fills_the_bubble_with_weight_gradients_and_gpipe_keeps_every_micro_batch():
+    from archgym_py.envs.gpu import TRAINING_DOMAIN
+    from archgym_py.envs.gpu.training import TrainingStep
+
+    ev = run(tp=[8] * 3, pp=[16] * 3, pp_schedule=["1f1b", "zb_h1", "gpipe"])
+    d = ev.details
+    # ZB-H1 (Qi et al., 2024): (p - 1)(F + B - W) instead of (p - 1)(F + B + W), W being the
+    # stage's weight-gradient GEMMs of one micro-batch (the GPU model's *_wgrad kernels)
+    gpu = TRAINING_DOMAIN.simulator(TRAINING_DOMAIN.load_arch(SIM.arch.gpu))
+    step = gpu.evaluate({"tp": [8], "batch": [1]}, TrainingStep(JOB.model, 2048), details=True)
+    names = step.details["step_kernels"]
+    w = sum(
+        t
+        for n, t in zip(names, step.details["step_kernel_s"][0], strict=True)
+        if n.endswith("_wgrad")
+    )
+    assert d["bubble_s"][0] - d["bubble_s"][1] == pytest.approx(2 * 15 * w / 16, rel=1e-9)
+    assert d["bubble_s"][2] == d["bubble_s"][0]
+    # GPipe holds all 128 micro-batches' activations on the first stage, 1F1B and ZB-H1 16
+    m = d["microbatches"][0]
+    assert ev.metrics["memory_gib"][1] == ev.metrics["memory_gib"][0]
+    per_micro = (ev.metrics["memory_gib"][2] - ev.metrics["memory_gib"][0]) / (m - 16)
+    assert per_micro > 0 and not ev.feasible[2]
+
+
+def test_only_1f1b_interleaves():
+    ev = run(pp=[8], pp_interleave=[2], pp_schedule=["zb_h1"])
+    assert "pp_schedule zb_h1 runs one model chunk per stage" in ev.details["infeasible_reason"][0]
