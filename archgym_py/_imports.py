@@ -21,6 +21,8 @@ EXTRAS = {
     "pyarrow": "parquet",
     "psycopg2": "postgres",
     "zigzag": "fidelity",
+    "onnx": "onnx",
+    "onnxruntime": "onnx",
 }
 
 

@@ -191,6 +191,18 @@ def cmd_surrogate_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_surrogate_onnx(args: argparse.Namespace) -> int:
+    """``archgym surrogate onnx``: export a saved MLP surrogate as an ONNX graph."""
+    from .surrogate import load_surrogate
+
+    model = load_surrogate(args.model)
+    path = model.to_onnx(args.output)
+    print(f"{model.version} -> {path}: input 'features' (n, {len(model.feature_names)}) in the "
+          f"order of card.yaml's features; outputs mean, lower, upper "
+          f"({', '.join(model.metric_names)}){', feasible' if model.learns_feasibility else ''}")  # fmt: skip
+    return 0
+
+
 def _literal(text: str) -> Any:
     from ._spec import parse_yaml
 
@@ -406,7 +418,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_collect)
 
-    p = sub.add_parser("surrogate", help="fit a surrogate model on a trace, or score one")
+    p = sub.add_parser(
+        "surrogate", help="fit a surrogate model on a trace, score one, or export it to ONNX"
+    )
     ssub = p.add_subparsers(dest="surrogate_command", required=True)
     q = ssub.add_parser(
         "fit", help="fit on trace rows (one split held out) and save the model folder"
@@ -423,7 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument(
         "--param", nargs="*", metavar="NAME=VALUE", help="family parameters, e.g. members=3"
     )
-    q.add_argument("--split", default="random", choices=("random", "region", "workload"),
+    q.add_argument("--split", default="random", choices=("random", "region", "workload", "twin_free"),
                    help="how the held-out rows are chosen")  # fmt: skip
     q.add_argument(
         "--test-fraction",
@@ -438,6 +452,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("model", help="surrogate folder")
     q.add_argument("trace", nargs="+", help="trace file(s)")
     q.set_defaults(func=cmd_surrogate_score)
+    q = ssub.add_parser("onnx", help="export a saved MLP surrogate as an ONNX graph")
+    q.add_argument("model", help="surrogate folder")
+    q.add_argument("-o", "--output", required=True, help="the .onnx file to write")
+    q.set_defaults(func=cmd_surrogate_onnx)
 
     p = sub.add_parser("agents", help="list agents")
     p.add_argument(
@@ -529,6 +547,7 @@ EXAMPLES = {
     "collect": ["archgym collect archgym/Accelerator-v0 -n 10000 --method sobol -o traces/acc.csv"],
     "surrogate": ["archgym surrogate fit traces/acc.csv -o models/acc",
                   "archgym surrogate score models/acc traces/acc_more.csv",
+                  "archgym surrogate onnx models/acc -o acc.onnx",
                   "archgym eval archgym/Accelerator-v0 --backend surrogate --surrogate models/acc"],
     "agents": ["archgym agents -v"],
     "run": ["archgym run ga archgym/Accelerator-v0 --budget 2000 --seed 1 --hp population=64 -o ga.json"],

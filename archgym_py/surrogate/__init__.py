@@ -19,7 +19,7 @@ Example:
 from __future__ import annotations
 
 from ._active import ACQUISITIONS, active_learning_curve
-from ._data import SPLITS, Dataset, dataset_from_env, dataset_from_trace, split
+from ._data import SPLITS, Dataset, dataset_from_env, dataset_from_trace, drop_twins, split
 from ._families import FAMILIES, Family, fit_family
 from ._fit import AUTO_FAMILIES, RESIDUAL_FAMILIES, fit_residual, fit_surrogate
 from ._portable import Predictor, decode_array, encode_array, predictor_from_dict
@@ -51,6 +51,7 @@ __all__ = [
     "score_metric",
     "shipped_surrogate",
     "shipped_surrogate_dir",
+    "drop_twins",
     "split",
     "surrogate_from_dict",
 ]

@@ -9,7 +9,12 @@ Splits for design-space exploration (:func:`split`):
 * ``"random"``: test designs drawn at random (distinct designs never straddle the split);
 * ``"region"``: the test set is a ball of the unit cube around a random centre, so the model
   must extrapolate into a part of the space it never saw, as an optimiser moving there would;
-* ``"workload"``: one workload is held out entirely.
+* ``"workload"``: one workload is held out entirely;
+* ``"twin_free"``: like ``"random"``, but on *behaviours*: rows the simulator cannot tell apart
+  (same workload, feasibility and every metric, e.g. designs that differ only in a knob that
+  cannot matter there) are one group, so no test row has a behavioural twin in training, which
+  would score a lookup rather than a prediction. :func:`drop_twins` does the same for a fresh
+  sample scored against a model's training rows.
 """
 
 from __future__ import annotations
@@ -26,7 +31,9 @@ from .._errors import ArchGymError, unknown_name
 from .._simulator import MetricSpec
 from .._space import Batch, DesignSpace
 
-SPLITS = ("random", "region", "workload")
+SPLITS = ("random", "region", "workload", "twin_free")
+#: Significant digits to which two metric values count as the same behaviour.
+BEHAVIOUR_DIGITS = 12
 
 
 @dataclass
@@ -116,6 +123,19 @@ class Dataset:
         rows = np.concatenate([unit, wl[:, None].astype(float)], axis=1)
         _, keys = np.unique(rows, axis=0, return_inverse=True)
         return keys.ravel()
+
+    def behaviour_keys(self) -> np.ndarray:
+        """One integer per row, equal for rows the simulator cannot tell apart: the same
+        workload, feasibility and metric values (to :data:`BEHAVIOUR_DIGITS` significant
+        digits)."""
+        return np.unique(self._behaviours(), axis=0, return_inverse=True)[1].ravel()
+
+    def _behaviours(self) -> np.ndarray:
+        """Rows of (workload, feasible, rounded metrics), comparable across datasets."""
+        columns = [np.asarray(self.workloads, dtype=str), self.feasible.astype(int).astype(str)]
+        for name in self.metric_names:
+            columns.append(np.char.mod(f"%.{BEHAVIOUR_DIGITS - 1}e", self.metrics[name]))
+        return np.stack(columns, axis=1)
 
     def hash(self) -> str:
         """A stable hash of the data (designs, workloads, metrics), for the model card."""
@@ -267,8 +287,9 @@ def split(dataset: Dataset, kind: str = "random", *, test_fraction: float = 0.2,
 
     Args:
         dataset: the rows to split.
-        kind: ``"random"``, ``"region"`` or ``"workload"`` (see the module docstring).
-        test_fraction: share of distinct designs in the test set (random, region).
+        kind: ``"random"``, ``"region"``, ``"workload"`` or ``"twin_free"`` (see the module
+            docstring).
+        test_fraction: share of distinct designs (behaviours for twin_free) in the test set.
         seed: chooses the test designs, the region's centre or the held-out workload.
         holdout: the workload to hold out (``"workload"``; default: one chosen by ``seed``).
     """
@@ -290,10 +311,10 @@ def split(dataset: Dataset, kind: str = "random", *, test_fraction: float = 0.2,
             raise ArchGymError(unknown_name("workload", holdout, names, "holdout"))
         test = dataset.workloads == holdout
         return rows[~test], rows[test]
-    keys = dataset.design_keys()
+    keys = dataset.behaviour_keys() if kind == "twin_free" else dataset.design_keys()
     n_keys = int(keys.max()) + 1
     n_test = min(max(1, round(test_fraction * n_keys)), n_keys - 1)
-    if kind == "random":
+    if kind in ("random", "twin_free"):
         test_keys = rng.permutation(n_keys)[:n_test]
     else:
         unit = dataset.space.to_unit(dataset.designs)
@@ -303,3 +324,25 @@ def split(dataset: Dataset, kind: str = "random", *, test_fraction: float = 0.2,
         test_keys = keys[first][np.argsort(distance, kind="stable")[:n_test]]
     test = np.isin(keys, test_keys)
     return rows[~test], rows[test]
+
+
+def drop_twins(dataset: Dataset, reference: Dataset) -> np.ndarray:
+    """Row indices of ``dataset`` with no behavioural twin in ``reference`` (see
+    :meth:`Dataset.behaviour_keys`): a fresh sample scored honestly against a model trained on
+    ``reference``.
+
+    Example:
+        >>> from archgym_py import make_core
+        >>> from archgym_py.surrogate import dataset_from_env, drop_twins
+        >>> core = make_core("archgym/DRAM-v0")
+        >>> train = dataset_from_env(core, 64, seed=0, method="uniform")
+        >>> len(drop_twins(train, train))
+        0
+    """
+    if dataset.metric_names != reference.metric_names:
+        raise ArchGymError(
+            f"drop_twins: metrics {dataset.metric_names} and {reference.metric_names} differ"
+        )
+    seen = {tuple(r) for r in reference._behaviours().tolist()}
+    mine = dataset._behaviours().tolist()
+    return np.array([i for i, r in enumerate(mine) if tuple(r) not in seen], dtype=np.int64)

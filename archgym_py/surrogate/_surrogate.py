@@ -142,6 +142,18 @@ class Surrogate:
             out["upper"] = _untransform(t_mean[:, :k] + half, self.transforms)
         return out
 
+    def feature_matrix(self, designs: Batch, workload: Any) -> np.ndarray:
+        """The model's input features of a batch (before its scaling), shape ``(n, F)`` in
+        ``feature_names`` order: what the ONNX export (:meth:`to_onnx`) takes."""
+        name = self.workload_name(workload)
+        return features(self.space, designs, np.full(_rows(designs), name), self.workloads)
+
+    def to_onnx(self, path: str | Path) -> Path:
+        """Write this MLP surrogate as an ONNX graph (see :mod:`archgym_py.surrogate._onnx`)."""
+        from ._onnx import export_onnx
+
+        return export_onnx(self, path)
+
     def evaluate(self, designs: Batch, workload: Any, details: bool = False) -> Evaluation:
         """Predicted metrics of a batch (the Simulator protocol).
 

@@ -13,6 +13,7 @@ from archgym_py.surrogate import (
     active_learning_curve,
     dataset_from_env,
     dataset_from_trace,
+    drop_twins,
     fit_residual,
     fit_surrogate,
     load_surrogate,
@@ -182,6 +183,24 @@ def test_region_and_workload_splits_hold_out_what_they_say(small_core, small_dat
         split(small_data, "regoin")
     with pytest.raises(ArchGymError, match="holds one workload"):
         split(small_data, "workload")
+
+
+def test_twin_free_split_keeps_behavioural_twins_on_one_side():
+    # DRAM-v0 has knobs that cannot matter in some designs, so a random split scores many test
+    # rows whose exact behaviour was in training; the twin-free split scores none
+    data = dataset_from_env(make_core("archgym/DRAM-v0"), 600, seed=1, method="uniform")
+    keys = data.behaviour_keys()
+    assert len(set(keys.tolist())) < len(data)  # twins exist
+    train, test = split(data, "twin_free", test_fraction=0.25, seed=2)
+    assert not set(keys[train]) & set(keys[test])
+    assert len(drop_twins(data.subset(test), data.subset(train))) == len(test)
+    train, test = split(data, "random", test_fraction=0.25, seed=2)
+    kept = drop_twins(data.subset(test), data.subset(train))
+    assert 0 < len(kept) < len(test)
+    # what drop_twins keeps has no row with the same metrics, workload and feasibility in train
+    held = data.subset(test).subset(kept)
+    trained = {tuple(r) for r in data.subset(train).targets().tolist()}
+    assert not any(tuple(r) in trained for r in held.targets().tolist())
 
 
 def test_two_workloads_in_one_model(small_core, small_data):
