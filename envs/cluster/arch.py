@@ -11,7 +11,8 @@ The scale-out fabric is a rail-optimised fat tree (NVIDIA's DGX SuperPOD design)
 every node in a leaf group (``leaf_gpus`` GPUs, a SuperPOD scalable unit) hangs off rail ``i``'s
 leaf switch, so same-rail traffic inside the group is one switch hop at the full NIC rate; traffic
 that leaves the group crosses the spine, whose uplinks carry ``1 / oversubscription`` of what the
-leaf's downlinks can (1: non-blocking).
+leaf's downlinks can (1: non-blocking). ``topology`` can instead put the NVLink domains on a 2-D
+or 3-D torus (see :mod:`.fabric`).
 """
 
 from __future__ import annotations
@@ -61,6 +62,11 @@ TUNABLE: dict[str, Field] = {
     ),  # fmt: skip
     "nvlink_domain": Field(int, "GPUs per NVLink domain (node or rack)", low=1, high=576),
     "nic_gbps": Field(float, "scale-out bandwidth per GPU per direction, Gb/s", low=1.0, high=1e5),
+    "topology": Field(
+        str,
+        "scale-out fabric between NVLink domains: fat_tree, torus2d or torus3d",
+        choices=("fat_tree", "torus2d", "torus3d"),
+    ),  # fmt: skip
     "oversubscription": Field(
         float,
         "leaf-to-spine oversubscription of the fat tree (1: non-blocking)",

@@ -39,7 +39,9 @@ microbatch)`` micro-batches per data-parallel rank.
 
 * **Fabric** (:mod:`.fabric`): traffic that leaves a leaf group of the rail-optimised fat tree
   shares the spine's uplinks; pipeline transfers, expert all-to-alls and rings slow down by
-  what their crossing share asks of an oversubscribed spine. **Contention** (a documented
+  what their crossing share asks of an oversubscribed spine. On a 2-D or 3-D torus of NVLink
+  domains (``topology``), pipeline transfers pay their hop count on a ``1 / 2D`` link share,
+  all-to-alls the grid's bisection, and rings run multi-dimensionally at the full rate. **Contention** (a documented
   approximation): all of a step's fabric traffic (pipeline, gradient reduction, ZeRO-3 gathers,
   expert all-to-alls, context rings) shares each GPU's NIC, so a step takes at least that
   traffic's time at the NIC rate; what the other terms leave uncovered is
@@ -79,7 +81,15 @@ from ..workloads import (
 )
 from .arch import ClusterArch
 from .collectives import Link, all_gather, all_to_all, hierarchical_all_reduce
-from .fabric import group_crossing, neighbour_crossing, ring_crossing, uplink_limited_rate
+from .fabric import (
+    group_crossing,
+    neighbour_crossing,
+    ring_crossing,
+    torus_all_to_all_rate,
+    torus_shape,
+    torus_shift_rate,
+    uplink_limited_rate,
+)
 
 METRICS = (
     MetricSpec("step_time_s", "s", "minimize", "time of one training step of the global batch"),
@@ -155,12 +165,12 @@ class ClusterSimulator:
 
     Args:
         arch: the cluster; a design overrides its tunable fields (``tp, pp, pp_interleave, pp_schedule, cp, ep, microbatch,
-            zero_stage, recompute, dtype, tp_overlap, nvlink_domain, nic_gbps,
+            zero_stage, recompute, dtype, tp_overlap, nvlink_domain, nic_gbps, topology,
             oversubscription, checkpoint_interval_min``).
     """
 
     metrics = METRICS
-    version = "cluster-model/7"
+    version = "cluster-model/8"
 
     def __init__(self, arch: ClusterArch):
         self.arch = arch
@@ -202,7 +212,10 @@ class ClusterSimulator:
         oversub = np.asarray(full["oversubscription"], dtype=np.float64)
         nic_rate = np.asarray(full["nic_gbps"], float) * 1e9 / 8 * a.nic_efficiency
         cp_fabric = tp * cp > np.asarray(full["nvlink_domain"])
-        cp_nic = uplink_limited_rate(nic_rate, ring_crossing(tp * cp, cp, a.leaf_gpus), oversub)
+        torus = np.asarray(full["topology"]) != "fat_tree"
+        # rings run at the full rate on a torus (multi-dimensional rings; see .fabric)
+        cp_nic = np.where(torus, nic_rate, uplink_limited_rate(
+            nic_rate, ring_crossing(tp * cp, cp, a.leaf_gpus), oversub))  # fmt: skip
         ring_link_bw = np.where(cp_fabric, cp_nic, self.gpu.arch.nvlink_gbps * 1e9 / 2)
         ring = 3 * (cp - 1) * kv_chunk / ring_link_bw
         cp_exposed = np.maximum(ring - cp * attn_s, 0.0)
@@ -242,6 +255,8 @@ class ClusterSimulator:
         cross = tp * pp > domain
         stride = a.gpus // pp
         pp_rate = uplink_limited_rate(nic_rate, neighbour_crossing(stride, a.leaf_gpus), oversub)
+        pp_rate = self._on_torus(full, pp_rate, lambda r, shape, nodes: torus_shift_rate(
+            r, np.maximum(stride // nodes, 1), shape))  # fmt: skip
         p2p = boundary / np.where(cross, pp_rate, nvlink.bytes_per_s) + np.where(
             cross, nic.latency_s, nvlink.latency_s
         )
@@ -254,8 +269,10 @@ class ClusterSimulator:
         routed = mb * seq * cfg.experts_per_token * cfg.hidden * act_bytes / tp
         inside = tp * ep <= domain
         ep_span = tp * cp * ep  # the expert group: consecutive data-parallel ranks
-        ep_nic = Link(uplink_limited_rate(nic_rate, group_crossing(ep_span, a.leaf_gpus), oversub),
-                      nic.latency_s)  # fmt: skip
+        ep_rate = uplink_limited_rate(nic_rate, group_crossing(ep_span, a.leaf_gpus), oversub)
+        ep_rate = self._on_torus(full, ep_rate, lambda r, shape, nodes: torus_all_to_all_rate(
+            r, np.ceil(ep_span / nodes), shape))  # fmt: skip
+        ep_nic = Link(ep_rate, nic.latency_s)
         a2a = np.where(inside, all_to_all(ep, routed, nvlink), all_to_all(ep, routed, ep_nic))
         compute = compute + micro * 4 * moe_layers / pp * a2a
         bubble = bubble + (pp - 1) / v * 4 * moe_layers / pp * a2a
@@ -265,8 +282,8 @@ class ClusterSimulator:
         local = np.clip(domain // (tp * pp), 1, replicas)
         groups = np.maximum(replicas // local, 1)
         # one ring per rail across the domains of a stage's block of gpus / pp ranks
-        dp_nic = Link(uplink_limited_rate(nic_rate, ring_crossing(stride, groups, a.leaf_gpus),
-                                          oversub), nic.latency_s)  # fmt: skip
+        dp_rate = uplink_limited_rate(nic_rate, ring_crossing(stride, groups, a.leaf_gpus), oversub)
+        dp_nic = Link(np.where(torus, nic_rate, dp_rate), nic.latency_s)
         grads = hierarchical_all_reduce(local, groups, params_rank * 2.0, nvlink, dp_nic)
         gather = np.where(
             groups > 1,
@@ -322,6 +339,24 @@ class ClusterSimulator:
         return Evaluation(
             metrics=metrics, feasible=np.array([not r for r in reasons]), details=extra
         )
+
+    def _on_torus(self, full, fat_tree_rate, torus_rate) -> np.ndarray:
+        """``fat_tree_rate`` where the design's fabric is the fat tree; on a torus,
+        ``torus_rate(nic_rate, shape, gpus_per_domain)`` per (domain count, dimensions) group."""
+        topology = np.asarray(full["topology"])
+        out = np.array(fat_tree_rate, dtype=float, copy=True)
+        if (topology == "fat_tree").all():
+            return out
+        a = self.arch
+        nic_rate = np.asarray(full["nic_gbps"], float) * 1e9 / 8 * a.nic_efficiency
+        domain = np.asarray(full["nvlink_domain"], dtype=np.int64)
+        for kind, dims in (("torus2d", 2), ("torus3d", 3)):
+            for size in np.unique(domain[topology == kind]):
+                rows = (topology == kind) & (domain == size)
+                shape = torus_shape(max(a.gpus // int(size), 1), dims)
+                rate = torus_rate(nic_rate, shape, int(size))
+                out[rows] = np.broadcast_to(rate, out.shape)[rows]
+        return out
 
     def _energy(self, gpu_full, phase, phase_s, compute, optimizer, step) -> np.ndarray:
         """Joules of one step over the cluster: each GPU at the kernels' load-scaled power while

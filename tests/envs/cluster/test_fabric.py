@@ -111,3 +111,31 @@ def test_every_shipped_cluster_spec_runs_a_feasible_layout(name):
     assert ev.feasible[0], ev.details["infeasible_reason"][0]
     assert all(np.isfinite(v).all() and (v > 0).all() for v in ev.metrics.values())
     assert 0.2 < ev.metrics["mfu"][0] < 0.7
+
+
+def test_torus_shapes_shifts_and_bisection():
+    from archgym_py.envs.cluster.fabric import (
+        torus_all_to_all_rate,
+        torus_shape,
+        torus_shift_rate,
+    )
+
+    assert torus_shape(128, 3) == (4, 4, 8) and torus_shape(128, 2) == (8, 16)
+    # a shift of 32 domains on 4 x 4 x 8 is two hops along the 8-ring: each of its links carries
+    # two flows, and a GPU owns 1/6 of its domain's six links
+    assert torus_shift_rate(60.0, [1, 32, 64], (4, 4, 8)).tolist() == [10.0, 5.0, 2.5]
+    # all-to-all over the whole 4 x 4 x 8 grid: two cuts of 16 links through the 8-long dimension
+    # carry half of everyone's traffic: 4 rate / (3 x 8); over a 4 x 2 box: one wrapped cut of 4
+    assert torus_all_to_all_rate(60.0, [1, 8, 128], (4, 4, 8)).tolist() == [60.0, 20.0, 10.0]
+
+
+def test_on_a_torus_pipeline_transfers_pay_their_hops_and_rings_do_not():
+    ev = run(tp=[8] * 2, pp=[4] * 2, topology=["fat_tree", "torus3d"])
+    d = ev.details
+    a = SIM.arch
+    rate = 400e9 / 8 * a.nic_efficiency
+    boundary = 2048 * 12288 * 2.0 / 8
+    # stages 256 GPUs = 32 domains apart: two hops on the 8-ring, 1/6 of a link: rate / 12
+    extra = 2 * 3 * boundary * (12 / rate - 1 / rate)
+    assert d["pp_transfer_s"][1] - d["pp_transfer_s"][0] == pytest.approx(extra, rel=1e-9)
+    assert d["dp_exposed_s"][1] == d["dp_exposed_s"][0]
