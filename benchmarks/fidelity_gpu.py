@@ -41,6 +41,7 @@ import numpy as np
 
 from archgym_py.envs.gpu import DOMAIN
 from archgym_py.envs.gpu import kernels as K
+from archgym_py.envs.gpu.arch import BLOCK_SCALE_BYTES
 
 # (gpu spec, dtype, output bytes): {(m, n, k): measured TFLOPS}
 AZURE_GEMM = {
@@ -151,7 +152,9 @@ def deepgemm() -> None:
     model_err, roof_err = [], []
     for (g, m, n, k), measured in DEEPGEMM_H800.items():
         flops = 2.0 * g * m * n * k
-        t = K.gemm(dev, m, n, k, count=g, a_bytes=1.0, b_bytes=1.0, c_bytes=2.0).time_s[0, 0]
+        # DeepGEMM's operands carry fp32 block scales (1x128 activations, 128x128 weights)
+        act, weight = (1.0 + s for s in BLOCK_SCALE_BYTES["fp8"])
+        t = K.gemm(dev, m, n, k, count=g, a_bytes=act, b_bytes=weight, c_bytes=2.0).time_s[0, 0]
         roof = max(flops / peak, g * (m * k + k * n + 2 * m * n) / bw)
         model_err.append(flops / t / 1e12 / measured - 1)
         roof_err.append(flops / roof / 1e12 / measured - 1)

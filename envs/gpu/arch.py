@@ -59,6 +59,17 @@ WEIGHT_BITS = (0, 4, 8)
 #: Weights per quantisation group (one fp16 scale each): AWQ's and GPTQ's usual group size (Lin
 #: et al., AWQ, MLSys 2024).
 QUANT_GROUP = 128
+#: How low-precision GEMM operands are scaled: one scale per tensor, or per block.
+SCALINGS = ("tensor", "block")
+#: Extra bytes per element that block scales add to a GEMM's (activation, weight) operands:
+#: fp8/int8 as DeepSeek-V3 trains (technical report, 2024, section 3.3: one fp32 scale per 1x128
+#: activation tile and per 128x128 weight block); fp4 always as NVFP4 (NVIDIA, 2025: one E4M3
+#: scale per 16 values, so block-scaled whatever the knob says).
+BLOCK_SCALE_BYTES: dict[str, tuple[float, float]] = {
+    "fp8": (4.0 / 128, 4.0 / (128 * 128)),
+    "int8": (4.0 / 128, 4.0 / (128 * 128)),
+    "fp4": (1.0 / 16, 1.0 / 16),
+}
 
 #: Knobs that a design space may override, with their schema.
 TUNABLE: dict[str, Field] = {
@@ -96,6 +107,11 @@ TUNABLE: dict[str, Field] = {
         str,
         "prefill attention: fused (flash) or separate kernels (unfused)",
         choices=ATTENTION_IMPLS,
+    ),  # fmt: skip
+    "scaling": Field(
+        str,
+        "fp8/int8 GEMM scaling: one scale per tensor, or per block (fp4 is always NVFP4 blocks)",
+        choices=SCALINGS,
     ),  # fmt: skip
 }
 

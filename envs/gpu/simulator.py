@@ -9,7 +9,7 @@ import numpy as np
 
 from ..._simulator import Evaluation, MetricSpec
 from ..._space import Batch
-from .arch import DTYPE_BYTES, DTYPES, KV_DTYPES, QUANT_GROUP, GpuArch
+from .arch import BLOCK_SCALE_BYTES, DTYPE_BYTES, DTYPES, KV_DTYPES, QUANT_GROUP, GpuArch
 from .kernels import Device
 from .llm import BINDING_NAMES, Generation, Phase, block_phase, memory_bytes
 
@@ -31,6 +31,8 @@ METRICS = (
     MetricSpec("power_w", "W", "minimize", "average power per GPU over the run"),
 )
 _KV_BYTES = {"fp16": 2.0, "bf16": 2.0, "fp8": 1.0, "int8": 1.0}
+#: (activation, weight) block-scale bytes per element of each compute dtype (0: none).
+_BLOCK_SCALES = np.array([BLOCK_SCALE_BYTES.get(d, (0.0, 0.0)) for d in DTYPES]).T
 _GIB = float(1 << 30)
 
 
@@ -45,7 +47,7 @@ class GpuSimulator:
     """
 
     metrics = METRICS
-    version = "gpu-model/4"
+    version = "gpu-model/5"
 
     def __init__(self, arch: GpuArch):
         self.arch = arch
@@ -88,6 +90,12 @@ class GpuSimulator:
         # weight-only quantisation: packed weights plus one fp16 scale per group, dequantised
         # to the compute dtype inside the GEMM (AWQ/GPTQ/Marlin-style kernels)
         stored = np.where(bits > 0, bits / 8 + 2.0 / QUANT_GROUP, weight)
+        # block scales ride along with the low-precision operands (BLOCK_SCALE_BYTES)
+        which = _index(DTYPES, full["dtype"])
+        blocked = (np.asarray(full["scaling"]) == "block") | (which == DTYPES.index("fp4"))
+        act_scale, weight_scale = (_BLOCK_SCALES[j][which] * blocked for j in (0, 1))
+        weight = weight + act_scale
+        stored = np.where(bits > 0, stored, stored + weight_scale)
         return {
             "tp": np.asarray(full["tp"], dtype=np.int64).reshape(-1, 1),
             "operand_bytes": col(weight),
