@@ -50,6 +50,17 @@ TUNABLE: dict[str, Field] = {
     "zero_stage": Field(
         int, "ZeRO stage: 0 none, 1 optimizer, 2 + gradients, 3 + weights", low=0, high=3
     ),  # fmt: skip
+    "zero_scope": Field(
+        str,
+        "ZeRO sharding over every data-parallel replica (global, FSDP) or inside the NVLink "
+        "domain, replicated across domains (domain, HSDP)",
+        choices=("global", "domain"),
+    ),  # fmt: skip
+    "offload": Field(
+        str,
+        "optimizer state and Adam on the host CPU (cpu, ZeRO-Offload) or on the GPU (none)",
+        choices=("none", "cpu"),
+    ),  # fmt: skip
     "recompute": Field(
         str, "activation recomputation: none or full (per block)", choices=RECOMPUTE
     ),
@@ -100,6 +111,12 @@ CONSTANTS: dict[str, Field] = {
         float, "storage write bandwidth for checkpoints, whole cluster, GB/s", low=1e-3
     ),  # fmt: skip
     "restart_s": Field(float, "time to restart a failed job and reload its checkpoint, s", low=0.0),
+    "host_memory_gbps": Field(
+        float, "host DRAM bandwidth per GPU (the node's, shared), GB/s", low=0.1
+    ),  # fmt: skip
+    "host_link_gbps": Field(
+        float, "GPU-to-host bandwidth per direction (PCIe or NVLink-C2C), GB/s", low=0.1
+    ),  # fmt: skip
 }
 
 

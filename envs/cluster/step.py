@@ -30,7 +30,12 @@ microbatch)`` micro-batches per data-parallel rank.
   layer's routed tokens go to their experts and back in the forward and the backward pass (four
   all-to-alls per layer and micro-batch, on the pipeline's critical path), on NVLink while the
   ``tp x ep`` group fits the domain; expert weights and their optimizer state divide by ``ep``.
-* **Optimizer**: Adam's 28 bytes per parameter through HBM, over the rank's shard.
+* **Optimizer**: Adam's 30 bytes per parameter through HBM, over the rank's shard; with
+  ``offload`` cpu (ZeRO-Offload, Ren et al., USENIX ATC 2021) the shard's bf16 gradients cross
+  to the host, Adam streams there at the host's memory bandwidth and the weights come back
+  (exposed), and the 12 bytes per parameter of fp32 master weights and moments leave the GPU.
+  ``zero_scope`` domain (HSDP) shards inside the NVLink domain only: ZeRO-3's weight gathers
+  stay on NVLink, the state divides by the domain's replicas.
 * **Memory** per GPU (Rajbhandari et al., ZeRO, SC 2020): with ``P`` the parameters per
   tensor-pipeline rank, 16 P (stage 0), 4 P + 12 P / dp (1), 2 P + 14 P / dp (2), 16 P / dp (3);
   plus the activations of the micro-batches in flight on the first stage (``min(pp, m)`` under
@@ -165,12 +170,12 @@ class ClusterSimulator:
 
     Args:
         arch: the cluster; a design overrides its tunable fields (``tp, pp, pp_interleave, pp_schedule, cp, ep, microbatch,
-            zero_stage, recompute, dtype, tp_overlap, nvlink_domain, nic_gbps, topology,
+            zero_stage, zero_scope, offload, recompute, dtype, tp_overlap, nvlink_domain, nic_gbps, topology,
             oversubscription, checkpoint_interval_min``).
     """
 
     metrics = METRICS
-    version = "cluster-model/8"
+    version = "cluster-model/9"
 
     def __init__(self, arch: ClusterArch):
         self.arch = arch
@@ -251,9 +256,10 @@ class ClusterSimulator:
         nic = Link(nic_rate, np.full(n, a.nic_step_us * 1e-6))
         act_bytes = 2.0
         boundary = mb * seq * cfg.hidden * act_bytes / tp
-        # stage s + 1 sits gpus / pp ranks away (pipeline is Megatron's slowest rank dimension)
-        cross = tp * pp > domain
+        # stage s + 1 sits gpus / pp ranks away (pipeline is Megatron's slowest rank dimension),
+        # in another NVLink domain once that stride reaches the domain's size
         stride = a.gpus // pp
+        cross = stride >= domain
         pp_rate = uplink_limited_rate(nic_rate, neighbour_crossing(stride, a.leaf_gpus), oversub)
         pp_rate = self._on_torus(full, pp_rate, lambda r, shape, nodes: torus_shift_rate(
             r, np.maximum(stride // nodes, 1), shape))  # fmt: skip
@@ -279,14 +285,18 @@ class ClusterSimulator:
 
         params_rank = (cfg.params - _expert_params(cfg) * (1 - 1 / ep)) / (tp * pp)
         replicas = dp * cp  # context-parallel ranks hold the same weights
-        local = np.clip(domain // (tp * pp), 1, replicas)
+        # weight replicas in one NVLink domain: Megatron's rank order (tp, cp, dp, pp) makes the
+        # pipeline the outermost dimension, so a domain's GPUs share a stage
+        local = np.clip(domain // tp, 1, replicas)
         groups = np.maximum(replicas // local, 1)
         # one ring per rail across the domains of a stage's block of gpus / pp ranks
         dp_rate = uplink_limited_rate(nic_rate, ring_crossing(stride, groups, a.leaf_gpus), oversub)
         dp_nic = Link(np.where(torus, nic_rate, dp_rate), nic.latency_s)
         grads = hierarchical_all_reduce(local, groups, params_rank * 2.0, nvlink, dp_nic)
+        # HSDP (zero_scope domain) shards inside the NVLink domain only: weights gather there
+        hsdp = np.asarray(full["zero_scope"]) == "domain"
         gather = np.where(
-            groups > 1,
+            (groups > 1) & ~hsdp,
             all_gather(local, params_rank * 2.0, nvlink)
             + all_gather(groups, params_rank * 2.0 / local, dp_nic),
             all_gather(local, params_rank * 2.0, nvlink),
@@ -295,16 +305,21 @@ class ClusterSimulator:
         window = stage_s * 2.0 / 3.0  # the last micro-batch's backward on a stage
         dp_exposed = np.where(replicas > 1, np.maximum(grads + weights - window, 0.0), 0.0)
 
-        shard = params_rank / np.where(zero >= 1, replicas, 1)
+        shard = params_rank / np.where(zero >= 1, np.where(hsdp, local, replicas), 1)
         hbm = self.gpu.arch.hbm_bw_gbps * 1e9 * self.gpu.arch.hbm_efficiency
-        optimizer = shard * ADAM_BYTES_PER_PARAM / hbm
+        # ZeRO-Offload (Ren et al., USENIX ATC 2021): the shard's bf16 gradients go to the host,
+        # Adam runs there at the host's memory bandwidth, the bf16 weights come back; exposed
+        offloaded = np.asarray(full["offload"]) == "cpu"
+        host = (2 * shard * 2.0 / (a.host_link_gbps * 1e9)
+                + shard * ADAM_BYTES_PER_PARAM / (a.host_memory_gbps * 1e9))  # fmt: skip
+        optimizer = np.where(offloaded, host, shard * ADAM_BYTES_PER_PARAM / hbm)
 
         # contention: every fabric transfer of the step goes through the GPU's NIC, so the step
         # lasts at least their bytes at the NIC rate (a bound, not a schedule)
         across = np.where(groups > 1, (groups - 1) / groups * params_rank * 2.0 / local, 0.0)
         fabric_bytes = (
             np.where(cross & (pp > 1), 2.0 * micro * v * boundary, 0.0)
-            + 2.0 * across * np.where(zero == 3, 1.0 + micro, 1.0)
+            + 2.0 * across * np.where((zero == 3) & ~hsdp, 1.0 + micro, 1.0)
             + np.where(inside, 0.0, micro * 4 * moe_layers / pp * routed * (ep - 1) / ep)
             + np.where(cp_fabric, micro * 3 * (cp - 1) * kv_chunk / pp, 0.0)
         )
@@ -389,12 +404,20 @@ class ClusterSimulator:
         dense = (cfg.params - experts) / (tp * pp)
         expert = experts / (tp * pp * ep)  # each expert's replicas are dp / ep ranks
 
-        def zero_state(p, ranks):
-            return np.select([zero == 0, zero == 1, zero == 2],
-                             [16 * p, 4 * p + 12 * p / ranks, 2 * p + 14 * p / ranks],
-                             16 * p / ranks)  # fmt: skip
+        offloaded = np.asarray(full["offload"]) == "cpu"
 
-        state = zero_state(dense, dp) + zero_state(expert, np.maximum(dp / ep, 1))
+        def zero_state(p, ranks):
+            state = np.select([zero == 0, zero == 1, zero == 2],
+                              [16 * p, 4 * p + 12 * p / ranks, 2 * p + 14 * p / ranks],
+                              16 * p / ranks)  # fmt: skip
+            # offloaded: the 12 bytes of fp32 master weights and Adam moments live on the host
+            return state - np.where(offloaded, 12 * p / np.where(zero >= 1, ranks, 1), 0.0)
+
+        # HSDP shards only over the weight replicas inside one NVLink domain
+        domain = np.asarray(full["nvlink_domain"], dtype=np.float64)
+        local = np.clip(domain // tp, 1, dp)
+        ranks = np.where(np.asarray(full["zero_scope"]) == "domain", local, dp)
+        state = zero_state(dense, ranks) + zero_state(expert, np.maximum(ranks / ep, 1))
         net = self.gpu.network(gpu_full)
         step = TrainingStep(cfg, work.seq_len)
         mb = np.asarray(full["microbatch"], dtype=np.float64)

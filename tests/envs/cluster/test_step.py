@@ -166,3 +166,28 @@ def test_zero_bubble_fills_the_bubble_with_weight_gradients_and_gpipe_keeps_ever
 def test_only_1f1b_interleaves():
     ev = run(pp=[8], pp_interleave=[2], pp_schedule=["zb_h1"])
     assert "pp_schedule zb_h1 runs one model chunk per stage" in ev.details["infeasible_reason"][0]
+
+
+def test_hsdp_shards_inside_the_domain_and_gathers_weights_on_nvlink():
+    job = DOMAIN.load_workload("llama3_8b")
+    ev = SIM.evaluate({"tp": [2, 2], "pp": [4, 4], "zero_stage": [3, 3],
+                       "zero_scope": ["global", "domain"]}, job, details=True)  # fmt: skip
+    d = ev.details
+    # FSDP gathers every micro-batch's weights across the fabric, HSDP only inside the node
+    assert d["dp_exposed_s"][1] < d["dp_exposed_s"][0] / 5
+    # model state: 16 bytes per parameter over the 128 replicas (FSDP) or the node's 4 (HSDP)
+    p = job.model.params / (2 * 4)
+    gib = float(1 << 30)
+    state = ev.metrics["memory_gib"][1] - ev.metrics["memory_gib"][0]
+    assert state == pytest.approx(16 * p * (1 / 4 - 1 / 128) / gib, rel=1e-9)
+
+
+def test_optimizer_offload_moves_twelve_bytes_per_parameter_to_the_host_and_pays_the_links():
+    ev = run(tp=[8, 8], pp=[8, 8], zero_stage=[1, 1], offload=["none", "cpu"])
+    a = SIM.arch
+    shard = JOB.model.params / 64 / 16  # tp x pp ranks, ZeRO-1 over 16 replicas
+    saved = (ev.metrics["memory_gib"][0] - ev.metrics["memory_gib"][1]) * (1 << 30)
+    assert saved == pytest.approx(12 * shard, rel=1e-9)
+    adam = 7 * 4 + 2  # fp32 master, moments and gradient in and out, the bf16 weight out
+    host = 2 * shard * 2 / (a.host_link_gbps * 1e9) + shard * adam / (a.host_memory_gbps * 1e9)
+    assert ev.details["optimizer_s"][1] == pytest.approx(host, rel=1e-9)
