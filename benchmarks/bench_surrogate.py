@@ -332,7 +332,59 @@ def honest(envs=None) -> None:
                   f"{max(col('coverage_90')):.2f}] | {speed_cell} |", flush=True)  # fmt: skip
 
 
-SECTIONS = ("accuracy", "speed", "active", "few-shot", "hybrid", "honest")
+#: Workloads of the transfer section (Accelerator-v0): CNNs, transformer blocks, an LLM decode.
+TRANSFER_WORKLOADS = ("resnet18", "resnet50", "vgg16", "alexnet", "mobilenet_v2",
+                      "bert_base_layer", "gpt2_layer", "llama7b_decode")  # fmt: skip
+
+
+def transfer(rows: int = 2000, test_rows: int = 1000) -> None:
+    """Held-out workloads (leave one out of :data:`TRANSFER_WORKLOADS`): a surrogate with workload
+    features, zero-shot and with 10 or 50 samples of the new workload, against today's transfer:
+    a one-hot model of the other workloads, affine-rescaled and residual-corrected from the
+    nearest trained workload (by standardised feature distance) with the same samples."""
+    from archgym_py.surrogate import score_metric
+    from archgym_py.surrogate._surrogate import DescribedWorkload
+
+    env_id, metric = "archgym/Accelerator-v0", "latency_s"
+    params = {"hidden": [64, 64], "members": 3, "max_iter": 300}
+    data = {w: dataset_from_env(make_core(env_id, workload=w), rows + test_rows, seed=1,
+                                method="uniform").with_metrics([metric])
+            for w in TRANSFER_WORKLOADS}  # fmt: skip
+    print(f"\n## Held-out workloads ({env_id}, {metric}; train {rows:,} designs of each other "
+          f"workload, test {test_rows:,}; MLP {params['hidden']} x {params['members']})\n")  # fmt: skip
+    print("| held-out workload | features zero-shot MAPE / tau | features +10 | features +50 | "
+          "one-hot transfer +10 | one-hot transfer +50 | nearest trained |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    cell = lambda s: f"{s['mape']:.1%} / {s['kendall_tau']:.3f}"  # noqa: E731
+    for held in TRANSFER_WORKLOADS:
+        others = [w for w in TRANSFER_WORKLOADS if w != held]
+        train = data[others[0]].subset(np.arange(rows))
+        for w in others[1:]:
+            train = train.concat(data[w].subset(np.arange(rows)))
+        test = data[held].subset(np.arange(rows, rows + test_rows))
+        few = {n: data[held].subset(np.arange(n)) for n in (10, 50)}
+        feats = fit_surrogate(train, "mlp", params=params, cv=0, workload_encoding="features")
+        onehot = fit_surrogate(train, "mlp", params=params, cv=0)
+        # the nearest trained workload, features standardised over the trained ones
+        vec = {w: np.array(list(d.workload_features[w].values())) for w, d in data.items()}
+        spread = np.array([vec[w] for w in others]).std(axis=0)
+        scale = np.where(spread > 0, spread, 1.0)
+        nearest = min(others, key=lambda w: float(np.linalg.norm((vec[w] - vec[held]) / scale)))
+        described = DescribedWorkload(held, data[held].workload_features[held])
+        zero = score_metric(
+            test.metrics[metric], feats.predict(test.designs, described)["mean"][:, 0]
+        )
+        out = [cell(zero)]
+        for n in (10, 50):
+            model = fit_residual(few[n], feats, prior_workload=described)
+            out.append(cell(model.score(test)[metric]))
+        for n in (10, 50):
+            model = fit_residual(few[n], onehot, prior_workload=nearest)
+            out.append(cell(model.score(test)[metric]))
+        print(f"| {held} | " + " | ".join(out) + f" | {nearest} |", flush=True)
+
+
+SECTIONS = ("accuracy", "speed", "active", "few-shot", "hybrid", "honest", "transfer")
 
 
 def main() -> None:
@@ -367,6 +419,8 @@ def main() -> None:
         hybrid(fitted, args.quick)
     if "honest" in only:
         honest()
+    if "transfer" in only:
+        transfer()
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,8 @@ class Dataset:
         feasible: the simulator's feasibility of every row.
         env_id: the env the data came from (informational).
         arch: the base architecture's name (informational).
+        workload_features: per workload name, its features (``workload.features()``), for
+            surrogates that encode workloads by what they are rather than by name.
     """
 
     space: DesignSpace
@@ -59,6 +61,7 @@ class Dataset:
     feasible: np.ndarray
     env_id: str = ""
     arch: str = ""
+    workload_features: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def __post_init__(self):
         n = len(self.workloads)
@@ -89,6 +92,7 @@ class Dataset:
             self.space, {k: v[rows] for k, v in self.designs.items()},
             {k: v[rows] for k, v in self.metrics.items()}, self.metric_specs,
             self.workloads[rows], self.feasible[rows], self.env_id, self.arch,
+            self.workload_features,
         )  # fmt: skip
 
     def with_metrics(self, names: Sequence[str]) -> Dataset:
@@ -98,7 +102,8 @@ class Dataset:
             if name not in specs:
                 raise ArchGymError(unknown_name("metric", name, specs))
         return Dataset(self.space, self.designs, {m: self.metrics[m] for m in names},
-                       tuple(specs[m] for m in names), self.workloads, self.feasible, self.env_id, self.arch)  # fmt: skip
+                       tuple(specs[m] for m in names), self.workloads, self.feasible, self.env_id, self.arch,
+                       self.workload_features)  # fmt: skip
 
     def concat(self, other: Dataset) -> Dataset:
         """Rows of both datasets (same design space and metrics)."""
@@ -109,7 +114,7 @@ class Dataset:
             self.space, {k: cat([v, other.designs[k]]) for k, v in self.designs.items()},
             {k: cat([v, other.metrics[k]]) for k, v in self.metrics.items()}, self.metric_specs,
             cat([self.workloads, other.workloads]), cat([self.feasible, other.feasible]),
-            self.env_id, self.arch,
+            self.env_id, self.arch, {**self.workload_features, **other.workload_features},
         )  # fmt: skip
 
     def targets(self) -> np.ndarray:
@@ -164,7 +169,13 @@ def dataset_from_env(core: Any, n: int, *, seed: int = 0, method: str = "sobol",
         core.space, {k: np.asarray(v) for k, v in designs.items()}, metrics,
         tuple(core.metric_specs), np.full(count, core.workload.name), feasible,
         getattr(core.spec, "id", ""), getattr(core.arch, "name", ""),
+        _features_of({core.workload.name: core.workload}),
     )  # fmt: skip
+
+
+def _features_of(workloads: Mapping[str, Any]) -> dict[str, dict[str, float]]:
+    """``workload.features()`` of each workload that has them."""
+    return {name: dict(w.features()) for name, w in workloads.items() if hasattr(w, "features")}
 
 
 def dataset_from_trace(path: str | Path | Sequence[str | Path], env: str | None = None,
@@ -215,11 +226,25 @@ def dataset_from_trace(path: str | Path | Sequence[str | Path], env: str | None 
         designs[p.name] = np.asarray(canonical, dtype=object if p.kind == "categorical" else None)[
             inverse
         ]
+    workloads = data["workload"].astype(str)
     return Dataset(
         space, designs, {m: data[m].astype(np.float64) for m in core.metric_names},
-        tuple(core.metric_specs), data["workload"].astype(str), data["feasible"].astype(bool),
-        env_id, getattr(core.arch, "name", ""),
+        tuple(core.metric_specs), workloads, data["feasible"].astype(bool),
+        env_id, getattr(core.arch, "name", ""), _named_features(core, workloads),
     )  # fmt: skip
+
+
+def _named_features(core: Any, names: np.ndarray) -> dict[str, dict[str, float]]:
+    """Features of the trace's workloads the env's domain can load by name (built-in or a
+    workload file); a workload it cannot load (a generated trace renamed) has none."""
+    out = {}
+    for name in sorted(set(names.tolist())):
+        try:
+            workload = core.spec.domain.load_workload(name)
+        except Exception:  # noqa: BLE001 - a name the domain does not know has no features
+            continue
+        out.update(_features_of({name: workload}))
+    return out
 
 
 def _number_or_str(text: str) -> Any:

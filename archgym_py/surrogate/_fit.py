@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import ArchGymError
+from .._errors import ArchGymError, unknown_name
 from ._data import Dataset
 from ._families import FAMILIES, fit_family
 from ._surrogate import (
@@ -65,6 +65,7 @@ class _Problem:
         if self.learns_feasibility:
             T = np.concatenate([T, data.feasible[:, None].astype(float)], axis=1)
         X = features(data.space, data.designs, data.workloads, workloads)
+        self.workloads = workloads
         self.x_mean, self.x_std = X.mean(axis=0), _safe_std(X)
         self.y_mean, self.y_std = T.mean(axis=0), _safe_std(T)
         self.X = (X - self.x_mean) / self.x_std
@@ -108,6 +109,8 @@ def _interval_scale(target: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np
 
 
 def _standardised_prediction(predictor, problem, data, workloads):
+    if isinstance(workloads, Mapping):  # rows of workloads the table lacks describe themselves
+        workloads = {**data.workload_features, **workloads}
     X = features(data.space, data.designs, data.workloads, workloads)
     return predictor.predict((X - problem.x_mean) / problem.x_std)
 
@@ -121,7 +124,8 @@ def fit_surrogate(data: Dataset, family: str = "auto", *, params: Mapping[str, A
                   seed: int = 0, cv: int = 3, candidates: Sequence[str] | None = None,
                   test: Dataset | None = None, calibration: Dataset | None = None, prior: Any = None, prior_workload: Any = None,
                   prior_affine: bool = False, metrics: Sequence[str] | None = None, source: str = "",
-                  on_stage: Callable[[str], None] | None = None) -> Surrogate:  # fmt: skip
+                  on_stage: Callable[[str], None] | None = None,
+                  workload_encoding: str = "onehot") -> Surrogate:  # fmt: skip
     """Fit a surrogate of every metric of ``data``.
 
     Args:
@@ -148,6 +152,10 @@ def fit_surrogate(data: Dataset, family: str = "auto", *, params: Mapping[str, A
         source: where the data came from, for the model card.
         on_stage: called with a line before each fit (a family's fold, the final model), for
             progress on long fits (``archgym surrogate fit`` prints them).
+        workload_encoding: ``"onehot"`` (a column per trained workload: only those can be
+            predicted) or ``"features"`` (each workload's ``features()``: layer shapes for the
+            accelerator, trace statistics for DRAM, model shape and lengths for the GPU and
+            cluster, so a workload never trained on can be predicted zero-shot).
     """
     start = time.perf_counter()
     if metrics is None and isinstance(prior, Surrogate):
@@ -160,7 +168,7 @@ def fit_surrogate(data: Dataset, family: str = "auto", *, params: Mapping[str, A
         raise ArchGymError(f"fit_surrogate: {len(data)} training rows; need at least 2")
     if params and family == "auto":
         raise ArchGymError("fit_surrogate: params= needs a named family, not 'auto'")
-    workloads = data.workload_names
+    workloads = _known_workloads(data, workload_encoding)
     transforms, prior_workload, affine, prior_part = _prior_part(
         data, prior, prior_workload, prior_affine, workloads
     )
@@ -205,6 +213,27 @@ def fit_surrogate(data: Dataset, family: str = "auto", *, params: Mapping[str, A
             "scores": model.score(test),
         }
     return model
+
+
+WORKLOAD_ENCODINGS = ("onehot", "features")
+
+
+def _known_workloads(data: Dataset, encoding: str):
+    """The trained workloads as :func:`features` encodes them: names (one-hot), or their
+    features (``workload.features()``, carried by the dataset) so new workloads can be predicted."""
+    if encoding not in WORKLOAD_ENCODINGS:
+        raise ArchGymError(unknown_name("workload_encoding", encoding, WORKLOAD_ENCODINGS))
+    names = data.workload_names
+    if encoding == "onehot":
+        return names
+    missing = [w for w in names if w not in data.workload_features]
+    if missing:
+        raise ArchGymError(
+            f"fit_surrogate: workload_encoding 'features' needs the features of every workload; "
+            f"{missing} have none (datasets from dataset_from_env carry them; a trace's workloads "
+            "must be ones its env's domain can load by name)"
+        )
+    return {w: data.workload_features[w] for w in names}
 
 
 def _prior_part(data: Dataset, prior: Any, prior_workload: Any, prior_affine: bool, workloads):
@@ -293,7 +322,8 @@ def _card(
         "family": family, "description": FAMILIES[family].description, "parameters": params, "seed": seed,
         "env_id": data.env_id, "arch": data.arch, "space_hash": data.space.hash(),
         "workloads": list(data.workload_names),
-        "features": list(feature_names(data.space, data.workload_names)),
+        "workload_encoding": "features" if isinstance(problem.workloads, Mapping) else "onehot",
+        "features": list(feature_names(data.space, problem.workloads)),
         "metrics": [{"name": m.name, "unit": m.unit, "direction": m.direction, "target": t}
                     for m, t in zip(data.metric_specs, problem.transforms, strict=True)],
         "learns_feasibility": problem.learns_feasibility,

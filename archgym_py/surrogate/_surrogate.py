@@ -49,6 +49,10 @@ class Surrogate:
                  prior_affine: np.ndarray | None = None):  # fmt: skip
         self.space = space
         self.metrics = tuple(metric_specs)
+        #: per trained workload its features, when the model encodes workloads by them
+        self.workload_table = (
+            {w: dict(f) for w, f in workloads.items()} if isinstance(workloads, Mapping) else None
+        )
         self.workloads = tuple(workloads)
         self.predictor = predictor
         self.x_mean, self.x_std = np.asarray(x_mean, float), np.asarray(x_std, float)
@@ -76,12 +80,30 @@ class Surrogate:
 
     @property
     def feature_names(self) -> tuple[str, ...]:
-        return feature_names(self.space, self.workloads)
+        return feature_names(self.space, self._known())
+
+    @property
+    def workload_encoding(self) -> str:
+        """``"features"`` (workloads described by ``workload.features()``) or ``"onehot"``."""
+        return "onehot" if self.workload_table is None else "features"
+
+    def _known(self, workload: Any = None) -> KnownWorkloads:
+        """What :func:`features` encodes workloads against: the trained names, or the feature
+        table, extended by ``workload`` when it is a new one that describes itself."""
+        if self.workload_table is None:
+            return self.workloads
+        name = workload if isinstance(workload, str) else getattr(workload, "name", None)
+        if workload is None or name in self.workload_table:
+            return self.workload_table
+        return {**self.workload_table, str(name): dict(workload.features())}
 
     # ------------------------------------------------------------------ prediction
     def workload_name(self, workload: Any) -> str:
-        """The trained workload ``workload`` (a name or an object with ``.name``) refers to."""
+        """The workload ``workload`` (a name or an object with ``.name``) refers to: a trained
+        one, or with the ``features`` encoding any workload object that has ``features()``."""
         name = workload if isinstance(workload, str) else getattr(workload, "name", None)
+        if self.workload_table is not None and hasattr(workload, "features"):
+            return str(name)
         if name not in self.workloads:
             raise WorkloadError(
                 unknown_name("workload", str(name), self.workloads, f"surrogate {self.version}")
@@ -100,13 +122,14 @@ class Surrogate:
         ``mean`` and ``feasible``, the fast path of an env step).
         """
         name = self.workload_name(workload)
+        known = self._known(workload)
         n = _rows(designs)
         z_mean = np.empty((n, len(self.y_mean)))
         z_std = np.empty_like(z_mean) if intervals else None
 
         def run(lo: int) -> None:
             block = {k: v[lo : lo + PREDICT_BLOCK] for k, v in designs.items()}
-            X = features(self.space, block, np.full(_rows(block), name), self.workloads)
+            X = features(self.space, block, np.full(_rows(block), name), known)
             X -= self.x_mean
             X /= self.x_std
             if intervals:
@@ -146,7 +169,7 @@ class Surrogate:
         """The model's input features of a batch (before its scaling), shape ``(n, F)`` in
         ``feature_names`` order: what the ONNX export (:meth:`to_onnx`) takes."""
         name = self.workload_name(workload)
-        return features(self.space, designs, np.full(_rows(designs), name), self.workloads)
+        return features(self.space, designs, np.full(_rows(designs), name), self._known(workload))
 
     def to_onnx(self, path: str | Path) -> Path:
         """Write this MLP surrogate as an ONNX graph (see :mod:`archgym_py.surrogate._onnx`)."""
@@ -239,6 +262,8 @@ class Surrogate:
             "y_mean": encode_array(self.y_mean), "y_std": encode_array(self.y_std),
             "interval_scale": encode_array(self.interval_scale),
             "predictor": self.predictor.to_dict(), "prior": prior, "card": self.card,
+            # the features encoding only: one-hot files stay as they were
+            **({"workload_table": self.workload_table} if self.workload_table else {}),
         }  # fmt: skip
 
     def save(self, folder: str | Path) -> Path:
@@ -329,7 +354,8 @@ def surrogate_from_dict(data: Mapping[str, Any], where: str = "model.json") -> S
             f"surrogate {where}:transforms: got {transforms!r}; expected one of {list(TRANSFORMS)} "
             f"per metric ({len(metrics)}); the file is corrupt"
         )
-    model = Surrogate(space=space, metric_specs=metrics, workloads=data["workloads"],
+    model = Surrogate(space=space, metric_specs=metrics,
+                      workloads=data.get("workload_table") or data["workloads"],
                       predictor=predictor_from_dict(data["predictor"], f"{where}:predictor"),
                       transforms=transforms, learns_feasibility=data["learns_feasibility"],
                       card=dict(data.get("card") or {}), prior=prior, prior_workload=prior_workload,
@@ -401,16 +427,33 @@ def _check_card(model: Surrogate, card_path: Path) -> None:
 
 
 # ---------------------------------------------------------------------- features and targets
-def feature_names(space: DesignSpace, workloads: Sequence[str]) -> tuple[str, ...]:
+#: A surrogate's workloads: their names (one-hot encoded when there are several), or per name
+#: the workload's features (``workload.features()``), so that a new workload can be predicted.
+KnownWorkloads = Sequence[str] | Mapping[str, Mapping[str, float]]
+
+
+def feature_names(space: DesignSpace, workloads: KnownWorkloads) -> tuple[str, ...]:
+    if isinstance(workloads, Mapping):
+        return space.feature_names + tuple(f"workload.{k}" for k in _workload_keys(workloads))
     extra = tuple(f"workload={w}" for w in workloads) if len(workloads) > 1 else ()
     return space.feature_names + extra
 
 
+def _workload_keys(table: Mapping[str, Mapping[str, float]]) -> list[str]:
+    return list(next(iter(table.values())))
+
+
 def features(
-    space: DesignSpace, designs: Batch, workloads: np.ndarray, known: Sequence[str]
+    space: DesignSpace, designs: Batch, workloads: np.ndarray, known: KnownWorkloads
 ) -> np.ndarray:
-    """Design features (log2 of powers of two, one-hot categories) plus a one-hot workload."""
+    """Design features (log2 of powers of two, one-hot categories) plus the workload: one-hot
+    among ``known`` names, or its features when ``known`` maps names to them."""
     X = space.features(designs)
+    if isinstance(known, Mapping):
+        keys = _workload_keys(known)
+        names, inverse = np.unique(np.asarray(workloads).astype(str), return_inverse=True)
+        W = np.array([[float(known[w][k]) for k in keys] for w in names])[inverse.ravel()]
+        return np.concatenate([X, W], axis=1)
     if len(known) > 1:
         X = np.concatenate(
             [X, (np.asarray(workloads)[:, None] == np.asarray(known)[None]).astype(float)], axis=1
@@ -451,6 +494,16 @@ def _rows(batch: Batch) -> int:
     return len(next(iter(batch.values())))
 
 
+class DescribedWorkload:
+    """A workload known only by its name and features (what a trace or dataset records)."""
+
+    def __init__(self, name: str, features: Mapping[str, float]):
+        self.name, self._features = name, dict(features)
+
+    def features(self) -> dict[str, float]:
+        return dict(self._features)
+
+
 def _predict_rows(model: Surrogate, data: Dataset) -> dict[str, np.ndarray]:
     """Predictions for every row of ``data`` (rows of several workloads predicted per workload)."""
     n, k = len(data), len(model.metrics)
@@ -458,7 +511,11 @@ def _predict_rows(model: Surrogate, data: Dataset) -> dict[str, np.ndarray]:
     out["feasible"] = np.empty(n, dtype=bool)
     for w in data.workload_names:
         rows = np.flatnonzero(data.workloads == w)
-        p = model.predict({key: v[rows] for key, v in data.designs.items()}, w)
+        workload: Any = w
+        if model.workload_table is not None and w not in model.workload_table:
+            if w in data.workload_features:  # a workload never trained on, described by the data
+                workload = DescribedWorkload(w, data.workload_features[w])
+        p = model.predict({key: v[rows] for key, v in data.designs.items()}, workload)
         for key, value in p.items():
             out[key][rows] = value
     return out

@@ -138,6 +138,14 @@ class TrainingJob:
         """The mapping :func:`job_from_dict` reads back (the model in full)."""
         return model_workload_to_dict(self)
 
+    def features(self) -> dict[str, float]:
+        """The workload as surrogate features: the model's shape and the run's lengths (log2)."""
+        return {
+            **self.model.features(),
+            "log2_seq_len": float(np.log2(self.seq_len)),
+            "log2_global_batch": float(np.log2(self.global_batch)),
+        }
+
     def scalars(self) -> dict[str, Any]:
         """Numbers a design-space constraint may name."""
         m = self.model

@@ -112,6 +112,33 @@ class Trace:
         """Time from the first to the last request, ns."""
         return float(self.time_ns[-1] - self.time_ns[0])
 
+    def features(self) -> dict[str, float]:
+        """The trace as surrogate features, independent of any address mapping: read share,
+        offered rate (log2 GB/s at 64 B per request), page locality (share of requests to one of
+        the 16 previous requests' 8 KiB pages), stride regularity (share of consecutive address
+        deltas equal to the commonest), footprint (log2 distinct 4 KiB pages), burstiness (the
+        coefficient of variation of inter-arrival times) and length (log2 requests)."""
+        n = len(self)
+        rate = n * 64 / max(self.duration_ns, 1.0)  # bytes per ns = GB/s
+        pages = (self.address >> 13).astype(np.int64)
+        recent = np.zeros(n, dtype=bool)
+        for lag in range(1, 17):  # a window of 16 previous requests
+            recent[lag:] |= pages[lag:] == pages[:-lag]
+        delta = np.diff(self.address.astype(np.int64))
+        if len(delta):
+            _, counts = np.unique(delta, return_counts=True)
+            regular = float(counts.max() / len(delta))
+        else:
+            regular = 0.0
+        gaps = np.diff(self.time_ns)
+        burst = float(gaps.std() / gaps.mean()) if len(gaps) and gaps.mean() > 0 else 0.0
+        return {
+            "read_fraction": self.read_fraction, "log2_rate_gbps": float(np.log2(max(rate, 1e-6))),
+            "page_locality": float(recent.mean()), "stride_regularity": regular,
+            "log2_footprint_pages": float(np.log2(len(np.unique(self.address >> 12)))),
+            "burstiness": burst, "log2_requests": float(np.log2(n)),
+        }  # fmt: skip
+
     def fingerprint(self) -> str:
         """A content hash (identifies the trace in caches and records)."""
         h = hashlib.sha256()

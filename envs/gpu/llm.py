@@ -79,6 +79,15 @@ class Generation:
         """The mapping :func:`generation_from_dict` reads back (the model in full)."""
         return model_workload_to_dict(self)
 
+    def features(self) -> dict[str, float]:
+        """The workload as surrogate features: the model's shape and the run's lengths (log2)."""
+        return {
+            "log2_input_len": float(np.log2(self.input_len)),
+            **self.model.features(),
+            "log2_output_len": float(np.log2(self.output_len)),
+            "moe_imbalance": float(self.moe_imbalance),
+        }
+
     def scalars(self) -> dict[str, Any]:
         """Numbers a design-space constraint may name."""
         return {"input_len": self.input_len, "output_len": self.output_len,

@@ -63,6 +63,14 @@ class TrainingStep:
         """The mapping :func:`training_from_dict` reads back (the model in full)."""
         return model_workload_to_dict(self)
 
+    def features(self) -> dict[str, float]:
+        """The workload as surrogate features: the model's shape and the run's lengths (log2)."""
+        return {
+            **self.model.features(),
+            "log2_seq_len": float(np.log2(self.seq_len)),
+            "moe_imbalance": float(self.moe_imbalance),
+        }
+
     def scalars(self) -> dict[str, Any]:
         """Numbers a design-space constraint may name."""
         return {"seq_len": self.seq_len, "layers": self.model.layers, "heads": self.model.heads}

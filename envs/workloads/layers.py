@@ -157,6 +157,28 @@ class Network:
     #: which design-space constraints may use.
     model_constants: Mapping[str, float] = field(default_factory=dict, compare=False)
 
+    def features(self) -> dict[str, float]:
+        """The network as surrogate features (sizes in log2, shares in [0, 1]): MACs, weights,
+        input and output activations, layer instances, arithmetic intensity (MACs per word
+        touched), the MAC-weighted filter size and the MAC shares of grouped (depthwise) and
+        GEMM layers: what a cost model needs to tell networks apart without having seen them."""
+        macs = np.array([layer.macs * layer.count for layer in self.layers], dtype=float)
+        words = lambda attr: float(sum(getattr(x, attr) * x.count for x in self.layers))  # noqa: E731
+        total = max(float(macs.sum()), 1.0)
+        share = lambda mask: float(macs[np.asarray(mask, dtype=bool)].sum() / total)  # noqa: E731
+        touched = words("weight_words") + words("input_words") + words("output_words")
+        lg = lambda x: float(np.log2(max(x, 1.0)))  # noqa: E731
+        return {
+            "log2_macs": lg(total), "log2_weights": lg(words("weight_words")),
+            "log2_inputs": lg(words("input_words")), "log2_outputs": lg(words("output_words")),
+            "log2_layers": lg(sum(x.count for x in self.layers)),
+            "log2_macs_per_word": lg(total / max(touched, 1.0)),
+            "log2_filter": float(sum(m * np.log2(x.r * x.s) for m, x in zip(macs, self.layers,
+                                                                               strict=True)) / total),
+            "grouped_share": share([x.groups > 1 for x in self.layers]),
+            "gemm_share": share([x.kind != "conv2d" for x in self.layers]),
+        }  # fmt: skip
+
     def scalars(self) -> dict[str, float]:
         """Numbers a design-space constraint may name: ``macs``, ``weight_words`` and the model's."""
         return {"macs": float(self.macs), "weight_words": float(self.weight_words),

@@ -30,6 +30,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..._arch import Arch
 from ..._errors import SpecError, WorkloadError
 from ..._spec import Field, shipped_names
@@ -102,6 +104,18 @@ class TransformerConfig(Arch):
                 f"{path}.qk_rope_head_dim: got {self.qk_rope_head_dim}; expected < head_dim "
                 f"({self.head_dim}, the query/key head: its non-rotary part plus the rotary part)"
             )
+
+    def features(self) -> dict[str, float]:
+        """The model's shape as surrogate features (log2 of sizes, so that models of different
+        scales sit on one axis): parameters, active parameters, width, depth, heads, KV heads,
+        FFN width, cached KV bytes per token and the MoE top-k."""
+        lg = lambda x: float(np.log2(max(float(x), 1.0)))  # noqa: E731
+        return {"log2_params": lg(self.params), "log2_active_params": lg(self.active_params),
+                "log2_hidden": lg(self.hidden), "log2_layers": lg(self.layers),
+                "log2_heads": lg(self.heads), "log2_kv_heads": lg(self.kv_heads),
+                "log2_ffn": lg(self.moe_ffn_hidden if self.is_moe else self.ffn_hidden),
+                "log2_kv_bytes_per_token": lg(self.kv_bytes_per_token_fp16),
+                "experts_per_token": float(self.experts_per_token)}  # fmt: skip
 
     @property
     def is_moe(self) -> bool:
