@@ -46,8 +46,8 @@ microbatch)`` micro-batches per data-parallel rank.
   shares the spine's uplinks; pipeline transfers, expert all-to-alls and rings slow down by
   what their crossing share asks of an oversubscribed spine. On a 2-D or 3-D torus of NVLink
   domains (``topology``), pipeline transfers pay their hop count on a ``1 / 2D`` link share,
-  all-to-alls the grid's bisection, and rings run multi-dimensionally at the full rate. **Contention** (a documented
-  approximation): all of a step's fabric traffic (pipeline, gradient reduction, ZeRO-3 gathers,
+  all-to-alls the grid's bisection, and rings run multi-dimensionally at the full rate.
+  **Contention** (a documented approximation): all of a step's fabric traffic (pipeline, gradient reduction, ZeRO-3 gathers,
   expert all-to-alls, context rings) shares each GPU's NIC, so a step takes at least that
   traffic's time at the NIC rate; what the other terms leave uncovered is
   ``fabric_contention_s``.
@@ -183,7 +183,7 @@ class ClusterSimulator:
     """
 
     metrics = METRICS
-    version = "cluster-model/9"
+    version = "cluster-model/10"
 
     def __init__(self, arch: ClusterArch):
         self.arch = arch
@@ -346,8 +346,10 @@ class ClusterSimulator:
             "memory_gib": memory / _GIB,
             "cost_per_step_usd": step / 3600.0 * a.gpus * a.gpu_hour_usd,
         }
+        # an offloaded optimizer runs on the host: the GPU idles through it
+        gpu_optimizer = np.where(offloaded, 0.0, optimizer)
         metrics["energy_j"] = self._energy(gpu_full, phase, per_kernel.sum(axis=1), compute,
-                                           optimizer, step)  # fmt: skip
+                                           gpu_optimizer, step)  # fmt: skip
         metrics["goodput"] = self._goodput(cfg, np.asarray(full["checkpoint_interval_min"], float))
         metrics["goodput_tokens_per_s"] = tokens * metrics["goodput"]
         capacity = self.gpu.arch.hbm_gib * _GIB * self.gpu.arch.memory_usable_fraction
