@@ -274,8 +274,11 @@ class Surrogate:
 
         folder = Path(folder)
         self.card.pop("path", None)  # where it was loaded from: not part of the model
+        # strict JSON: a score that is undefined (NaN: the rank of a constant metric) is null
+        self.card = _json_safe(self.card)
         self.card["model_digest"] = model_digest(self.to_dict())
-        atomic_write_text(folder / "model.json", json.dumps(self.to_dict(), separators=(",", ":")))
+        doc = json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False)
+        atomic_write_text(folder / "model.json", doc)
         atomic_write_text(folder / "card.yaml", yaml.safe_dump(self.card, sort_keys=False))
         return folder
 
@@ -395,6 +398,17 @@ def _check_arrays(model: Surrogate, where: str) -> None:
     if not np.all(np.isfinite(mean)):
         raise ArchGymError(f"surrogate {where}:predictor: predicts {mean[0].tolist()} for the space's "
                            "default design (non-finite weights?); the file is corrupt")  # fmt: skip
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by None (JSON has no NaN)."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
 
 
 def _same(a: Any, b: Any) -> bool:
