@@ -146,9 +146,10 @@ def _print_scores(scores: dict[str, dict[str, float]], units: dict[str, str]) ->
     print(f"  {'metric':<16} {'unit':<5} " + " ".join(f"{s:>17}" for s in SCORES))
     for metric, row in scores.items():
         cells = " ".join(
-            f"{row[s] * 100:>16.3f}%" if s in ("nrmse", "mape") else f"{row[s]:>17.4g}"
+            f"{'n/a':>17}" if row[s] is None or row[s] != row[s]  # undefined (constant metric)
+            else f"{row[s] * 100:>16.3f}%" if s in ("nrmse", "mape") else f"{row[s]:>17.4g}"
             for s in SCORES
-        )
+        )  # fmt: skip
         print(f"  {metric:<16} {units.get(metric, ''):<5} {cells}")
 
 
@@ -167,6 +168,7 @@ def cmd_surrogate_fit(args: argparse.Namespace) -> int:
         data.subset(train), args.family, params={k: _literal(v) for k, v in params.items()} or None,
         seed=args.seed, cv=args.cv, test=data.subset(test), source=", ".join(args.trace),
         on_stage=lambda line: print(f"  {line}", file=sys.stderr, flush=True),
+        workload_encoding=args.workload_encoding,
     )  # fmt: skip
     model.save(args.output)
     card = model.card
@@ -445,6 +447,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.2,
         help="share of distinct designs held out (default 0.2)",
     )
+    q.add_argument("--workload-encoding", default="onehot", choices=("onehot", "features"),
+                   help="workloads as one-hot names, or by their features (predicts unseen ones)")  # fmt: skip
     q.add_argument("--cv", type=int, default=3, help="cross-validation folds (0: none)")
     q.add_argument("--seed", type=int, default=0, help="seeds the split, the folds and the model")
     q.set_defaults(func=cmd_surrogate_fit)

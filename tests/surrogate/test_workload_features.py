@@ -65,3 +65,20 @@ def test_the_features_encoding_needs_every_workloads_features(accelerator_rows):
         fit_surrogate(bare, "et", cv=0, workload_encoding="features")
     with pytest.raises(ArchGymError, match="unknown workload_encoding 'names'"):
         fit_surrogate(data, "et", cv=0, workload_encoding="names")
+
+
+def test_the_cli_fits_a_features_model_on_traces_of_two_workloads(tmp_path, capsys):
+    # trace workloads are names; the domain loads them to find their features
+    from archgym_py.cli import main
+
+    paths = []
+    for workload in ("resnet18", "alexnet"):
+        paths.append(str(tmp_path / f"{workload}.csv"))
+        assert main(["collect", "archgym/AcceleratorSmall-v0", "--workload", workload, "-n", "200",
+                     "-o", paths[-1], "-q"]) == 0  # fmt: skip
+    assert main(["surrogate", "fit", *paths, "-o", str(tmp_path / "m"), "--family", "et",
+                 "--cv", "0", "--workload-encoding", "features"]) == 0  # fmt: skip
+    model = load_surrogate(tmp_path / "m")
+    assert model.workload_encoding == "features"
+    assert set(model.workload_table) == {"resnet18", "alexnet"}
+    assert "workload.log2_macs" in model.feature_names
