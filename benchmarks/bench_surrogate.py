@@ -342,8 +342,7 @@ def transfer(rows: int = 2000, test_rows: int = 1000) -> None:
     features, zero-shot and with 10 or 50 samples of the new workload, against today's transfer:
     a one-hot model of the other workloads, affine-rescaled and residual-corrected from the
     nearest trained workload (by standardised feature distance) with the same samples."""
-    from archgym_py.surrogate import score_metric
-    from archgym_py.surrogate._surrogate import DescribedWorkload
+    from archgym_py.surrogate import DescribedWorkload, score_metric
 
     env_id, metric = "archgym/Accelerator-v0", "latency_s"
     params = {"hidden": [64, 64], "members": 3, "max_iter": 300}

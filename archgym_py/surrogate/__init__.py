@@ -25,7 +25,7 @@ from ._fit import AUTO_FAMILIES, RESIDUAL_FAMILIES, fit_residual, fit_surrogate
 from ._portable import Predictor, decode_array, encode_array, predictor_from_dict
 from ._scores import SCORES, score_metric
 from ._shipped import shipped_surrogate, shipped_surrogate_dir
-from ._surrogate import Surrogate, load_surrogate, surrogate_from_dict
+from ._surrogate import DescribedWorkload, Surrogate, load_surrogate, surrogate_from_dict
 
 __all__ = [
     "ACQUISITIONS",
@@ -35,6 +35,7 @@ __all__ = [
     "SCORES",
     "SPLITS",
     "Dataset",
+    "DescribedWorkload",
     "Family",
     "Predictor",
     "Surrogate",

@@ -92,10 +92,10 @@ class Surrogate:
         table, extended by ``workload`` when it is a new one that describes itself."""
         if self.workload_table is None:
             return self.workloads
-        name = workload if isinstance(workload, str) else getattr(workload, "name", None)
-        if workload is None or name in self.workload_table:
+        if not hasattr(workload, "features"):  # a name (or nothing): the trained table
             return self.workload_table
-        return {**self.workload_table, str(name): dict(workload.features())}
+        # an object describes itself, even under a trained name (another rate, another length)
+        return {**self.workload_table, str(workload.name): dict(workload.features())}
 
     # ------------------------------------------------------------------ prediction
     def workload_name(self, workload: Any) -> str:

@@ -82,3 +82,18 @@ def test_the_cli_fits_a_features_model_on_traces_of_two_workloads(tmp_path, caps
     assert model.workload_encoding == "features"
     assert set(model.workload_table) == {"resnet18", "alexnet"}
     assert "workload.log2_macs" in model.feature_names
+
+
+def test_a_workload_object_describes_itself_even_under_a_trained_name(accelerator_rows):
+    from archgym_py.surrogate import DescribedWorkload
+
+    rows = accelerator_rows
+    model = fit_surrogate(rows["resnet18"].concat(rows["alexnet"]), "et", cv=0,
+                          workload_encoding="features")  # fmt: skip
+    designs = rows["vgg16"].designs
+    # an object named resnet18 that is AlexNet by its features is predicted as AlexNet
+    alexnet = model.evaluate(designs, "alexnet").metrics["latency_s"]
+    disguised = DescribedWorkload("resnet18", rows["alexnet"].workload_features["alexnet"])
+    renamed = model.evaluate(designs, disguised).metrics["latency_s"]
+    np.testing.assert_array_equal(renamed, alexnet)
+    assert not np.allclose(model.evaluate(designs, "resnet18").metrics["latency_s"], alexnet)
