@@ -353,17 +353,16 @@ class ClusterSimulator:
         metrics["goodput"] = self._goodput(cfg, np.asarray(full["checkpoint_interval_min"], float))
         metrics["goodput_tokens_per_s"] = tokens * metrics["goodput"]
         capacity = self.gpu.arch.hbm_gib * _GIB * self.gpu.arch.memory_usable_fraction
-        reasons = self._infeasible(cfg, workload, full, dp, memory, capacity)
+        failed, messages = self._checks(cfg, workload, full, dp, memory, capacity)
         extra: dict[str, Any] = {}
-        if details:
+        if details:  # the reasons are strings: built only when asked for, per infeasible design
+            reasons = [messages[f](i) if f >= 0 else "" for i, f in enumerate(failed.tolist())]
             extra.update(compute_s=compute, bubble_s=bubble, pp_transfer_s=pp_transfer,
                          dp_exposed_s=dp_exposed, fabric_contention_s=contention,
                          fabric_busy_s=fabric_bytes / nic_rate,
                          optimizer_s=optimizer, dp=dp, microbatches=micro,
                          infeasible_reason=reasons)  # fmt: skip
-        return Evaluation(
-            metrics=metrics, feasible=np.array([not r for r in reasons]), details=extra
-        )
+        return Evaluation(metrics=metrics, feasible=failed < 0, details=extra)
 
     def _on_torus(self, full, fat_tree_rate, torus_rate) -> np.ndarray:
         """``fat_tree_rate`` where the design's fabric is the fat tree; on a torus,
@@ -451,44 +450,39 @@ class ClusterSimulator:
         cp = np.asarray(full["cp"], dtype=np.float64)
         return state + np.maximum(first, last) / cp
 
-    def _infeasible(self, cfg, work, full, dp, memory, capacity) -> list[str]:
-        """Why each design cannot run ('' when it can)."""
+    def _checks(self, cfg, work, full, dp, memory, capacity):
+        """Each design's first failed feasibility check (-1: it runs), numpy over designs, and
+        per check a function of the row that says why (see :meth:`evaluate`'s reasons)."""
         a = self.arch
-        out = []
-        for i in range(len(dp)):
-            tp, pp = int(full["tp"][i]), int(full["pp"][i])
-            mb, domain = int(full["microbatch"][i]), int(full["nvlink_domain"][i])
-            cp = int(full["cp"][i])
-            if a.gpus % (tp * pp * cp):
-                out.append(f"tp x pp x cp ({tp * pp * cp}) does not divide the {a.gpus} GPUs")
-            elif work.seq_len % cp:
-                out.append(f"cp {cp} does not divide the sequence ({work.seq_len} tokens)")
-            elif tp > domain:
-                out.append(f"tp {tp} spans more than the NVLink domain ({domain} GPUs)")
-            elif cfg.heads % tp or cfg.ffn_hidden % tp:
-                out.append(f"tp {tp} does not divide the heads ({cfg.heads}) and FFN width")
-            elif int(full["pp_interleave"][i]) > 1 and str(full["pp_schedule"][i]) != "1f1b":
-                out.append(f"pp_schedule {full['pp_schedule'][i]} runs one model chunk per stage "
-                           f"(pp_interleave {int(full['pp_interleave'][i])} needs 1f1b)")  # fmt: skip
-            elif cfg.layers % (pp * int(full["pp_interleave"][i])):
-                chunks = pp * int(full["pp_interleave"][i])
-                out.append(
-                    f"pp {pp} x interleave {chunks // pp} does not divide the {cfg.layers} layers"
-                )
-            elif int(full["ep"][i]) > 1 and not cfg.is_moe:
-                out.append(f"ep {int(full['ep'][i])}: {cfg.name} has no experts")
-            elif cfg.is_moe and (
-                cfg.experts % int(full["ep"][i]) or int(dp[i]) % int(full["ep"][i])
-            ):
-                out.append(f"ep {int(full['ep'][i])} does not divide the {cfg.experts} experts and "
-                           f"the data-parallel degree ({int(dp[i])})")  # fmt: skip
-            elif work.global_batch % (int(dp[i]) * mb):
-                out.append(f"dp {int(dp[i])} x micro-batch {mb} does not divide the global batch "
-                           f"({work.global_batch})")  # fmt: skip
-            elif memory[i] > capacity:
-                out.append(
-                    f"needs {memory[i] / _GIB:.1f} GiB per GPU, {capacity / _GIB:.1f} usable"
-                )
-            else:
-                out.append("")
-        return out
+        col = lambda key: np.asarray(full[key], dtype=np.int64)  # noqa: E731
+        tp, pp, mb, cp, ep = col("tp"), col("pp"), col("microbatch"), col("cp"), col("ep")
+        domain, v, dp = col("nvlink_domain"), col("pp_interleave"), np.asarray(dp, np.int64)
+        schedule = np.asarray(full["pp_schedule"])
+        checks = [
+            (a.gpus % (tp * pp * cp) != 0,
+             lambda i: f"tp x pp x cp ({tp[i] * pp[i] * cp[i]}) does not divide the {a.gpus} GPUs"),
+            (work.seq_len % cp != 0,
+             lambda i: f"cp {cp[i]} does not divide the sequence ({work.seq_len} tokens)"),
+            (tp > domain,
+             lambda i: f"tp {tp[i]} spans more than the NVLink domain ({domain[i]} GPUs)"),
+            ((cfg.heads % tp != 0) | (cfg.ffn_hidden % tp != 0),
+             lambda i: f"tp {tp[i]} does not divide the heads ({cfg.heads}) and FFN width"),
+            ((v > 1) & (schedule != "1f1b"),
+             lambda i: f"pp_schedule {schedule[i]} runs one model chunk per stage "
+                       f"(pp_interleave {v[i]} needs 1f1b)"),
+            (cfg.layers % (pp * v) != 0,
+             lambda i: f"pp {pp[i]} x interleave {v[i]} does not divide the {cfg.layers} layers"),
+            ((ep > 1) & (not cfg.is_moe),
+             lambda i: f"ep {ep[i]}: {cfg.name} has no experts"),
+            (cfg.is_moe & ((cfg.experts % ep != 0) | (dp % ep != 0)),
+             lambda i: f"ep {ep[i]} does not divide the {cfg.experts} experts and the "
+                       f"data-parallel degree ({dp[i]})"),
+            (work.global_batch % (dp * mb) != 0,
+             lambda i: f"dp {dp[i]} x micro-batch {mb[i]} does not divide the global batch "
+                       f"({work.global_batch})"),
+            (memory > capacity,
+             lambda i: f"needs {memory[i] / _GIB:.1f} GiB per GPU, {capacity / _GIB:.1f} usable"),
+        ]  # fmt: skip
+        fails = np.stack([np.broadcast_to(mask, dp.shape) for mask, _ in checks])
+        failed = np.where(fails.any(axis=0), fails.argmax(axis=0), -1)
+        return failed, [message for _, message in checks]
