@@ -6,14 +6,15 @@ The graph takes the feature matrix (``features``, float64, shape ``(n, F)``: wha
 surrogate's ``metric_names`` order (float64):
 
 * ``mean``: the prediction in SI units (the ensemble mean, un-standardised, exponentiated where
-  the metric is learned as its logarithm);
+  the metric is learned as its logarithm), as :meth:`Surrogate.predict` gives it (``evaluate``
+  also clips non-negative metrics at 0);
 * ``lower`` and ``upper``: the calibrated 90% interval;
 * ``feasible`` (only when the model learned feasibility): 1.0 where the design is predicted to
   run.
 
 It computes what the JSON evaluator does, in the same precisions (the scaling and the ensemble
-statistics in float64, the layers in float32), so the two agree to about 1e-5 relative. Building the
-graph needs the ``onnx`` package, running it ``onnxruntime`` (``pip install archgym_py[onnx]``).
+statistics in float64, the layers in float32), so the two agree to about 1e-5 relative.
+Building the graph needs the ``onnx`` package, running it ``onnxruntime`` (``pip install archgym_py[onnx]``).
 Only MLP ensembles without a prior export: trees, GPs and neighbours have no compact ONNX form
 here, and a residual model's prior is another model.
 """
@@ -41,7 +42,7 @@ def export_onnx(model: Surrogate, path: str | Path) -> Path:
     """Write ``model`` as an ONNX graph to ``path`` (see the module docstring); returns the path."""
     from ._surrogate import STD_FLOOR
 
-    onnx = optional_import("onnx", "onnx")
+    onnx = optional_import("onnx", "ONNX export of a surrogate")
     helper, TensorProto = onnx.helper, onnx.TensorProto
     predictor = model.predictor
     if not isinstance(predictor, MLPEnsemble):
