@@ -165,8 +165,7 @@ class GpuSimulator:
                   + (workload.output_len - 1) * self.phase_energy(full, decode)) * tp  # fmt: skip
         metrics.update(energy_j=energy, energy_per_token_j=energy / (batch * workload.output_len),
                        power_w=energy / tp / latency)  # fmt: skip
-        reasons = self._infeasible(full, cfg, memory, capacity)
-        feasible = np.array([not r for r in reasons])
+        feasible, reasons = self._feasibility(full, cfg, memory, capacity, details)
         extra: dict[str, Any] = {}
         if details:
             extra["infeasible_reason"] = reasons
@@ -202,23 +201,32 @@ class GpuSimulator:
         return (np.asarray(full["sms"], float) * np.asarray(full["clock_mhz"], float) * 1e6
                 * np.asarray(full["fp16_flops_per_clk_sm"], float) * self._run_ratio[dtype])  # fmt: skip
 
-    def _infeasible(self, full, cfg, memory, capacity) -> list[str]:
-        """Why each design cannot run ('' when it can)."""
-        out = []
-        tps, dtypes = np.asarray(full["tp"]), np.asarray(full["dtype"])
-        for i in range(len(tps)):
-            tp, dtype = int(tps[i]), str(dtypes[i])
-            if self._ratio[DTYPES.index(dtype)] == 0:
-                out.append(f"{self.arch.product} has no {dtype} pipe")
-            elif cfg.heads % tp or cfg.ffn_hidden % tp or (cfg.is_moe and cfg.moe_ffn_hidden % tp):
-                out.append(f"tp {tp} does not divide the heads ({cfg.heads}) and FFN width")
-            elif memory[i] > capacity[i]:
-                out.append(
-                    f"needs {memory[i] / _GIB:.1f} GiB per GPU, {capacity[i] / _GIB:.1f} usable"
-                )
-            else:
-                out.append("")
-        return out
+    def _checks(self, full, cfg, memory, capacity) -> list[tuple[np.ndarray, Any]]:
+        """The feasibility checks in order: per check, the mask of designs that fail it and a
+        function of the row that says why."""
+        tp = np.asarray(full["tp"], dtype=np.int64)
+        dtypes = np.asarray(full["dtype"])
+        ffn = (cfg.ffn_hidden % tp != 0) | ((cfg.moe_ffn_hidden % tp != 0) & cfg.is_moe)
+        return [
+            (self._ratio[_index(DTYPES, dtypes)] == 0,
+             lambda i: f"{self.arch.product} has no {dtypes[i]} pipe"),
+            ((cfg.heads % tp != 0) | ffn,
+             lambda i: f"tp {tp[i]} does not divide the heads ({cfg.heads}) and FFN width"),
+            (memory > capacity,
+             lambda i: f"needs {memory[i] / _GIB:.1f} GiB per GPU, {capacity[i] / _GIB:.1f} usable"),
+        ]  # fmt: skip
+
+    def _feasibility(self, full, cfg, memory, capacity, details: bool):
+        """Which designs run (numpy over designs) and, with ``details``, why each other one
+        cannot: its first failed check ('' when it runs)."""
+        checks = self._checks(full, cfg, memory, capacity)
+        n = len(np.asarray(full["tp"]))
+        fails = np.stack([np.broadcast_to(mask, (n,)) for mask, _ in checks])
+        failed = np.where(fails.any(axis=0), fails.argmax(axis=0), -1)
+        reasons = None
+        if details:
+            reasons = [checks[f][1](i) if f >= 0 else "" for i, f in enumerate(failed.tolist())]
+        return failed < 0, reasons
 
 
 def _index(levels: tuple[str, ...], values) -> np.ndarray:

@@ -157,8 +157,7 @@ class GpuTrainingSimulator(GpuSimulator):
         metrics.update(
             energy_per_token_j=energy / (batch * workload.seq_len), power_w=energy / tp / step
         )
-        reasons = self._infeasible(full, cfg, memory, capacity)
-        feasible = np.array([not r for r in reasons])
+        feasible, reasons = self._feasibility(full, cfg, memory, capacity, details)
         extra: dict[str, Any] = {}
         if details:
             extra.update(infeasible_reason=reasons, step_kernels=phase.names,
@@ -167,12 +166,12 @@ class GpuTrainingSimulator(GpuSimulator):
                          optimizer_s=adam)  # fmt: skip
         return Evaluation(metrics=metrics, feasible=feasible, details=extra)
 
-    def _infeasible(self, full, cfg, memory, capacity) -> list[str]:
-        """The inference rules, and: weight-only quantisation is an inference format."""
-        reasons = super()._infeasible(full, cfg, memory, capacity)
-        bits = np.asarray(full["weight_bits"])
-        return [r or (f"weight_bits {int(b)}: weight-only quantisation is an inference format" if b else "")
-                for r, b in zip(reasons, bits, strict=True)]  # fmt: skip
+    def _checks(self, full, cfg, memory, capacity):
+        """The inference checks, and: weight-only quantisation is an inference format."""
+        bits = np.asarray(full["weight_bits"], dtype=np.int64)
+        return [*super()._checks(full, cfg, memory, capacity),
+                (bits != 0, lambda i: f"weight_bits {bits[i]}: weight-only quantisation is an "
+                                      "inference format")]  # fmt: skip
 
     @staticmethod
     def state_bytes(cfg: TransformerConfig, net: Mapping[str, np.ndarray]) -> np.ndarray:
