@@ -139,3 +139,33 @@ def test_on_a_torus_pipeline_transfers_pay_their_hops_and_rings_do_not():
     extra = 2 * 3 * boundary * (12 / rate - 1 / rate)
     assert d["pp_transfer_s"][1] - d["pp_transfer_s"][0] == pytest.approx(extra, rel=1e-9)
     assert d["dp_exposed_s"][1] == d["dp_exposed_s"][0]
+
+
+@pytest.mark.parametrize("job", ["gpt3_175b", "mixtral_8x7b"])
+def test_every_knob_combination_runs_or_says_why_and_the_breakdown_sums(job):
+    # all tunables at once, at valid values: finite metrics, an exact breakdown, and a reason
+    # exactly where a design is infeasible (the cluster model must never crash or go NaN)
+    rng = np.random.default_rng(7)
+    n = 512
+    options = {
+        "tp": [1, 2, 4, 8], "pp": [1, 2, 4, 8, 16], "pp_interleave": [1, 2],
+        "pp_schedule": ["1f1b", "gpipe", "zb_h1"], "cp": [1, 2], "ep": [1, 2, 8],
+        "microbatch": [1, 2], "zero_stage": [0, 1, 2, 3], "zero_scope": ["global", "domain"],
+        "offload": ["none", "cpu"], "recompute": ["none", "full"], "dtype": ["bf16", "fp8"],
+        "tp_overlap": ["none", "overlap"], "nvlink_domain": [8, 16],
+        "nic_gbps": [50.0, 400.0], "topology": ["fat_tree", "torus2d", "torus3d"],
+        "oversubscription": [1.0, 3.0], "checkpoint_interval_min": [5.0, 120.0],
+    }  # fmt: skip
+    assert set(options) == set(SIM.arch.tunable)  # a new knob joins this test
+    design = {k: rng.choice(np.array(v, dtype=object), n).tolist() for k, v in options.items()}
+    ev = SIM.evaluate(design, DOMAIN.load_workload(job), details=True)
+    for name, values in ev.metrics.items():
+        assert np.isfinite(values).all(), name
+    from archgym_py.envs.cluster import BREAKDOWN
+
+    total = sum(ev.details[k] for k in BREAKDOWN)
+    np.testing.assert_allclose(total, ev.metrics["step_time_s"], rtol=1e-12)
+    reasons = np.array(ev.details["infeasible_reason"])
+    assert ((reasons == "") == ev.feasible).all()
+    assert ev.feasible.any() and (~ev.feasible).any()
+    assert (ev.metrics["step_time_s"][ev.feasible] > 0).all()
