@@ -332,3 +332,32 @@ def test_mfu_is_a_per_gpu_share_whatever_the_tensor_parallel_degree():
             ev.metrics["mfu"][i] * ev.metrics["latency_s"][i] * tp * sim.arch.peak_flops("bf16")
         )
         assert total < implied < 1.3 * total
+
+
+@pytest.mark.parametrize("workload", ["llama3_8b_chat", "mixtral_8x7b_chat", "deepseek_v3_chat"])
+def test_every_knob_combination_on_blackwell_runs_or_says_why(workload):
+    # all tunables at once, at valid values, on B200 (every dtype has a pipe there): finite
+    # metrics, prefill and decode breakdowns that sum to TTFT and TPOT, reasons exactly where
+    # a design is infeasible
+    sim = DOMAIN.simulator(DOMAIN.load_arch("b200"))
+    rng = np.random.default_rng(3)
+    n = 256
+    options = {
+        "sms": [74, 148, 296], "clock_mhz": [1200.0, 1856.0], "fp16_flops_per_clk_sm": [4096, 8192],
+        "hbm_bw_gbps": [3000.0, 7700.0], "hbm_gib": [80.0, 180.0], "l2_mib": [50.0, 126.0],
+        "l2_bytes_per_clk": [5120.0, 10240.0], "nvlink_gbps": [900.0, 1800.0],
+        "tp": [1, 2, 8, 16], "batch": [1, 64], "dtype": list(DTYPES),
+        "kv_dtype": ["bf16", "fp8"], "weight_bits": [0, 4], "attention": ["flash", "unfused"],
+        "scaling": ["tensor", "block"],
+    }  # fmt: skip
+    assert set(options) == set(sim.arch.tunable)  # a new knob joins this test
+    design = {k: rng.choice(np.array(v, dtype=object), n).tolist() for k, v in options.items()}
+    ev = sim.evaluate(design, DOMAIN.load_workload(workload), details=True)
+    for name, values in ev.metrics.items():
+        assert np.isfinite(values).all(), name
+    np.testing.assert_allclose(ev.details["prefill_kernel_s"].sum(axis=1), ev.metrics["ttft_s"],
+                               rtol=1e-9)  # fmt: skip
+    np.testing.assert_allclose(ev.details["decode_kernel_s"].sum(axis=1), ev.metrics["tpot_s"],
+                               rtol=1e-9)  # fmt: skip
+    reasons = np.array(ev.details["infeasible_reason"])
+    assert ((reasons == "") == ev.feasible).all()
