@@ -55,6 +55,30 @@ class Evaluation:
         return {k: float(v[i]) for k, v in self.metrics.items()}
 
 
+def check_feasibility(checks: Sequence[tuple[Any, Any]], n: int, details: bool = False):
+    """Which of ``n`` designs pass every check, and with ``details`` why each other one does not.
+
+    ``checks`` are in order, each ``(failing, why)``: a boolean mask over the designs (or a
+    scalar) and a function of a row index that says why that row fails. A design's reason is its
+    first failed check ('' when it runs); the masks are numpy, the strings are built only when
+    ``details`` asks for them.
+
+    Example:
+        >>> import numpy as np
+        >>> tp = np.array([1, 3, 8])
+        >>> ok, why = check_feasibility([(8 % tp != 0, lambda i: f"tp {tp[i]} does not divide 8"),
+        ...                              (tp > 4, lambda i: f"tp {tp[i]} > 4")], 3, details=True)
+        >>> ok.tolist(), why
+        ([True, False, False], ['', 'tp 3 does not divide 8', 'tp 8 > 4'])
+    """
+    fails = np.stack([np.broadcast_to(mask, (n,)) for mask, _ in checks])
+    failed = np.where(fails.any(axis=0), fails.argmax(axis=0), -1)
+    reasons = None
+    if details:
+        reasons = [checks[f][1](i) if f >= 0 else "" for i, f in enumerate(failed.tolist())]
+    return failed < 0, reasons
+
+
 @runtime_checkable
 class Workload(Protocol):
     """What the engine needs of a workload: a name (traces, records) and its serialisable form.

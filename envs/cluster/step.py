@@ -71,7 +71,7 @@ from typing import Any
 
 import numpy as np
 
-from ..._simulator import Evaluation, MetricSpec
+from ..._simulator import Evaluation, MetricSpec, check_feasibility
 from ..._space import Batch
 from ..gpu.training import (
     ADAM_BYTES_PER_PARAM,
@@ -226,10 +226,15 @@ class ClusterSimulator:
         nic_rate = np.asarray(full["nic_gbps"], float) * 1e9 / 8 * a.nic_efficiency
         cp_fabric = tp * cp > np.asarray(full["nvlink_domain"])
         torus = np.asarray(full["topology"]) != "fat_tree"
-        # rings run at the full rate on a torus (multi-dimensional rings; see .fabric)
-        cp_nic = np.where(torus, nic_rate, uplink_limited_rate(
-            nic_rate, ring_crossing(tp * cp, cp, a.leaf_gpus), oversub))  # fmt: skip
-        ring_link_bw = np.where(cp_fabric, cp_nic, self.gpu.arch.nvlink_gbps * 1e9 / 2)
+
+        def ring_rate(span, members):
+            """A ring of ``members`` ranks over ``span`` consecutive ranks: it crosses the fat
+            tree's spine once per leaf group, and runs at the full rate on a torus."""
+            crossing = ring_crossing(span, members, a.leaf_gpus)
+            return np.where(torus, nic_rate, uplink_limited_rate(nic_rate, crossing, oversub))
+
+        ring_link_bw = np.where(cp_fabric, ring_rate(tp * cp, cp),
+                                self.gpu.arch.nvlink_gbps * 1e9 / 2)  # fmt: skip
         ring = 3 * (cp - 1) * kv_chunk / ring_link_bw
         cp_exposed = np.maximum(ring - cp * attn_s, 0.0)
         per_kernel_total = per_kernel.sum(axis=1) + (cp - 1) * attn_s + cp_exposed
@@ -269,7 +274,7 @@ class ClusterSimulator:
         stride = a.gpus // pp
         cross = stride >= domain
         pp_rate = uplink_limited_rate(nic_rate, neighbour_crossing(stride, a.leaf_gpus), oversub)
-        pp_rate = self._on_torus(full, pp_rate, lambda r, shape, nodes: torus_shift_rate(
+        pp_rate = self._on_torus(full, pp_rate, nic_rate, lambda r, shape, nodes: torus_shift_rate(
             r, np.maximum(stride // nodes, 1), shape))  # fmt: skip
         p2p = boundary / np.where(cross, pp_rate, nvlink.bytes_per_s) + np.where(
             cross, nic.latency_s, nvlink.latency_s
@@ -284,7 +289,7 @@ class ClusterSimulator:
         inside = tp * ep <= domain
         ep_span = tp * cp * ep  # the expert group: consecutive data-parallel ranks
         ep_rate = uplink_limited_rate(nic_rate, group_crossing(ep_span, a.leaf_gpus), oversub)
-        ep_rate = self._on_torus(full, ep_rate, lambda r, shape, nodes: torus_all_to_all_rate(
+        ep_rate = self._on_torus(full, ep_rate, nic_rate, lambda r, shape, nodes: torus_all_to_all_rate(
             r, np.ceil(ep_span / nodes), shape))  # fmt: skip
         ep_nic = Link(ep_rate, nic.latency_s)
         a2a = np.where(inside, all_to_all(ep, routed, nvlink), all_to_all(ep, routed, ep_nic))
@@ -298,8 +303,7 @@ class ClusterSimulator:
         local = np.clip(domain // tp, 1, replicas)
         groups = np.maximum(replicas // local, 1)
         # one ring per rail across the domains of a stage's block of gpus / pp ranks
-        dp_rate = uplink_limited_rate(nic_rate, ring_crossing(stride, groups, a.leaf_gpus), oversub)
-        dp_nic = Link(np.where(torus, nic_rate, dp_rate), nic.latency_s)
+        dp_nic = Link(ring_rate(stride, groups), nic.latency_s)
         grads = hierarchical_all_reduce(local, groups, params_rank * 2.0, nvlink, dp_nic)
         # HSDP (zero_scope domain) shards inside the NVLink domain only: weights gather there
         hsdp = np.asarray(full["zero_scope"]) == "domain"
@@ -353,18 +357,18 @@ class ClusterSimulator:
         metrics["goodput"] = self._goodput(cfg, np.asarray(full["checkpoint_interval_min"], float))
         metrics["goodput_tokens_per_s"] = tokens * metrics["goodput"]
         capacity = self.gpu.arch.hbm_gib * _GIB * self.gpu.arch.memory_usable_fraction
-        failed, messages = self._checks(cfg, workload, full, dp, memory, capacity)
+        checks = self._checks(cfg, workload, full, dp, memory, capacity)
+        feasible, reasons = check_feasibility(checks, n, details)
         extra: dict[str, Any] = {}
-        if details:  # the reasons are strings: built only when asked for, per infeasible design
-            reasons = [messages[f](i) if f >= 0 else "" for i, f in enumerate(failed.tolist())]
+        if details:
             extra.update(compute_s=compute, bubble_s=bubble, pp_transfer_s=pp_transfer,
                          dp_exposed_s=dp_exposed, fabric_contention_s=contention,
                          fabric_busy_s=fabric_bytes / nic_rate,
                          optimizer_s=optimizer, dp=dp, microbatches=micro,
                          infeasible_reason=reasons)  # fmt: skip
-        return Evaluation(metrics=metrics, feasible=failed < 0, details=extra)
+        return Evaluation(metrics=metrics, feasible=feasible, details=extra)
 
-    def _on_torus(self, full, fat_tree_rate, torus_rate) -> np.ndarray:
+    def _on_torus(self, full, fat_tree_rate, nic_rate, torus_rate) -> np.ndarray:
         """``fat_tree_rate`` where the design's fabric is the fat tree; on a torus,
         ``torus_rate(nic_rate, shape, gpus_per_domain)`` per (domain count, dimensions) group."""
         topology = np.asarray(full["topology"])
@@ -372,7 +376,6 @@ class ClusterSimulator:
         if (topology == "fat_tree").all():
             return out
         a = self.arch
-        nic_rate = np.asarray(full["nic_gbps"], float) * 1e9 / 8 * a.nic_efficiency
         domain = np.asarray(full["nvlink_domain"], dtype=np.int64)
         for kind, dims in (("torus2d", 2), ("torus3d", 3)):
             for size in np.unique(domain[topology == kind]):
@@ -450,9 +453,9 @@ class ClusterSimulator:
         cp = np.asarray(full["cp"], dtype=np.float64)
         return state + np.maximum(first, last) / cp
 
-    def _checks(self, cfg, work, full, dp, memory, capacity):
-        """Each design's first failed feasibility check (-1: it runs), numpy over designs, and
-        per check a function of the row that says why (see :meth:`evaluate`'s reasons)."""
+    def _checks(self, cfg, work, full, dp, memory, capacity) -> list[tuple[np.ndarray, Any]]:
+        """The feasibility checks in order: per check, the mask of designs that fail it and a
+        function of the row that says why (``check_feasibility`` takes the first failed one)."""
         a = self.arch
         col = lambda key: np.asarray(full[key], dtype=np.int64)  # noqa: E731
         tp, pp, mb, cp, ep = col("tp"), col("pp"), col("microbatch"), col("cp"), col("ep")
@@ -483,6 +486,4 @@ class ClusterSimulator:
             (memory > capacity,
              lambda i: f"needs {memory[i] / _GIB:.1f} GiB per GPU, {capacity / _GIB:.1f} usable"),
         ]  # fmt: skip
-        fails = np.stack([np.broadcast_to(mask, dp.shape) for mask, _ in checks])
-        failed = np.where(fails.any(axis=0), fails.argmax(axis=0), -1)
-        return failed, [message for _, message in checks]
+        return checks

@@ -124,10 +124,8 @@ class GpuDesignSimulator(GpuSimulator):
         full = self._stacked(designs)
         ev = super().evaluate(full, workload, details=details)
         a = self.arch
-        sms = np.asarray(full["sms"], dtype=np.float64)
         stacks = np.asarray(full["hbm_stacks"], dtype=np.float64)
-        area = (sms * a.sm_mm2 + np.asarray(full["l2_mib"], float) * a.sram_mm2_per_mib
-                + stacks * a.hbm_phy_mm2 + a.nvlink_links * a.nvlink_phy_mm2)  # fmt: skip
+        area = self.die_area(full)
         cost = self.die_cost(area) + stacks * a.hbm_stack_gib * a.hbm_usd_per_gib
         power = self.full_load_power(full)
         tp = np.asarray(full["tp"], dtype=np.float64)
@@ -142,17 +140,22 @@ class GpuDesignSimulator(GpuSimulator):
             "full_load_power_w": power,
             "cost_per_mtoken_usd": (capex + energy_usd) / tokens * 1e6,
         }
-        feasible = ev.feasible & (area <= a.reticle_mm2)
-        extra = dict(ev.details)
-        if details:
-            reasons = list(extra["infeasible_reason"])
-            for i in np.flatnonzero(area > a.reticle_mm2):
-                reasons[i] = (
-                    reasons[i]
-                    or f"die of {area[i]:.0f} mm^2 exceeds the {a.reticle_mm2:.0f} mm^2 reticle"
-                )
-            extra["infeasible_reason"] = reasons
-        return Evaluation(metrics=metrics, feasible=feasible, details=extra)
+        return Evaluation(metrics=metrics, feasible=ev.feasible, details=ev.details)
+
+    def die_area(self, full: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Compute-die area per design, mm^2 (see the module docstring)."""
+        a = self.arch
+        sms = np.asarray(full["sms"], dtype=np.float64)
+        stacks = np.asarray(full["hbm_stacks"], dtype=np.float64)
+        return (sms * a.sm_mm2 + np.asarray(full["l2_mib"], float) * a.sram_mm2_per_mib
+                + stacks * a.hbm_phy_mm2 + a.nvlink_links * a.nvlink_phy_mm2)  # fmt: skip
+
+    def _checks(self, full, cfg, memory, capacity):
+        """The deployment's checks, and: the die fits the reticle."""
+        area, reticle = self.die_area(full), self.arch.reticle_mm2
+        return [*super()._checks(full, cfg, memory, capacity),
+                (area > reticle,
+                 lambda i: f"die of {area[i]:.0f} mm^2 exceeds the {reticle:.0f} mm^2 reticle")]  # fmt: skip
 
     def full_load_power(self, full: Mapping[str, np.ndarray]) -> np.ndarray:
         """The reference's dynamic power scaled by SMs x clock^3, plus idle and HBM power."""

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..._simulator import Evaluation, MetricSpec
+from ..._simulator import Evaluation, MetricSpec, check_feasibility
 from ..._space import Batch
 from .arch import BLOCK_SCALE_BYTES, DTYPE_BYTES, DTYPES, KV_DTYPES, QUANT_GROUP, GpuArch
 from .kernels import Device
@@ -217,16 +217,10 @@ class GpuSimulator:
         ]  # fmt: skip
 
     def _feasibility(self, full, cfg, memory, capacity, details: bool):
-        """Which designs run (numpy over designs) and, with ``details``, why each other one
-        cannot: its first failed check ('' when it runs)."""
-        checks = self._checks(full, cfg, memory, capacity)
+        """Which designs run and, with ``details``, why each other one cannot (its first failed
+        check of :meth:`_checks`)."""
         n = len(np.asarray(full["tp"]))
-        fails = np.stack([np.broadcast_to(mask, (n,)) for mask, _ in checks])
-        failed = np.where(fails.any(axis=0), fails.argmax(axis=0), -1)
-        reasons = None
-        if details:
-            reasons = [checks[f][1](i) if f >= 0 else "" for i, f in enumerate(failed.tolist())]
-        return failed < 0, reasons
+        return check_feasibility(self._checks(full, cfg, memory, capacity), n, details)
 
 
 def _index(levels: tuple[str, ...], values) -> np.ndarray:
