@@ -402,3 +402,18 @@ def test_a_bit_list_mapping_is_a_design_knob_value():
     )
     # the stride hits one bank under the plain mapping, four banks hashed: faster
     assert hashed.metrics["bandwidth_bps"][0] > 2 * plain.metrics["bandwidth_bps"][0]
+
+
+def test_trace_features_are_the_hand_counted_statistics():
+    from archgym_py.envs.dram import Trace
+
+    # four requests 64 B apart in one 8 KiB page, then a jump to another page; one write
+    trace = Trace("t", time_ns=[0.0, 10.0, 20.0, 30.0, 40.0],
+                  address=[0, 64, 128, 192, 1 << 20], is_write=[0, 0, 1, 0, 0])  # fmt: skip
+    f = trace.features()
+    assert f["read_fraction"] == 0.8
+    assert f["log2_rate_gbps"] == pytest.approx(np.log2(5 * 64 / 40.0))  # bytes per ns = GB/s
+    assert f["page_locality"] == 0.6  # requests 2-4 revisit the first page; 1 and 5 open one
+    assert f["stride_regularity"] == 0.75  # three of the four deltas are the commonest, 64
+    assert f["log2_footprint_pages"] == 1.0  # two distinct 4 KiB pages
+    assert f["burstiness"] == 0.0 and f["log2_requests"] == pytest.approx(np.log2(5))
