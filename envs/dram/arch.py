@@ -33,6 +33,10 @@ SCHEDULER_BUFFERS = ("Bankwise", "ReadWrite", "Shared")
 RESP_QUEUES = ("Fifo", "Reorder")
 REFRESH_POLICIES = ("NoRefresh", "AllBank", "PerBank")
 ARBITERS = ("Simple", "Fifo", "Reorder")
+#: How a GrpFrFcfsWm drain serves writes: the scheduler serves only writes until the low
+#: watermark (DRAMSys, Ramulator), or the drain moves the buffered writes into the per-bank
+#: command queues, where they issue among reads, and ends once they have moved (DRAMsim3).
+WRITE_DRAINS = ("Scheduler", "CommandQueues")
 
 #: Controller knobs a design space may override (names follow DRAMSys's McConfig keys).
 TUNABLE: dict[str, Field] = {
@@ -82,6 +86,12 @@ TUNABLE: dict[str, Field] = {
         "GrpFrFcfsWm: buffered writes that start a drain while no read waits",
         low=1,
         high=4096,
+    ),
+    "write_drain": Field(
+        str,
+        "GrpFrFcfsWm: a drain is served by the scheduler, or moves writes into the command "
+        "queues (ReadWrite buffer with command_queue_depth > 0)",
+        choices=WRITE_DRAINS,
     ),
     "max_row_hits": Field(
         int,

@@ -66,8 +66,8 @@ N_TIMING = 25
 
 # Columns of the configuration matrix (categorical knobs as their index in arch.py's tuples).
 PAGE, SCHED, BUF, RBS, RESPQ, REFP, MAXPOST, MAXPULL, ARB, MAT = range(10)
-RBS_RD, RBS_WR, CMDQ, WM_HI, WM_LO, HITCAP, CLOSE_AFTER, WM_IDLE = range(10, 18)
-N_CONFIG = 18
+RBS_RD, RBS_WR, CMDQ, WM_HI, WM_LO, HITCAP, CLOSE_AFTER, WM_IDLE, WDRAIN = range(10, 19)
+N_CONFIG = 19
 
 # Scheduler indices (arch.SCHEDULERS order).
 FIFO, FRFCFS, FRFCFS_GRP, GRP_FRFCFS_WM = range(4)
@@ -189,6 +189,69 @@ def _cmd_slot(ring, cc, t):
     return t
 
 
+@njit(cache=True, inline="always")
+def _move_in(b, d, t, q, qlen, wr, adm, cq, cq_t, depth, limit):
+    """Move up to ``limit`` of bank ``b``'s oldest direction-``d`` requests from the transaction
+    queue into its command queue at ``t``, while the queue (``depth`` entries for both
+    directions) has room; returns how many moved."""
+    moved = 0
+    seen = 0
+    for jq in range(qlen[b]):
+        if moved >= limit or cq[b, 0] + cq[b, 1] >= depth:
+            break
+        r = q[b, jq]
+        if wr[r] != d:
+            continue
+        seen += 1
+        if seen <= cq[b, d]:
+            continue  # already in the command queue
+        cq_t[r] = max(t, adm[r])
+        cq[b, d] += 1
+        moved += 1
+    return moved
+
+
+@njit(cache=True, inline="always")
+def _cq_candidates(b, L, T, q, wr, adm, row, cq, cq_t, orow, capped):
+    """Bank ``b``'s command-queue entries under a moving drain: the position in ``q[b]`` of the
+    first entry in queue order (moved in first, then admitted first) and of the first row hit
+    (-1: none). DRAMsim3 appends an entry when it moves in, so reads that waited out a drain
+    queue behind the writes it moved."""
+    first_k = -1
+    hit_k = -1
+    seen_rd = 0
+    seen_wr = 0
+    for jq in range(L):
+        r = q[b, jq]
+        if adm[r] > T:
+            break
+        if wr[r]:
+            seen_wr += 1
+            if seen_wr > cq[b, 1]:
+                continue  # still in the write buffer
+        else:
+            seen_rd += 1
+            if seen_rd > cq[b, 0]:
+                continue  # still in the read queue
+        if first_k < 0 or cq_t[r] < cq_t[q[b, first_k]]:
+            first_k = jq
+        if row[r] == orow and not capped and (hit_k < 0 or cq_t[r] < cq_t[q[b, hit_k]]):
+            hit_k = jq
+    return first_k, hit_k
+
+
+@njit(cache=True, inline="always")
+def _reads_follow(cc, nb, t, q, qlen, wr, adm, cq, cq_t, depth, occ, ch_cq, last_free):
+    """A moving drain has ended at ``t``: waiting reads move into every bank of channel ``cc``
+    with room."""
+    for bb in range(nb):
+        b = cc * nb + bb
+        m = _move_in(b, 0, t, q, qlen, wr, adm, cq, cq_t, depth, 1 << 62)
+        occ[cc, 0] -= m
+        ch_cq[cc] += m
+    last_free[cc, 0] = t
+
+
 @njit(cache=True)
 def _quantiles(v, out, i_mean, i_p95, i_p99):
     """Mean, p95 and p99 of ``v`` into ``out``; 0 when ``v`` is empty (a trace without reads has
@@ -220,6 +283,9 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
     rbs_rd, rbs_wr, depth, wm_hi, wm_lo, hitcap, close_after, wm_idle = (
         c[RBS_RD], c[RBS_WR], c[CMDQ], c[WM_HI], c[WM_LO], c[HITCAP], c[CLOSE_AFTER], c[WM_IDLE],
     )  # fmt: skip
+    # DRAMsim3's drain: writes move from the write buffer into the per-bank command queues (which
+    # reads and writes share) until the batch has moved, and issue there among the reads
+    mv = sched == GRP_FRFCFS_WM and buf == 1 and depth > 0 and c[WDRAIN] == 1
     t_cl, t_cwl, t_rcd, t_rp, t_ras, t_rc = tim[CL], tim[CWL], tim[RCD], tim[RP], tim[RAS], tim[RC]
     t_ccds, t_ccdl, t_rrds, t_rrdl, t_faw = tim[CCD_S], tim[CCD_L], tim[RRD_S], tim[RRD_L], tim[FAW]
     t_wr, t_wtrs, t_wtrl, t_rtp, t_rtrs = tim[WR], tim[WTR_S], tim[WTR_L], tim[RTP], tim[RTRS]
@@ -264,6 +330,8 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
     ch_mode_t = np.zeros(NCH, np.int64)
     ch_batch = np.zeros(NCH, np.int64)  # writes left in the current drain
     drain_reads = np.zeros(nbt, np.int64)  # reads a bank still issues during a drain
+    cq = np.zeros((nbt, 2), np.int64)  # moving drains: reads and writes in each command queue
+    ch_cq = np.zeros(NCH, np.int64)
 
     open_row = np.full(nbt, -1, np.int64)
     b_act_ready = np.zeros(nbt, np.int64)
@@ -304,6 +372,7 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
     n_acts = 0
 
     adm = np.full(n, INF, np.int64)
+    cq_t = np.zeros(n, np.int64)  # moving drains: when a request entered its command queue
     done = np.empty(n, np.int64)
     fifo_resp = np.empty(n, np.int64)
     resp = np.empty(n, np.int64)
@@ -368,7 +437,17 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
         for cc in range(NCH):
             if ch_cnt[cc] > 0:
                 t = max(ch_next[cc], ch_oldest[cc], ch_floor[cc])
-                if watermark and not ch_wmode[cc] and ch_rd[cc] == 0 and ch_wr[cc] < wm_idle:
+                if mv and ch_cq[cc] == 0:  # only buffered writes: wait until a drain starts
+                    w = occ[cc, 1]
+                    if w < wm_hi and w < wm_idle and ta < INF:
+                        continue
+                elif (
+                    not mv
+                    and watermark
+                    and not ch_wmode[cc]
+                    and ch_rd[cc] == 0
+                    and ch_wr[cc] < wm_idle
+                ):
                     if ta < INF:
                         continue  # too few writes to start an idle drain: wait for more
                     t = max(t, last_adm)  # the trace is exhausted: drain what is left
@@ -387,7 +466,23 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
             blocked = False
             q[b, qlen[b]] = j
             qlen[b] += 1
-            if buf != 0 and b_dir[b, d] >= (wdepth if d else depth):  # in the transaction queue
+            if mv:
+                # straight to its bank's command queue when nothing of its direction is ahead
+                # of it there and its direction is moving (reads unless a drain runs)
+                if (d == (1 if ch_wmode[cc] else 0) and cq[b, d] == b_dir[b, d]
+                        and cq[b, 0] + cq[b, 1] < depth):  # fmt: skip
+                    cq[b, d] += 1
+                    cq_t[j] = ta
+                    ch_cq[cc] += 1
+                    if d:
+                        ch_batch[cc] -= 1
+                        if ch_batch[cc] <= 0:
+                            ch_wmode[cc] = False
+                            _reads_follow(cc, NB, ta, q, qlen, wr, adm, cq, cq_t, depth, occ,
+                                          ch_cq, last_free)  # fmt: skip
+                else:
+                    occ[cc, d] += 1
+            elif buf != 0 and b_dir[b, d] >= (wdepth if d else depth):  # in the transaction queue
                 occ[cc, d if buf == 1 else 0] += 1
             b_dir[b, d] += 1
             if ch_cnt[cc] == 0:
@@ -437,7 +532,27 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
 
         # ---------------------------------------------------------------- write-drain mode
         serve = -1  # direction served (-1: both)
-        if watermark:
+        if mv:
+            w = occ[cc, 1]
+            if (
+                not ch_wmode[cc]
+                and w > 0
+                and (w >= wm_hi or (ch_cq[cc] == 0 and (w >= wm_idle or ta == INF)))
+            ):
+                ch_wmode[cc] = True
+                ch_batch[cc] = w
+                for bb in range(NB):
+                    b = cc * NB + bb
+                    m = _move_in(b, 1, T, q, qlen, wr, adm, cq, cq_t, depth, ch_batch[cc])
+                    ch_batch[cc] -= m
+                    occ[cc, 1] -= m
+                    ch_cq[cc] += m
+                last_free[cc, 1] = T
+                if ch_batch[cc] <= 0:  # the whole batch moved: reads move in again
+                    ch_wmode[cc] = False
+                    _reads_follow(cc, NB, T, q, qlen, wr, adm, cq, cq_t, depth, occ, ch_cq,
+                                  last_free)  # fmt: skip
+        elif watermark:
             if ch_wmode[cc] and (ch_batch[cc] <= 0 or ch_wr[cc] == 0):
                 ch_wmode[cc] = False
                 ch_mode_t[cc] = T
@@ -483,6 +598,9 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
             grp_k = -1
             seen_rd = 0
             seen_wr = 0
+            if mv:  # its command queue, oldest first in the order entries moved in
+                first_k, hit_k = _cq_candidates(b, L, T, q, wr, adm, row, cq, cq_t, orow, capped)
+                L = 0  # the scan below is for the other structures
             for jq in range(L):
                 r = q[b, jq]
                 if adm[r] > T:
@@ -525,6 +643,8 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
             # the bank prepares its next access once the request is here and its previous
             # column command has issued (and, batching writes, once its direction is served)
             t0 = max(adm[r], b_last_cas[b] + 1)
+            if mv:
+                t0 = max(t0, cq_t[r])
             if watermark and wr[r] == serve:  # the direction served since the last switch
                 t0 = max(t0, ch_mode_t[cc])
             t_pre = -1
@@ -613,7 +733,7 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
         bus_last_rank[cc] = rank[r]
         bus_used[cc] = True
         ch_last_wr[cc] = wr[r]
-        if watermark and ch_wmode[cc]:
+        if watermark and not mv and ch_wmode[cc]:
             if wr[r]:
                 ch_batch[cc] -= 1
             else:
@@ -638,11 +758,28 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
         qlen[b] = L - 1
         if buf == 0:
             last_free[b, 0] = t_c
+        elif mv:
+            cq[b, d] -= 1
+            ch_cq[cc] -= 1
         elif b_dir[b, d] > (wdepth if d else depth):
             fd = d if buf == 1 else 0
             occ[cc, fd] -= 1
             last_free[cc, fd] = t_c
         b_dir[b, d] -= 1
+        if mv:  # the freed command-queue entry takes the bank's next write (draining) or read
+            dd = 1 if ch_wmode[cc] else 0
+            m = _move_in(b, dd, t_c, q, qlen, wr, adm, cq, cq_t, depth,
+                         ch_batch[cc] if dd else n)  # fmt: skip
+            occ[cc, dd] -= m
+            ch_cq[cc] += m
+            if m > 0:
+                last_free[cc, dd] = t_c
+            if dd:
+                ch_batch[cc] -= m
+                if ch_batch[cc] <= 0 or occ[cc, 1] == 0:  # the batch has moved: reads follow
+                    ch_wmode[cc] = False
+                    _reads_follow(cc, NB, t_c, q, qlen, wr, adm, cq, cq_t, depth, occ, ch_cq,
+                                  last_free)  # fmt: skip
         ch_cnt[cc] -= 1
         if d:
             ch_wr[cc] -= 1

@@ -18,6 +18,7 @@ from .arch import (
     RESP_QUEUES,
     SCHEDULER_BUFFERS,
     SCHEDULERS,
+    WRITE_DRAINS,
     DramArch,
 )
 from .mapping import compile_mapping, decode
@@ -58,6 +59,7 @@ _CATEGORICAL = {
     "resp_queue": (K.RESPQ, RESP_QUEUES),
     "refresh_policy": (K.REFP, REFRESH_POLICIES),
     "arbiter": (K.ARB, ARBITERS),
+    "write_drain": (K.WDRAIN, WRITE_DRAINS),
 }
 _INTEGER = {
     "request_buffer_size": K.RBS,
@@ -113,7 +115,7 @@ class DramSimulator:
             refresh_policy, refresh_max_postponed, refresh_max_pulledin, arbiter,
             max_active_transactions, address_mapping, read_buffer_size, write_buffer_size,
             command_queue_depth, write_drain_high, write_drain_low, write_drain_idle_writes,
-            max_row_hits, close_after_hits``) and keeps the rest.
+            write_drain, max_row_hits, close_after_hits``) and keeps the rest.
     """
 
     metrics = METRICS
@@ -413,6 +415,8 @@ def _canonical(cfg: np.ndarray) -> np.ndarray:
     cfg[no_drain, K.WM_HI] = 0
     cfg[no_drain, K.WM_LO] = 0
     cfg[no_drain, K.WM_IDLE] = 1
+    # a drain moves writes into command queues only behind a ReadWrite transaction queue
+    cfg[no_drain | ~read_write | (cfg[:, K.CMDQ] == 0), K.WDRAIN] = 0
     no_refresh = cfg[:, K.REFP] == REFRESH_POLICIES.index("NoRefresh")
     cfg[no_refresh, K.MAXPOST] = 0
     cfg[no_refresh, K.MAXPULL] = 0

@@ -216,3 +216,52 @@ def test_a_capped_page_closes_a_row_after_n_accesses():
     assert value(capped, "n_act") == 3  # accesses 1, 4, 7 open the row
     assert value(capped, "row_hit_rate") == 5 / 8
     assert value(capped, "row_conflicts") == 0  # closed in time: no precharge on demand
+
+
+MOVING = {
+    "scheduler": "GrpFrFcfsWm",
+    "scheduler_buffer": "ReadWrite",
+    "write_drain_high": 1.0,
+    "write_drain_low": 0.0,
+    "write_drain": "CommandQueues",
+}
+
+
+def test_a_moving_drain_frees_write_buffer_entries_as_its_writes_move():
+    # four writes at once into a 2-entry write buffer in front of 4-entry command queues. The
+    # full buffer starts a drain that moves both writes into their bank's command queue, so the
+    # next two are accepted on arrival too (DRAMsim3); a drain served by the scheduler holds an
+    # entry until the write's column command, so the third waits for the first WR (tRCD later)
+    tr = trace([(0.0, addr(0, 0, 3, i), True) for i in range(4)])
+    sizes = {"read_buffer_size": 2, "write_buffer_size": 2, "command_queue_depth": 4}
+    moving = evaluate(tr, **MOVING, **sizes)
+    gap = value(moving, "latency_s") - value(moving, "controller_latency_s")
+    assert cycles(gap) == THINK
+    served = evaluate(tr, **{**MOVING, "write_drain": "Scheduler"}, **sizes)
+    gap = value(served, "latency_s") - value(served, "controller_latency_s")
+    assert gap / CK >= THINK + ARCH.trcd_ck / 2  # writes 3 and 4 wait at least tRCD
+
+
+def test_a_moving_drain_ends_when_its_writes_have_moved_and_reads_queue_behind_them():
+    # alternating reads and writes to one row, all at t = 0, 32-entry read queue and write
+    # buffer, 8-entry command queues: each full write buffer is one drain, its 32 writes issue
+    # back to back behind the reads already queued, and reads moved in afterwards follow them:
+    # one switch to writes and one back per batch (the last reads end the trace). DRAMsim3 runs
+    # this trace in 21 runs, every write run 32 long: 20 switches
+    n = 640  # 320 writes: 10 batches
+    design = {**MOVING, "read_buffer_size": 32, "write_buffer_size": 32, "command_queue_depth": 8}
+    ev = evaluate(stream_rw(n), **design)
+    assert value(ev, "n_rd") + value(ev, "n_wr") == n
+    assert value(ev, "bus_turnarounds") == 2 * 10
+    lat = SIM.latencies_s({**QUIET, **design}, stream_rw(n))
+    is_write = stream_rw(n).is_write[np.argsort(lat, kind="stable")]
+    runs = np.diff(np.flatnonzero(np.diff(np.r_[-1, is_write.astype(int), -1]) != 0))
+    assert runs[1::2].tolist() == [32] * 10  # every write run is one whole batch
+
+
+def test_the_moving_drain_needs_a_transaction_queue_to_matter():
+    # without command queues (depth 0) there is nothing to move into: the scheduler's drain
+    tr = stream_rw(64)
+    a = evaluate(tr, **MOVING, command_queue_depth=0)
+    b = evaluate(tr, **{**MOVING, "write_drain": "Scheduler"}, command_queue_depth=0)
+    assert value(a, "latency_s") == value(b, "latency_s")
