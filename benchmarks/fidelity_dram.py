@@ -12,7 +12,8 @@ BankGroup | Column | offset mapping): DRAMsim3 reads an ``.ini`` written here fr
 timing set (so CL 16, not its own CL 17 config), and this model is configured as DRAMsim3's
 controller: a 32-entry read queue and write buffer in front of 8-entry per-bank command queues,
 writes drained in batches when the write buffer fills (``GrpFrFcfsWm``, watermarks 1.0 / 0.0)
-or, with no read waiting, once more than 8 are buffered,
+or, with no read waiting, once more than 8 are buffered, a drain moving the writes into the
+command queues (``write_drain: CommandQueues``),
 FR-FCFS with DRAMsim3's 4-hit cap, all-bank refresh, no front-end delay.
 
 Traces (generated here, 20,000 requests each): a stream, random reads, random reads and writes
@@ -32,8 +33,9 @@ Targets (issue 11): bandwidth within 5% on every saturating trace, mean read lat
 at <= 50% load, row-hit rate within 3 points, the same open/closed ranking on every trace.
 Where the two differ by construction: DRAMsim3 merges a read with a buffered write to the same
 address and drops a write over a buffered one (this model serves every request; the traces here
-rarely repeat an address within a buffer's span); DRAMsim3 moves a write into a command queue
-only while draining, this model lets the oldest writes of a bank wait in its command queue.
+rarely repeat an address within a buffer's span); DRAMsim3's trace front end adds one request
+per cycle and its controller moves one transaction per cycle into the command queues, this
+model admits and moves at once.
 """
 
 from __future__ import annotations

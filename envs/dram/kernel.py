@@ -29,7 +29,12 @@ Model (times are integer clock cycles of the device):
   ``write_drain_idle_writes`` are buffered (Ramulator: 1; DRAMsim3: 9), and back to
   reads when they fall to the low watermark while reads wait (Ramulator's watermark controller,
   DRAMSys's GrpFrFcfsWm); a switch pays the bus turnaround once per batch. Writes held below
-  that threshold drain once the trace has no more requests.
+  that threshold drain once the trace has no more requests. With ``write_drain`` CommandQueues
+  (DRAMsim3; ReadWrite buffer, command queues of d > 0 entries shared by both directions) a
+  drain instead moves the buffered writes into their banks' command queues, each entry freeing
+  its buffer slot as it moves; the drain ends once the writes counted at its start have moved,
+  reads move in only outside drains, and a bank serves its queue in the order entries moved in
+  (row hits first). Moves happen at once, where DRAMsim3 moves one transaction per cycle.
 * **Timing.** Per bank: tRCD, tRP, tRAS, tRC, tRTP, tWR; per rank: tRRD_S, tFAW (a window of the
   last four ACTs), tCCD_S, tWTR_S; per bank group: tRRD_L, tCCD_L, tWTR_L; per channel: the data
   bus (bursts in issue order; a write after a read waits tRTW = CL + BL/2 - CWL + the spec's
