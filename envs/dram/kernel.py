@@ -217,7 +217,7 @@ def _move_in(b, d, t, q, qlen, wr, adm, cq, cq_t, depth, limit):
 
 
 @njit(cache=True, inline="always")
-def _cq_candidates(b, L, T, q, wr, adm, row, cq, cq_t, orow, capped):
+def _cq_candidates(b, L, T, q, wr, adm, row, cq, cq_t, orow):
     """Bank ``b``'s command-queue entries under a moving drain: the position in ``q[b]`` of the
     first entry in queue order (moved in first, then admitted first) and of the first row hit
     (-1: none). DRAMsim3 appends an entry when it moves in, so reads that waited out a drain
@@ -240,7 +240,7 @@ def _cq_candidates(b, L, T, q, wr, adm, row, cq, cq_t, orow, capped):
                 continue  # still in the read queue
         if first_k < 0 or cq_t[r] < cq_t[q[b, first_k]]:
             first_k = jq
-        if row[r] == orow and not capped and (hit_k < 0 or cq_t[r] < cq_t[q[b, hit_k]]):
+        if row[r] == orow and (hit_k < 0 or cq_t[r] < cq_t[q[b, hit_k]]):
             hit_k = jq
     return first_k, hit_k
 
@@ -604,7 +604,7 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
             seen_rd = 0
             seen_wr = 0
             if mv:  # its command queue, oldest first in the order entries moved in
-                first_k, hit_k = _cq_candidates(b, L, T, q, wr, adm, row, cq, cq_t, orow, capped)
+                first_k, hit_k = _cq_candidates(b, L, T, q, wr, adm, row, cq, cq_t, orow)
                 L = 0  # the scan below is for the other structures
             for jq in range(L):
                 r = q[b, jq]
@@ -624,12 +624,12 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
                     first_k = jq
                     if sched == FIFO or orow < 0:
                         break
-                if row[r] == orow and not capped:
+                if row[r] == orow:
                     if hit_k < 0:
                         hit_k = jq
                         if sched != FRFCFS_GRP:
                             break
-                    if sched == FRFCFS_GRP and wr[r] == ch_last_wr[cc]:
+                    if sched == FRFCFS_GRP and not capped and wr[r] == ch_last_wr[cc]:
                         hazard = False
                         for jj in range(jq):
                             r2 = q[b, jj]
@@ -641,47 +641,68 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
                             break
             if first_k < 0:
                 continue
-            k = grp_k if grp_k >= 0 else (hit_k if hit_k >= 0 else first_k)
-            r = q[b, k]
-            rk_i = cc * NR + rank[r]
-            g_i = cc * NR * NBG_R + bgk[r]
-            # the bank prepares its next access once the request is here and its previous
-            # column command has issued (and, batching writes, once its direction is served)
-            t0 = max(adm[r], b_last_cas[b] + 1)
-            if mv:
-                t0 = max(t0, cq_t[r])
-            if watermark and wr[r] == serve:  # the direction served since the last switch
-                t0 = max(t0, ch_mode_t[cc])
-            t_pre = -1
-            t_act = -1
-            if orow == row[r]:
-                t_c = max(t0, b_cas_ready[b])
+            # a row that served max_row_hits accesses no longer puts its hits before an older
+            # miss, but, as DRAMsim3 arbitrates a precharge only once it could issue, a hit that
+            # can issue before the miss's precharge still goes first
+            late_k = -1
+            if capped and hit_k >= 0 and row[q[b, first_k]] != orow:
+                k = first_k
+                late_k = hit_k
+            elif capped:
+                k = first_k
             else:
-                if orow >= 0:
-                    t_pre = max(t0, b_pre_ready[b])
-                    t_a = t_pre + t_rp
+                k = grp_k if grp_k >= 0 else (hit_k if hit_k >= 0 else first_k)
+            wall = INF
+            k0 = c0 = p0 = a0 = -1
+            for attempt in range(2 if late_k >= 0 else 1):
+                if attempt == 1:
+                    k = late_k
+                r = q[b, k]
+                rk_i = cc * NR + rank[r]
+                g_i = cc * NR * NBG_R + bgk[r]
+                # the bank prepares its next access once the request is here and its previous
+                # column command has issued (and, batching writes, once its direction is served)
+                t0 = max(adm[r], b_last_cas[b] + 1)
+                if mv:
+                    t0 = max(t0, cq_t[r])
+                if watermark and wr[r] == serve:  # the direction served since the last switch
+                    t0 = max(t0, ch_mode_t[cc])
+                t_pre = -1
+                t_act = -1
+                if orow == row[r]:
+                    t_c = max(t0, b_cas_ready[b])
                 else:
-                    t_a = t0
-                t_a = max(t_a, b_act_ready[b])
-                t_a = max(t_a, r_last_act[rk_i] + t_rrds)
-                t_a = max(t_a, g_last_act[g_i] + t_rrdl)
-                t_a = max(t_a, faw[rk_i, faw_pos[rk_i]] + t_faw)
-                t_act = t_a
-                t_c = t_a + t_rcd
-            t_c = max(t_c, r_last_cas[rk_i] + t_ccds)
-            t_c = max(t_c, g_last_cas[g_i] + t_ccdl)
-            t_c = max(t_c, ch_next[cc])
-            latency = t_cwl if wr[r] else t_cl
-            if bus_used[cc]:
-                if bus_last_rank[cc] != rank[r]:
-                    t_c = max(t_c, bus_free[cc] + t_rtrs - latency)
-                else:
-                    t_c = max(t_c, bus_free[cc] - latency)
-                    if wr[r]:
-                        t_c = max(t_c, last_rd_cas[cc] + t_rtw)
-            if not wr[r]:
-                t_c = max(t_c, r_last_wr_end[rk_i] + t_wtrs)
-                t_c = max(t_c, g_last_wr_end[g_i] + t_wtrl)
+                    if orow >= 0:
+                        t_pre = max(t0, b_pre_ready[b])
+                        t_a = t_pre + t_rp
+                    else:
+                        t_a = t0
+                    t_a = max(t_a, b_act_ready[b])
+                    t_a = max(t_a, r_last_act[rk_i] + t_rrds)
+                    t_a = max(t_a, g_last_act[g_i] + t_rrdl)
+                    t_a = max(t_a, faw[rk_i, faw_pos[rk_i]] + t_faw)
+                    t_act = t_a
+                    t_c = t_a + t_rcd
+                t_c = max(t_c, r_last_cas[rk_i] + t_ccds)
+                t_c = max(t_c, g_last_cas[g_i] + t_ccdl)
+                t_c = max(t_c, ch_next[cc])
+                latency = t_cwl if wr[r] else t_cl
+                if bus_used[cc]:
+                    if bus_last_rank[cc] != rank[r]:
+                        t_c = max(t_c, bus_free[cc] + t_rtrs - latency)
+                    else:
+                        t_c = max(t_c, bus_free[cc] - latency)
+                        if wr[r]:
+                            t_c = max(t_c, last_rd_cas[cc] + t_rtw)
+                if not wr[r]:
+                    t_c = max(t_c, r_last_wr_end[rk_i] + t_wtrs)
+                    t_c = max(t_c, g_last_wr_end[g_i] + t_wtrl)
+                if attempt == 0 and late_k >= 0:
+                    wall = t_pre  # the miss's precharge
+                    k0, c0, p0, a0 = k, t_c, t_pre, t_act
+                elif attempt == 1 and t_c >= wall:  # the precharge could issue first: the miss
+                    k, t_c, t_pre, t_act = k0, c0, p0, a0
+                    r = q[b, k]
             if t_c < best_cas or (t_c == best_cas and r < best_r):
                 best_cas = t_c
                 best_r = r

@@ -146,20 +146,30 @@ def test_watermarks_are_checked():
         evaluate(stream_rw(8), scheduler="GrpFrFcfsWm", write_drain_high=0.2, write_drain_low=0.5)
 
 
-def test_the_row_hit_cap_lets_an_older_miss_in_after_n_hits():
-    # row 5 of bank 0 is opened by a first read; later a miss to row 9 arrives just before ten
-    # hits to row 5. FR-FCFS serves the hits first; capped at 4 accesses per row, the miss goes
-    # after 3 more hits.
-    first = [(0.0, addr(0, 0, 5, 0), False)]
-    burst = [(1000.0, addr(0, 0, 9, 0), False)] + [
-        (1000.0, addr(0, 0, 5, 1 + i), False) for i in range(10)
-    ]
-    tr = trace(first + burst)
-    uncapped = np.round(SIM.latencies_s(QUIET, tr) / CK).astype(int)
+def test_the_row_hit_cap_lets_an_older_miss_in_once_its_precharge_could_issue():
+    # row 5 of bank 0 is opened by a read; a miss to row 9 queues behind it, then ten hits to
+    # row 5. Capped at 4 accesses the miss precharges once the row has served 4 and its PRE can
+    # issue (DRAMsim3 arbitrates a precharge only when it is ready; a ready hit goes until then).
+    # Alone, back-to-back hits tCCD_L (6) apart always beat the PRE (tRTP = 9 after the last
+    # RD): all ten go first, the PRE tRTP after the last. Sharing the bus with two other bank
+    # groups, bank 0 reads every 12 cycles and the PRE is ready 9 after its 4th access: 3 hits
+    # go first. Both orders are DRAMsim3's on these traces (command traces, CMD_TRACE build).
+    alone = [(0.0, addr(0, 0, 5, 0), False), (0.0, addr(0, 0, 9, 0), False)]
+    alone += [(0.0, addr(0, 0, 5, 1 + i), False) for i in range(10)]
+    lat = np.round(SIM.latencies_s({**QUIET, "max_row_hits": 4}, trace(alone)) / CK).astype(int)
+    assert int(np.sum(lat[2:] < lat[1])) == 10
+    last_rd = lat[2:].max() - ARCH.cl_ck - ARCH.burst_ck
+    miss_rd = lat[1] - ARCH.cl_ck - ARCH.burst_ck
+    assert miss_rd == last_rd + ARCH.trtp_ck + ARCH.trp_ck + ARCH.trcd_ck
+    shared = [(0.0, addr(0, 0, 5, 0), False), (0.0, addr(0, 0, 9, 0), False)]
+    for i in range(10):
+        shared += [(0.0, addr(g, 0, 5, i + (g == 0)), False) for g in range(3)]
+    tr = trace(shared)
     capped = np.round(SIM.latencies_s({**QUIET, "max_row_hits": 4}, tr) / CK).astype(int)
-    assert uncapped[1] > uncapped[2:].max()  # the miss is served last
-    served_before_miss = int(np.sum(capped[2:] < capped[1]))
-    assert served_before_miss == 3
+    bank0_hits = capped[2::3]
+    assert int(np.sum(bank0_hits < capped[1])) == 3
+    uncapped = np.round(SIM.latencies_s(QUIET, tr) / CK).astype(int)
+    assert int(np.sum(uncapped[2::3] < uncapped[1])) == 10  # no cap: every hit first
     ev = evaluate(tr, max_row_hits=4)
     assert value(ev, "row_conflicts") == 2  # to row 9, then back to row 5
 
