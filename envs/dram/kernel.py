@@ -18,7 +18,8 @@ Model (times are integer clock cycles of the device):
   within the direction it serves), or the oldest hit of the last column command's direction else
   FrFcfs's choice (FrFcfsGrp, never overtaking an earlier access to the same column). With
   ``max_row_hits`` N > 0, a row that served N accesses stops winning over an older miss to its
-  bank (DRAMsim3's precharge arbitration caps hits at 4). Among the banks' candidates the one
+  bank once the miss's precharge could issue first (DRAMsim3's precharge arbitration caps hits
+  at 4, and only arbitrates a precharge that is ready: a hit that can issue before it goes). Among the banks' candidates the one
   whose column command can issue first wins, ties to the oldest.
 * **Row commands overlap transfers.** A candidate's PRE and ACT are prepared by its bank as soon
   as the request is buffered and the bank's previous column command has issued, not when the
