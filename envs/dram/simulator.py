@@ -119,7 +119,9 @@ class DramSimulator:
     """
 
     metrics = METRICS
-    version = "dram-model/2"
+    # /3: max_row_hits arbitrated as DRAMsim3 does, the write_drain knob. Designs without a row-hit
+    # cap and with the scheduler's drain (every DRAM env's space) behave exactly as in /2.
+    version = "dram-model/3"
     #: Designs an exhaustive search hands over per call: all of DRAM-v0 at once, so identical
     #: and twin configurations are found across the whole space, not within chunks.
     max_batch = 1 << 21
