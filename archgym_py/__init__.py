@@ -21,7 +21,14 @@ from ._arch import Arch
 from ._domain import Domain
 from ._env import ArchEnv, EnvCore, make_core
 from ._envspec import EnvSpec, load_env_spec
-from ._errors import ArchGymError, DesignError, ObjectiveError, SpecError, WorkloadError
+from ._errors import (
+    ArchGymError,
+    DesignError,
+    ObjectiveError,
+    OffGridWarning,
+    SpecError,
+    WorkloadError,
+)
 from ._objective import MetricBound, Objective
 from ._params import Boolean, Categorical, Integer, Parameter, PowerOfTwo, Real
 from ._record import EpisodeRecord, ReplayReport, replay
@@ -63,6 +70,7 @@ __all__ = [
     "MetricSpec",
     "Objective",
     "ObjectiveError",
+    "OffGridWarning",
     "Parameter",
     "PowerOfTwo",
     "Real",

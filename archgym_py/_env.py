@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from gymnasium import spaces
 from ._arch import Arch
 from ._cache import cache_key, load_entry, store_entry
 from ._envspec import EnvSpec, load_env_spec, shipped_env_spec
-from ._errors import ArchGymError, unknown_name
+from ._errors import ArchGymError, OffGridWarning, unknown_name
 from ._objective import Objective
 from ._record import EpisodeRecord
 from ._simulator import Evaluation, Simulator, Workload
@@ -69,6 +70,20 @@ class EnvCore:
         if arch is not None:  # the spec's space was checked against its default arch only
             domain.check_space(self.spec.space, self.arch)
         self.space: DesignSpace = self.spec.space_for(self.arch, self.workload)
+        #: Knobs the base architecture sets off the space's levels: ``{name: (value, level)}``.
+        #: Episodes start from the level (actions move on levels); :meth:`base_batch` is exact.
+        self.off_grid = self.spec.space.off_grid(domain.arch_defaults(self.arch))
+        if self.off_grid and arch is not None and not self._is_default_arch():
+            knobs = ", ".join(
+                f"{k}={v!r} (nearest level {lv!r})" for k, (v, lv) in self.off_grid.items()
+            )
+            warnings.warn(
+                f"{self.spec.id}: base architecture {self.arch.name!r} sets {knobs} off the design "
+                "space's levels; episodes start from the nearest level, and `archgym eval --arch` "
+                "(EnvCore.base_batch) evaluates the architecture's own values",
+                OffGridWarning,
+                stacklevel=3,
+            )
         self.backend = backend if isinstance(backend, str) else "object"
         self.surrogate_path = None if surrogate is None else str(surrogate)
         if isinstance(backend, str):
@@ -199,6 +214,23 @@ class EnvCore:
             "max_steps": self.max_steps,
             "action_type": self.action_type,
         }
+
+    def _is_default_arch(self) -> bool:
+        """Whether the base architecture is the env's own default (whose off-grid knobs, if
+        any, the env documents: no warning for passing it explicitly)."""
+        default = self.spec.domain.load_arch(self.spec.default_arch)
+        return self.arch.to_dict() == default.to_dict()
+
+    def base_batch(self, design: Mapping[str, Any] | None = None) -> Batch:
+        """A batch of one design: ``design`` (a partial design, checked against the space), with
+        every knob it leaves out at the base architecture's own value, off the space's levels
+        included (``off_grid``), where the space's default would be the nearest level."""
+        given = dict(design or {})
+        full = self.space.validate(given, partial=True, check_constraints=False)
+        for name, (value, _) in self.off_grid.items():
+            if name not in given:
+                full[name] = value
+        return {p.name: np.asarray([full[p.name]], dtype=p.dtype) for p in self.space.params}
 
     def evaluate(self, batch: Batch) -> tuple[Evaluation, np.ndarray, np.ndarray, np.ndarray]:
         """Simulate a batch; return the evaluation, rewards, feasibility and target-met masks."""

@@ -26,6 +26,11 @@ class ObjectiveError(ArchGymError, ValueError):
     """An objective refers to an unknown metric or has an invalid weight, target or bound."""
 
 
+class OffGridWarning(UserWarning):
+    """A base architecture sets a tuned knob to a value that is not one of the design space's
+    levels: episodes start from the nearest level; ``archgym eval`` evaluates the value itself."""
+
+
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """Return ``" (did you mean 'x'?)"`` for the closest choice, or ``""`` when none is close."""
     by_lower = {str(c).lower(): str(c) for c in choices}

@@ -136,18 +136,34 @@ class DesignSpace:
         """
         import dataclasses
 
+        off = self.off_grid(defaults)
         params = []
         for p in self.params:
             if p.name in defaults:
-                value = defaults[p.name]
-                try:
-                    value = p.check(value)
-                except DesignError:
-                    index = np.clip(p.to_index(np.asarray([value])), 0, p.n_levels - 1)
-                    value = _plain(p.from_index(index)[0])
+                value = off[p.name][1] if p.name in off else p.check(defaults[p.name])
                 p = dataclasses.replace(p, default=value)
             params.append(p)
         return DesignSpace(params, self.constraints, name=self.name, constants=self.constants)
+
+    def off_grid(self, values: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+        """The parameters whose value in ``values`` is not one of their levels, each with
+        ``(value, nearest level)``; parameters absent from ``values`` are skipped.
+
+        >>> from archgym_py._params import PowerOfTwo
+        >>> DesignSpace([PowerOfTwo("rf_bytes", low=16, high=2048)]).off_grid({"rf_bytes": 4})
+        {'rf_bytes': (4, 16)}
+        """
+        out = {}
+        for p in self.params:
+            if p.name not in values:
+                continue
+            value = values[p.name]
+            try:
+                p.check(value)
+            except DesignError:
+                index = np.clip(p.to_index(np.asarray([value])), 0, p.n_levels - 1)
+                out[p.name] = (_plain(value), _plain(p.from_index(index)[0]))
+        return out
 
     def with_constants(self, constants: Mapping[str, Any]) -> DesignSpace:
         """A copy whose constraints read ``constants`` (e.g. another architecture's values)."""

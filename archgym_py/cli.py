@@ -74,10 +74,10 @@ def cmd_envs(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     """``archgym eval``: one design's metrics, reward and (with --details) the domain's breakdown."""
     core = _make_core(args.env, args)
-    design = core.space.validate(
-        _parse_design(args.design or []), partial=True, check_constraints=False
-    )
-    batch = core.space.batch([design])
+    given = _parse_design(args.design or [])
+    batch = core.base_batch(given)  # knobs not given: the base architecture's own values
+    design = core.space.unbatch(batch)[0]
+    off_grid = {k: v for k, v in core.off_grid.items() if k not in given}
     ev, reward, feasible, done = core.evaluate(batch)
     domain = core.spec.domain
     # The domain says what its details are and how they print (surrogates have their own).
@@ -92,6 +92,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         "feasible": bool(feasible[0]),
         "reward": float(reward[0]),
         "objective": core.objective.name,
+        "off_grid": {k: {"value": v, "nearest_level": lv} for k, (v, lv) in off_grid.items()},
     }
     if args.json:
         if details:
@@ -100,6 +101,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return 0
     print(f"{args.env}  workload={result['workload']}  arch={result['arch']}")
     print("design: " + ", ".join(f"{k}={v}" for k, v in design.items()))
+    for name, (value, level) in off_grid.items():
+        print(f"  note: {name}={value} is the architecture's own value, off the space's levels "
+              f"(episodes start from {level})")  # fmt: skip
     for m in core.metric_specs:
         print(f"  {m.name:<14} {ev.metrics[m.name][0]:>14.6g} {m.unit:<6} ({m.direction})")
     print(f"  {'feasible':<14} {bool(feasible[0])!s:>14}")

@@ -34,6 +34,19 @@ def test_eval_issue_example(capsys):
     )
 
 
+def test_eval_keeps_an_off_grid_base_exactly_and_says_so(capsys):
+    # Eyeriss's 108 KiB GLB is off Accelerator-v0's power-of-two levels: eval runs 108 itself
+    assert main(["eval", "archgym/Accelerator-v0", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["design"]["glb_kib"] == 108
+    assert result["off_grid"] == {"glb_kib": {"value": 108.0, "nearest_level": 128}}
+    core = make_core("archgym/Accelerator-v0")
+    ev, *_ = core.evaluate(core.base_batch())
+    assert result["metrics"] == pytest.approx(ev.row(0), rel=1e-12)
+    assert main(["eval", "archgym/Accelerator-v0"]) == 0
+    assert "note: glb_kib=108.0 is the architecture's own value" in capsys.readouterr().out
+
+
 def test_eval_details_table(capsys):
     assert main(["eval", "archgym/Accelerator-v0", "--workload", "alexnet", "--details"]) == 0
     out = capsys.readouterr().out

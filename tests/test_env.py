@@ -15,8 +15,10 @@ from archgym_py import (
     ArchGymError,
     EpisodeRecord,
     ObjectiveError,
+    OffGridWarning,
     TraceStore,
     WorkloadError,
+    make_core,
     replay,
 )
 
@@ -71,9 +73,10 @@ def test_target_objective_terminates_when_met():
 
 
 def test_kwargs_workload_arch_objective():
-    env = gym.make(
-        "archgym/Accelerator-v0", workload="mobilenet_v2", arch="tpu_v1", objective="latency"
-    )
+    with pytest.warns(OffGridWarning, match=r"glb_kib=24576.0 \(nearest level 32768\)"):
+        env = gym.make(
+            "archgym/Accelerator-v0", workload="mobilenet_v2", arch="tpu_v1", objective="latency"
+        )
     _, info = env.reset(seed=0)
     core = env.unwrapped.core
     assert (
@@ -294,3 +297,20 @@ def test_gymnasium_tooling_sees_the_episode_length_in_use(kwargs, length):
         *_, terminated, truncated, _ = env.step(env.action_space.sample())
         done = terminated or truncated
     assert steps == length
+
+
+def test_an_off_grid_base_architecture_is_evaluated_exactly_not_rounded():
+    # Eyeriss's 108 KiB global buffer is not a level of Accelerator-v0's power-of-two GLB knob:
+    # episodes start from 128 KiB, the base batch keeps 108, and the two evaluate differently
+    core = make_core("archgym/Accelerator-v0")  # the env's own default: documented, no warning
+    assert core.off_grid == {"glb_kib": (108.0, 128)}
+    base = core.base_batch()
+    assert base["glb_kib"].tolist() == [108] and core.space.default()["glb_kib"] == 128
+    exact = core.simulator.evaluate(base, core.workload).metrics["area_mm2"][0]
+    rounded = core.simulator.evaluate(core.default_batch, core.workload).metrics["area_mm2"][0]
+    assert exact < rounded
+    # a knob given explicitly is taken as given
+    assert core.base_batch({"glb_kib": 256})["glb_kib"].tolist() == [256]
+    # another architecture with off-grid knobs warns, naming each knob, value and level
+    with pytest.warns(OffGridWarning, match=r"pe_rows=256 \(nearest level 64\)"):
+        make_core("archgym/AcceleratorSmall-v0", arch="tpu_v1")
