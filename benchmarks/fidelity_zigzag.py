@@ -13,6 +13,10 @@ point derived from Eyeriss (array shape, buffer sizes, bandwidths, dataflow), tr
 ZigZag's hardware, mapping and workload inputs: one ZigZag memory per level (one per operand
 where a level gives per-operand capacities), per-access energies = per-bit energy x port width,
 per-PE memories serving no array dimension (or their own fanout's), chip memories serving all,
+one read-write port of the level's bandwidth where it has one, and where this model leaves a
+level's bandwidth unbounded (the per-PE buffers) a read and a write port each as wide as every
+MAC below needs per cycle (on one read-write port ZigZag serialises a partial sum's read and
+write and charges a cycle of stall per MAC: an artefact of the translation, not of either model),
 the same spatial unrolling (this project's greedy unrolling of the served loops, handed to
 ZigZag as its spatial mapping). ZigZag's bundled example hardware is not used (kept for
 independent checks). Both search temporal mappings for latency (ZigZag: LOMA; here: the
@@ -86,6 +90,13 @@ def eyeriss_variants() -> dict[str, dict]:
     }  # fmt: skip
 
 
+def _port(name: str, kind: str, width: float, ops, directions) -> dict:
+    """One ZigZag memory port serving ``directions[op]`` (fh, tl, fl, th) of each operand."""
+    alloc = [f"{ZOP[o]}, {d}" for o in ops for d in directions[o]]
+    return {"name": name, "type": kind, "bandwidth_min": int(width),
+            "bandwidth_max": int(width), "allocation": alloc}  # fmt: skip
+
+
 def to_zigzag(h, problem: Problem) -> tuple[dict, list, list]:
     """ZigZag's hardware, mapping and workload for hierarchy ``h`` and one layer."""
     fanouts = h.fanouts()
@@ -119,18 +130,23 @@ def to_zigzag(h, problem: Problem) -> tuple[dict, list, list]:
                 level.capacity_bits[ops[0]] if isinstance(level.capacity_bits, dict)
                 else (level.capacity_bits or 10**13)
             )  # fmt: skip
-            alloc = [
-                f"{ZOP[o]}, {d}"
-                for o in ops
-                for d in (["fh", "tl", "fl", "th"] if o == "O" else ["fh", "tl"])
-            ]
+            directions = {o: ["fh", "tl", "fl", "th"] if o == "O" else ["fh", "tl"] for o in ops}
+            if level.bandwidth_bits:  # one port of the level's bandwidth, reads and writes
+                ports = [_port("rw_port_1", "read_write", width, ops, directions)]
+            else:
+                # unbounded in this model: a read and a write port, each as wide as every MAC
+                # below needs per cycle, so a partial sum read and written each cycle does not
+                # queue on one port (ZigZag serialises the two on a single read-write port)
+                ports = [
+                    _port("r_port_1", "read", width, ops, {o: [d for d in ds if d in ("tl", "th")] for o, ds in directions.items()}),
+                    _port("w_port_1", "write", width, ops, {o: [d for d in ds if d in ("fh", "fl")] for o, ds in directions.items()}),
+                ]  # fmt: skip
             memories[f"{level.name}_{''.join(ops)}"] = {
                 "size": int(size),
                 "r_cost": float(np.mean([level.read_pj_per_bit[o] for o in ops])) * width,
                 "w_cost": float(np.mean([level.write_pj_per_bit[o] for o in ops])) * width,
                 "area": 0, "latency": 1, "operands": [ZOP[o] for o in ops],
-                "ports": [{"name": "rw_port_1", "type": "read_write", "bandwidth_min": int(width),
-                           "bandwidth_max": int(width), "allocation": alloc}],
+                "ports": ports,
                 "served_dimensions": served,
             }  # fmt: skip
     hardware = {
