@@ -47,9 +47,18 @@ input window (``P`` and ``R`` both split above it with matching strides): each i
 ``tests/envs/accelerator/test_loopnest.py`` replays random loop nests element by element and
 checks every fill count against this model where those cases are absent.
 
-**Time**: every level double-buffers, so the layer takes ``max(compute, transfer)`` cycles, compute
-being the temporal iterations (one MAC per unit per cycle) and a level's transfer its words in
-and out per instance over its bandwidth.
+**Time**: compute is the temporal iterations (one MAC per unit per cycle); a level's transfer is
+its words in and out per instance over its bandwidth. A tile is refilled (inputs) or drained and
+read back (outputs) once per stay, over the link to the next keeper above, at the slower of the
+two levels' bandwidths. A level double-buffers an operand when its capacity holds a second copy
+of that operand's tile beside the other operands' tiles; the refill then overlaps the use of
+the previous tile and stalls only for what exceeds the time between refills. A level that cannot
+double-buffer stalls for every refill after the first (the capacity-aware part of ZigZag's
+uniform latency model: Mei et al., DATE 2022). Stalls of one level's links add (they share its
+port); different levels stall in parallel, so the layer takes
+``max(compute + the largest level's stalls, the largest transfer)`` cycles. Not modelled: the
+first fill before computing starts and the last drain after it (ZigZag's on- and off-loading,
+under 0.5% of the layers in ``benchmarks/fidelity_zigzag.py``).
 """
 
 from __future__ import annotations
@@ -158,6 +167,7 @@ class Cost:
     transfer_cycles: dict[str, float]
     energy_pj: dict[str, float]  # per level, plus "mac"
     mac_pj: float = 0.0
+    stall_cycles: float = 0.0  # refills that could not hide under compute (see the docstring)
 
     @property
     def total_energy_pj(self) -> float:
@@ -327,11 +337,14 @@ def _evaluate_order(problem: Problem, levels: Sequence[Level], order: LoopOrder,
                 inner[key][d] *= f
             tiles[key] = problem.footprint(op, inner[key])
             stays[key] = _stays(order.loops[cut:], RELEVANT[op])
+    links: dict[tuple[int, str], tuple[int, int]] = {}
     for op in "WI":
-        _count_input(problem, op, levels, order.spatial, reads, writes, tiles, stays, inner)
-    _count_outputs(problem, levels, order.spatial, reads, writes, tiles, stays)
+        _count_input(problem, op, levels, order.spatial, reads, writes, tiles, stays, inner, links)
+    _count_outputs(problem, levels, order.spatial, reads, writes, tiles, stays, links)
     _check_capacity(levels, tiles)
     compute = prod(f for _, f in order.loops)  # one MAC per unit per cycle
+    windows = _refill_windows(levels, order)
+    stall = _stalls(levels, tiles, stays, links, compute, windows)
     transfer = {}
     energy = {"mac": problem.macs * mac_pj}
     for lv in levels:
@@ -345,17 +358,77 @@ def _evaluate_order(problem: Problem, levels: Sequence[Level], order: LoopOrder,
     return Cost(
         macs=problem.macs,
         compute_cycles=compute,
-        cycles=max([float(compute), *transfer.values()]),
+        cycles=max([float(compute) + stall, *transfer.values()]),
         reads=reads,
         writes=writes,
         tiles=tiles,
         transfer_cycles=transfer,
         energy_pj=energy,
         mac_pj=mac_pj,
+        stall_cycles=stall,
     )
 
 
-def _count_input(problem, op, levels, spatial, reads, writes, tiles, stays, inner) -> None:
+def _double_buffers(level: Level, tiles: Mapping[str, float], op: str) -> bool:
+    """Whether ``level`` holds a second copy of ``op``'s tile beside every kept operand's tile."""
+    if level.capacity_bits is not None and level.word_bits is not None:
+        bits = sum(tiles[o] * level.word_bits[o] for o in tiles)
+        return bits + tiles[op] * level.word_bits[op] <= level.capacity_bits
+    cap = level.capacity_words
+    if cap is None:
+        return True
+    if isinstance(cap, Mapping):
+        return 2 * tiles[op] <= cap.get(op, 0)
+    return sum(tiles.values()) + tiles[op] <= cap
+
+
+def _refill_windows(levels, order: LoopOrder) -> dict[tuple[int, str], float]:
+    """Per keeper ``(level, operand)``, the cycles in which a tile that cannot be held twice can
+    still be refilled: the loops at or below the level's cut, divided by the outermost run of its
+    own loops (those above the previous keeper's cut) that do not index the operand. Over such a
+    run every word is used again until its last pass, in which words are freed one by one
+    (ZigZag's instantaneous updating window: period / top irrelevant loops)."""
+    out = {}
+    for op in OPERANDS:
+        keepers = [i for i, lv in enumerate(levels) if op in lv.keeps]
+        previous = 0
+        for i, cut in zip(keepers, order.cuts[op], strict=True):
+            period = prod(f for _, f in order.loops[:cut])
+            top_irrelevant = 1
+            for d, f in reversed(order.loops[previous:cut]):  # outermost first
+                if f == 1:
+                    continue
+                if d in RELEVANT[op]:
+                    break
+                top_irrelevant *= f
+            out[(i, op)] = period / top_irrelevant
+            previous = cut
+    return out
+
+
+def _stalls(levels, tiles, stays, links, compute, windows) -> float:
+    """Cycles the layer waits for refills (see the module docstring): per link, the refill
+    time of one stay beyond what hides under the previous tile's use (double-buffered) or in the
+    refill window (not), for every stay after the first; summed per lower level, the largest
+    level's sum."""
+    per_level = [0.0] * len(levels)
+    for (a, op), (words_a, words_b) in links.items():
+        key = (levels[a].name, op)
+        n_stays = stays[key]
+        if n_stays <= 1:
+            continue
+        b = next(i for i in range(a + 1, len(levels)) if op in levels[i].keeps)
+        fill = (
+            max(levels[a].transfer_cycles({op: words_a}), levels[b].transfer_cycles({op: words_b}))
+            / n_stays
+        )
+        held = {o: tiles[(levels[a].name, o)] for o in levels[a].keeps}
+        hidden = compute / n_stays if _double_buffers(levels[a], held, op) else windows[(a, op)]
+        per_level[a] += max(0.0, fill - hidden) * (n_stays - 1)
+    return max(per_level)
+
+
+def _count_input(problem, op, levels, spatial, reads, writes, tiles, stays, inner, links) -> None:
     """MAC reads of a read-only operand at its innermost keeper, and every keeper's fills.
 
     One read at a level feeds every instance below that needs the word: the reads are the
@@ -370,11 +443,12 @@ def _count_input(problem, op, levels, spatial, reads, writes, tiles, stays, inne
     )
     for a, b in zip(keepers, keepers[1:], strict=False):
         key = (levels[a].name, op)
-        writes[key] += tiles[key] * stays[key] * levels[a].instances
+        filled = tiles[key] * stays[key] * levels[a].instances
         union = _extents([inner[key], *spatial[a + 1 : b + 1]])
-        reads[(levels[b].name, op)] += (
-            stays[key] * levels[b].instances * problem.footprint(op, union)
-        )
+        fetched = stays[key] * levels[b].instances * problem.footprint(op, union)
+        writes[key] += filled
+        reads[(levels[b].name, op)] += fetched
+        links[(a, op)] = (filled, fetched)  # words over the link: at a, at b
 
 
 def _extents(parts) -> dict[str, int]:
@@ -386,7 +460,7 @@ def _extents(parts) -> dict[str, int]:
     return out
 
 
-def _count_outputs(problem, levels, spatial, reads, writes, tiles, stays) -> None:
+def _count_outputs(problem, levels, spatial, reads, writes, tiles, stays, links) -> None:
     """Drains, read-backs and MAC updates of the outputs (see the module docstring)."""
     others = set(DIMS) - RELEVANT["O"]
     keepers = [i for i in range(len(levels)) if "O" in levels[i].keeps]
@@ -402,6 +476,7 @@ def _count_outputs(problem, levels, spatial, reads, writes, tiles, stays) -> Non
         writes[(parent.name, "O")] += drained
         reads[(parent.name, "O")] += read_back
         writes[key] += read_back
+        links[(a, "O")] = (arrivals + read_back, drained + read_back)
         zero_starts = arrivals - read_back
     first = levels[keepers[0]].name
     fan = prod(_product(spatial[j], others) for j in range(keepers[0] + 1))
@@ -453,7 +528,11 @@ def evaluate_batch(
     writes = np.zeros((n_map, n, 3), np.int64)
     macs = problem.macs
     inst = np.array([lv.instances for lv in levels])
+    compute = np.prod(T, axis=(1, 2))
+    stall = np.zeros((n_map, n))  # per lower level: its links' stalls
     for o, op in enumerate(OPERANDS):
+        keepers = [i for i in range(n) if keeps[i, o]]
+        windows = _refill_windows_batch(T, order, keepers, o)
         others = np.array([d not in RELEVANT[op] for d in DIMS])
         fan_at = np.prod(np.where(others[None], S, 1), axis=1)  # (l,) irrelevant fanout below l
         keepers = [i for i in range(n) if keeps[i, o]]
@@ -468,9 +547,12 @@ def evaluate_batch(
             per_step = _footprints(problem, below[None])[0, o]
             reads[:, first, o] += macs // int(np.prod(below)) * per_step
             for a, b in pairs:
-                writes[:, a, o] += arrivals[:, a]
                 union = ext[:, a] * np.prod(S[a + 1 : b + 1], axis=0)[None]
-                reads[:, b, o] += stays[:, a] * inst[b] * _footprints(problem, union)[:, o]
+                fetched = stays[:, a] * inst[b] * _footprints(problem, union)[:, o]
+                writes[:, a, o] += arrivals[:, a]
+                reads[:, b, o] += fetched
+                stall[:, a] += _stalls_batch(levels, tiles, keeps, stays, compute, windows[a],
+                                             a, b, o, arrivals[:, a], fetched)  # fmt: skip
             continue
         zero = np.full(n_map, problem.footprint("O", problem.bounds), np.int64)
         for a, b in reversed(pairs):
@@ -481,12 +563,13 @@ def evaluate_batch(
             writes[:, b, o] += drained
             reads[:, b, o] += back
             writes[:, a, o] += back
+            stall[:, a] += _stalls_batch(levels, tiles, keeps, stays, compute, windows[a],
+                                         a, b, o, arrivals[:, a] + back, drained + back)  # fmt: skip
             zero = arrivals[:, a] - back
         updates = macs // fan_first
         writes[:, first, o] += updates
         reads[:, first, o] += updates - zero
     fits = _fits_batch(levels, tiles, keeps)
-    compute = np.prod(T, axis=(1, 2))
     moved = reads + writes  # (m, l, op)
     transfer = np.zeros((n_map, n))
     for i, lv in enumerate(levels):
@@ -502,9 +585,63 @@ def evaluate_batch(
         "tiles": tiles,
         "fits": fits,
         "compute_cycles": compute,
-        "cycles": np.maximum(compute, transfer.max(axis=1)),
+        "cycles": np.maximum(compute + stall.max(axis=1), transfer.max(axis=1)),
+        "stall_cycles": stall.max(axis=1),
         "energy_pj": energy,
     }
+
+
+def _refill_windows_batch(
+    T: np.ndarray, order: np.ndarray, keepers, o: int
+) -> dict[int, np.ndarray]:
+    """:func:`_refill_windows` of operand ``OPERANDS[o]`` for every mapping, per keeper level."""
+    relevant = np.array([d in RELEVANT[OPERANDS[o]] for d in DIMS])
+    rows = np.arange(T.shape[0])[:, None]
+    out = {}
+    previous = -1
+    for i in keepers:
+        period = np.prod(T[:, : i + 1], axis=(1, 2)).astype(float)
+        # the keeper's own loops, outermost first: level i's, then down to the previous keeper
+        dims = np.concatenate([order[:, lv] for lv in range(i, previous, -1)], axis=1)
+        factors = np.concatenate(
+            [T[rows, lv, order[:, lv]] for lv in range(i, previous, -1)], axis=1
+        )
+        stopped = np.cumsum(relevant[dims] & (factors > 1), axis=1) > 0
+        out[i] = period / np.prod(np.where(stopped, 1, factors), axis=1)
+        previous = i
+    return out
+
+
+def _stalls_batch(
+    levels, tiles, keeps, stays, compute, window, a, b, o, words_a, words_b
+) -> np.ndarray:
+    """:func:`_stalls` of one link (operand ``OPERANDS[o]`` from level ``b`` down to ``a``) for
+    every mapping: ``stays`` is the operand's stays per level, ``words_a``/``words_b`` the words
+    the link moves at each end."""
+    op = OPERANDS[o]
+    n_stays = stays[:, a].astype(float)
+    fill = (
+        np.maximum(
+            levels[a].transfer_cycles({op: words_a}), levels[b].transfer_cycles({op: words_b})
+        )
+        / n_stays
+    )
+    hidden = np.where(_double_buffers_batch(levels[a], tiles[:, a], keeps[a], o),
+                      compute / n_stays, window)  # fmt: skip
+    return np.maximum(0.0, fill - hidden) * np.maximum(n_stays - 1, 0)
+
+
+def _double_buffers_batch(level: Level, tiles: np.ndarray, keeps: np.ndarray, o: int) -> np.ndarray:
+    """:func:`_double_buffers` for every mapping (``tiles[m, op]`` at the level, 0 where not kept)."""
+    if level.capacity_bits is not None and level.word_bits is not None:
+        width = np.array([level.word_bits[op] if keeps[i] else 0 for i, op in enumerate(OPERANDS)])
+        return (tiles * width[None]).sum(axis=1) + tiles[:, o] * width[o] <= level.capacity_bits
+    cap = level.capacity_words
+    if cap is None:
+        return np.ones(len(tiles), bool)
+    if isinstance(cap, Mapping):
+        return 2 * tiles[:, o] <= cap.get(OPERANDS[o], 0)
+    return tiles.sum(axis=1) + tiles[:, o] <= cap
 
 
 def _check_batch(problem: Problem, levels: Sequence[Level], ext: np.ndarray, spatial) -> None:

@@ -260,7 +260,7 @@ def test_the_batched_evaluator_equals_the_reference_one_mapping_at_a_time():
                         write_pj=dict.fromkeys("WIO", 200.0), bandwidth_words=0.5)]  # fmt: skip
         key = (problem, rf_o, tuple(tuple(sorted(m.spatial.items())) for m in mapping))
         cases.setdefault(key, (problem, levels, []))[2].append(mapping)
-    checked = 0
+    checked = stalled = 0
     for problem, levels, mappings in cases.values():
         arrays = [as_arrays(m) for m in mappings]
         batch = evaluate_batch(problem, levels, np.stack([a[0] for a in arrays]),
@@ -278,9 +278,11 @@ def test_the_batched_evaluator_equals_the_reference_one_mapping_at_a_time():
                     assert batch["reads"][i, li, o] == ref.reads[(lv.name, op)]
                     assert batch["writes"][i, li, o] == ref.writes[(lv.name, op)]
             assert batch["cycles"][i] == pytest.approx(ref.cycles)
+            assert batch["stall_cycles"][i] == pytest.approx(ref.stall_cycles)
             assert batch["energy_pj"][i] == pytest.approx(ref.total_energy_pj)
             checked += 1
-    assert checked > 100
+            stalled += ref.stall_cycles > 0
+    assert checked > 100 and stalled > 20  # the stall model is exercised too
 
 
 # ----------------------------------------------------------------------------- mapper
@@ -437,3 +439,32 @@ def test_unrolled_output_and_filter_positions_share_their_overlapping_inputs():
     c = evaluate(Problem(P=4, R=3), taps, [LevelMapping(temporal=[("P", 4)], spatial={"R": 3}),
                                             LevelMapping()])  # fmt: skip
     assert c.reads[("GLB", "I")] == 12
+
+
+def test_a_buffer_without_room_for_a_second_tile_stalls_where_its_refill_window_is_short():
+    # K=4, C=16, P=64. The RF loops K 4 (inner) and P 64 (outer), DRAM loops C 16 at 0.5 words
+    # a cycle. The RF holds 4 weights, 64 inputs and 256 outputs (324 words). A weight tile is
+    # refilled 16 times (once per C), 4 words: 8 cycles at DRAM. With room for a second copy
+    # (400 words) it hides under the 256 MACs of the previous tile. Without (324), it can only
+    # replace weights in their last pass over P (every weight is used again for each p): 256 /
+    # 64 = 4 cycles, so each refill after the first stalls 8 - 4 = 4: 15 x 4 = 60 cycles. The
+    # inputs' window is their whole period (P indexes them): 64 words in 128 cycles hide; the
+    # outputs stay across C (one stay). DRAM moves 64 + 1024 + 256 words: 2,688 cycles < compute.
+    def run(rf_words):
+        rf = Level("RF", ALL, capacity_words=rf_words, read_pj=dict.fromkeys("WIO", 1.0),
+                   write_pj=dict.fromkeys("WIO", 1.0))  # fmt: skip
+        dram = Level("DRAM", ALL, read_pj=dict.fromkeys("WIO", 100.0),
+                     write_pj=dict.fromkeys("WIO", 100.0), bandwidth_words=0.5)  # fmt: skip
+        mapping = [LevelMapping(temporal=[("P", 64), ("K", 4)]), LevelMapping(temporal=[("C", 16)])]
+        problem = Problem(K=4, C=16, P=64)
+        batch = evaluate_batch(problem, [rf, dram], *[np.stack([a]) for a in as_arrays(mapping)],
+                               [m.spatial for m in mapping])  # fmt: skip
+        return evaluate(problem, [rf, dram], mapping), batch
+
+    roomy, roomy_batch = run(400)
+    assert roomy.tiles[("RF", "W")] == 4 and roomy.tiles[("RF", "I")] == 64
+    assert roomy.stall_cycles == 0 and roomy.cycles == 4096 == roomy_batch["cycles"][0]
+    assert roomy.transfer_cycles["DRAM"] == 2688
+    tight, tight_batch = run(324)
+    assert tight.stall_cycles == 60 == tight_batch["stall_cycles"][0]
+    assert tight.cycles == 4096 + 60 == tight_batch["cycles"][0]
