@@ -54,8 +54,9 @@ two levels' bandwidths. A level double-buffers an operand when its capacity hold
 of that operand's tile beside the other operands' tiles; the refill then overlaps the use of
 the previous tile and stalls only for what exceeds the time between refills. A level that cannot
 double-buffer stalls for every refill after the first (the capacity-aware part of ZigZag's
-uniform latency model: Mei et al., DATE 2022). Stalls of one level's links add (they share its
-port); different levels stall in parallel, so the layer takes
+uniform latency model: Mei et al., DATE 2022). A refill occupies the port of each of its two
+levels, each for its own words over its own bandwidth; the stalls at one level's port add, and
+different levels stall in parallel, so the layer takes
 ``max(compute + the largest level's stalls, the largest transfer)`` cycles. Not modelled: the
 first fill before computing starts and the last drain after it (ZigZag's on- and off-loading,
 under 0.5% of the layers in ``benchmarks/fidelity_zigzag.py``).
@@ -409,8 +410,8 @@ def _refill_windows(levels, order: LoopOrder) -> dict[tuple[int, str], float]:
 def _stalls(levels, tiles, stays, links, compute, windows) -> float:
     """Cycles the layer waits for refills (see the module docstring): per link, the refill
     time of one stay beyond what hides under the previous tile's use (double-buffered) or in the
-    refill window (not), for every stay after the first; summed per lower level, the largest
-    level's sum."""
+    refill window (not), for every stay after the first, at each end's port; summed per level,
+    the largest level's sum."""
     per_level = [0.0] * len(levels)
     for (a, op), (words_a, words_b) in links.items():
         key = (levels[a].name, op)
@@ -418,13 +419,11 @@ def _stalls(levels, tiles, stays, links, compute, windows) -> float:
         if n_stays <= 1:
             continue
         b = next(i for i in range(a + 1, len(levels)) if op in levels[i].keeps)
-        fill = (
-            max(levels[a].transfer_cycles({op: words_a}), levels[b].transfer_cycles({op: words_b}))
-            / n_stays
-        )
         held = {o: tiles[(levels[a].name, o)] for o in levels[a].keeps}
         hidden = compute / n_stays if _double_buffers(levels[a], held, op) else windows[(a, op)]
-        per_level[a] += max(0.0, fill - hidden) * (n_stays - 1)
+        for side, words in ((a, words_a), (b, words_b)):  # each end's port
+            fill = levels[side].transfer_cycles({op: words}) / n_stays
+            per_level[side] += max(0.0, fill - hidden) * (n_stays - 1)
     return max(per_level)
 
 
@@ -551,8 +550,10 @@ def evaluate_batch(
                 fetched = stays[:, a] * inst[b] * _footprints(problem, union)[:, o]
                 writes[:, a, o] += arrivals[:, a]
                 reads[:, b, o] += fetched
-                stall[:, a] += _stalls_batch(levels, tiles, keeps, stays, compute, windows[a],
-                                             a, b, o, arrivals[:, a], fetched)  # fmt: skip
+                at_a, at_b = _stalls_batch(levels, tiles, keeps, stays, compute, windows[a],
+                                           a, b, o, arrivals[:, a], fetched)  # fmt: skip
+                stall[:, a] += at_a
+                stall[:, b] += at_b
             continue
         zero = np.full(n_map, problem.footprint("O", problem.bounds), np.int64)
         for a, b in reversed(pairs):
@@ -563,8 +564,10 @@ def evaluate_batch(
             writes[:, b, o] += drained
             reads[:, b, o] += back
             writes[:, a, o] += back
-            stall[:, a] += _stalls_batch(levels, tiles, keeps, stays, compute, windows[a],
-                                         a, b, o, arrivals[:, a] + back, drained + back)  # fmt: skip
+            at_a, at_b = _stalls_batch(levels, tiles, keeps, stays, compute, windows[a],
+                                       a, b, o, arrivals[:, a] + back, drained + back)  # fmt: skip
+            stall[:, a] += at_a
+            stall[:, b] += at_b
             zero = arrivals[:, a] - back
         updates = macs // fan_first
         writes[:, first, o] += updates
@@ -620,15 +623,13 @@ def _stalls_batch(
     the link moves at each end."""
     op = OPERANDS[o]
     n_stays = stays[:, a].astype(float)
-    fill = (
-        np.maximum(
-            levels[a].transfer_cycles({op: words_a}), levels[b].transfer_cycles({op: words_b})
-        )
-        / n_stays
-    )
     hidden = np.where(_double_buffers_batch(levels[a], tiles[:, a], keeps[a], o),
                       compute / n_stays, window)  # fmt: skip
-    return np.maximum(0.0, fill - hidden) * np.maximum(n_stays - 1, 0)
+    return tuple(
+        np.maximum(0.0, levels[side].transfer_cycles({op: words}) / n_stays - hidden)
+        * np.maximum(n_stays - 1, 0)
+        for side, words in ((a, words_a), (b, words_b))
+    )
 
 
 def _double_buffers_batch(level: Level, tiles: np.ndarray, keeps: np.ndarray, o: int) -> np.ndarray:
