@@ -158,17 +158,29 @@ class Hierarchy:
             )
         return out
 
-    def evaluate(self, problem: Problem, mapping: Sequence[LevelMapping]) -> Cost:
-        """The cost of one given mapping (its spatial loops must fit the fanouts)."""
+    def evaluate(
+        self, problem: Problem, mapping: Sequence[LevelMapping], *, loading: str = "overlapped"
+    ) -> Cost:
+        """The cost of one given mapping (its spatial loops must fit the fanouts); ``loading``
+        ``"serial"`` adds the first fills and last drains (see :mod:`.loopnest`)."""
         spatial = [m.spatial for m in mapping]
-        return evaluate(problem, self.loopnest_levels(spatial), mapping, mac_pj=self.mac_energy_pj)
+        return evaluate(problem, self.loopnest_levels(spatial), mapping,
+                        mac_pj=self.mac_energy_pj, loading=loading)  # fmt: skip
 
-    def map(self, problem: Problem, *, objective: str = "edp", samples: int = 4096, seed: int = 0):
+    def map(
+        self,
+        problem: Problem,
+        *,
+        objective: str = "edp",
+        samples: int = 4096,
+        seed: int = 0,
+        loading: str = "overlapped",
+    ):
         """The best mapping found for ``problem`` with the dataflow's unrolling, and its cost."""
         spatial = self.spatial(problem)
         levels = self.loopnest_levels(spatial)
         return search(problem, levels, spatial, objective=objective, samples=samples, seed=seed,
-                      mac_pj=self.mac_energy_pj)  # fmt: skip
+                      mac_pj=self.mac_energy_pj, loading=loading)  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- loading

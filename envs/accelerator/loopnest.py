@@ -59,7 +59,11 @@ levels, each for its own words over its own bandwidth; the stalls at one level's
 different levels stall in parallel, so the layer takes
 ``max(compute + the largest level's stalls, the largest transfer)`` cycles. Not modelled: the
 first fill before computing starts and the last drain after it (ZigZag's on- and off-loading,
-under 0.5% of the layers in ``benchmarks/fidelity_zigzag.py``).
+under 0.5% of the layers in ``benchmarks/fidelity_zigzag.py``) unless ``loading="serial"``: then
+the innermost keeper's first weight and input tiles are carried down every link before the
+first MAC (the operands in parallel, the links of one operand in turn, the innermost link's
+words over each) and its last output tile up every link after the last MAC, and the layer takes
+that much longer (``Cost.loading_cycles``); larger tiles of the outer levels stream meanwhile.
 """
 
 from __future__ import annotations
@@ -73,6 +77,8 @@ import numpy as np
 from ..._errors import SpecError
 
 DIMS = ("N", "K", "C", "P", "Q", "R", "S")
+#: Whether the first fills and last drains overlap other work or add to the layer's cycles.
+LOADINGS = ("overlapped", "serial")
 OPERANDS = ("W", "I", "O")
 #: Dimensions that index each operand.
 RELEVANT = {
@@ -169,6 +175,7 @@ class Cost:
     energy_pj: dict[str, float]  # per level, plus "mac"
     mac_pj: float = 0.0
     stall_cycles: float = 0.0  # refills that could not hide under compute (see the docstring)
+    loading_cycles: float = 0.0  # first fills and last drains, with loading="serial"
 
     @property
     def total_energy_pj(self) -> float:
@@ -253,7 +260,12 @@ def _product(factors: Sequence[tuple[str, int]] | Mapping[str, int], dims) -> in
 
 
 def evaluate(
-    problem: Problem, levels: Sequence[Level], mapping: Sequence[LevelMapping], *, mac_pj=0.0
+    problem: Problem,
+    levels: Sequence[Level],
+    mapping: Sequence[LevelMapping],
+    *,
+    mac_pj=0.0,
+    loading: str = "overlapped",
 ) -> Cost:
     """Access counts, cycles and energy of ``mapping`` (see the module docstring).
 
@@ -264,7 +276,13 @@ def evaluate(
     (12, 12, 8)
     """
     _check(problem, levels, mapping)
-    return _evaluate_order(problem, levels, as_loop_order(levels, mapping), mac_pj)
+    _check_loading(loading)
+    return _evaluate_order(problem, levels, as_loop_order(levels, mapping), mac_pj, loading)
+
+
+def _check_loading(loading: str) -> None:
+    if loading not in LOADINGS:
+        raise SpecError(f"loading: got {loading!r}; expected one of {LOADINGS}")
 
 
 @dataclass(frozen=True)
@@ -309,15 +327,21 @@ def _check_order(problem: Problem, levels: Sequence[Level], order: LoopOrder) ->
 
 
 def evaluate_order(
-    problem: Problem, levels: Sequence[Level], order: LoopOrder, *, mac_pj: float = 0.0
+    problem: Problem,
+    levels: Sequence[Level],
+    order: LoopOrder,
+    *,
+    mac_pj: float = 0.0,
+    loading: str = "overlapped",
 ) -> Cost:
     """:func:`evaluate` for a :class:`LoopOrder` (each operand's memories cut the loop order at
     their own places, as ZigZag's temporal mappings do)."""
     _check_order(problem, levels, order)
-    return _evaluate_order(problem, levels, order, mac_pj)
+    _check_loading(loading)
+    return _evaluate_order(problem, levels, order, mac_pj, loading)
 
 
-def _evaluate_order(problem: Problem, levels: Sequence[Level], order: LoopOrder, mac_pj: float):
+def _evaluate_order(problem, levels, order: LoopOrder, mac_pj: float, loading: str = "overlapped"):
     """:func:`evaluate_order` on a checked order (a per-level mapping is checked in its form)."""
     n = len(levels)
     spatial_below = []  # spatial loop extents at or below each level
@@ -338,7 +362,7 @@ def _evaluate_order(problem: Problem, levels: Sequence[Level], order: LoopOrder,
                 inner[key][d] *= f
             tiles[key] = problem.footprint(op, inner[key])
             stays[key] = _stays(order.loops[cut:], RELEVANT[op])
-    links: dict[tuple[int, str], tuple[int, int]] = {}
+    links: dict[tuple[int, str], tuple[int, ...]] = {}
     for op in "WI":
         _count_input(problem, op, levels, order.spatial, reads, writes, tiles, stays, inner, links)
     _count_outputs(problem, levels, order.spatial, reads, writes, tiles, stays, links)
@@ -346,6 +370,7 @@ def _evaluate_order(problem: Problem, levels: Sequence[Level], order: LoopOrder,
     compute = prod(f for _, f in order.loops)  # one MAC per unit per cycle
     windows = _refill_windows(levels, order)
     stall = _stalls(levels, tiles, stays, links, compute, windows)
+    load = _loading(levels, stays, links) if loading == "serial" else 0.0
     transfer = {}
     energy = {"mac": problem.macs * mac_pj}
     for lv in levels:
@@ -359,7 +384,7 @@ def _evaluate_order(problem: Problem, levels: Sequence[Level], order: LoopOrder,
     return Cost(
         macs=problem.macs,
         compute_cycles=compute,
-        cycles=max([float(compute) + stall, *transfer.values()]),
+        cycles=max([float(compute) + stall, *transfer.values()]) + load,
         reads=reads,
         writes=writes,
         tiles=tiles,
@@ -367,7 +392,37 @@ def _evaluate_order(problem: Problem, levels: Sequence[Level], order: LoopOrder,
         energy_pj=energy,
         mac_pj=mac_pj,
         stall_cycles=stall,
+        loading_cycles=load,
     )
+
+
+def _loading(levels, stays, links) -> float:
+    """Serial on- and off-loading (see the module docstring): the first tile of the innermost
+    keeper of each input, carried down its links in turn (the innermost link's words at each
+    end, the same words over every link above it), the slowest input; plus the last output tile
+    of the innermost keeper carried up the same way."""
+    chains = {}
+    for op in OPERANDS:
+        keepers = [i for i, lv in enumerate(levels) if op in lv.keeps]
+        if len(keepers) < 2:
+            continue
+        words = links[(keepers[0], op)]
+        at_a, at_b = (words[2], words[3]) if op == "O" else (words[0], words[1])
+        n_stays = stays[(levels[keepers[0]].name, op)]
+        chains[op] = float(_chain(levels, keepers, op, at_a / n_stays, at_b / n_stays))
+    return max(chains.get("W", 0.0), chains.get("I", 0.0)) + chains.get("O", 0.0)
+
+
+def _chain(levels, keepers, op, at_a, at_b):
+    """Cycles to carry one stay of the innermost link's words (``at_a`` at its lower end,
+    ``at_b`` at its upper end; floats or arrays over mappings) through every link of ``op``, in
+    turn, each at its slower end."""
+    t = np.maximum(levels[keepers[0]].transfer_cycles({op: at_a}),
+                   levels[keepers[1]].transfer_cycles({op: at_b}))  # fmt: skip
+    for lo, hi in zip(keepers[1:], keepers[2:], strict=False):
+        t = t + np.maximum(levels[lo].transfer_cycles({op: at_b}),
+                           levels[hi].transfer_cycles({op: at_b}))  # fmt: skip
+    return t
 
 
 def _double_buffers(level: Level, tiles: Mapping[str, float], op: str) -> bool:
@@ -413,7 +468,7 @@ def _stalls(levels, tiles, stays, links, compute, windows) -> float:
     refill window (not), for every stay after the first, at each end's port; summed per level,
     the largest level's sum."""
     per_level = [0.0] * len(levels)
-    for (a, op), (words_a, words_b) in links.items():
+    for (a, op), (words_a, words_b, *_) in links.items():
         key = (levels[a].name, op)
         n_stays = stays[key]
         if n_stays <= 1:
@@ -475,7 +530,8 @@ def _count_outputs(problem, levels, spatial, reads, writes, tiles, stays, links)
         writes[(parent.name, "O")] += drained
         reads[(parent.name, "O")] += read_back
         writes[key] += read_back
-        links[(a, "O")] = (arrivals + read_back, drained + read_back)
+        # words at each end: drains and read-backs, then the drains alone (the last stay's)
+        links[(a, "O")] = (arrivals + read_back, drained + read_back, arrivals, drained)
         zero_starts = arrivals - read_back
     first = levels[keepers[0]].name
     fan = prod(_product(spatial[j], others) for j in range(keepers[0] + 1))
@@ -503,6 +559,7 @@ def evaluate_batch(
     spatial: Sequence[Mapping[str, int]],
     *,
     mac_pj: float = 0.0,
+    loading: str = "overlapped",
 ) -> dict[str, np.ndarray]:
     """:func:`evaluate` for many mappings at once (same problem, hierarchy and spatial loops).
 
@@ -511,8 +568,10 @@ def evaluate_batch(
     factor of 1 is no loop). Returns arrays over mappings: ``reads`` and ``writes`` of shape
     ``(m, levels, 3)`` (operands in ``OPERANDS`` order), ``tiles`` (same shape, 0 where a level
     does not keep the operand), ``fits`` (every tile within capacity), ``compute_cycles``,
-    ``cycles`` and ``energy_pj``. Equal to :func:`evaluate` on each mapping (tested).
+    ``cycles`` (of which ``stall_cycles`` and ``loading_cycles``) and ``energy_pj``. Equal to
+    :func:`evaluate` on each mapping (tested).
     """
+    _check_loading(loading)
     T = np.asarray(temporal, dtype=np.int64)
     order = np.asarray(orders, dtype=np.int64)
     n_map, n = T.shape[0], len(levels)
@@ -528,13 +587,14 @@ def evaluate_batch(
     macs = problem.macs
     inst = np.array([lv.instances for lv in levels])
     compute = np.prod(T, axis=(1, 2))
-    stall = np.zeros((n_map, n))  # per lower level: its links' stalls
+    stall = np.zeros((n_map, n))  # per level: the stalls at its port
+    onload = np.zeros((n_map, 2))  # serial loading: per input operand, its first fills
+    offload = np.zeros(n_map)
     for o, op in enumerate(OPERANDS):
         keepers = [i for i in range(n) if keeps[i, o]]
         windows = _refill_windows_batch(T, order, keepers, o)
         others = np.array([d not in RELEVANT[op] for d in DIMS])
         fan_at = np.prod(np.where(others[None], S, 1), axis=1)  # (l,) irrelevant fanout below l
-        keepers = [i for i in range(n) if keeps[i, o]]
         relevant = ~others[flat_d]  # (m, l, slots)
         stays = _stays_batch(flat_f, relevant)  # (m, l)
         arrivals = tiles[:, :, o] * stays * inst[None]
@@ -554,6 +614,8 @@ def evaluate_batch(
                                            a, b, o, arrivals[:, a], fetched)  # fmt: skip
                 stall[:, a] += at_a
                 stall[:, b] += at_b
+                if a == first:
+                    onload[:, o] = _chain_batch(levels, keepers, stays, o, arrivals[:, a], fetched)
             continue
         zero = np.full(n_map, problem.footprint("O", problem.bounds), np.int64)
         for a, b in reversed(pairs):
@@ -568,11 +630,14 @@ def evaluate_batch(
                                        a, b, o, arrivals[:, a] + back, drained + back)  # fmt: skip
             stall[:, a] += at_a
             stall[:, b] += at_b
+            if a == first:
+                offload = _chain_batch(levels, keepers, stays, o, arrivals[:, a], drained)
             zero = arrivals[:, a] - back
         updates = macs // fan_first
         writes[:, first, o] += updates
         reads[:, first, o] += updates - zero
     fits = _fits_batch(levels, tiles, keeps)
+    load = onload.max(axis=1) + offload if loading == "serial" else np.zeros(n_map)
     moved = reads + writes  # (m, l, op)
     transfer = np.zeros((n_map, n))
     for i, lv in enumerate(levels):
@@ -588,10 +653,18 @@ def evaluate_batch(
         "tiles": tiles,
         "fits": fits,
         "compute_cycles": compute,
-        "cycles": np.maximum(compute + stall.max(axis=1), transfer.max(axis=1)),
+        "cycles": np.maximum(compute + stall.max(axis=1), transfer.max(axis=1)) + load,
         "stall_cycles": stall.max(axis=1),
+        "loading_cycles": load,
         "energy_pj": energy,
     }
+
+
+def _chain_batch(levels, keepers, stays, o, words_a, words_b) -> np.ndarray:
+    """:func:`_chain` of one operand for every mapping: ``words_a``/``words_b`` are its
+    innermost link's words at each end over all stays."""
+    n_stays = stays[:, keepers[0]]
+    return _chain(levels, keepers, OPERANDS[o], words_a / n_stays, words_b / n_stays)
 
 
 def _refill_windows_batch(
@@ -740,6 +813,7 @@ def search(
     samples: int = 4096,
     seed: int = 0,
     mac_pj: float = 0.0,
+    loading: str = "overlapped",
 ) -> tuple[list[LevelMapping], Cost]:
     """The best mapping found for a given spatial unrolling, by ``objective`` (``latency``,
     ``energy`` or ``edp``): ``samples`` random mappings (each prime factor of each loop's
@@ -765,7 +839,8 @@ def search(
     names = list(STATIONARY_ORDERS)
     table = np.array([[DIMS.index(x) for x in STATIONARY_ORDERS[k]] for k in names])
     orders = table[rng.integers(0, len(names), (samples, n))]
-    result = evaluate_batch(problem, levels, temporal, orders, spatial, mac_pj=mac_pj)
+    result = evaluate_batch(problem, levels, temporal, orders, spatial, mac_pj=mac_pj,
+                            loading=loading)  # fmt: skip
     score = {
         "latency": result["cycles"],
         "energy": result["energy_pj"],
@@ -786,4 +861,4 @@ def search(
         )
         for lv in range(n)
     ]
-    return mapping, evaluate(problem, levels, mapping, mac_pj=mac_pj)
+    return mapping, evaluate(problem, levels, mapping, mac_pj=mac_pj, loading=loading)

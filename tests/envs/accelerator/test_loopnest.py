@@ -245,7 +245,8 @@ def as_arrays(mapping):
     return temporal, orders
 
 
-def test_the_batched_evaluator_equals_the_reference_one_mapping_at_a_time():
+@pytest.mark.parametrize("loading", ["overlapped", "serial"])
+def test_the_batched_evaluator_equals_the_reference_one_mapping_at_a_time(loading):
     rng = np.random.default_rng(1)
     cases = {}
     for _ in range(200):  # group random mappings by hierarchy and spatial loops
@@ -265,10 +266,10 @@ def test_the_batched_evaluator_equals_the_reference_one_mapping_at_a_time():
         arrays = [as_arrays(m) for m in mappings]
         batch = evaluate_batch(problem, levels, np.stack([a[0] for a in arrays]),
                                np.stack([a[1] for a in arrays]), [m.spatial for m in mappings[0]],
-                               mac_pj=0.7)  # fmt: skip
+                               mac_pj=0.7, loading=loading)  # fmt: skip
         for i, mapping in enumerate(mappings):
             try:
-                ref = evaluate(problem, levels, mapping, mac_pj=0.7)
+                ref = evaluate(problem, levels, mapping, mac_pj=0.7, loading=loading)
             except SpecError:  # over capacity
                 assert not batch["fits"][i]
                 continue
@@ -279,6 +280,8 @@ def test_the_batched_evaluator_equals_the_reference_one_mapping_at_a_time():
                     assert batch["writes"][i, li, o] == ref.writes[(lv.name, op)]
             assert batch["cycles"][i] == pytest.approx(ref.cycles)
             assert batch["stall_cycles"][i] == pytest.approx(ref.stall_cycles)
+            assert batch["loading_cycles"][i] == pytest.approx(ref.loading_cycles)
+            assert (ref.loading_cycles > 0) == (loading == "serial")
             assert batch["energy_pj"][i] == pytest.approx(ref.total_energy_pj)
             checked += 1
             stalled += ref.stall_cycles > 0
@@ -450,7 +453,7 @@ def test_a_buffer_without_room_for_a_second_tile_stalls_where_its_refill_window_
     # 64 = 4 cycles, so each refill after the first stalls 8 - 4 = 4: 15 x 4 = 60 cycles. The
     # inputs' window is their whole period (P indexes them): 64 words in 128 cycles hide; the
     # outputs stay across C (one stay). DRAM moves 64 + 1024 + 256 words: 2,688 cycles < compute.
-    def run(rf_words):
+    def run(rf_words, loading="overlapped"):
         rf = Level("RF", ALL, capacity_words=rf_words, read_pj=dict.fromkeys("WIO", 1.0),
                    write_pj=dict.fromkeys("WIO", 1.0))  # fmt: skip
         dram = Level("DRAM", ALL, read_pj=dict.fromkeys("WIO", 100.0),
@@ -458,8 +461,8 @@ def test_a_buffer_without_room_for_a_second_tile_stalls_where_its_refill_window_
         mapping = [LevelMapping(temporal=[("P", 64), ("K", 4)]), LevelMapping(temporal=[("C", 16)])]
         problem = Problem(K=4, C=16, P=64)
         batch = evaluate_batch(problem, [rf, dram], *[np.stack([a]) for a in as_arrays(mapping)],
-                               [m.spatial for m in mapping])  # fmt: skip
-        return evaluate(problem, [rf, dram], mapping), batch
+                               [m.spatial for m in mapping], loading=loading)  # fmt: skip
+        return evaluate(problem, [rf, dram], mapping, loading=loading), batch
 
     roomy, roomy_batch = run(400)
     assert roomy.tiles[("RF", "W")] == 4 and roomy.tiles[("RF", "I")] == 64
@@ -468,3 +471,33 @@ def test_a_buffer_without_room_for_a_second_tile_stalls_where_its_refill_window_
     tight, tight_batch = run(324)
     assert tight.stall_cycles == 60 == tight_batch["stall_cycles"][0]
     assert tight.cycles == 4096 + 60 == tight_batch["cycles"][0]
+
+    # serial loading: before the first MAC the first weight tile (4 words, 8 cycles) and the
+    # first input tile (64 words, 128 cycles) load in parallel; after the last, the 256 outputs
+    # drain (512 cycles)
+    serial, serial_batch = run(400, "serial")
+    assert serial.loading_cycles == 128 + 512 == serial_batch["loading_cycles"][0]
+    assert serial.cycles == 4096 + 640 == serial_batch["cycles"][0]
+    with pytest.raises(SpecError, match="loading: got 'eager'"):
+        run(400, "eager")
+
+
+def test_serial_loading_carries_the_innermost_tiles_through_every_link():
+    # K=2, C=4 on RF (loops K 2) / GLB (C 2, 1 word a cycle) / DRAM (C 2, 0.5 word a cycle).
+    # The first MAC needs the RF's first weight tile (2 words: 2 cycles out of the GLB, 4 out of
+    # DRAM) and input tile (1 word: 1 + 2), which load in parallel: 6 cycles. After the last MAC
+    # the RF's 2 outputs go up to the GLB (2 cycles) and on to DRAM (4): 6. Total 12; the GLB's
+    # own (larger) tiles stream during compute.
+    big = dict.fromkeys("WIO", 1.0)
+    levels = [Level("RF", ALL, capacity_words=64, read_pj=big, write_pj=big),
+              Level("GLB", ALL, capacity_words=64, read_pj=big, write_pj=big, bandwidth_words=1.0),
+              Level("DRAM", ALL, read_pj=big, write_pj=big, bandwidth_words=0.5)]  # fmt: skip
+    mapping = [LevelMapping(temporal=[("K", 2)]), LevelMapping(temporal=[("C", 2)]),
+               LevelMapping(temporal=[("C", 2)])]  # fmt: skip
+    problem = Problem(K=2, C=4)
+    cost = evaluate(problem, levels, mapping, loading="serial")
+    batch = evaluate_batch(problem, levels, *[np.stack([a]) for a in as_arrays(mapping)],
+                           [m.spatial for m in mapping], loading="serial")  # fmt: skip
+    assert cost.loading_cycles == 12 == batch["loading_cycles"][0]
+    overlapped = evaluate(problem, levels, mapping)
+    assert cost.cycles == overlapped.cycles + 12 and overlapped.loading_cycles == 0
