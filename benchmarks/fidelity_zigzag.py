@@ -14,9 +14,10 @@ ZigZag's hardware, mapping and workload inputs: one ZigZag memory per level (one
 where a level gives per-operand capacities), per-access energies = per-bit energy x port width,
 per-PE memories serving no array dimension (or their own fanout's), chip memories serving all,
 one read-write port of the level's bandwidth where it has one, and where this model leaves a
-level's bandwidth unbounded (the per-PE buffers) a read and a write port each as wide as every
-MAC below needs per cycle (on one read-write port ZigZag serialises a partial sum's read and
-write and charges a cycle of stall per MAC: an artefact of the translation, not of either model),
+level's bandwidth unbounded (the per-PE buffers) one port per direction (to and from the MACs,
+to and from the level above), each as wide as every MAC below needs per cycle (on shared ports
+ZigZag charges a partial sum's read and write, or a drain beside the MACs' reads, as stalls: an
+artefact of the translation, not of either model),
 the same spatial unrolling (this project's greedy unrolling of the served loops, handed to
 ZigZag as its spatial mapping). ZigZag's bundled example hardware is not used (kept for
 independent checks). Both search temporal mappings for latency (ZigZag: LOMA; here: the
@@ -135,12 +136,19 @@ def to_zigzag(h, problem: Problem) -> tuple[dict, list, list]:
             if level.bandwidth_bits:  # one port of the level's bandwidth, reads and writes
                 ports = [_port("rw_port_1", "read_write", width, ops, directions)]
             else:
-                # unbounded in this model: a read and a write port, each as wide as every MAC
-                # below needs per cycle, so a partial sum read and written each cycle does not
-                # queue on one port (ZigZag serialises the two on a single read-write port)
+                # unbounded in this model: a port per direction (to and from the level below,
+                # to and from the level above), each as wide as every MAC below needs per cycle,
+                # so the MACs' reads and writes never queue behind fills and drains (ZigZag
+                # charges every other transfer on a port the MACs use each cycle as a stall)
+                used = [
+                    d
+                    for d in ("tl", "th", "fl", "fh")
+                    if any(d in ds for ds in directions.values())
+                ]
                 ports = [
-                    _port("r_port_1", "read", width, ops, {o: [d for d in ds if d in ("tl", "th")] for o, ds in directions.items()}),
-                    _port("w_port_1", "write", width, ops, {o: [d for d in ds if d in ("fh", "fl")] for o, ds in directions.items()}),
+                    _port(f"{'r' if d in ('tl', 'th') else 'w'}_port_{k}", "read" if d in ("tl", "th") else "write",
+                          width, ops, {o: [x for x in ds if x == d] for o, ds in directions.items()})
+                    for k, d in enumerate(used, 1)
                 ]  # fmt: skip
             memories[f"{level.name}_{''.join(ops)}"] = {
                 "size": int(size),
