@@ -818,8 +818,9 @@ def search(
     """The best mapping found for a given spatial unrolling, by ``objective`` (``latency``,
     ``energy`` or ``edp``): ``samples`` random mappings (each prime factor of each loop's
     temporal extent sent to a random level; each level's loops in one of the three stationary
-    orders), evaluated in one batch, the best that fits kept (Timeloop's random-pruned search, in
-    numpy). Reproducible for a seed. Raises SpecError when no sample fits.
+    orders), evaluated in one batch, the best that fits kept, ties broken by the other metric
+    (Timeloop's random-pruned search, in numpy). Reproducible for a seed. Raises SpecError when
+    no sample fits.
     """
     if objective not in OBJECTIVES:
         raise SpecError(f"objective: got {objective!r}; expected one of {OBJECTIVES}")
@@ -841,14 +842,16 @@ def search(
     orders = table[rng.integers(0, len(names), (samples, n))]
     result = evaluate_batch(problem, levels, temporal, orders, spatial, mac_pj=mac_pj,
                             loading=loading)  # fmt: skip
-    score = {
-        "latency": result["cycles"],
-        "energy": result["energy_pj"],
-        "edp": result["cycles"] * result["energy_pj"],
+    cycles, energy = result["cycles"], result["energy_pj"]
+    # the objective, ties broken by the other metric (as ZigZag's reduce stages break them)
+    primary, secondary = {
+        "latency": (cycles, energy),
+        "energy": (energy, cycles),
+        "edp": (cycles * energy, cycles),
     }[objective]
-    score = np.where(result["fits"], score, np.inf)
-    best = int(np.argmin(score))
-    if not np.isfinite(score[best]):
+    primary = np.where(result["fits"], primary, np.inf)
+    best = int(np.lexsort((secondary, primary))[0])
+    if not np.isfinite(primary[best]):
         raise SpecError(f"search: none of {samples} sampled mappings fits the hierarchy")
     mapping = [
         LevelMapping(
