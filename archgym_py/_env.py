@@ -75,11 +75,12 @@ class EnvCore:
         self.off_grid = self.spec.space.off_grid(domain.arch_defaults(self.arch))
         if self.off_grid and arch is not None and not self._is_default_arch():
             knobs = ", ".join(
-                f"{k}={v!r} (nearest level {lv!r})" for k, (v, lv) in self.off_grid.items()
+                f"{k}={v!r} (episodes start at {lv!r})" for k, (v, lv) in self.off_grid.items()
             )
             warnings.warn(
                 f"{self.spec.id}: base architecture {self.arch.name!r} sets {knobs} off the design "
-                "space's levels; episodes start from the nearest level, and `archgym eval --arch` "
+                "space's levels (for a number, the nearest level; for a choice, the first); "
+                "actions move on the levels, and `archgym eval --arch` "
                 "(EnvCore.base_batch) evaluates the architecture's own values",
                 OffGridWarning,
                 stacklevel=3,

@@ -147,7 +147,8 @@ class DesignSpace:
 
     def off_grid(self, values: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
         """The parameters whose value in ``values`` is not one of their levels, each with
-        ``(value, nearest level)``; parameters absent from ``values`` are skipped.
+        ``(value, level)``: the nearest level of a number, the first choice of a categorical
+        value the space does not offer; parameters absent from ``values`` are skipped.
 
         >>> from archgym_py._params import PowerOfTwo
         >>> DesignSpace([PowerOfTwo("rf_bytes", low=16, high=2048)]).off_grid({"rf_bytes": 4})

@@ -73,7 +73,7 @@ def test_target_objective_terminates_when_met():
 
 
 def test_kwargs_workload_arch_objective():
-    with pytest.warns(OffGridWarning, match=r"glb_kib=24576.0 \(nearest level 32768\)"):
+    with pytest.warns(OffGridWarning, match=r"glb_kib=24576.0 \(episodes start at 32768\)"):
         env = gym.make(
             "archgym/Accelerator-v0", workload="mobilenet_v2", arch="tpu_v1", objective="latency"
         )
@@ -312,5 +312,5 @@ def test_an_off_grid_base_architecture_is_evaluated_exactly_not_rounded():
     # a knob given explicitly is taken as given
     assert core.base_batch({"glb_kib": 256})["glb_kib"].tolist() == [256]
     # another architecture with off-grid knobs warns, naming each knob, value and level
-    with pytest.warns(OffGridWarning, match=r"pe_rows=256 \(nearest level 64\)"):
+    with pytest.warns(OffGridWarning, match=r"pe_rows=256 \(episodes start at 64\)"):
         make_core("archgym/AcceleratorSmall-v0", arch="tpu_v1")
