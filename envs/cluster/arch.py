@@ -11,8 +11,8 @@ The scale-out fabric is a rail-optimised fat tree (NVIDIA's DGX SuperPOD design)
 every node in a leaf group (``leaf_gpus`` GPUs, a SuperPOD scalable unit) hangs off rail ``i``'s
 leaf switch, so same-rail traffic inside the group is one switch hop at the full NIC rate; traffic
 that leaves the group crosses the spine, whose uplinks carry ``1 / oversubscription`` of what the
-leaf's downlinks can (1: non-blocking). ``topology`` can instead put the NVLink domains on a 2-D
-or 3-D torus (see :mod:`.fabric`).
+leaf's downlinks can (1: non-blocking). ``topology`` can instead put the NVLink domains on a
+ring, a 2-D or 3-D torus, or one non-blocking switch (see :mod:`.fabric`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from __future__ import annotations
 from ..._arch import Arch
 from ..._errors import SpecError
 from ..._spec import Field
+from .fabric import TOPOLOGIES
 
 RECOMPUTE = ("none", "full")
 #: Pipeline schedules: GPipe (all forwards, then all backwards), 1F1B (Narayanan et al., SC 2021;
@@ -75,8 +76,8 @@ TUNABLE: dict[str, Field] = {
     "nic_gbps": Field(float, "scale-out bandwidth per GPU per direction, Gb/s", low=1.0, high=1e5),
     "topology": Field(
         str,
-        "scale-out fabric between NVLink domains: fat_tree, torus2d or torus3d",
-        choices=("fat_tree", "torus2d", "torus3d"),
+        "scale-out fabric between NVLink domains: fat_tree, switch, ring, torus2d or torus3d",
+        choices=TOPOLOGIES,
     ),  # fmt: skip
     "oversubscription": Field(
         float,

@@ -19,7 +19,11 @@ step, with Megatron-LM's rank order (tensor fastest, then context, data, pipelin
 A dragonfly under minimal routing is the same model: its groups play the leaf groups' part and
 the taper of its global links is the oversubscription.
 
-**Torus** (``torus2d``, ``torus3d``; TPU pods, some HPC fabrics): the NVLink domains sit on a
+**Switch** (``switch``): every NVLink domain on one non-blocking crossbar (a single switch, or a
+full-bisection network): no traffic leaves a leaf group, so every pattern runs at the NIC rate.
+
+**Torus** (``ring``, ``torus2d``, ``torus3d``; a ring of domains, TPU pods, some HPC fabrics):
+the NVLink domains sit on a
 ``k_1 x ... x k_D`` wrap-around grid (the most cubic factorisation of their count, rank order
 filling dimension 1 first), and a domain's fabric bandwidth is split over its ``2 D`` neighbour
 links, so one GPU's share of one link is ``rate / (2 D)``:
@@ -77,7 +81,9 @@ def ring_crossing(span, members, leaf_gpus) -> np.ndarray:
     return np.where(leaves > 1, np.minimum(1.0, leaves / members), 0.0)
 
 
-TOPOLOGIES = ("fat_tree", "torus2d", "torus3d")
+TOPOLOGIES = ("fat_tree", "switch", "ring", "torus2d", "torus3d")
+#: Dimensions of the wrap-around grid of each torus-like topology (a ring is a 1-D torus).
+TORUS_DIMS = {"ring": 1, "torus2d": 2, "torus3d": 3}
 
 
 def torus_shape(domains: int, dims: int) -> tuple[int, ...]:

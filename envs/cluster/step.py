@@ -44,9 +44,10 @@ microbatch)`` micro-batches per data-parallel rank.
 
 * **Fabric** (:mod:`.fabric`): traffic that leaves a leaf group of the rail-optimised fat tree
   shares the spine's uplinks; pipeline transfers, expert all-to-alls and rings slow down by
-  what their crossing share asks of an oversubscribed spine. On a 2-D or 3-D torus of NVLink
-  domains (``topology``), pipeline transfers pay their hop count on a ``1 / 2D`` link share,
-  all-to-alls the grid's bisection, and rings run multi-dimensionally at the full rate.
+  what their crossing share asks of an oversubscribed spine. On a ring or a 2-D or 3-D torus of
+  NVLink domains (``topology``), pipeline transfers pay their hop count on a ``1 / 2D`` link
+  share, all-to-alls the grid's bisection, and rings run multi-dimensionally at the full rate;
+  on a single switch every pattern runs at the NIC rate.
   **Contention** (a documented approximation): all of a step's fabric traffic (pipeline, gradient reduction, ZeRO-3 gathers,
   expert all-to-alls, context rings) shares each GPU's NIC, so a step takes at least that
   traffic's time at the NIC rate; what the other terms leave uncovered is
@@ -87,6 +88,7 @@ from ..workloads import (
 from .arch import ClusterArch
 from .collectives import Link, all_gather, all_to_all, hierarchical_all_reduce
 from .fabric import (
+    TORUS_DIMS,
     group_crossing,
     neighbour_crossing,
     ring_crossing,
@@ -225,11 +227,13 @@ class ClusterSimulator:
         oversub = np.asarray(full["oversubscription"], dtype=np.float64)
         nic_rate = np.asarray(full["nic_gbps"], float) * 1e9 / 8 * a.nic_efficiency
         cp_fabric = tp * cp > np.asarray(full["nvlink_domain"])
+        # every topology but the fat tree runs a ring at the full rate (a torus as one ring per
+        # dimension, a single switch without a spine)
         torus = np.asarray(full["topology"]) != "fat_tree"
 
         def ring_rate(span, members):
             """A ring of ``members`` ranks over ``span`` consecutive ranks: it crosses the fat
-            tree's spine once per leaf group, and runs at the full rate on a torus."""
+            tree's spine once per leaf group, and runs at the full rate elsewhere."""
             crossing = ring_crossing(span, members, a.leaf_gpus)
             return np.where(torus, nic_rate, uplink_limited_rate(nic_rate, crossing, oversub))
 
@@ -369,15 +373,18 @@ class ClusterSimulator:
         return Evaluation(metrics=metrics, feasible=feasible, details=extra)
 
     def _on_torus(self, full, fat_tree_rate, nic_rate, torus_rate) -> np.ndarray:
-        """``fat_tree_rate`` where the design's fabric is the fat tree; on a torus,
-        ``torus_rate(nic_rate, shape, gpus_per_domain)`` per (domain count, dimensions) group."""
+        """``fat_tree_rate`` where the design's fabric is the fat tree, the NIC rate on a single
+        switch, and on a ring or torus ``torus_rate(nic_rate, shape, gpus_per_domain)`` per
+        (domain count, dimensions) group."""
         topology = np.asarray(full["topology"])
         out = np.array(fat_tree_rate, dtype=float, copy=True)
         if (topology == "fat_tree").all():
             return out
+        switch = topology == "switch"
+        out[switch] = np.broadcast_to(np.asarray(nic_rate, dtype=float), out.shape)[switch]
         a = self.arch
         domain = np.asarray(full["nvlink_domain"], dtype=np.int64)
-        for kind, dims in (("torus2d", 2), ("torus3d", 3)):
+        for kind, dims in TORUS_DIMS.items():
             for size in np.unique(domain[topology == kind]):
                 rows = (topology == kind) & (domain == size)
                 shape = torus_shape(max(a.gpus // int(size), 1), dims)

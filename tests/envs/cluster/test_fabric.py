@@ -141,6 +141,29 @@ def test_on_a_torus_pipeline_transfers_pay_their_hops_and_rings_do_not():
     assert d["dp_exposed_s"][1] == d["dp_exposed_s"][0]
 
 
+def test_on_a_ring_of_domains_and_on_one_switch():
+    # pp 4 on 1024 GPUs: stages 256 GPUs = 32 DGX domains apart. On a ring of the 128 domains that
+    # is 32 hops, each link carrying 32 flows, and a domain's rate splits over its 2 links:
+    # rate / 64. On one non-blocking switch nothing crosses a spine, even when the fat tree's is
+    # oversubscribed 4:1 (where every stage partner sits in another 256-GPU leaf group)
+    ev = run(tp=[8] * 3, pp=[4] * 3, topology=["switch", "ring", "fat_tree"],
+             oversubscription=[4.0] * 3)  # fmt: skip
+    d = ev.details
+    rate = 400e9 / 8 * SIM.arch.nic_efficiency
+    boundary = 2048 * 12288 * 2.0 / 8
+    assert d["pp_transfer_s"][1] - d["pp_transfer_s"][0] == pytest.approx(
+        2 * 3 * boundary * (64 / rate - 1 / rate), rel=1e-9
+    )
+    assert d["pp_transfer_s"][2] > d["pp_transfer_s"][0]  # the spine slows the fat tree
+    # data-parallel rings run at the full rate on all three
+    assert d["dp_exposed_s"][0] == d["dp_exposed_s"][1]
+    from archgym_py.envs.cluster.fabric import torus_all_to_all_rate, torus_shape
+
+    # an all-to-all over a whole 128-ring: two cuts of one link each carry half of everything
+    assert torus_shape(128, 1) == (128,)
+    assert torus_all_to_all_rate(64.0, [1, 128], (128,)).tolist() == [64.0, 2.0]
+
+
 @pytest.mark.parametrize("job", ["gpt3_175b", "mixtral_8x7b"])
 def test_every_knob_combination_runs_or_says_why_and_the_breakdown_sums(job):
     # all tunables at once, at valid values: finite metrics, an exact breakdown, and a reason
@@ -153,7 +176,7 @@ def test_every_knob_combination_runs_or_says_why_and_the_breakdown_sums(job):
         "microbatch": [1, 2], "zero_stage": [0, 1, 2, 3], "zero_scope": ["global", "domain"],
         "offload": ["none", "cpu"], "recompute": ["none", "full"], "dtype": ["bf16", "fp8"],
         "tp_overlap": ["none", "overlap"], "nvlink_domain": [8, 16],
-        "nic_gbps": [50.0, 400.0], "topology": ["fat_tree", "torus2d", "torus3d"],
+        "nic_gbps": [50.0, 400.0], "topology": ["fat_tree", "switch", "ring", "torus2d", "torus3d"],
         "oversubscription": [1.0, 3.0], "checkpoint_interval_min": [5.0, 120.0],
     }  # fmt: skip
     assert set(options) == set(SIM.arch.tunable)  # a new knob joins this test
