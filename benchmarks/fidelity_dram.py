@@ -68,6 +68,7 @@ DRAMSIM3_LIKE = {
     "write_drain_low": 0.0,  # ... all of it
     "write_drain_idle_writes": 9,  # or when more than 8 wait and the command queues are empty
     "write_drain": "CommandQueues",  # a drain moves writes into the bank queues, until all moved
+    "bank_arbitration": "RoundRobin",  # GetNextQueue: the bank queues in turn
     "max_row_hits": 4,  # ArbitratePrecharge: RowHitCount >= 4
     "refresh_policy": "AllBank",  # RANK_LEVEL_STAGGERED with one rank
     "refresh_max_postponed": 0,

@@ -37,6 +37,8 @@ ARBITERS = ("Simple", "Fifo", "Reorder")
 #: watermark (DRAMSys, Ramulator), or the drain moves the buffered writes into the per-bank
 #: command queues, where they issue among reads, and ends once they have moved (DRAMsim3).
 WRITE_DRAINS = ("Scheduler", "CommandQueues")
+#: Which bank wins when several banks' column commands can issue at the same cycle.
+BANK_ARBITRATIONS = ("Oldest", "RoundRobin")
 
 #: Controller knobs a design space may override (names follow DRAMSys's McConfig keys).
 TUNABLE: dict[str, Field] = {
@@ -92,6 +94,11 @@ TUNABLE: dict[str, Field] = {
         "GrpFrFcfsWm: a drain is served by the scheduler, or moves writes into the command "
         "queues (ReadWrite buffer with command_queue_depth > 0)",
         choices=WRITE_DRAINS,
+    ),
+    "bank_arbitration": Field(
+        str,
+        "ties between banks ready at the same cycle: the oldest request, or round-robin",
+        choices=BANK_ARBITRATIONS,
     ),
     "max_row_hits": Field(
         int,

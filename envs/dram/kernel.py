@@ -19,8 +19,10 @@ Model (times are integer clock cycles of the device):
   FrFcfs's choice (FrFcfsGrp, never overtaking an earlier access to the same column). With
   ``max_row_hits`` N > 0, a row that served N accesses stops winning over an older miss to its
   bank once the miss's precharge could issue first (DRAMsim3's precharge arbitration caps hits
-  at 4, and only arbitrates a precharge that is ready: a hit that can issue before it goes). Among the banks' candidates the one
-  whose column command can issue first wins, ties to the oldest.
+  at 4, and only arbitrates a precharge that is ready: a hit that can issue before it goes).
+  Among the banks' candidates the one whose column command can issue first wins; ties go to the
+  oldest request (``bank_arbitration`` Oldest, DRAMSys's command multiplexer) or to the next
+  bank after the last one served (RoundRobin, DRAMsim3's ``CommandQueue::GetNextQueue``).
 * **Row commands overlap transfers.** A candidate's PRE and ACT are prepared by its bank as soon
   as the request is buffered and the bank's previous column command has issued, not when the
   request wins the channel: precharges and activations of other banks hide under the data of
@@ -72,8 +74,8 @@ N_TIMING = 25
 
 # Columns of the configuration matrix (categorical knobs as their index in arch.py's tuples).
 PAGE, SCHED, BUF, RBS, RESPQ, REFP, MAXPOST, MAXPULL, ARB, MAT = range(10)
-RBS_RD, RBS_WR, CMDQ, WM_HI, WM_LO, HITCAP, CLOSE_AFTER, WM_IDLE, WDRAIN = range(10, 19)
-N_CONFIG = 19
+RBS_RD, RBS_WR, CMDQ, WM_HI, WM_LO, HITCAP, CLOSE_AFTER, WM_IDLE, WDRAIN, BANK_ARB = range(10, 20)
+N_CONFIG = 20
 
 # Scheduler indices (arch.SCHEDULERS order).
 FIFO, FRFCFS, FRFCFS_GRP, GRP_FRFCFS_WM = range(4)
@@ -292,6 +294,7 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
     # DRAMsim3's drain: writes move from the write buffer into the per-bank command queues (which
     # reads and writes share) until the batch has moved, and issue there among the reads
     mv = sched == GRP_FRFCFS_WM and buf == 1 and depth > 0 and c[WDRAIN] == 1
+    round_robin = c[BANK_ARB] == 1
     t_cl, t_cwl, t_rcd, t_rp, t_ras, t_rc = tim[CL], tim[CWL], tim[RCD], tim[RP], tim[RAS], tim[RC]
     t_ccds, t_ccdl, t_rrds, t_rrdl, t_faw = tim[CCD_S], tim[CCD_L], tim[RRD_S], tim[RRD_L], tim[FAW]
     t_wr, t_wtrs, t_wtrl, t_rtp, t_rtrs = tim[WR], tim[WTR_S], tim[WTR_L], tim[RTP], tim[RTRS]
@@ -369,6 +372,7 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
 
     interval = tim[REFI] if refp == 1 else tim[REFIPB]
     ref_next = np.full(nrt, arr[0] + interval, np.int64)
+    rr_last = np.full(NCH, -1, np.int64)  # the bank (within its channel) served last
     owed = np.zeros(nrt, np.int64)
     ref_rr = np.zeros(nrt, np.int64)
 
@@ -589,6 +593,7 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
         best_cas = INF
         best_pre = -1
         best_act = -1
+        best_turn = NB
         for bb in range(NB):
             b = cc * NB + bb
             L = qlen[b]
@@ -704,7 +709,10 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
                 elif attempt == 1 and t_c >= wall:  # the precharge could issue first: the miss
                     k, t_c, t_pre, t_act = k0, c0, p0, a0
                     r = q[b, k]
-            if t_c < best_cas or (t_c == best_cas and r < best_r):
+            turn = (bb - rr_last[cc] - 1) % NB  # banks after the last one served
+            tie_won = turn < best_turn if round_robin else r < best_r
+            if t_c < best_cas or (t_c == best_cas and tie_won):
+                best_turn = turn
                 best_cas = t_c
                 best_r = r
                 best_b = b
@@ -746,6 +754,7 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
         else:
             hits += 1
         t_c = _cmd_slot(cmd_ring, cc, t_c)
+        rr_last[cc] = b - cc * NB
         b_hits[b] += 1
         b_last_cas[b] = t_c
         r_last_cas[rk_i] = t_c

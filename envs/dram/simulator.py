@@ -13,6 +13,7 @@ from ..._threads import WORKERS, thread_pool
 from . import kernel as K
 from .arch import (
     ARBITERS,
+    BANK_ARBITRATIONS,
     PAGE_POLICIES,
     REFRESH_POLICIES,
     RESP_QUEUES,
@@ -60,6 +61,7 @@ _CATEGORICAL = {
     "refresh_policy": (K.REFP, REFRESH_POLICIES),
     "arbiter": (K.ARB, ARBITERS),
     "write_drain": (K.WDRAIN, WRITE_DRAINS),
+    "bank_arbitration": (K.BANK_ARB, BANK_ARBITRATIONS),
 }
 _INTEGER = {
     "request_buffer_size": K.RBS,
@@ -115,12 +117,13 @@ class DramSimulator:
             refresh_policy, refresh_max_postponed, refresh_max_pulledin, arbiter,
             max_active_transactions, address_mapping, read_buffer_size, write_buffer_size,
             command_queue_depth, write_drain_high, write_drain_low, write_drain_idle_writes,
-            write_drain, max_row_hits, close_after_hits``) and keeps the rest.
+            write_drain, bank_arbitration, max_row_hits, close_after_hits``) and keeps the rest.
     """
 
     metrics = METRICS
-    # /3: max_row_hits arbitrated as DRAMsim3 does, the write_drain knob. Designs without a row-hit
-    # cap and with the scheduler's drain (every DRAM env's space) behave exactly as in /2.
+    # /3: max_row_hits arbitrated as DRAMsim3 does, the write_drain and bank_arbitration knobs.
+    # Designs without a row-hit cap, with the scheduler's drain and Oldest arbitration (every DRAM
+    # env's space) behave exactly as in /2.
     version = "dram-model/3"
     #: Designs an exhaustive search hands over per call: all of DRAM-v0 at once, so identical
     #: and twin configurations are found across the whole space, not within chunks.

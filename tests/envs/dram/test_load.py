@@ -275,3 +275,25 @@ def test_the_moving_drain_needs_a_transaction_queue_to_matter():
     a = evaluate(tr, **MOVING, command_queue_depth=0)
     b = evaluate(tr, **{**MOVING, "write_drain": "Scheduler"}, command_queue_depth=0)
     assert value(a, "latency_s") == value(b, "latency_s")
+
+
+def test_banks_ready_at_the_same_cycle_go_oldest_first_or_in_turn():
+    # rows 1 of banks in bank groups 0, 1, 2 open with one read each (in that order); then two
+    # hits to group 2, two to group 1, two to group 0. After group 2's read, a group-1 hit and a
+    # group-0 hit can both issue tCCD_S later (group 2's own next hit waits tCCD_L): Oldest takes
+    # the group-1 hit (admitted first), RoundRobin the group-0 hit (the next bank after group 2's
+    # in turn, wrapping round: DRAMsim3's GetNextQueue)
+    reqs = [(0.0, addr(g, 0, 1, 0), False) for g in (0, 1, 2)]
+    for g in (2, 1, 0):
+        reqs += [(0.0, addr(g, 0, 1, col), False) for col in (1, 2)]
+    tr = trace(reqs)
+    first_g1, first_g0 = 5, 7  # positions of the first group-1 and group-0 hits
+
+    def latencies(mode):
+        design = {**QUIET, "scheduler": "FrFcfs", "bank_arbitration": mode}
+        return np.round(SIM.latencies_s(design, tr) / CK).astype(int)
+
+    oldest, in_turn = latencies("Oldest"), latencies("RoundRobin")
+    assert oldest[:3].tolist() == in_turn[:3].tolist()  # the three opening reads
+    assert oldest[first_g1] == oldest[2] + ARCH.tccd_s_ck < oldest[first_g0]
+    assert in_turn[first_g0] == in_turn[2] + ARCH.tccd_s_ck < in_turn[first_g1]
