@@ -709,16 +709,21 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
                 elif attempt == 1 and t_c >= wall:  # the precharge could issue first: the miss
                     k, t_c, t_pre, t_act = k0, c0, p0, a0
                     r = q[b, k]
-            turn = (bb - rr_last[cc] - 1) % NB  # banks after the last one served
-            tie_won = turn < best_turn if round_robin else r < best_r
-            if t_c < best_cas or (t_c == best_cas and tie_won):
+            if t_c > best_cas:
+                continue
+            if round_robin:  # ties: the bank soonest after the last one served
+                turn = (bb - rr_last[cc] - 1) % NB
+                if t_c == best_cas and turn >= best_turn:
+                    continue
                 best_turn = turn
-                best_cas = t_c
-                best_r = r
-                best_b = b
-                best_k = k
-                best_pre = t_pre
-                best_act = t_act
+            elif t_c == best_cas and r >= best_r:  # ties: the oldest request
+                continue
+            best_cas = t_c
+            best_r = r
+            best_b = b
+            best_k = k
+            best_pre = t_pre
+            best_act = t_act
 
         # ---------------------------------------------------------------- commit
         r = best_r
