@@ -104,12 +104,13 @@ def to_zigzag(h, problem: Problem) -> tuple[dict, list, list]:
     """ZigZag's hardware, mapping and workload for hierarchy ``h`` and one layer."""
     fanouts = h.fanouts()
     per_dim = h.unrolled_dims(problem)
-    dims, sizes, owner = [], [], []  # ZigZag array dimensions, innermost level's first
+    dims, sizes, owner, dims_name = [], [], [], []  # ZigZag array dimensions, innermost first
     for lv, (fan, _) in enumerate(fanouts):
-        for size in fan.values():
+        for name, size in fan.items():
             dims.append(f"D{len(dims) + 1}")
             sizes.append(size)
             owner.append(lv)
+            dims_name.append(name)
     memories = {}
     for lv, level in enumerate(h.levels):
         # a memory instance is shared over the array dimensions below it (a per-PE level's own
@@ -122,13 +123,17 @@ def to_zigzag(h, problem: Problem) -> tuple[dict, list, list]:
         )
         for ops in groups:
             # an unbounded level (this model's default for per-PE buffers) gets a port wide
-            # enough for every MAC below it each cycle
-            below = int(
-                np.prod(
-                    [sizes[i] for i, o in enumerate(owner) if o <= lv and o != h.array_level] or [1]
-                )
+            # enough for the distinct words of each operand that the MACs below it use each
+            # cycle: its own fanout's loops multicast inputs and weights and reduce partial sums
+            # (ZigZag charges every access at the port's width, so a wider port costs energy)
+            own = {}
+            for i, o in enumerate(owner):
+                if o <= lv and o != h.array_level:
+                    for loop, f in per_dim[o][dims_name[i]].items():
+                        own[loop] = own.get(loop, 1) * f
+            width = level.bandwidth_bits or max(
+                h.precision_bits[o] * problem.footprint(o, own) for o in ops
             )
-            width = level.bandwidth_bits or max(h.precision_bits[o] for o in ops) * below
             size = (
                 level.capacity_bits[ops[0]] if isinstance(level.capacity_bits, dict)
                 else (level.capacity_bits or 10**13)
