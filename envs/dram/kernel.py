@@ -220,35 +220,6 @@ def _move_in(b, d, t, q, qlen, wr, adm, cq, cq_t, depth, limit):
 
 
 @njit(cache=True, inline="always")
-def _cq_candidates(b, L, T, q, wr, adm, row, cq, cq_t, orow):
-    """Bank ``b``'s command-queue entries under a moving drain: the position in ``q[b]`` of the
-    first entry in queue order (moved in first, then admitted first) and of the first row hit
-    (-1: none). DRAMsim3 appends an entry when it moves in, so reads that waited out a drain
-    queue behind the writes it moved."""
-    first_k = -1
-    hit_k = -1
-    seen_rd = 0
-    seen_wr = 0
-    for jq in range(L):
-        r = q[b, jq]
-        if adm[r] > T:
-            break
-        if wr[r]:
-            seen_wr += 1
-            if seen_wr > cq[b, 1]:
-                continue  # still in the write buffer
-        else:
-            seen_rd += 1
-            if seen_rd > cq[b, 0]:
-                continue  # still in the read queue
-        if first_k < 0 or cq_t[r] < cq_t[q[b, first_k]]:
-            first_k = jq
-        if row[r] == orow and (hit_k < 0 or cq_t[r] < cq_t[q[b, hit_k]]):
-            hit_k = jq
-    return first_k, hit_k
-
-
-@njit(cache=True, inline="always")
 def _reads_follow(cc, nb, t, q, qlen, wr, adm, cq, cq_t, depth, occ, ch_cq, last_free):
     """A moving drain has ended at ``t``: waiting reads move into every bank of channel ``cc``
     with room."""
@@ -609,21 +580,33 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
             grp_k = -1
             seen_rd = 0
             seen_wr = 0
-            if mv:  # its command queue, oldest first in the order entries moved in
-                first_k, hit_k = _cq_candidates(b, L, T, q, wr, adm, row, cq, cq_t, orow)
-                L = 0  # the scan below is for the other structures
+            # the requests a bank can schedule, per direction: its command queue's (a moving
+            # drain fills it per direction; behind a transaction queue, its oldest ``depth``)
+            if mv:
+                lim_rd, lim_wr = cq[b, 0], cq[b, 1]
+            else:
+                lim_rd = lim_wr = depth if depth > 0 else L
             for jq in range(L):
                 r = q[b, jq]
                 if adm[r] > T:
                     break
                 if wr[r]:
                     seen_wr += 1
-                    if depth > 0 and seen_wr > depth:
-                        continue  # still in the transaction queue
+                    if seen_wr > lim_wr:
+                        continue  # still in the write buffer or transaction queue
                 else:
                     seen_rd += 1
-                    if depth > 0 and seen_rd > depth:
+                    if seen_rd > lim_rd:
                         continue
+                if mv:
+                    # DRAMsim3 appends an entry when it moves in, so its queue is served in the
+                    # order entries moved in (reads that waited out a drain queue behind the
+                    # writes it moved), then admitted; no early exit
+                    if first_k < 0 or cq_t[r] < cq_t[q[b, first_k]]:
+                        first_k = jq
+                    if row[r] == orow and (hit_k < 0 or cq_t[r] < cq_t[q[b, hit_k]]):
+                        hit_k = jq
+                    continue
                 if serve >= 0 and wr[r] != want:
                     continue
                 if first_k < 0:
