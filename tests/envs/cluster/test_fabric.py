@@ -6,13 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from archgym_py.envs.cluster import DOMAIN
+from archgym_py.envs.cluster import BREAKDOWN, DOMAIN
 from archgym_py.envs.cluster.fabric import (
     group_crossing,
     neighbour_crossing,
     ring_crossing,
     uplink_limited_rate,
 )
+
+from ..knob_sweep import evaluate_every_knob
 
 SIM = DOMAIN.simulator(DOMAIN.load_arch("dgx_h100_1024"))
 JOB = DOMAIN.load_workload("gpt3_175b")
@@ -168,8 +170,6 @@ def test_on_a_ring_of_domains_and_on_one_switch():
 def test_every_knob_combination_runs_or_says_why_and_the_breakdown_sums(job):
     # all tunables at once, at valid values: finite metrics, an exact breakdown, and a reason
     # exactly where a design is infeasible (the cluster model must never crash or go NaN)
-    rng = np.random.default_rng(7)
-    n = 512
     options = {
         "tp": [1, 2, 4, 8], "pp": [1, 2, 4, 8, 16], "pp_interleave": [1, 2],
         "pp_schedule": ["1f1b", "gpipe", "zb_h1"], "cp": [1, 2], "ep": [1, 2, 8],
@@ -179,16 +179,8 @@ def test_every_knob_combination_runs_or_says_why_and_the_breakdown_sums(job):
         "nic_gbps": [50.0, 400.0], "topology": ["fat_tree", "switch", "ring", "torus2d", "torus3d"],
         "oversubscription": [1.0, 3.0], "checkpoint_interval_min": [5.0, 120.0],
     }  # fmt: skip
-    assert set(options) == set(SIM.arch.tunable)  # a new knob joins this test
-    design = {k: rng.choice(np.array(v, dtype=object), n).tolist() for k, v in options.items()}
-    ev = SIM.evaluate(design, DOMAIN.load_workload(job), details=True)
-    for name, values in ev.metrics.items():
-        assert np.isfinite(values).all(), name
-    from archgym_py.envs.cluster import BREAKDOWN
-
+    ev = evaluate_every_knob(SIM, options, DOMAIN.load_workload(job), n=512, seed=7)
     total = sum(ev.details[k] for k in BREAKDOWN)
     np.testing.assert_allclose(total, ev.metrics["step_time_s"], rtol=1e-12)
-    reasons = np.array(ev.details["infeasible_reason"])
-    assert ((reasons == "") == ev.feasible).all()
     assert ev.feasible.any() and (~ev.feasible).any()
     assert (ev.metrics["step_time_s"][ev.feasible] > 0).all()

@@ -12,6 +12,8 @@ from archgym_py.envs.gpu import kernels as K
 from archgym_py.envs.gpu.arch import DTYPES, PEAK_FIELD, RATE_FIELD
 from archgym_py.envs.workloads import load_model
 
+from ..knob_sweep import evaluate_every_knob
+
 GPUS = DOMAIN.arch_names()
 
 
@@ -340,8 +342,6 @@ def test_every_knob_combination_on_blackwell_runs_or_says_why(workload):
     # metrics, prefill and decode breakdowns that sum to TTFT and TPOT, reasons exactly where
     # a design is infeasible
     sim = DOMAIN.simulator(DOMAIN.load_arch("b200"))
-    rng = np.random.default_rng(3)
-    n = 256
     options = {
         "sms": [74, 148, 296], "clock_mhz": [1200.0, 1856.0], "fp16_flops_per_clk_sm": [4096, 8192],
         "hbm_bw_gbps": [3000.0, 7700.0], "hbm_gib": [80.0, 180.0], "l2_mib": [50.0, 126.0],
@@ -350,14 +350,8 @@ def test_every_knob_combination_on_blackwell_runs_or_says_why(workload):
         "kv_dtype": ["bf16", "fp8"], "weight_bits": [0, 4], "attention": ["flash", "unfused"],
         "scaling": ["tensor", "block"],
     }  # fmt: skip
-    assert set(options) == set(sim.arch.tunable)  # a new knob joins this test
-    design = {k: rng.choice(np.array(v, dtype=object), n).tolist() for k, v in options.items()}
-    ev = sim.evaluate(design, DOMAIN.load_workload(workload), details=True)
-    for name, values in ev.metrics.items():
-        assert np.isfinite(values).all(), name
+    ev = evaluate_every_knob(sim, options, DOMAIN.load_workload(workload), n=256, seed=3)
     np.testing.assert_allclose(ev.details["prefill_kernel_s"].sum(axis=1), ev.metrics["ttft_s"],
                                rtol=1e-9)  # fmt: skip
     np.testing.assert_allclose(ev.details["decode_kernel_s"].sum(axis=1), ev.metrics["tpot_s"],
                                rtol=1e-9)  # fmt: skip
-    reasons = np.array(ev.details["infeasible_reason"])
-    assert ((reasons == "") == ev.feasible).all()
