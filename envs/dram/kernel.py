@@ -634,11 +634,10 @@ def simulate_one(arr, wr, chn, bank, bgk, rank, row, col, tim, org, c, out, lat,
             # miss, but, as DRAMsim3 arbitrates a precharge only once it could issue, a hit that
             # can issue before the miss's precharge still goes first
             late_k = -1
-            if capped and hit_k >= 0 and row[q[b, first_k]] != orow:
+            if capped:
                 k = first_k
-                late_k = hit_k
-            elif capped:
-                k = first_k
+                if hit_k >= 0 and row[q[b, first_k]] != orow:
+                    late_k = hit_k
             else:
                 k = grp_k if grp_k >= 0 else (hit_k if hit_k >= 0 else first_k)
             wall = INF
