@@ -19,7 +19,7 @@ family     scikit-learn model                          uncertainty
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,19 +97,48 @@ def fit_gp(X, Y, *, seed: int, restarts: int = 0) -> Predictor:
 
 
 def fit_mlp(X, Y, *, seed: int, hidden: tuple[int, ...] | list[int], members: int, max_iter: int,
-            alpha: float = 1e-6, solver: str = "adam", batch_size: int = 128) -> Predictor:  # fmt: skip
+            alpha: float = 1e-6, solver: str = "adam", batch_size: int = 128,
+            learning_rates: Sequence[float] = (1e-3,), spread: str = "members") -> Predictor:  # fmt: skip
+    """An ensemble of ``members`` networks over seeds.
+
+    ``learning_rates``: Adam's step size in successive phases of up to ``max_iter`` epochs each
+    (a phase ends early once the training loss stops improving); later, smaller steps settle
+    the weights the first phase found, which a constant step leaves noisy. ``spread``:
+    ``"members"`` (the ensemble's spread is the uncertainty) or ``"head"`` (a linear head on the
+    last hidden layer, fitted on held-out rows by :func:`fit_spread_head`; ``fit_surrogate``
+    does that with its ``calibration=`` rows).
+    """
     from sklearn.neural_network import MLPRegressor
 
+    if spread not in MLP_SPREADS:
+        raise ArchGymError(unknown_name("mlp parameter spread", spread, MLP_SPREADS))
+    rates = [float(r) for r in learning_rates]
+    if not rates or not all(np.isfinite(r) and r > 0 for r in rates):
+        raise ArchGymError(
+            f"mlp parameter learning_rates: got {list(learning_rates)}; expected positive numbers"
+        )
+    target = Y[:, 0] if Y.shape[1] == 1 else Y  # one output as a 1-d target (as for the forests)
     nets = []
     for m in range(members):
         net = MLPRegressor(
             hidden_layer_sizes=tuple(hidden), alpha=alpha, solver=solver, max_iter=max_iter,
             batch_size=min(batch_size, len(X)), tol=1e-7, n_iter_no_change=30, random_state=seed + m,
+            learning_rate_init=rates[0], warm_start=True,
         )  # fmt: skip
         with warnings.catch_warnings():  # a budget of iterations is a choice, not an error
             warnings.simplefilter("ignore", ConvergenceWarning)
-            nets.append(net.fit(X, Y))
+            for rate in rates:  # warm start: a new phase keeps the weights, restarts Adam
+                net.set_params(learning_rate_init=rate)
+                # scikit-learn's warm start keeps the previous phase's stall count, which would
+                # stop the new phase after one epoch; each phase gets its own patience.
+                net._no_improvement_count = 0
+                net.fit(X, target)
+        nets.append(net)
     return MLPEnsemble.from_sklearn(nets)
+
+
+#: Where an MLP ensemble's uncertainty comes from (see :func:`fit_mlp`).
+MLP_SPREADS = ("members", "head")
 
 
 def fit_mean(X, Y, *, seed: int) -> Predictor:
@@ -193,5 +222,5 @@ def fit_family(name: str, X: np.ndarray, Y: np.ndarray, *, seed: int = 0,
 
 _OPTIONAL = {
     "rf": ("n_jobs",), "et": ("n_jobs",), "hgb": ("l2_regularization",),
-    "mlp": ("alpha", "solver", "batch_size"),
+    "mlp": ("alpha", "solver", "batch_size", "learning_rates", "spread"),
 }  # fmt: skip

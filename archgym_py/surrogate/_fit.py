@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import ArchGymError, unknown_name
-from ._data import Dataset
+from ._data import Dataset, split
 from ._families import FAMILIES, fit_family
 from ._surrogate import (
     STD_FLOOR,
@@ -109,9 +109,8 @@ def _interval_scale(target: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np
 
 
 def _standardised_prediction(predictor, problem, data, workloads):
-    if isinstance(workloads, Mapping):  # rows of workloads the table lacks describe themselves
-        workloads = {**data.workload_features, **workloads}
-    X = features(data.space, data.designs, data.workloads, workloads)
+    # rows of workloads the table lacks describe themselves
+    X = features(data.space, data.designs, data.workloads, _with_own(workloads, data))
     return predictor.predict((X - problem.x_mean) / problem.x_std)
 
 
@@ -188,17 +187,13 @@ def fit_surrogate(data: Dataset, family: str = "auto", *, params: Mapping[str, A
     if on_stage is not None:
         on_stage(f"fitting {chosen} on all {len(data)} rows")
     predictor, used = fit_family(chosen, problem.X, problem.Y, seed=seed, params=params)
-    k = len(data.metric_names)
-    if calibration is not None and len(calibration):
-        # Split conformal: residuals of rows the model never saw set the 90% interval's width.
-        mean, std = _standardised_prediction(predictor, problem, calibration, workloads)
-        target = _Problem.targets_of(calibration, problem, prior, prior_workload, affine)
-        scale = _interval_scale(target, mean[:, :k], std[:, :k])
-    elif chosen in oof:
-        mean, std = oof[chosen]
-        scale = _interval_scale(problem.Y[:, :k], mean[:, :k], std[:, :k])
-    else:
-        scale = np.full(k, Z90)
+    prior_args = (prior, prior_workload, affine)
+    if used.get("spread") == "head":
+        predictor, calibration = _spread_head(predictor, problem, calibration, workloads, seed,
+                                              prior_args)  # fmt: skip
+    scale = _calibrated_scale(
+        predictor, problem, calibration, oof.get(chosen), workloads, prior_args
+    )
     card = _card(data, chosen, used, seed, cv_scores, n_folds, scale, problem, source,
                  time.perf_counter() - start, prior)  # fmt: skip
     model = Surrogate(space=data.space, metric_specs=data.metric_specs, workloads=workloads, predictor=predictor,
@@ -213,6 +208,52 @@ def fit_surrogate(data: Dataset, family: str = "auto", *, params: Mapping[str, A
             "scores": model.score(test),
         }
     return model
+
+
+def _calibrated_scale(predictor, problem, calibration, oof, workloads, prior_args) -> np.ndarray:
+    """Per metric, the factor of the std that makes the 90% interval: split conformal on the
+    calibration rows, else on the out-of-fold residuals, else the normal 1.645."""
+    k = problem.Y.shape[1] - problem.learns_feasibility
+    if calibration is not None and len(calibration):
+        # Split conformal: residuals of rows the model never saw set the 90% interval's width.
+        mean, std = _standardised_prediction(predictor, problem, calibration, workloads)
+        target = _Problem.targets_of(calibration, problem, *prior_args)
+        return _interval_scale(target, mean[:, :k], std[:, :k])
+    if oof is not None:
+        mean, std = oof
+        return _interval_scale(problem.Y[:, :k], mean[:, :k], std[:, :k])
+    return np.full(k, Z90)
+
+
+#: Fewest calibration rows of an MLP with a spread head (half fit the head, half the interval).
+MIN_HEAD_ROWS = 200
+
+
+def _spread_head(predictor, problem, calibration, workloads, seed: int, prior_args):
+    """Fit an MLP's spread head on half of the calibration rows (chosen at random by design);
+    return it and the other half, which calibrates the interval: the head's fit must not see
+    the rows that judge its width."""
+    if calibration is None or len(calibration) < MIN_HEAD_ROWS:
+        rows = 0 if calibration is None else len(calibration)
+        raise ArchGymError(
+            f"fit_surrogate: mlp parameter spread='head' fits its head on held-out rows; "
+            f"calibration= has {rows} rows, expected at least {MIN_HEAD_ROWS}"
+        )
+    head_rows, conformal_rows = split(calibration, "random", test_fraction=0.5, seed=seed)
+    head = calibration.subset(head_rows)
+    X = features(head.space, head.designs, head.workloads, _with_own(workloads, head))
+    target = _Problem.targets_of(head, problem, *prior_args)
+    if problem.learns_feasibility:
+        target = np.concatenate(
+            [target, ((head.feasible - problem.y_mean[-1]) / problem.y_std[-1])[:, None]], axis=1
+        )
+    fitted = predictor.with_spread_head((X - problem.x_mean) / problem.x_std, target)
+    return fitted, calibration.subset(conformal_rows)
+
+
+def _with_own(workloads, data: Dataset):
+    """``workloads`` with the feature rows of ``data``'s own workloads (features encoding)."""
+    return {**data.workload_features, **workloads} if isinstance(workloads, Mapping) else workloads
 
 
 WORKLOAD_ENCODINGS = ("onehot", "features")

@@ -8,7 +8,8 @@ surrogate's ``metric_names`` order (float64):
 * ``mean``: the prediction in SI units (the ensemble mean, un-standardised, exponentiated where
   the metric is learned as its logarithm), as :meth:`Surrogate.predict` gives it (``evaluate``
   also clips non-negative metrics at 0);
-* ``lower`` and ``upper``: the calibrated 90% interval;
+* ``lower`` and ``upper``: the calibrated 90% interval (from the members' spread, or from the
+  spread head of a network fitted with ``spread="head"``);
 * ``feasible`` (only when the model learned feasibility): 1.0 where the design is predicted to
   run.
 
@@ -73,6 +74,11 @@ def export_onnx(model: Surrogate, path: str | Path) -> Path:
     last = len(predictor.weights) - 1
     act = "Relu" if predictor.activation == "relu" else "Tanh"
     for i, (w, b) in enumerate(zip(predictor.weights, predictor.biases, strict=True)):
+        if i == last and predictor.spread_weights is not None:
+            log_spread = node("Add", [node("MatMul", [h, const("spread_w", f32(predictor.spread_weights))],
+                                           "spread_matmul"),
+                                      const("spread_b", f32(predictor.spread_biases)[:, None, :])],
+                              "spread_add")  # fmt: skip
         h = node("MatMul", [h, const(f"w{i}", f32(w))], f"layer{i}_matmul")
         h = node("Add", [h, const(f"b{i}", f32(b)[:, None, :])], f"layer{i}_add")
         if i < last:
@@ -81,7 +87,11 @@ def export_onnx(model: Surrogate, path: str | Path) -> Path:
     h = node("Cast", [h], "members_out", to=TensorProto.DOUBLE)
     z_mean = node("ReduceMean", [h, const("axes0", np.array([0], dtype=np.int64))], "z_mean",
                   keepdims=0)  # fmt: skip
-    if members > 1:
+    if predictor.spread_weights is not None:
+        log_spread = node("Cast", [log_spread], "spread_members", to=TensorProto.DOUBLE)
+        z_std = node("Exp", [node("ReduceMean", [log_spread, "axes0"], "log_spread", keepdims=0)],
+                     "z_std")  # fmt: skip
+    elif members > 1:
         diff = node("Sub", [h, z_mean], "member_diff")
         sq = node("Mul", [diff, diff], "member_sq")
         ss = node("ReduceSum", [sq, "axes0"], "member_ss", keepdims=0)

@@ -21,13 +21,9 @@ def run_onnx(path, X):
     return dict(zip(names, session.run(None, {"features": X}), strict=True))
 
 
-@pytest.mark.parametrize("env_id", ["archgym/DRAM-v0", "archgym/Cluster-v0"])
-def test_the_onnx_graph_predicts_what_the_json_evaluator_does(env_id, tmp_path):
-    core = make_core(env_id)
-    model = shipped_surrogate(env_id)
-    path = model.to_onnx(tmp_path / "model.onnx")
+def assert_onnx_matches(model, core, path):
     designs = core.space.sample(2000, seed=3, method="uniform")
-    out = run_onnx(path, model.feature_matrix(designs, core.workload))
+    out = run_onnx(model.to_onnx(path), model.feature_matrix(designs, core.workload))
     ref = model.predict(designs, core.workload)
     for key in ("mean", "lower", "upper"):
         # 1e-5 relative; a column's values near zero (a hit rate of 1e-6) get 1e-6 of its scale
@@ -35,6 +31,21 @@ def test_the_onnx_graph_predicts_what_the_json_evaluator_does(env_id, tmp_path):
         assert (np.abs(out[key] - ref[key]) <= bound).all(), key
     if model.learns_feasibility:
         assert ((out["feasible"][:, 0] > 0.5) == ref["feasible"]).mean() > 0.999
+
+
+@pytest.mark.parametrize("env_id", ["archgym/DRAM-v0", "archgym/Cluster-v0"])
+def test_the_onnx_graph_predicts_what_the_json_evaluator_does(env_id, tmp_path):
+    assert_onnx_matches(shipped_surrogate(env_id), make_core(env_id), tmp_path / "model.onnx")
+
+
+def test_a_network_with_a_spread_head_exports_its_intervals(tmp_path):
+    core = make_core("archgym/AcceleratorSmall-v0")
+    data = dataset_from_env(core, 900, seed=0, method="uniform")
+    params = {"hidden": [16, 16], "members": 1, "max_iter": 30, "spread": "head"}
+    model = fit_surrogate(data.subset(range(600)), "mlp", cv=0, params=params,
+                          calibration=data.subset(range(600, 900)))  # fmt: skip
+    assert model.predictor.spread_weights is not None
+    assert_onnx_matches(model, core, tmp_path / "head.onnx")
 
 
 def test_only_mlp_ensembles_export(tmp_path):

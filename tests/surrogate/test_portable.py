@@ -107,3 +107,41 @@ def test_array_codec_is_exact_and_rejects_garbage():
         encode_array(np.array([object()]))
     with pytest.raises(ArchGymError, match="model.kind: got 'pickle'"):
         predictor_from_dict({"kind": "pickle"})
+
+
+def test_a_spread_head_learns_where_the_noise_is_and_round_trips():
+    # Noise grows with |x0|: a head on one network's hidden layer must rank designs by it.
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-2, 2, size=(4000, 3))
+    noise_sd = 0.02 + 0.5 * np.abs(X[:, :1])
+    Y = np.sin(X[:, :1]) + X[:, 1:2] + noise_sd * rng.normal(size=(4000, 1))
+    net, _ = fit_family(
+        "mlp", X[:2000], Y[:2000], params={"members": 1, "hidden": [32, 32], "max_iter": 100}
+    )
+    headed = net.with_spread_head(X[2000:], Y[2000:])
+    Xt = rng.uniform(-2, 2, size=(500, 3))
+    mean, std = headed.predict(Xt)
+    np.testing.assert_array_equal(mean, net.predict(Xt)[0])  # the head changes only the spread
+    assert np.all(net.predict(Xt)[1] == 0)  # one network alone has no spread
+    rho = np.corrcoef(np.argsort(np.argsort(std[:, 0])), np.argsort(np.argsort(np.abs(Xt[:, 0]))))
+    assert rho[0, 1] > 0.8
+    # by hand: exp of the head's linear map of the last hidden layer
+    h = np.maximum(np.maximum(Xt @ net.weights[0][0] + net.biases[0][0], 0) @ net.weights[1][0]
+                   + net.biases[1][0], 0)  # fmt: skip
+    by_hand = np.exp(h @ headed.spread_weights[0] + headed.spread_biases[0])
+    np.testing.assert_allclose(std, by_hand, rtol=1e-4)
+    loaded = predictor_from_dict(json.loads(json.dumps(headed.to_dict())))
+    for a, b in zip(headed.predict(Xt), loaded.predict(Xt), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_mlp_parameters_are_checked():
+    X, Y, _ = _data(60)
+    with pytest.raises(ArchGymError, match="spread.*'heads'"):
+        fit_family("mlp", X, Y, params={"spread": "heads", "max_iter": 5})
+    with pytest.raises(ArchGymError, match=r"learning_rates: got \[0.001, -1.0\]"):
+        fit_family("mlp", X, Y, params={"learning_rates": [1e-3, -1.0], "max_iter": 5})
+    with pytest.raises(ArchGymError, match="spread_weights"):
+        MLPEnsemble(activation="relu", weights=[np.zeros((1, 4, 3)), np.zeros((1, 3, 2))],
+                    biases=[np.zeros((1, 3)), np.zeros((1, 2))], spread_weights=np.zeros((1, 4, 2)),
+                    spread_biases=np.zeros((1, 2)))  # fmt: skip

@@ -422,3 +422,23 @@ def test_every_shipped_surrogate_file_is_strict_json():
     for path in files:
         with open(path) as fh:
             json.loads(fh.read(), parse_constant=refuse)
+
+
+def test_one_network_with_a_spread_head_gives_calibrated_design_dependent_intervals(small_core):
+    data = dataset_from_env(small_core, 2400, seed=4, method="uniform")
+    train, rest = split(data, "random", test_fraction=0.5, seed=4)
+    cal, test = split(data.subset(rest), "random", test_fraction=0.4, seed=5)
+    params = {"hidden": [32, 32], "members": 1, "max_iter": 60, "learning_rates": [1e-3, 1e-4],
+              "spread": "head"}  # fmt: skip
+    with pytest.raises(ArchGymError, match="spread='head'.*calibration= has 0 rows"):
+        fit_surrogate(data.subset(train), "mlp", cv=0, params=params)
+    held = data.subset(rest)
+    model = fit_surrogate(data.subset(train), "mlp", cv=0, params=params,
+                          calibration=held.subset(cal), test=held.subset(test))  # fmt: skip
+    assert model.card["parameters"]["spread"] == "head"
+    assert model.predictor.spread_weights.shape == (1, 32, len(model.y_mean))
+    p = model.predict(held.subset(test).designs, "resnet18")
+    width = np.log(p["upper"] / p["lower"])
+    assert np.ptp(width, axis=0).min() > 0  # each design its own interval (not one width)
+    coverage = [s["coverage_90"] for s in model.card["held_out"]["scores"].values()]
+    assert 0.8 <= min(coverage) and max(coverage) <= 0.98, coverage
