@@ -168,9 +168,17 @@ def cmd_surrogate_fit(args: argparse.Namespace) -> int:
     print(f"{len(data)} rows of {data.env_id} ({', '.join(data.workload_names)}); {args.split} split: "
           f"{len(train)} train, {len(test)} held out")  # fmt: skip
     params = _parse_design(args.param or [], "--param")
+    fit_rows, calibration = data.subset(train), None
+    if args.calibrate:
+        if not 0.0 < args.calibrate < 1.0:
+            raise ArchGymError(f"--calibrate: got {args.calibrate}; expected a share in (0, 1)")
+        keep, cal = split(fit_rows, "twin_free", test_fraction=args.calibrate, seed=args.seed)
+        fit_rows, calibration = fit_rows.subset(keep), fit_rows.subset(cal)
+        print(f"  {len(calibration)} of them calibrate the interval, {len(fit_rows)} fit the model")
     model = fit_surrogate(
-        data.subset(train), args.family, params={k: _literal(v) for k, v in params.items()} or None,
+        fit_rows, args.family, params={k: _literal(v) for k, v in params.items()} or None,
         seed=args.seed, cv=args.cv, test=data.subset(test), source=", ".join(args.trace),
+        calibration=calibration,
         on_stage=lambda line: print(f"  {line}", file=sys.stderr, flush=True),
         workload_encoding=args.workload_encoding,
     )  # fmt: skip
@@ -454,6 +462,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--workload-encoding", default="onehot", choices=("onehot", "features"),
                    help="workloads as one-hot names, or by their features (predicts unseen ones)")  # fmt: skip
     q.add_argument("--cv", type=int, default=3, help="cross-validation folds (0: none)")
+    q.add_argument("--calibrate", type=float, default=0.0, metavar="FRACTION",
+                   help="share of the training rows (twin-free) kept apart to calibrate the 90%% "
+                   "interval instead of the folds; an MLP with spread=head needs it")  # fmt: skip
     q.add_argument("--seed", type=int, default=0, help="seeds the split, the folds and the model")
     q.set_defaults(func=cmd_surrogate_fit)
     q = ssub.add_parser("score", help="score a saved surrogate on the rows of trace file(s)")

@@ -237,7 +237,8 @@ def _spread_head(predictor, problem, calibration, workloads, seed: int, prior_ar
         rows = 0 if calibration is None else len(calibration)
         raise ArchGymError(
             f"fit_surrogate: mlp parameter spread='head' fits its head on held-out rows; "
-            f"calibration= has {rows} rows, expected at least {MIN_HEAD_ROWS}"
+            f"calibration= has {rows} rows, expected at least {MIN_HEAD_ROWS} (archgym "
+            "surrogate fit: --calibrate 0.2)"
         )
     head_rows, conformal_rows = split(calibration, "random", test_fraction=0.5, seed=seed)
     head = calibration.subset(head_rows)

@@ -442,3 +442,21 @@ def test_one_network_with_a_spread_head_gives_calibrated_design_dependent_interv
     assert np.ptp(width, axis=0).min() > 0  # each design its own interval (not one width)
     coverage = [s["coverage_90"] for s in model.card["held_out"]["scores"].values()]
     assert 0.8 <= min(coverage) and max(coverage) <= 0.98, coverage
+
+
+def test_cli_fits_one_network_with_a_spread_head_on_calibration_rows(tmp_path, capsys):
+    from archgym_py.cli import main
+
+    trace = tmp_path / "t.csv"
+    assert main(["collect", "archgym/AcceleratorSmall-v0", "-n", "700", "-o", str(trace), "-q"]) == 0
+    fit = ["surrogate", "fit", str(trace), "-o", str(tmp_path / "m"), "--family", "mlp", "--cv", "0",
+           "--param", "members=1", "hidden=[16]", "max_iter=20", "spread=head"]  # fmt: skip
+    assert main(fit) == 2
+    assert "--calibrate 0.2" in capsys.readouterr().err
+    assert main([*fit, "--calibrate", "1.5"]) == 2
+    assert "--calibrate: got 1.5" in capsys.readouterr().err
+    assert main([*fit, "--calibrate", "0.4"]) == 0
+    assert "calibrate the interval" in capsys.readouterr().out
+    from archgym_py.surrogate import load_surrogate
+
+    assert load_surrogate(tmp_path / "m").predictor.spread_weights is not None
