@@ -333,9 +333,12 @@ def test_every_env_has_a_shipped_surrogate_that_fits_its_space(env_id):
     assert model.space_hash == env.unwrapped.space.hash()
     card = yaml.safe_load((shipped_surrogate_dir(env_id) / "card.yaml").read_text())
     assert card["env_id"] == env_id and card["family"] == "mlp"
-    for scores in card["held_out"]["scores"].values():
+    # Held out: twin-free rows where the training rows leave enough (the hard ones); a main
+    # metric ranks them well, a secondary one nearly constant over them (runtime) less so.
+    main = make_core(env_id).spec.main_metrics
+    for metric, scores in card["held_out"]["scores"].items():
         if scores["kendall_tau"] is not None:  # null: a metric constant over the space
-            assert scores["kendall_tau"] > 0.8
+            assert scores["kendall_tau"] > (0.9 if metric in main else 0.7), metric
     # It still matches the simulator (a model change without retraining fails here): median
     # relative error on 100 random designs under 5% for every metric.
     core = make_core(env_id)
