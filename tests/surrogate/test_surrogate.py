@@ -451,7 +451,9 @@ def test_cli_fits_one_network_with_a_spread_head_on_calibration_rows(tmp_path, c
     from archgym_py.cli import main
 
     trace = tmp_path / "t.csv"
-    assert main(["collect", "archgym/AcceleratorSmall-v0", "-n", "700", "-o", str(trace), "-q"]) == 0
+    assert (
+        main(["collect", "archgym/AcceleratorSmall-v0", "-n", "700", "-o", str(trace), "-q"]) == 0
+    )
     fit = ["surrogate", "fit", str(trace), "-o", str(tmp_path / "m"), "--family", "mlp", "--cv", "0",
            "--param", "members=1", "hidden=[16]", "max_iter=20", "spread=head"]  # fmt: skip
     assert main(fit) == 2
