@@ -30,7 +30,7 @@ import numpy as np
 from .._errors import ArchGymError
 from .._imports import optional_import
 from .._trace import atomic_write_bytes
-from ._portable import MLPEnsemble
+from ._portable import SPREAD_CAP, MLPEnsemble
 
 if TYPE_CHECKING:
     from ._surrogate import Surrogate
@@ -89,8 +89,9 @@ def export_onnx(model: Surrogate, path: str | Path) -> Path:
                   keepdims=0)  # fmt: skip
     if predictor.spread_weights is not None:
         log_spread = node("Cast", [log_spread], "spread_members", to=TensorProto.DOUBLE)
-        z_std = node("Exp", [node("ReduceMean", [log_spread, "axes0"], "log_spread", keepdims=0)],
-                     "z_std")  # fmt: skip
+        mean_log = node("ReduceMean", [log_spread, "axes0"], "log_spread", keepdims=0)
+        capped = node("Min", [mean_log, const("spread_cap", f64(SPREAD_CAP))], "log_spread_capped")
+        z_std = node("Exp", [capped], "z_std")
     elif members > 1:
         diff = node("Sub", [h, z_mean], "member_diff")
         sq = node("Mul", [diff, diff], "member_sq")

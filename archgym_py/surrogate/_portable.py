@@ -240,6 +240,10 @@ def _concat_trees(trees) -> dict[str, np.ndarray]:
             "value": np.concatenate(values)}  # fmt: skip
 
 
+#: Largest log standard deviation (standardised targets) a spread head predicts.
+SPREAD_CAP = 0.0
+
+
 class MLPEnsemble(Predictor):
     """Multi-layer perceptrons (ReLU hidden layers, linear output); mean and spread of the members.
 
@@ -293,11 +297,6 @@ class MLPEnsemble(Predictor):
         if self._w32 is None:
             self._w32 = [w.astype(np.float32) for w in self.weights]
             self._b32 = [b.astype(np.float32) for b in self.biases]
-            if self.spread_weights is not None:
-                self._s32 = (
-                    self.spread_weights.astype(np.float32),
-                    self.spread_biases.astype(np.float32),
-                )
         X = np.asarray(X, dtype=np.float64)
         members, last = len(self.weights[0]), len(self.weights) - 1
         out = np.empty((members, len(X), self.weights[-1].shape[-1]))
@@ -316,8 +315,8 @@ class MLPEnsemble(Predictor):
                 for i, (w, b) in enumerate(zip(self._w32, self._b32, strict=True)):
                     if i == last and hidden:
                         extra[m, rows] = h
-                    elif i == last and spread:
-                        extra[m, rows] = h @ self._s32[0][m] + self._s32[1][m]
+                    elif i == last and spread:  # float64: exp() of it widens any rounding
+                        extra[m, rows] = h @ self.spread_weights[m] + self.spread_biases[m]
                     h = h @ w[m]
                     h += b[m]
                     if i < last:
@@ -341,7 +340,10 @@ class MLPEnsemble(Predictor):
     def predict(self, X):
         if self.spread_weights is not None:
             members, log_spread = self._forward(X, spread=True)
-            return members.mean(axis=0), np.exp(log_spread.mean(axis=0))
+            # A linear head extrapolates without bound far from its fitting rows; capped at
+            # the targets' own spread (1 in standardised units), a design is never predicted
+            # as less known than the training mean +- its standard deviation would say.
+            return members.mean(axis=0), np.exp(np.minimum(log_spread.mean(axis=0), SPREAD_CAP))
         members = self.member_predictions(X)
         if len(members) == 1:
             return members[0], np.zeros_like(members[0])
