@@ -105,7 +105,7 @@ def fit_mlp(X, Y, *, seed: int, hidden: tuple[int, ...] | list[int], members: in
     (a phase ends early once the training loss stops improving); later, smaller steps settle
     the weights the first phase found, which a constant step leaves noisy. ``spread``:
     ``"members"`` (the ensemble's spread is the uncertainty) or ``"head"`` (a linear head on the
-    last hidden layer, fitted on held-out rows by :func:`fit_spread_head`; ``fit_surrogate``
+    last hidden layer, fitted on held-out rows by ``MLPEnsemble.with_spread_head``; ``fit_surrogate``
     does that with its ``calibration=`` rows).
     """
     from sklearn.neural_network import MLPRegressor

@@ -75,9 +75,11 @@ def export_onnx(model: Surrogate, path: str | Path) -> Path:
     act = "Relu" if predictor.activation == "relu" else "Tanh"
     for i, (w, b) in enumerate(zip(predictor.weights, predictor.biases, strict=True)):
         if i == last and predictor.spread_weights is not None:
-            log_spread = node("Add", [node("MatMul", [h, const("spread_w", f32(predictor.spread_weights))],
+            # in float64, as the JSON evaluator: exp() of the head widens any rounding
+            h64 = node("Cast", [h], "spread_in", to=TensorProto.DOUBLE)
+            log_spread = node("Add", [node("MatMul", [h64, const("spread_w", f64(predictor.spread_weights))],
                                            "spread_matmul"),
-                                      const("spread_b", f32(predictor.spread_biases)[:, None, :])],
+                                      const("spread_b", f64(predictor.spread_biases)[:, None, :])],
                               "spread_add")  # fmt: skip
         h = node("MatMul", [h, const(f"w{i}", f32(w))], f"layer{i}_matmul")
         h = node("Add", [h, const(f"b{i}", f32(b)[:, None, :])], f"layer{i}_add")
@@ -88,7 +90,6 @@ def export_onnx(model: Surrogate, path: str | Path) -> Path:
     z_mean = node("ReduceMean", [h, const("axes0", np.array([0], dtype=np.int64))], "z_mean",
                   keepdims=0)  # fmt: skip
     if predictor.spread_weights is not None:
-        log_spread = node("Cast", [log_spread], "spread_members", to=TensorProto.DOUBLE)
         mean_log = node("ReduceMean", [log_spread, "axes0"], "log_spread", keepdims=0)
         capped = node("Min", [mean_log, const("spread_cap", f64(SPREAD_CAP))], "log_spread_capped")
         z_std = node("Exp", [capped], "z_std")
