@@ -112,10 +112,13 @@ def fit_mlp(X, Y, *, seed: int, hidden: tuple[int, ...] | list[int], members: in
 
     if spread not in MLP_SPREADS:
         raise ArchGymError(unknown_name("mlp parameter spread", spread, MLP_SPREADS))
-    rates = [float(r) for r in learning_rates]
+    try:
+        rates = [float(r) for r in learning_rates]
+    except (TypeError, ValueError):
+        rates = []
     if not rates or not all(np.isfinite(r) and r > 0 for r in rates):
         raise ArchGymError(
-            f"mlp parameter learning_rates: got {list(learning_rates)}; expected positive numbers"
+            f"mlp parameter learning_rates: got {learning_rates!r}; expected a list of positive numbers"
         )
     target = Y[:, 0] if Y.shape[1] == 1 else Y  # one output as a 1-d target (as for the forests)
     nets = []

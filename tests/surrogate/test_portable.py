@@ -142,6 +142,8 @@ def test_mlp_parameters_are_checked():
         fit_family("mlp", X, Y, params={"spread": "heads", "max_iter": 5})
     with pytest.raises(ArchGymError, match=r"learning_rates: got \[0.001, -1.0\]"):
         fit_family("mlp", X, Y, params={"learning_rates": [1e-3, -1.0], "max_iter": 5})
+    with pytest.raises(ArchGymError, match="learning_rates: got 'fast'"):
+        fit_family("mlp", X, Y, params={"learning_rates": "fast", "max_iter": 5})
     with pytest.raises(ArchGymError, match="spread_weights"):
         MLPEnsemble(activation="relu", weights=[np.zeros((1, 4, 3)), np.zeros((1, 3, 2))],
                     biases=[np.zeros((1, 3)), np.zeros((1, 2))], spread_weights=np.zeros((1, 4, 2)),
