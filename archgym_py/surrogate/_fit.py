@@ -73,14 +73,17 @@ class _Problem:
 
     @staticmethod
     def targets_of(data: Dataset, problem: _Problem, prior: Any, prior_workload: Any,
-                   affine: np.ndarray) -> np.ndarray:  # fmt: skip
-        """Standardised metric targets of other rows, in ``problem``'s scaling."""
+                   affine: np.ndarray, feasibility: bool = False) -> np.ndarray:  # fmt: skip
+        """Standardised metric targets of other rows, in ``problem``'s scaling (with
+        ``feasibility``, also the feasibility column where the problem learns it)."""
         T = _transform(data.targets(), problem.transforms)
         if prior is not None:
             P = prior_targets(
                 prior, data.designs, prior_workload, data.metric_names, problem.transforms
             )
             T = T - (affine[0] + affine[1] * P)
+        if feasibility and problem.learns_feasibility:
+            T = np.concatenate([T, data.feasible[:, None].astype(float)], axis=1)
         k = T.shape[1]
         return (T - problem.y_mean[:k]) / problem.y_std[:k]
 
@@ -108,10 +111,14 @@ def _interval_scale(target: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np
     return np.quantile(ratio, level, axis=0, method="higher") * (1 + 1e-9)
 
 
-def _standardised_prediction(predictor, problem, data, workloads):
+def _standardised_features(problem, data, workloads) -> np.ndarray:
     # rows of workloads the table lacks describe themselves
     X = features(data.space, data.designs, data.workloads, _with_own(workloads, data))
-    return predictor.predict((X - problem.x_mean) / problem.x_std)
+    return (X - problem.x_mean) / problem.x_std
+
+
+def _standardised_prediction(predictor, problem, data, workloads):
+    return predictor.predict(_standardised_features(problem, data, workloads))
 
 
 def _safe_std(A: np.ndarray) -> np.ndarray:
@@ -242,13 +249,8 @@ def _spread_head(predictor, problem, calibration, workloads, seed: int, prior_ar
         )
     head_rows, conformal_rows = split(calibration, "random", test_fraction=0.5, seed=seed)
     head = calibration.subset(head_rows)
-    X = features(head.space, head.designs, head.workloads, _with_own(workloads, head))
-    target = _Problem.targets_of(head, problem, *prior_args)
-    if problem.learns_feasibility:
-        target = np.concatenate(
-            [target, ((head.feasible - problem.y_mean[-1]) / problem.y_std[-1])[:, None]], axis=1
-        )
-    fitted = predictor.with_spread_head((X - problem.x_mean) / problem.x_std, target)
+    target = _Problem.targets_of(head, problem, *prior_args, feasibility=True)
+    fitted = predictor.with_spread_head(_standardised_features(problem, head, workloads), target)
     return fitted, calibration.subset(conformal_rows)
 
 

@@ -264,23 +264,16 @@ class MLPEnsemble(Predictor):
         self.activation = activation
         self.weights = [np.asarray(w, dtype=np.float64) for w in weights]
         self.biases = [np.asarray(b, dtype=np.float64) for b in biases]
-        self.spread_weights = spread_weights
-        self.spread_biases = spread_biases
         if (spread_weights is None) != (spread_biases is None):
             raise ArchGymError("mlp: spread_weights and spread_biases come together")
+        self.spread_weights = self.spread_biases = None
         if spread_weights is not None:
-            members, width, k = (
-                len(self.weights[0]),
-                self.weights[-1].shape[1],
-                self.weights[-1].shape[2],
-            )
-            if np.shape(spread_weights) != (members, width, k) or np.shape(spread_biases) != (
-                members,
-                k,
-            ):
+            members, width, k = self.weights[-1].shape
+            expected = ((members, width, k), (members, k))
+            if (np.shape(spread_weights), np.shape(spread_biases)) != expected:
                 raise ArchGymError(
                     f"mlp.spread_weights/spread_biases: shapes {np.shape(spread_weights)} and "
-                    f"{np.shape(spread_biases)}; expected {(members, width, k)} and {(members, k)}"
+                    f"{np.shape(spread_biases)}; expected {expected[0]} and {expected[1]}"
                 )
             self.spread_weights = np.asarray(spread_weights, dtype=np.float64)
             self.spread_biases = np.asarray(spread_biases, dtype=np.float64)
@@ -330,10 +323,6 @@ class MLPEnsemble(Predictor):
         """Every member's output, shape ``(members, n, k)``."""
         return self._forward(X)[0]
 
-    def last_hidden(self, X: np.ndarray) -> np.ndarray:
-        """Every member's last hidden layer, shape ``(members, n, width)`` (the spread head's input)."""
-        return self._forward(X, hidden=True)[1]
-
     def mean(self, X):
         return self.member_predictions(X).mean(axis=0)
 
@@ -357,7 +346,7 @@ class MLPEnsemble(Predictor):
         what a conformal calibration rescales, so only the head's design-to-design variation
         matters.
         """
-        members, H = self.member_predictions(X), self.last_hidden(X)
+        members, H = self._forward(X, hidden=True)  # outputs and last hidden layer, one pass
         width, k = H.shape[2], members.shape[2]
         W, B = np.empty((len(H), width, k)), np.empty((len(H), k))
         for m in range(len(H)):
