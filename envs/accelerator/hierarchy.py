@@ -10,6 +10,7 @@ A spec (``arch_specs/accelerator/hierarchy/*.yaml``) gives every number with its
     precision_bits: {W: {value: 16, source: "..."}, I: ..., O: ...}   # O: partial sums
     array: {rows: {value: 12, source: "..."}, cols: {value: 14, source: "..."}}
     dataflow: {rows: [R, C], cols: [P, K]}        # loops each array dimension serves, in order
+    mac_operand_reuse: {value: true, source: ...} # optional: the MACs hold operands in registers
     levels:                                        # innermost first
       - name: RF
         per_pe: true                               # one instance per PE (else one per chip)
@@ -44,6 +45,7 @@ from .loopnest import DIMS, OPERANDS, Cost, Level, LevelMapping, Problem, evalua
 _POSITIVE_INT = Field(int, "", low=1)
 _NONNEGATIVE = Field(float, "", low=0)
 _POSITIVE = Field(float, "", low=1e-12)
+_FLAG = Field(bool, "")
 _LEVEL_KEYS = {"name", "keeps", "per_pe", "capacity_bits", "read_energy_pj_per_bit",
                "write_energy_pj_per_bit", "bandwidth_bits_per_cycle", "fanout", "serves"}  # fmt: skip
 
@@ -78,6 +80,9 @@ class Hierarchy:
     dataflow: dict[str, tuple[str, ...]]
     levels: tuple[StorageLevel, ...]
     sources: dict[str, str] = field(default_factory=dict)
+    #: Whether each MAC holds its operands across consecutive cycles on the same word
+    #: (``mac_reuse`` of :mod:`.loopnest`; ZigZag's convention, off as in Timeloop).
+    mac_operand_reuse: bool = False
 
     @property
     def pes(self) -> int:
@@ -164,8 +169,8 @@ class Hierarchy:
         """The cost of one given mapping (its spatial loops must fit the fanouts); ``loading``
         ``"serial"`` adds the first fills and last drains (see :mod:`.loopnest`)."""
         spatial = [m.spatial for m in mapping]
-        return evaluate(problem, self.loopnest_levels(spatial), mapping,
-                        mac_pj=self.mac_energy_pj, loading=loading)  # fmt: skip
+        return evaluate(problem, self.loopnest_levels(spatial), mapping, mac_pj=self.mac_energy_pj,
+                        loading=loading, mac_reuse=self.mac_operand_reuse)  # fmt: skip
 
     def map(
         self,
@@ -180,7 +185,8 @@ class Hierarchy:
         spatial = self.spatial(problem)
         levels = self.loopnest_levels(spatial)
         return search(problem, levels, spatial, objective=objective, samples=samples, seed=seed,
-                      mac_pj=self.mac_energy_pj, loading=loading)  # fmt: skip
+                      mac_pj=self.mac_energy_pj, loading=loading,
+                      mac_reuse=self.mac_operand_reuse)  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- loading
@@ -242,7 +248,7 @@ def hierarchy_from_dict(data: Mapping[str, Any], *, path: str = "hierarchy") -> 
     check_spec_version(data, path)
     check_keys(data, required={"spec_version", "name", "clock_mhz", "mac_energy_pj",
                                "precision_bits", "array", "dataflow", "levels"},
-               optional={"description"}, path=path)  # fmt: skip
+               optional={"description", "mac_operand_reuse"}, path=path)  # fmt: skip
     sources: dict[str, str] = {}
     clock = _cited(data["clock_mhz"], _POSITIVE, f"{path}.clock_mhz", sources)
     mac = _cited(data["mac_energy_pj"], _NONNEGATIVE, f"{path}.mac_energy_pj", sources)
@@ -262,9 +268,12 @@ def hierarchy_from_dict(data: Mapping[str, Any], *, path: str = "hierarchy") -> 
         for i, lv in enumerate(raw_levels)
     )
     _check_levels(levels, f"{path}.levels")
+    reuse = False
+    if "mac_operand_reuse" in data:
+        reuse = _cited(data["mac_operand_reuse"], _FLAG, f"{path}.mac_operand_reuse", sources)
     sources = {key[len(path) + 1 :]: src for key, src in sources.items()}  # keyed in the document
     return Hierarchy(str(data["name"]), str(data.get("description", "")), clock, mac, bits,
-                     array, dataflow, levels, sources)  # fmt: skip
+                     array, dataflow, levels, sources, reuse)  # fmt: skip
 
 
 def _dataflow(raw: Any, array: Mapping[str, int], path: str) -> dict[str, tuple[str, ...]]:

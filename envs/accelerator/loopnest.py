@@ -40,6 +40,11 @@ keeps ``X``):
   the outermost level each output word starts from zero once; a level's zero starts are its
   arrivals minus its read-backs. The MACs update the innermost keeper (``MACs / reduction``),
   reading the partial sum first except on a zero start.
+* ``mac_reuse=True``: each MAC holds its weight and input in registers (ZigZag's convention,
+  which the ZigZag cost model applies to read-only operands only; Timeloop's, the default here,
+  is that such a register is a level of its own): it reads a weight or input from the innermost
+  keeper once per run of consecutive cycles on the same word (the innermost temporal loops that
+  do not index the operand). Partial sums still update the innermost keeper every cycle.
 
 Halo reuse of overlapping input windows between iterations is not credited (Timeloop's uniform
 model neither), nor is the rarer case of two iterations of loops above a level that need the same
@@ -266,6 +271,7 @@ def evaluate(
     *,
     mac_pj=0.0,
     loading: str = "overlapped",
+    mac_reuse: bool = False,
 ) -> Cost:
     """Access counts, cycles and energy of ``mapping`` (see the module docstring).
 
@@ -277,7 +283,8 @@ def evaluate(
     """
     _check(problem, levels, mapping)
     _check_loading(loading)
-    return _evaluate_order(problem, levels, as_loop_order(levels, mapping), mac_pj, loading)
+    return _evaluate_order(problem, levels, as_loop_order(levels, mapping), mac_pj, loading,
+                           mac_reuse)  # fmt: skip
 
 
 def _check_loading(loading: str) -> None:
@@ -333,15 +340,17 @@ def evaluate_order(
     *,
     mac_pj: float = 0.0,
     loading: str = "overlapped",
+    mac_reuse: bool = False,
 ) -> Cost:
     """:func:`evaluate` for a :class:`LoopOrder` (each operand's memories cut the loop order at
     their own places, as ZigZag's temporal mappings do)."""
     _check_order(problem, levels, order)
     _check_loading(loading)
-    return _evaluate_order(problem, levels, order, mac_pj, loading)
+    return _evaluate_order(problem, levels, order, mac_pj, loading, mac_reuse)
 
 
-def _evaluate_order(problem, levels, order: LoopOrder, mac_pj: float, loading: str = "overlapped"):
+def _evaluate_order(problem, levels, order: LoopOrder, mac_pj: float, loading: str = "overlapped",
+                    mac_reuse: bool = False):  # fmt: skip
     """:func:`evaluate_order` on a checked order (a per-level mapping is checked in its form)."""
     n = len(levels)
     spatial_below = []  # spatial loop extents at or below each level
@@ -363,11 +372,13 @@ def _evaluate_order(problem, levels, order: LoopOrder, mac_pj: float, loading: s
             tiles[key] = problem.footprint(op, inner[key])
             stays[key] = _stays(order.loops[cut:], RELEVANT[op])
     links: dict[tuple[int, str], tuple[int, ...]] = {}
+    compute = prod(f for _, f in order.loops)  # one MAC per unit per cycle
     for op in "WI":
-        _count_input(problem, op, levels, order.spatial, reads, writes, tiles, stays, inner, links)
+        held = compute // _stays(order.loops, RELEVANT[op]) if mac_reuse else 1
+        _count_input(problem, op, levels, order.spatial, reads, writes, tiles, stays, inner, links,
+                     held)  # fmt: skip
     _count_outputs(problem, levels, order.spatial, reads, writes, tiles, stays, links)
     _check_capacity(levels, tiles)
-    compute = prod(f for _, f in order.loops)  # one MAC per unit per cycle
     windows = _refill_windows(levels, order)
     stall = _stalls(levels, tiles, stays, links, compute, windows)
     load = _loading(levels, stays, links) if loading == "serial" else 0.0
@@ -482,18 +493,21 @@ def _stalls(levels, tiles, stays, links, compute, windows) -> float:
     return max(per_level)
 
 
-def _count_input(problem, op, levels, spatial, reads, writes, tiles, stays, inner, links) -> None:
+def _count_input(
+    problem, op, levels, spatial, reads, writes, tiles, stays, inner, links, held=1
+) -> None:
     """MAC reads of a read-only operand at its innermost keeper, and every keeper's fills.
 
     One read at a level feeds every instance below that needs the word: the reads are the
     distinct words over the spatial loops in between (``footprint``), which is the multicast of
     loops that do not index the operand and, for inputs, the sliding-window overlap of
-    unrolled output and filter positions (Eyeriss's diagonal reuse)."""
+    unrolled output and filter positions (Eyeriss's diagonal reuse). A MAC that holds its operand
+    (``mac_reuse``) reads it once per ``held`` consecutive cycles that use the same word."""
     keepers = [i for i in range(len(levels)) if op in levels[i].keeps]
     first = keepers[0]
     below = _extents(spatial[: first + 1])
     reads[(levels[first].name, op)] += (
-        problem.macs // prod(below.values()) * problem.footprint(op, below)
+        problem.macs // prod(below.values()) // held * problem.footprint(op, below)
     )
     for a, b in zip(keepers, keepers[1:], strict=False):
         key = (levels[a].name, op)
@@ -560,6 +574,7 @@ def evaluate_batch(
     *,
     mac_pj: float = 0.0,
     loading: str = "overlapped",
+    mac_reuse: bool = False,
 ) -> dict[str, np.ndarray]:
     """:func:`evaluate` for many mappings at once (same problem, hierarchy and spatial loops).
 
@@ -587,6 +602,7 @@ def evaluate_batch(
     macs = problem.macs
     inst = np.array([lv.instances for lv in levels])
     compute = np.prod(T, axis=(1, 2))
+    every_f, every_d = _all_loops(T, order)  # (m, 7n): every temporal loop, innermost first
     stall = np.zeros((n_map, n))  # per level: the stalls at its port
     onload = np.zeros((n_map, 2))  # serial loading: per input operand, its first fills
     offload = np.zeros(n_map)
@@ -602,9 +618,11 @@ def evaluate_batch(
         fan_first = int(np.prod(fan_at[: first + 1]))
         pairs = list(zip(keepers, keepers[1:], strict=False))
         if op != "O":
+            # consecutive cycles on one word of op: the MAC holds it (mac_reuse)
+            held = compute // _stays_batch(every_f, ~others[every_d]) if mac_reuse else 1
             below = np.prod(S[: first + 1], axis=0)  # (d,) spatial extents below the first
             per_step = _footprints(problem, below[None])[0, o]
-            reads[:, first, o] += macs // int(np.prod(below)) * per_step
+            reads[:, first, o] += macs // int(np.prod(below)) // held * per_step
             for a, b in pairs:
                 union = ext[:, a] * np.prod(S[a + 1 : b + 1], axis=0)[None]
                 fetched = stays[:, a] * inst[b] * _footprints(problem, union)[:, o]
@@ -775,11 +793,20 @@ def _above_loops(T: np.ndarray, order: np.ndarray):
     return f, d
 
 
+def _all_loops(T: np.ndarray, order: np.ndarray):
+    """Every temporal loop of each mapping, innermost first: factors and dimension indices,
+    shape ``(m, 7 * levels)``."""
+    dims = order[:, :, ::-1].reshape(T.shape[0], -1)  # level 0's innermost loop first
+    levels = np.repeat(np.arange(T.shape[1]), 7)[None]
+    return T[np.arange(T.shape[0])[:, None], levels, dims], dims
+
+
 def _stays_batch(f: np.ndarray, relevant: np.ndarray) -> np.ndarray:
-    """Product of the loop factors from the innermost relevant loop (factor > 1) outwards."""
+    """Product of the loop factors from the innermost relevant loop (factor > 1) outwards,
+    along the last axis."""
     real = relevant & (f > 1)
-    started = np.cumsum(real, axis=2) > 0
-    return np.prod(np.where(started, f, 1), axis=2)
+    started = np.cumsum(real, axis=-1) > 0
+    return np.prod(np.where(started, f, 1), axis=-1)
 
 
 # ----------------------------------------------------------------------------- mapper
@@ -814,6 +841,7 @@ def search(
     seed: int = 0,
     mac_pj: float = 0.0,
     loading: str = "overlapped",
+    mac_reuse: bool = False,
 ) -> tuple[list[LevelMapping], Cost]:
     """The best mapping found for a given spatial unrolling, by ``objective`` (``latency``,
     ``energy`` or ``edp``): ``samples`` random mappings (each prime factor of each loop's
@@ -841,7 +869,7 @@ def search(
     table = np.array([[DIMS.index(x) for x in STATIONARY_ORDERS[k]] for k in names])
     orders = table[rng.integers(0, len(names), (samples, n))]
     result = evaluate_batch(problem, levels, temporal, orders, spatial, mac_pj=mac_pj,
-                            loading=loading)  # fmt: skip
+                            loading=loading, mac_reuse=mac_reuse)  # fmt: skip
     cycles, energy = result["cycles"], result["energy_pj"]
     # the objective, ties broken by the other metric (as ZigZag's reduce stages break them)
     primary, secondary = {
@@ -864,4 +892,5 @@ def search(
         )
         for lv in range(n)
     ]
-    return mapping, evaluate(problem, levels, mapping, mac_pj=mac_pj, loading=loading)
+    return mapping, evaluate(problem, levels, mapping, mac_pj=mac_pj, loading=loading,
+                             mac_reuse=mac_reuse)  # fmt: skip

@@ -11,7 +11,7 @@ import yaml
 from archgym_py import SpecError
 from archgym_py._spec import shipped_spec_dir
 from archgym_py.envs.accelerator.hierarchy import hierarchy_from_dict, load_hierarchy
-from archgym_py.envs.accelerator.loopnest import Problem
+from archgym_py.envs.accelerator.loopnest import LevelMapping, Problem
 
 EYERISS_YAML = shipped_spec_dir("accelerator") / "hierarchy" / "eyeriss.yaml"
 # AlexNet CONV3 (Krizhevsky et al., 2012): 384 filters of 3 x 3 x 256 on a 13 x 13 output
@@ -62,6 +62,21 @@ def test_mapping_conv3_reads_every_weight_from_dram_once_when_it_minimises_energ
     assert h.evaluate(CONV3, mapping).total_energy_pj == pytest.approx(cost.total_energy_pj)
 
 
+def test_macs_holding_operands_read_each_repeated_weight_once():
+    data = raw()
+    data["mac_operand_reuse"] = {"value": True, "source": "Mei et al., IEEE TC 2021 (ZigZag)"}
+    h, plain = hierarchy_from_dict(data), load_hierarchy("eyeriss")
+    assert h.mac_operand_reuse and not plain.mac_operand_reuse
+    # the output columns (Q) innermost: each weight serves 13 consecutive MACs
+    mapping = [LevelMapping(), LevelMapping([("Q", 13)], h.unrolling(CONV3)),
+               LevelMapping([("K", 384), ("C", 64), ("S", 3)])]  # fmt: skip
+    held, every = h.evaluate(CONV3, mapping), plain.evaluate(CONV3, mapping)
+    assert held.reads[("RF", "W")] * 13 == every.reads[("RF", "W")] == CONV3.macs
+    assert held.reads[("RF", "O")] == every.reads[("RF", "O")]  # partial sums: unchanged
+    assert held.reads[("DRAM", "W")] == every.reads[("DRAM", "W")]  # only the MAC's reads go
+    assert h.sources["mac_operand_reuse"].startswith("Mei et al.")
+
+
 @pytest.mark.parametrize(
     "edit, message",
     [
@@ -85,6 +100,10 @@ def test_mapping_conv3_reads_every_weight_from_dram_once_when_it_minimises_energ
             r"per-PE levels come first",
         ),
         (lambda d: d["precision_bits"].pop("O"), r"precision_bits: missing required key 'O'"),
+        (
+            lambda d: d.update(mac_operand_reuse={"value": "yes", "source": "x 2020"}),
+            r"mac_operand_reuse: expected true/false, got 'yes'",
+        ),
     ],
 )
 def test_bad_specs_name_the_path(edit, message):

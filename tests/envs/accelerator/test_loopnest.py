@@ -40,14 +40,14 @@ def test_one_level_every_mac_goes_to_dram():
     assert c.energy_pj["DRAM"] == (12 + 12 + 8 + 12) * 10
 
 
-def two_level(order):
+def two_level(order, mac_reuse=False):
     rf = Level("RF", ALL, capacity_words=16, read_pj=dict.fromkeys("WIO", 1.0),
                write_pj=dict.fromkeys("WIO", 1.0))  # fmt: skip
     dram = Level("DRAM", ALL, read_pj=dict.fromkeys("WIO", 100.0),
                  write_pj=dict.fromkeys("WIO", 100.0), bandwidth_words=1.0)  # fmt: skip
     outer, inner = order
     mapping = [LevelMapping(temporal=[inner]), LevelMapping(temporal=[outer])]
-    return evaluate(Problem(K=4, C=3), [rf, dram], mapping, mac_pj=0.5)
+    return evaluate(Problem(K=4, C=3), [rf, dram], mapping, mac_pj=0.5, mac_reuse=mac_reuse)
 
 
 def test_two_levels_output_stationary():
@@ -72,6 +72,18 @@ def test_two_levels_input_stationary_order():
     # each output is a 1-word tile brought in 4 times (K is relevant); all start from zero
     assert (c.reads[("DRAM", "O")], c.writes[("DRAM", "O")]) == (0, 4)
     assert (c.reads[("RF", "O")], c.writes[("RF", "O")]) == (8 + 4, 12)
+
+
+def test_a_mac_holding_its_weight_and_input_reads_a_repeated_word_once():
+    # output-stationary (K innermost): each input serves 4 consecutive MACs, read once: 12 / 4
+    c = two_level((("C", 3), ("K", 4)), mac_reuse=True)
+    assert (c.reads[("RF", "W")], c.reads[("RF", "I")], c.reads[("RF", "O")]) == (12, 3, 12)
+    assert c.writes[("RF", "O")] == 12
+    # input-stationary (C innermost): no word repeats on consecutive MACs; partial sums are
+    # never held in the MAC (ZigZag's convention), so nothing changes
+    c = two_level((("K", 4), ("C", 3)), mac_reuse=True)
+    assert c.reads == two_level((("K", 4), ("C", 3))).reads
+    assert (c.reads[("RF", "W")], c.reads[("RF", "I")], c.reads[("RF", "O")]) == (12, 12, 12)
 
 
 def three_level():
@@ -245,8 +257,10 @@ def as_arrays(mapping):
     return temporal, orders
 
 
-@pytest.mark.parametrize("loading", ["overlapped", "serial"])
-def test_the_batched_evaluator_equals_the_reference_one_mapping_at_a_time(loading):
+@pytest.mark.parametrize(
+    "loading, mac_reuse", [("overlapped", False), ("serial", False), ("overlapped", True)]
+)
+def test_the_batched_evaluator_equals_the_reference_one_mapping_at_a_time(loading, mac_reuse):
     rng = np.random.default_rng(1)
     cases = {}
     for _ in range(200):  # group random mappings by hierarchy and spatial loops
@@ -266,10 +280,11 @@ def test_the_batched_evaluator_equals_the_reference_one_mapping_at_a_time(loadin
         arrays = [as_arrays(m) for m in mappings]
         batch = evaluate_batch(problem, levels, np.stack([a[0] for a in arrays]),
                                np.stack([a[1] for a in arrays]), [m.spatial for m in mappings[0]],
-                               mac_pj=0.7, loading=loading)  # fmt: skip
+                               mac_pj=0.7, loading=loading, mac_reuse=mac_reuse)  # fmt: skip
         for i, mapping in enumerate(mappings):
             try:
-                ref = evaluate(problem, levels, mapping, mac_pj=0.7, loading=loading)
+                ref = evaluate(problem, levels, mapping, mac_pj=0.7, loading=loading,
+                               mac_reuse=mac_reuse)  # fmt: skip
             except SpecError:  # over capacity
                 assert not batch["fits"][i]
                 continue
