@@ -9,6 +9,7 @@ from __future__ import annotations
 ENVS: dict[str, str] = {
     "archgym/Accelerator-v0": "accelerator/env.yaml",
     "archgym/AcceleratorSmall-v0": "accelerator/env_small.yaml",
+    "archgym/AcceleratorCoDesign-v0": "accelerator/env_codesign.yaml",
     "archgym/DRAM-v0": "dram/env.yaml",
     "archgym/DRAMLPDDR4-v0": "dram/env_lpddr4.yaml",
     "archgym/GPU-v0": "gpu/env.yaml",
@@ -24,6 +25,7 @@ ENVS: dict[str, str] = {
 #: else is imported on a spec's say-so.
 DOMAINS: dict[str, str] = {
     "accelerator": "archgym_py.envs.accelerator:DOMAIN",
+    "accelerator_codesign": "archgym_py.envs.accelerator.codesign:CODESIGN_DOMAIN",
     "dram": "archgym_py.envs.dram:DOMAIN",
     "gpu": "archgym_py.envs.gpu:DOMAIN",
     "gpu_training": "archgym_py.envs.gpu:TRAINING_DOMAIN",

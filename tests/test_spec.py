@@ -20,6 +20,7 @@ ARCH_FILES = sorted((SPEC_ROOT / "accelerator" / "arch").glob("*.yaml"))
 DRAM_ARCH_FILES = sorted((SPEC_ROOT / "dram" / "arch").glob("*.yaml"))
 GPU_ARCH_FILES = sorted((SPEC_ROOT / "gpu" / "arch").glob("*.yaml"))
 GPU_DESIGN_FILES = sorted((SPEC_ROOT / "gpu" / "design").glob("*.yaml"))
+CODESIGN_FILES = sorted((SPEC_ROOT / "accelerator" / "codesign").glob("*.yaml"))
 CLUSTER_ARCH_FILES = sorted((SPEC_ROOT / "cluster" / "arch").glob("*.yaml"))
 MODEL_FILES = sorted((SPEC_ROOT / "models").glob("*.yaml"))
 BEST_KNOWN_FILES = sorted(SPEC_ROOT.glob("*/best_known.yaml"))
@@ -42,7 +43,7 @@ def test_the_citation_rule_rejects_bare_words():
 def test_every_shipped_yaml_is_loaded_by_a_test():
     shipped = sorted(SPEC_ROOT.rglob("*.yaml"))
     covered = set(ARCH_FILES) | set(DRAM_ARCH_FILES) | set(GPU_ARCH_FILES) | set(MODEL_FILES)
-    covered |= set(GPU_DESIGN_FILES) | set(CLUSTER_ARCH_FILES)
+    covered |= set(GPU_DESIGN_FILES) | set(CLUSTER_ARCH_FILES) | set(CODESIGN_FILES)
     covered |= set(BEST_KNOWN_FILES)
     covered |= set(HIERARCHY_FILES)
     covered |= {SPEC_ROOT / spec for spec in ENVS.values()}
@@ -55,6 +56,7 @@ def test_every_shipped_yaml_is_loaded_by_a_test():
 
 def _arch_types():
     from archgym_py.envs.accelerator import AcceleratorArch
+    from archgym_py.envs.accelerator.codesign import CoDesignArch
     from archgym_py.envs.cluster import ClusterArch
     from archgym_py.envs.dram import DramArch
     from archgym_py.envs.gpu import GpuArch, GpuDesignArch
@@ -65,6 +67,7 @@ def _arch_types():
         + [(path, DramArch) for path in DRAM_ARCH_FILES]
         + [(path, GpuArch) for path in GPU_ARCH_FILES]
         + [(path, GpuDesignArch) for path in GPU_DESIGN_FILES]
+        + [(path, CoDesignArch) for path in CODESIGN_FILES]
         + [(path, ClusterArch) for path in CLUSTER_ARCH_FILES]
         + [(path, TransformerConfig) for path in MODEL_FILES]
     )
