@@ -2,7 +2,9 @@
 
 Run: ``python benchmarks/bench_accelerator.py`` (add ``--quick`` for a shorter run).
 Targets (issue 2): >= 10,000 layer-design evaluations/s on one core, mapping included;
->= 5,000 single-env steps/s.
+>= 5,000 single-env steps/s. Issue 12: >= 10^5 layer-design evaluations/s per core with the
+loop-nest model and its mapping (the last lines: the random-pruned mapper's mappings/s, and the
+co-design env's simulator, whose mapping comes from its knobs).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core, as the targets say
 
 import gymnasium as gym  # noqa: E402
+import numpy as np  # noqa: E402
 
 import archgym_py  # noqa: E402, F401
 from archgym_py.envs.accelerator import DOMAIN  # noqa: E402
@@ -99,6 +102,43 @@ def loopnest(repeat: int) -> None:
         print(f"loop-nest mapper, {samples} sampled mappings of one layer: {rate:,.0f} mappings/s")
 
 
+def codesign(repeat: int) -> None:
+    """The co-design env's simulator (the loop-nest model with knob mappings, vectorised over
+    designs x layers): layer-design evaluations per second, and its single-env steps."""
+    from archgym_py import make_core
+
+    core = make_core("archgym/AcceleratorCoDesign-v0")
+    net = DOMAIN.load_workload("resnet18")
+    for n in (1, 64, 1024, 4096):
+        batch = core.space.sample(n, seed=0)
+        rate = best_rate(lambda b=batch: core.simulator.evaluate(b, net), n, repeat)
+        print(f"co-design loop-nest model, resnet18, batch {n:>5}: "
+              f"{rate * len(net.layers):>10,.0f} layer-designs/s {rate:>8,.0f} designs/s")  # fmt: skip
+    from archgym_py.envs.accelerator.codesign import KNOB_CANDIDATES, layer_problems, map_pairs
+
+    problems = layer_problems(net)
+    n = 128
+    full = {**core.simulator.arch.constant_values(),
+            **core.simulator.arch.fill(core.space.sample(n, seed=0))}  # fmt: skip
+    pairs = {k: np.repeat(np.broadcast_to(v, n), len(problems)) for k, v in full.items()}
+    bounds = np.tile([list(p.bounds.values()) for p, _ in problems], (n, 1))
+    strides = np.tile([p.stride for p, _ in problems], n)
+    rate = best_rate(lambda: map_pairs(pairs, bounds, strides, "edp"), len(bounds), repeat)
+    print(f"co-design mapper (best of {len(KNOB_CANDIDATES)} knob mappings per layer-design, EDP), "
+          f"resnet18 x {n} designs: {rate:,.0f} layer-designs/s, "
+          f"{rate * len(KNOB_CANDIDATES):,.0f} mappings/s")  # fmt: skip
+    env = gym.make("archgym/AcceleratorCoDesign-v0")
+    env.reset(seed=0)
+    actions = [env.action_space.sample() for _ in range(200)]
+
+    def run():
+        for a in actions:
+            env.step(a)
+
+    print(f"co-design env steps/s, resnet18, gym.make: {best_rate(run, len(actions), repeat):,.0f}")
+
+
 if __name__ == "__main__":
     main()
     loopnest(3)
+    codesign(3)

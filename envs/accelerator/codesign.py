@@ -35,19 +35,30 @@ Example (AlexNet's CONV layers on Eyeriss's knobs, two mappings of the same hard
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from ..._domain import Domain
+from ..._errors import SpecError
 from ..._simulator import Evaluation
 from ..._space import Batch
 from ..._spec import Field
-from ..workloads import Layer, Network, network_from_dict
+from ..workloads import Network, network_from_dict
 from .arch import TUNABLE, AcceleratorArch
-from .hierarchy import Hierarchy, StorageLevel
-from .loopnest import DIMS, OPERANDS, RELEVANT, STATIONARY_ORDERS, Problem, evaluate_batch
+from .loopnest import (
+    DIMS,
+    OBJECTIVES,
+    OPERANDS,
+    RELEVANT,
+    STATIONARY_ORDERS,
+    Level,
+    Problem,
+    evaluate_many,
+    footprints,
+)
 from .model import area_mm2, sram_energy_pj_per_bit
 from .networks import BUILTIN_NETWORKS
 from .simulator import METRICS
@@ -89,84 +100,192 @@ class CoDesignArch(AcceleratorArch):
     tunable = {**TUNABLE, **MAPPING_KNOBS}
 
 
-def hierarchy_of(design: Mapping[str, Any]) -> Hierarchy:
-    """The three-level hierarchy of one design's values (knobs and constants; module docstring)."""
+def levels_of(design: Mapping[str, Any], pes_used) -> list[Level]:
+    """The loop-nest levels (RF per PE, GLB, DRAM) of designs' values (knobs and constants,
+    scalars or arrays over designs; see the module docstring), the RF instanced ``pes_used``
+    times."""
     d = design
+    bits = {"W": int(np.ravel(d["data_bits"])[0]), "I": int(np.ravel(d["data_bits"])[0]),
+            "O": int(np.ravel(d["accum_bits"])[0])}  # fmt: skip
 
-    def sram(kib: float) -> float:
-        return float(sram_energy_pj_per_bit(np.float64(kib), d))
+    def level(name, pj_per_bit, **kw):
+        energy = {op: pj_per_bit * b for op, b in bits.items()}
+        return Level(name, frozenset(OPERANDS), read_pj=energy, write_pj=dict(energy),
+                     word_bits=bits, **kw)  # fmt: skip
 
-    def level(name, per_pe, cap_bits, pj, bandwidth):
-        energy = dict.fromkeys(OPERANDS, pj)
-        return StorageLevel(name, frozenset(OPERANDS), per_pe, cap_bits, energy, dict(energy),
-                            bandwidth)  # fmt: skip
-
-    dram_bits_per_cycle = d["dram_bw_gbps"] * 8e9 / (d["clock_mhz"] * 1e6)
-    levels = (
-        level("RF", True, d["rf_bytes"] * 8, sram(d["rf_bytes"] / 1024), None),
-        level("GLB", False, d["glb_kib"] * 8192,
-              sram(d["glb_kib"]) + d["noc_energy_pj_per_bit"], d["glb_bw_bytes_per_cycle"] * 8),
-        level("DRAM", False, None, d["dram_energy_pj_per_bit"], dram_bits_per_cycle),
-    )  # fmt: skip
-    bits = {"W": int(d["data_bits"]), "I": int(d["data_bits"]), "O": int(d["accum_bits"])}
-    return Hierarchy("codesign", "", float(d["clock_mhz"]), float(d["mac_energy_pj"]), bits,
-                     {"rows": int(d["pe_rows"]), "cols": int(d["pe_cols"])},
-                     SERVED[str(d["dataflow"])], levels)  # fmt: skip
-
-
-def _divisors_desc(n: int) -> list[int]:
-    return [f for f in range(n, 0, -1) if n % f == 0]
+    rf_bytes, glb_kib = np.asarray(d["rf_bytes"], np.float64), np.asarray(d["glb_kib"], np.float64)
+    return [
+        level("RF", sram_energy_pj_per_bit(rf_bytes / 1024, d), instances=pes_used,
+              capacity_bits=rf_bytes * 8),
+        level("GLB", sram_energy_pj_per_bit(glb_kib, d) + d["noc_energy_pj_per_bit"],
+              capacity_bits=glb_kib * 8192,
+              bandwidth_bits=np.asarray(d["glb_bw_bytes_per_cycle"], np.float64) * 8),
+        level("DRAM", d["dram_energy_pj_per_bit"],
+              bandwidth_bits=np.asarray(d["dram_bw_gbps"], np.float64) * 8e9
+              / (np.asarray(d["clock_mhz"], np.float64) * 1e6)),
+    ]  # fmt: skip
 
 
-def knob_mapping(
-    h: Hierarchy, problem: Problem, stationary: tuple[str, str], fill: tuple[float, float]
-):
-    """The temporal factors ``(levels, 7)`` and loop orders ``(levels, 7)`` (outermost first) of
-    ``problem`` on the three-level ``h`` for the per-level stationary operands and tile budgets
-    (shares of capacity) of ``(RF, GLB)``, the spatial unrolling and the loop-nest levels (see the
-    module docstring).
+def _largest_divisor(n: np.ndarray, ok) -> np.ndarray:
+    """Per element, the largest divisor ``f`` of ``n`` with ``ok(f)`` true, where ``ok`` holds
+    for 1 and, for each element, for every divisor below one that it holds for (a binary search
+    over each value's sorted divisors)."""
+    if not len(n):
+        return np.ones(0, np.int64)
+    values, index = np.unique(n, return_inverse=True)
+    divisors = [[f for f in range(1, int(v) + 1) if v % f == 0] for v in values]
+    table = np.ones((len(values), max(map(len, divisors))), np.int64)
+    for i, row in enumerate(divisors):
+        table[i, : len(row)] = row
+    lo = np.zeros(len(n), np.int64)  # table[., 0] == 1 always holds
+    hi = np.array([len(r) - 1 for r in divisors])[index]
+    while np.any(lo < hi):
+        mid = (lo + hi + 1) // 2
+        good = ok(table[index, mid]) & (lo < hi)
+        lo = np.where(good, mid, lo)
+        hi = np.where(good | (lo >= hi), hi, mid - 1)
+    return table[index, lo]
+
+
+def knob_mappings(design: Mapping[str, Any], bounds: np.ndarray, stride):
+    """The mappings the knobs make (see the module docstring), for ``m`` (design, layer) pairs:
+    ``design`` maps each knob and constant to a scalar or an ``(m,)`` array, ``bounds[m]`` holds
+    the layers' seven loop bounds (``DIMS`` order), ``stride`` their strides. Returns the temporal
+    factors, loop orders (outermost first) and spatial factors, each ``(m, 3, 7)`` (levels RF,
+    GLB, DRAM; the array fans out below the GLB), and the loop-nest levels.
 
     Eyeriss's knobs on ResNet-18's conv2_x, the RF at half its capacity:
 
     >>> from archgym_py.envs.accelerator.codesign import CODESIGN_DOMAIN
     >>> arch = CODESIGN_DOMAIN.load_arch("eyeriss")
-    >>> h = hierarchy_of({**arch.constant_values(), **arch.tunable_values()})
-    >>> T, orders, spatial, _ = knob_mapping(h, Problem(K=64, C=64, P=56, Q=56, R=3, S=3),
-    ...                                      ("W", "I"), (0.5, 1.0))
-    >>> spatial[1], dict(zip(DIMS, T[0].tolist()))  # RF: the weights' loops first (S, C), then Q
-    ({'R': 3, 'C': 4, 'P': 14}, {'N': 1, 'K': 1, 'C': 16, 'P': 1, 'Q': 2, 'R': 1, 'S': 3})
+    >>> eyeriss = {**arch.constant_values(), **arch.tunable_values(), "rf_fill": 0.5}
+    >>> T, orders, S, _ = knob_mappings(eyeriss, np.array([[1, 64, 64, 56, 56, 3, 3]]), 1)
+    >>> dict(zip(DIMS, S[0, 1].tolist())), dict(zip(DIMS, T[0, 0].tolist()))
+    ({'N': 1, 'K': 1, 'C': 4, 'P': 14, 'Q': 1, 'R': 3, 'S': 1}, {'N': 1, 'K': 1, 'C': 16, 'P': 1, 'Q': 2, 'R': 1, 'S': 3})
 
-    48 weights, 16 x 4 inputs and 2 partial sums: 114 words, under half of the RF's 256 (K = 2
-    would take 148)."""
-    spatial = h.spatial(problem)
-    levels = h.loopnest_levels(spatial)
-    left = {d: problem.bounds[d] // np.prod([sp.get(d, 1) for sp in spatial]) for d in DIMS}
-    temporal = np.ones((3, 7), np.int64)
-    below = {d: 1 for d in DIMS}  # extents at or below the level being filled
-    for i, op in enumerate(stationary):
-        for d, f in spatial[i].items():
-            below[d] *= f
-        first = [d for d in reversed(STATIONARY_ORDERS[op]) if d in RELEVANT[op]]
-        for d in first + [d for d in DIMS if d not in first]:
-            for f in _divisors_desc(int(left[d])):
-                trial = {**below, d: below[d] * f}
-                if f == 1 or _fits(problem, levels[i], trial, fill[i]):
-                    break
-            temporal[i, DIMS.index(d)] = f
-            below[d] *= f
-            left[d] //= f
-    for d in DIMS:
-        temporal[2, DIMS.index(d)] = left[d]
+    The array takes R = 3 and C = 4 on its 12 rows, P = 14 on its 14 columns; the RF the
+    weights' loops first (S, C), then Q: 48 weights, 16 x 4 inputs and 2 partial sums, 114 words,
+    under half of its 256 (K = 2 would take 148).
+    """
+    bounds = np.asarray(bounds, np.int64)
+    m = len(bounds)
+    d = {k: np.broadcast_to(v, m) for k, v in design.items()}
+    left = bounds.copy()
+    S = np.ones((m, 3, 7), np.int64)
+    for flow, served in SERVED.items():  # the array's greedy unrolling, per dataflow
+        rows = np.flatnonzero(d["dataflow"] == flow)
+        for dim, loops in (("pe_rows", served["rows"]), ("pe_cols", served["cols"])):
+            room = d[dim][rows].astype(np.int64)
+            for loop in loops:
+                j = DIMS.index(loop)
+                f = _largest_divisor(left[rows, j], lambda f, room=room: f <= room)
+                S[rows, 1, j] *= f
+                left[rows, j] //= f
+                room = room // f
+    levels = levels_of(d, np.prod(S[:, 1], axis=1))
+    T = np.ones((m, 3, 7), np.int64)
+    below = S[:, 0].copy()  # extents at or below the level being filled
+    stationary = (d["rf_stationary"], d["glb_stationary"])
+    fill = (d["rf_fill"], d["glb_fill"])
+    for i in range(2):
+        below *= S[:, i]
+        budget = fill[i].astype(np.float64) * levels[i].capacity_bits
+        width = np.array([levels[i].word_bits[op] for op in OPERANDS])
+        for op in OPERANDS:  # each stationary operand's loops first, then the others
+            rows = np.flatnonzero(stationary[i] == op)
+            first = [x for x in reversed(STATIONARY_ORDERS[op]) if x in RELEVANT[op]]
+            for x in first + [x for x in DIMS if x not in first]:
+                j = DIMS.index(x)
+
+                def fits(f, rows=rows, j=j, below=below, width=width, budget=budget):
+                    trial = below[rows].copy()
+                    trial[:, j] *= f
+                    return footprints(stride_of(stride, rows), trial) @ width <= budget[rows]
+
+                f = _largest_divisor(left[rows, j], fits)
+                T[rows, i, j] = f
+                below[rows, j] *= f
+                left[rows, j] //= f
+    T[:, 2] = left
     # each level's loops ordered so that the stationary operand of the level below stays
-    order_of = [stationary[0], stationary[0], stationary[1]]
-    orders = np.array([[DIMS.index(x) for x in STATIONARY_ORDERS[op]] for op in order_of])
-    return temporal, orders, spatial, levels
+    table = np.array([[DIMS.index(x) for x in STATIONARY_ORDERS[op]] for op in OPERANDS])
+    pick = [stationary[0], stationary[0], stationary[1]]
+    orders = np.stack([table[_operand_codes(p)] for p in pick], axis=1)
+    return T, orders, S, levels
 
 
-def _fits(problem: Problem, level, extents: Mapping[str, int], share: float = 1.0) -> bool:
-    """Whether tiles over ``extents`` fit ``share`` of ``level``'s shared capacity (in bits)."""
-    bits = sum(problem.footprint(op, extents) * level.word_bits[op] for op in OPERANDS)
-    return bits <= share * level.capacity_bits
+def _operand_codes(names: np.ndarray) -> np.ndarray:
+    """Each operand name's index in ``OPERANDS``."""
+    values, inverse = np.unique(names, return_inverse=True)
+    return np.array([OPERANDS.index(str(v)) for v in values])[inverse]
+
+
+def stride_of(stride, rows):
+    """The strides of the selected pairs (a scalar stride serves them all)."""
+    return stride[rows] if np.ndim(stride) else stride
+
+
+def evaluate_pairs(design: Mapping[str, Any], bounds: np.ndarray, stride) -> dict[str, np.ndarray]:
+    """Cycles, energy (pJ) and fit of one instance of each (design, layer) pair's layer under
+    its knob mapping (:func:`knob_mappings`'s arguments; :func:`~.loopnest.evaluate_many`'s
+    results)."""
+    bounds = np.asarray(bounds, np.int64)
+    m = len(bounds)
+    if m > CHUNK:  # smaller numpy temporaries: 1.35x the throughput of one 124,000-pair pass
+        parts = [evaluate_pairs({k: np.broadcast_to(v, m)[i : i + CHUNK] for k, v in design.items()},
+                                bounds[i : i + CHUNK], np.broadcast_to(stride, m)[i : i + CHUNK])
+                 for i in range(0, m, CHUNK)]  # fmt: skip
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    T, orders, S, levels = knob_mappings(design, bounds, stride)
+    return evaluate_many(bounds, stride, levels, T, orders, S, mac_pj=design["mac_energy_pj"])
+
+
+#: Pairs evaluated per numpy pass (of 2,048-32,768 the fastest on the 2-core machine: 145,000
+#: mappings/s, 107,000 in one pass of 124,000, under load 2).
+CHUNK = 16384
+
+
+#: The mapping knobs' values the mapper tries: every stationary operand and tile budget per level.
+KNOB_CANDIDATES = tuple(itertools.product(OPERANDS, OPERANDS, (0.25, 0.5, 1.0), (0.25, 0.5, 1.0)))
+
+
+def map_pairs(
+    design: Mapping[str, Any], bounds: np.ndarray, stride, objective: str = "edp"
+) -> dict[str, np.ndarray]:
+    """The best of the knob mappings (:data:`KNOB_CANDIDATES`, 81) for each (design, layer)
+    pair, by ``objective`` (``latency``, ``energy`` or ``edp``; ties broken by the other metric,
+    mappings that do not fit last): a pruned mapper over designs x layers at once, the hardware
+    knobs as given and the mapping knobs ignored. Returns :func:`evaluate_pairs`'s arrays for the
+    chosen mappings and ``choice``, the index of each pair's candidate.
+
+    >>> from archgym_py.envs.accelerator.codesign import CODESIGN_DOMAIN
+    >>> arch = CODESIGN_DOMAIN.load_arch("eyeriss")
+    >>> eyeriss = {**arch.constant_values(), **arch.tunable_values()}
+    >>> conv2 = np.array([[1, 64, 64, 56, 56, 3, 3]])  # ResNet-18's conv2_x
+    >>> best = map_pairs(eyeriss, conv2, 1, "energy")
+    >>> own = evaluate_pairs(eyeriss, conv2, 1)  # Eyeriss's own knobs: W, I, 1.0, 0.5
+    >>> KNOB_CANDIDATES[best["choice"][0]], round(float(own["energy_pj"][0] / best["energy_pj"][0]), 2)
+    (('W', 'I', 1.0, 1.0), 1.14)
+    >>> KNOB_CANDIDATES[map_pairs(eyeriss, conv2, 1, "latency")["choice"][0]]
+    ('W', 'W', 0.5, 0.25)
+    """
+    if objective not in OBJECTIVES:
+        raise SpecError(f"objective: got {objective!r}; expected one of {OBJECTIVES}")
+    bounds = np.asarray(bounds, np.int64)
+    m, k = len(bounds), len(KNOB_CANDIDATES)
+    knobs = dict(zip(("rf_stationary", "glb_stationary", "rf_fill", "glb_fill"),
+                     (np.array(c) for c in zip(*KNOB_CANDIDATES, strict=True)), strict=True))  # fmt: skip
+    tried = {key: np.repeat(np.broadcast_to(v, m), k) for key, v in design.items()}
+    tried.update({key: np.tile(v, m) for key, v in knobs.items()})
+    r = evaluate_pairs(tried, np.repeat(bounds, k, axis=0),
+                       np.repeat(np.broadcast_to(stride, m), k))  # fmt: skip
+    cycles, energy = r["cycles"].reshape(m, k), r["energy_pj"].reshape(m, k)
+    primary, secondary = {"latency": (cycles, energy), "energy": (energy, cycles),
+                          "edp": (cycles * energy, cycles)}[objective]  # fmt: skip
+    primary = np.where(r["fits"].reshape(m, k), primary, np.inf)
+    choice = np.lexsort((secondary, primary), axis=1)[:, 0]
+    rows = np.arange(m) * k + choice
+    return {"choice": choice, **{key: v[rows] for key, v in r.items()}}
 
 
 def layer_problems(network: Network) -> list[tuple[Problem, int]]:
@@ -175,19 +294,11 @@ def layer_problems(network: Network) -> list[tuple[Problem, int]]:
              x.count * x.groups) for x in network.layers]  # fmt: skip
 
 
-def evaluate_layer(design: Mapping[str, Any], layer: Layer | Problem) -> dict[str, float]:
-    """Cycles, energy (pJ) and whether it fits, of one instance of ``layer`` on one design."""
-    problem = layer if isinstance(layer, Problem) else layer_problems(Network("x", (layer,)))[0][0]
-    h = hierarchy_of(design)
-    stationary = (str(design["rf_stationary"]), str(design["glb_stationary"]))
-    fill = (float(design["rf_fill"]), float(design["glb_fill"]))
-    temporal, orders, spatial, levels = knob_mapping(h, problem, stationary, fill)
-    r = evaluate_batch(
-        problem, levels, temporal[None], orders[None], spatial, mac_pj=h.mac_energy_pj
-    )
+def evaluate_layer(design: Mapping[str, Any], problem: Problem) -> dict[str, float]:
+    """Cycles, energy (pJ) and whether it fits, of one instance of ``problem`` on one design."""
+    r = evaluate_pairs(design, np.array([list(problem.bounds.values())]), problem.stride)
     return {"cycles": float(r["cycles"][0]), "energy_pj": float(r["energy_pj"][0]),
-            "fits": bool(r["fits"][0]), "macs": problem.macs,
-            "pes_used": int(np.prod(list(spatial[h.array_level].values()) or [1]))}  # fmt: skip
+            "fits": bool(r["fits"][0])}  # fmt: skip
 
 
 class CoDesignSimulator:
@@ -207,16 +318,16 @@ class CoDesignSimulator:
         full = self.arch.fill(designs)
         n = len(np.atleast_1d(full["pe_rows"]))
         problems = layer_problems(workload)
-        cycles = np.zeros((n, len(problems)))
-        energy = np.zeros_like(cycles)
-        fits = np.ones_like(cycles, dtype=bool)
-        macs = np.array([p.macs * count for p, count in problems], dtype=np.float64)
+        L = len(problems)
         count = np.array([c for _, c in problems], dtype=np.float64)
-        for i in range(n):
-            design = {**self._constants, **{k: np.atleast_1d(v)[i] for k, v in full.items()}}
-            for j, (problem, _) in enumerate(problems):
-                r = evaluate_layer(design, problem)
-                cycles[i, j], energy[i, j], fits[i, j] = r["cycles"], r["energy_pj"], r["fits"]
+        macs = np.array([p.macs for p, _ in problems], dtype=np.float64) @ count
+        bounds = np.array([list(p.bounds.values()) for p, _ in problems], np.int64)
+        pairs = {k: np.repeat(np.broadcast_to(v, n), L) for k, v in full.items()}  # design-major
+        r = evaluate_pairs({**self._constants, **pairs}, np.tile(bounds, (n, 1)),
+                           np.tile([p.stride for p, _ in problems], n))  # fmt: skip
+        cycles = r["cycles"].reshape(n, L)
+        energy = r["energy_pj"].reshape(n, L)
+        fits = r["fits"].reshape(n, L)
         clock_hz = np.asarray(full["clock_mhz"], dtype=np.float64) * 1e6
         latency = cycles @ count / clock_hz
         energy_j = energy @ count * 1e-12
@@ -228,7 +339,7 @@ class CoDesignSimulator:
             "area_mm2": np.broadcast_to(area, latency.shape).astype(np.float64),
             "power_w": energy_j / latency,
             "edp_js": energy_j * latency,
-            "utilization": macs.sum() / (cycles @ count * pes),
+            "utilization": macs / (cycles @ count * pes),
         }
         extra: dict[str, Any] = {}
         if details:

@@ -584,23 +584,52 @@ def evaluate_batch(
     ``(m, levels, 3)`` (operands in ``OPERANDS`` order), ``tiles`` (same shape, 0 where a level
     does not keep the operand), ``fits`` (every tile within capacity), ``compute_cycles``,
     ``cycles`` (of which ``stall_cycles`` and ``loading_cycles``) and ``energy_pj``. Equal to
-    :func:`evaluate` on each mapping (tested).
+    :func:`evaluate` on each mapping (tested). :func:`evaluate_many` is the same over mappings of
+    different problems on different hierarchies.
     """
+    T = np.asarray(temporal, dtype=np.int64)
+    _check_fanout(levels, spatial)
+    S = np.array([[sp.get(d, 1) for d in DIMS] for sp in spatial], dtype=np.int64)
+    bounds = np.array([problem.bounds[d] for d in DIMS], dtype=np.int64)
+    return evaluate_many(np.broadcast_to(bounds, (len(T), 7)), problem.stride, levels, T, orders,
+                         np.broadcast_to(S, (len(T), *S.shape)), mac_pj=mac_pj, loading=loading,
+                         mac_reuse=mac_reuse)  # fmt: skip
+
+
+def evaluate_many(
+    bounds,
+    stride,
+    levels: Sequence[Level],
+    temporal,
+    orders,
+    spatial,
+    *,
+    mac_pj=0.0,
+    loading: str = "overlapped",
+    mac_reuse: bool = False,
+) -> dict[str, np.ndarray]:
+    """:func:`evaluate_batch` where each mapping has its own problem and hierarchy: ``bounds[m]``
+    the seven loop bounds (``DIMS`` order), ``stride`` a scalar or per mapping, ``spatial[m, l,
+    d]`` the spatial factors, and the levels' numbers (``instances``, capacities, energies,
+    bandwidths, ``mac_pj``) scalars or arrays over mappings; the levels' structure (what each
+    keeps, their number) is shared. Fanout is not checked here (the caller builds ``spatial``)."""
     _check_loading(loading)
     T = np.asarray(temporal, dtype=np.int64)
     order = np.asarray(orders, dtype=np.int64)
+    S = np.asarray(spatial, dtype=np.int64)  # (m, l, d)
+    bounds = np.asarray(bounds, dtype=np.int64)
     n_map, n = T.shape[0], len(levels)
-    S = np.array([[sp.get(d, 1) for d in DIMS] for sp in spatial], dtype=np.int64)  # (l, d)
-    ext = np.cumprod(T * S[None], axis=1)  # (m, l, d): loops at or below each level
-    _check_batch(problem, levels, ext, spatial)
+    ext = np.cumprod(T * S, axis=1)  # (m, l, d): loops at or below each level
+    if np.any(ext[:, -1] != bounds):
+        raise SpecError("evaluate_batch: a mapping's factors do not multiply to the layer's bounds")
     keeps = np.array([[op in lv.keeps for op in OPERANDS] for lv in levels])  # (l, op)
-    tiles = np.stack([_footprints(problem, ext[:, i]) for i in range(n)], axis=1) * keeps[None]
+    tiles = np.stack([footprints(stride, ext[:, i]) for i in range(n)], axis=1) * keeps[None]
     # loops above each level, innermost first: (m, l, slots) factors and dims
     flat_f, flat_d = _above_loops(T, order)
     reads = np.zeros((n_map, n, 3), np.int64)
     writes = np.zeros((n_map, n, 3), np.int64)
-    macs = problem.macs
-    inst = np.array([lv.instances for lv in levels])
+    macs = np.prod(bounds, axis=1)
+    inst = np.stack([np.broadcast_to(lv.instances, n_map) for lv in levels], axis=1)  # (m, l)
     compute = np.prod(T, axis=(1, 2))
     every_f, every_d = _all_loops(T, order)  # (m, 7n): every temporal loop, innermost first
     stall = np.zeros((n_map, n))  # per level: the stalls at its port
@@ -610,22 +639,22 @@ def evaluate_batch(
         keepers = [i for i in range(n) if keeps[i, o]]
         windows = _refill_windows_batch(T, order, keepers, o)
         others = np.array([d not in RELEVANT[op] for d in DIMS])
-        fan_at = np.prod(np.where(others[None], S, 1), axis=1)  # (l,) irrelevant fanout below l
+        fan_at = np.prod(np.where(others[None, None], S, 1), axis=2)  # (m, l) irrelevant fanout
         relevant = ~others[flat_d]  # (m, l, slots)
         stays = _stays_batch(flat_f, relevant)  # (m, l)
-        arrivals = tiles[:, :, o] * stays * inst[None]
+        arrivals = tiles[:, :, o] * stays * inst
         first = keepers[0]
-        fan_first = int(np.prod(fan_at[: first + 1]))
+        fan_first = np.prod(fan_at[:, : first + 1], axis=1)
         pairs = list(zip(keepers, keepers[1:], strict=False))
         if op != "O":
             # consecutive cycles on one word of op: the MAC holds it (mac_reuse)
             held = compute // _stays_batch(every_f, ~others[every_d]) if mac_reuse else 1
-            below = np.prod(S[: first + 1], axis=0)  # (d,) spatial extents below the first
-            per_step = _footprints(problem, below[None])[0, o]
-            reads[:, first, o] += macs // int(np.prod(below)) // held * per_step
+            below = np.prod(S[:, : first + 1], axis=1)  # (m, d) spatial extents below the first
+            per_step = footprints(stride, below)[:, o]
+            reads[:, first, o] += macs // np.prod(below, axis=1) // held * per_step
             for a, b in pairs:
-                union = ext[:, a] * np.prod(S[a + 1 : b + 1], axis=0)[None]
-                fetched = stays[:, a] * inst[b] * _footprints(problem, union)[:, o]
+                union = ext[:, a] * np.prod(S[:, a + 1 : b + 1], axis=1)
+                fetched = stays[:, a] * inst[:, b] * footprints(stride, union)[:, o]
                 writes[:, a, o] += arrivals[:, a]
                 reads[:, b, o] += fetched
                 at_a, at_b = _stalls_batch(levels, tiles, keeps, stays, compute, windows[a],
@@ -635,9 +664,9 @@ def evaluate_batch(
                 if a == first:
                     onload[:, o] = _chain_batch(levels, keepers, stays, o, arrivals[:, a], fetched)
             continue
-        zero = np.full(n_map, problem.footprint("O", problem.bounds), np.int64)
+        zero = np.prod(bounds[:, [DIMS.index(d) for d in "NKPQ"]], axis=1)
         for a, b in reversed(pairs):
-            fan = int(np.prod(fan_at[a + 1 : b + 1]))
+            fan = np.prod(fan_at[:, a + 1 : b + 1], axis=1)
             drained = arrivals[:, a] // fan
             back = drained - zero
             reads[:, a, o] += arrivals[:, a]
@@ -660,11 +689,11 @@ def evaluate_batch(
     transfer = np.zeros((n_map, n))
     for i, lv in enumerate(levels):
         transfer[:, i] = lv.transfer_cycles({op: moved[:, i, o] for o, op in enumerate(OPERANDS)})
-    rd = np.array([[lv.read_pj.get(op, 0.0) for op in OPERANDS] for lv in levels])
-    wr = np.array([[lv.write_pj.get(op, 0.0) for op in OPERANDS] for lv in levels])
-    energy = (
-        macs * mac_pj + (reads * rd[None]).sum(axis=(1, 2)) + (writes * wr[None]).sum(axis=(1, 2))
-    )
+    energy = macs * mac_pj
+    for i, lv in enumerate(levels):
+        for o, op in enumerate(OPERANDS):
+            energy = (energy + reads[:, i, o] * lv.read_pj.get(op, 0.0)
+                      + writes[:, i, o] * lv.write_pj.get(op, 0.0))  # fmt: skip
     return {
         "reads": reads,
         "writes": writes,
@@ -736,15 +765,6 @@ def _double_buffers_batch(level: Level, tiles: np.ndarray, keeps: np.ndarray, o:
     return tiles.sum(axis=1) + tiles[:, o] <= cap
 
 
-def _check_batch(problem: Problem, levels: Sequence[Level], ext: np.ndarray, spatial) -> None:
-    """Factors multiply to the bounds; each level's spatial loops fan out to the instances of
-    the level below."""
-    bounds = np.array([problem.bounds[d] for d in DIMS])
-    if np.any(ext[:, -1] != bounds):
-        raise SpecError("evaluate_batch: a mapping's factors do not multiply to the layer's bounds")
-    _check_fanout(levels, spatial)
-
-
 def _fits_batch(levels: Sequence[Level], tiles: np.ndarray, keeps: np.ndarray) -> np.ndarray:
     """Whether every tile of each mapping fits its level."""
     fits = np.ones(tiles.shape[0], bool)
@@ -767,11 +787,12 @@ def _fits_batch(levels: Sequence[Level], tiles: np.ndarray, keeps: np.ndarray) -
     return fits
 
 
-def _footprints(problem: Problem, ext: np.ndarray) -> np.ndarray:
-    """Footprints of W, I, O over loop extents ``ext[m, d]`` (columns in ``DIMS`` order)."""
+def footprints(stride, ext: np.ndarray) -> np.ndarray:
+    """Footprints of W, I, O over loop extents ``ext[m, d]`` (columns in ``DIMS`` order), with
+    the convolution's ``stride`` (scalar or per row)."""
     n, k, c, p, q, r, s = (ext[:, i] for i in range(7))
-    h = np.minimum(p * r, (p - 1) * problem.stride + r)
-    w = np.minimum(q * s, (q - 1) * problem.stride + s)
+    h = np.minimum(p * r, (p - 1) * stride + r)
+    w = np.minimum(q * s, (q - 1) * stride + s)
     return np.stack([k * c * r * s, n * c * h * w, n * k * p * q], axis=1)
 
 
