@@ -7,6 +7,9 @@ Deep Convolutional Neural Networks", IEEE JSSC 52(1), 2017, per-layer performanc
 AlexNet CONV layers at 200 MHz, batch size 4 (latency in ms, DRAM accesses in MB). The model runs
 the shipped ``eyeriss`` spec on the same layers and batch.
 
+The third table is VGG-16's CONV layers (batch 3) against the paper's abstract: frame rate and
+DRAM accesses per MAC, on the compact model and on the hierarchy.
+
 Caveat: Eyeriss run-length-compresses activations to and from DRAM (its ifmaps are 39-79% zeros
 after CONV1), which this model does not; its DRAM figures are therefore expected to be high.
 """
@@ -91,6 +94,46 @@ def hierarchy_model() -> None:
     compare(np.array(lat), np.array(dram))
 
 
+#: Chen et al., JSSC 2017 (abstract): VGG-16's CONV layers at 0.7 frames/s and 0.0035 DRAM
+#: accesses per MAC, batch 3, 200 MHz (the per-layer table is not used here).
+VGG16_FPS, VGG16_DRAM_PER_MAC, VGG16_BATCH = 0.7, 0.0035, 3
+
+
+def vgg16() -> None:
+    """VGG-16's CONV layers against the published frame rate and DRAM accesses per MAC, on the
+    compact model and on the hierarchy (each layer mapped for EDP; groups and counts repeat)."""
+    from archgym_py.envs.accelerator.hierarchy import load_hierarchy
+    from archgym_py.envs.accelerator.loopnest import Problem
+    from archgym_py.envs.accelerator.networks import vgg16 as vgg
+
+    convs = Network("vgg16_conv", tuple(x for x in vgg(batch=VGG16_BATCH).layers
+                                        if x.kind == "conv2d"))  # fmt: skip
+    macs = sum(x.macs * x.count for x in convs.layers)
+    arch = DOMAIN.load_arch("eyeriss")
+    details = DOMAIN.simulator(arch).evaluate({}, convs, details=True).details
+    rows = [("compact model", VGG16_BATCH / details["layer_latency_s"][0].sum(),
+             details["layer_dram_words"][0].sum() / macs)]  # fmt: skip
+    h = load_hierarchy("eyeriss")
+    cycles = words = 0
+    for x in convs.layers:
+        p = Problem(N=x.n, K=x.k, C=x.c, P=x.p, Q=x.q, R=x.r, S=x.s, stride=x.stride)
+        _, cost = h.map(p, objective="edp", samples=8192)
+        cycles += x.count * x.groups * cost.cycles
+        words += x.count * x.groups * sum(cost.reads[("DRAM", op)] + cost.writes[("DRAM", op)]
+                                          for op in "WIO")  # fmt: skip
+    rows.append(("hierarchy", VGG16_BATCH / (cycles / (h.clock_mhz * 1e6)), words / macs))
+    print(
+        f"\nVGG-16 CONV layers on Eyeriss (batch {VGG16_BATCH}, 200 MHz) vs Chen et al., JSSC 2017:"
+    )
+    print(
+        f"{'model':<14}{'frames/s':>10}{'published':>11}{'ratio':>8}{'DRAM/MAC':>10}{'published':>11}{'ratio':>8}"
+    )
+    for name, fps, per_mac in rows:
+        print(f"{name:<14}{fps:>10.2f}{VGG16_FPS:>11.1f}{fps / VGG16_FPS:>8.2f}"
+              f"{per_mac:>10.4f}{VGG16_DRAM_PER_MAC:>11.4f}{per_mac / VGG16_DRAM_PER_MAC:>8.2f}")  # fmt: skip
+
+
 if __name__ == "__main__":
     main()
     hierarchy_model()
+    vgg16()
