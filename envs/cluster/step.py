@@ -16,7 +16,9 @@ microbatch)`` micro-batches per data-parallel rank.
   bubble but keeps all ``m`` micro-batches' activations; zero-bubble ZB-H1 (Qi et al., ICLR
   2024) splits the backward pass into its input- and weight-gradient halves and fills the bubble
   with the latter: ``(pp - 1) (T_F + T_B - T_W)`` instead of ``(pp - 1) (T_F + T_B + T_W)``, at
-  1F1B's activation memory (``T_W`` is the stage's weight-gradient GEMMs).
+  1F1B's activation memory (``T_W`` is the stage's weight-gradient GEMMs); ZB-H2 (same paper,
+  its Table 1) warms up with ``pp - 1`` more forwards: ``(pp - 1) max(0, T_F + T_B - 2 T_W)``,
+  holding up to ``2 pp - 1`` micro-batches' activations.
 * **Context parallel** (ring attention, load-balanced causal chunks): each of ``cp`` ranks
   holds ``seq / cp`` tokens of every sequence; its queries attend to all keys (``cp`` times its
   chunk's attention) while K and V, and in the backward pass their gradients, go round the ring
@@ -263,8 +265,11 @@ class ClusterSimulator:
         compute = micro * stage_s
         wgrad = np.array([name.endswith("_wgrad") for name in phase.names])
         wgrad_stage = per_kernel[:, wgrad].sum(axis=1) / pp
-        zero_bubble = np.asarray(full["pp_schedule"]) == "zb_h1"
-        slot = np.where(zero_bubble, np.maximum(stage_s - 2.0 * wgrad_stage, 0.0), stage_s)
+        # weight-gradient slots each zero-bubble schedule moves into its bubble: a stage's slot
+        # T_F + T_B + T_W becomes T_F + T_B - T_W (ZB-H1) or T_F + T_B - 2 T_W (ZB-H2)
+        schedule = np.asarray(full["pp_schedule"])
+        moved = np.select([schedule == "zb_h1", schedule == "zb_h2"], [2.0, 3.0], 0.0)
+        slot = np.maximum(stage_s - moved * wgrad_stage, 0.0)
         bubble = (pp - 1) * slot / v
 
         nvlink = Link(
@@ -450,9 +455,11 @@ class ClusterSimulator:
         inputs = mb * work.seq_len * cfg.hidden * 2.0 * cfg.layers / pp
         one_layer = (full_act - logits) / cfg.layers
         per_micro = np.where(np.asarray(full["recompute"]) == "full", inputs, blocks)
-        # GPipe keeps every micro-batch's activations; 1F1B and ZB-H1 at most pp of them
-        in_flight = np.where(np.asarray(full["pp_schedule"]) == "gpipe", micro,
-                             np.minimum(pp, micro))  # fmt: skip
+        # GPipe keeps every micro-batch's activations; 1F1B and ZB-H1 at most pp of them, ZB-H2
+        # 2 pp - 1 (Qi et al., ICLR 2024, Table 1)
+        schedule = np.asarray(full["pp_schedule"])
+        in_flight = np.minimum(np.select([schedule == "gpipe", schedule == "zb_h2"],
+                                         [micro, 2 * pp - 1], pp), micro)  # fmt: skip
         first = per_micro * in_flight + np.where(
             np.asarray(full["recompute"]) == "full", one_layer, 0
         )

@@ -163,6 +163,26 @@ def test_zero_bubble_fills_the_bubble_with_weight_gradients_and_gpipe_keeps_ever
     assert per_micro > 0 and not ev.feasible[2]
 
 
+def test_zb_h2_moves_a_second_weight_gradient_into_the_bubble_and_holds_2p_minus_1_micro_batches():
+    from archgym_py.envs.gpu import TRAINING_DOMAIN
+    from archgym_py.envs.gpu.training import TrainingStep
+
+    ev = run(tp=[8] * 3, pp=[16] * 3, pp_schedule=["1f1b", "zb_h1", "zb_h2"])
+    d = ev.details
+    gpu = TRAINING_DOMAIN.simulator(TRAINING_DOMAIN.load_arch(SIM.arch.gpu))
+    step = gpu.evaluate({"tp": [8], "batch": [1]}, TrainingStep(JOB.model, 2048), details=True)
+    w = sum(t for n, t in zip(step.details["step_kernels"], step.details["step_kernel_s"][0],
+                              strict=True) if n.endswith("_wgrad"))  # fmt: skip
+    # (p - 1)(F + B - 2W) against ZB-H1's (p - 1)(F + B - W): one more W per bubble slot
+    assert d["bubble_s"][1] - d["bubble_s"][2] == pytest.approx(15 * w / 16, rel=1e-9)
+    # activations: ZB-H2 holds 2 x 16 - 1 = 31 micro-batches on the first stage, ZB-H1 16
+    mem = ev.metrics["memory_gib"]
+    assert mem[1] == mem[0]
+    gpipe = run(tp=[8], pp=[16], pp_schedule=["gpipe"])
+    per_micro = (gpipe.metrics["memory_gib"][0] - mem[0]) / (d["microbatches"][0] - 16)
+    assert mem[2] - mem[1] == pytest.approx(15 * per_micro, rel=1e-9)
+
+
 def test_only_1f1b_interleaves():
     ev = run(pp=[8], pp_interleave=[2], pp_schedule=["zb_h1"])
     assert "pp_schedule zb_h1 runs one model chunk per stage" in ev.details["infeasible_reason"][0]
