@@ -231,7 +231,7 @@ class EnvCore:
         for name, (value, _) in self.off_grid.items():
             if name not in given:
                 full[name] = value
-        return {p.name: np.asarray([full[p.name]], dtype=p.dtype) for p in self.space.params}
+        return {p.name: _exactly(full[p.name], p.dtype) for p in self.space.params}
 
     def evaluate(self, batch: Batch) -> tuple[Evaluation, np.ndarray, np.ndarray, np.ndarray]:
         """Simulate a batch; return the evaluation, rewards, feasibility and target-met masks."""
@@ -279,6 +279,15 @@ class EnvCore:
             )
             return self.space._batch_of_indices(indices), indices  # checked just above
         return self.space.from_action(action, self.action_type), None
+
+
+def _exactly(value: Any, dtype) -> np.ndarray:
+    """A one-design column of ``value`` in the knob's dtype, or in floats where that dtype would
+    round it (an off-grid base of 1.6 GB/s on a power-of-two knob stays 1.6)."""
+    column = np.asarray([value], dtype=dtype)
+    if column.dtype.kind in "iu" and float(column[0]) != float(value):
+        return np.asarray([value], dtype=np.float64)
+    return column
 
 
 def make_core(env: str | EnvCore | gym.Env, **kwargs: Any) -> EnvCore:

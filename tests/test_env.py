@@ -311,6 +311,10 @@ def test_an_off_grid_base_architecture_is_evaluated_exactly_not_rounded():
     assert exact < rounded
     # a knob given explicitly is taken as given
     assert core.base_batch({"glb_kib": 256})["glb_kib"].tolist() == [256]
+    # a fractional base value on an integer (power-of-two) knob is not truncated either
+    codesign = make_core("archgym/AcceleratorCoDesign-v0")
+    assert codesign.off_grid["dram_bw_gbps"] == (1.6, 2)
+    assert codesign.base_batch()["dram_bw_gbps"].tolist() == [1.6]
     # another architecture with off-grid knobs warns, naming each knob, value and level
     with pytest.warns(OffGridWarning, match=r"pe_rows=256 \(episodes start at 64\)"):
         make_core("archgym/AcceleratorSmall-v0", arch="tpu_v1")

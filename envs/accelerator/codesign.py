@@ -3,8 +3,8 @@ Accelerator-v0's compact knobs built into a three-level hierarchy and evaluated 
 loop-nest model (:mod:`.loopnest`), with each level's stationarity as a knob of the design.
 
 **Hardware.** A design's knobs (``pe_rows, pe_cols, rf_bytes, glb_kib, glb_bw_bytes_per_cycle,
-dram_bw_gbps, dataflow, clock_mhz``) and its base architecture's technology constants make a
-:class:`~.hierarchy.Hierarchy`: a register file per PE (``rf_bytes``, shared by the three
+dram_bw_gbps, dataflow, clock_mhz``) and its base architecture's technology constants make three
+loop-nest levels (:func:`levels_of`): a register file per PE (``rf_bytes``, shared by the three
 operands, unbounded bandwidth: a word per MAC and cycle), a global buffer (``glb_kib``, its
 bandwidth ``glb_bw_bytes_per_cycle``; each of its accesses also crosses the NoC, so its energy per
 bit is the SRAM's plus ``noc_energy_pj_per_bit``) and DRAM (``dram_bw_gbps`` at the clock). SRAM
@@ -12,17 +12,18 @@ energy per bit scales with capacity as in the compact model (``sram_energy_pj_pe
 (KiB / sram_ref_kib) ^ sram_energy_exponent``); weights and inputs are ``data_bits`` wide, partial
 sums ``accum_bits``. The dataflow names the loops each array dimension serves, as the compact
 model's table does (WS: rows C, R, S / columns K; OS: K / Q, P, N; IS: C, R, S / Q, P, N; RS: R, C
-/ P, K, Eyeriss's row-stationary), unrolled greedily (:meth:`~.hierarchy.Hierarchy.spatial`).
+/ P, K, Eyeriss's row-stationary), unrolled greedily as :meth:`.hierarchy.Hierarchy.spatial` does.
 
 **Mapping.** ``rf_stationary`` and ``glb_stationary`` (W, I or O) choose the operand each on-chip
 level keeps while the level above iterates, ``rf_fill`` and ``glb_fill`` the share of its capacity
 its tiles may take (a level with room for a second copy refills under use instead of stalling;
-:func:`knob_mapping`): a level is filled with the loops that index its stationary operand first
+:func:`knob_mappings`): a level is filled with the loops that index its stationary operand first
 (the largest factor of each whose tiles still fit the share, then the other loops the same way),
 and the loops of the level above are ordered with that operand's irrelevant loops innermost, so
-its tile stays (Chen et al., ISCA 2016's taxonomy of weight-,
-input- and output-stationary dataflows, applied per level as in Timeloop's loop-nest mappings).
-Area and its constants are the compact model's (:func:`.model.area_mm2`).
+its tile stays (Chen et al., ISCA 2016's taxonomy of weight-, input- and output-stationary
+dataflows, applied per level as in Timeloop's loop-nest mappings). :func:`map_pairs` searches the
+knob mappings instead, per layer, for an objective. Area and its constants are the compact
+model's (:func:`.model.area_mm2`). Everything runs over (design, layer) pairs at once.
 
 Example (AlexNet's CONV layers on Eyeriss's knobs, two mappings of the same hardware):
     >>> from archgym_py.envs.accelerator import DOMAIN as ACC
@@ -65,21 +66,10 @@ from .simulator import METRICS
 
 #: The mapping's knobs: the operand each on-chip level keeps while the level above iterates.
 MAPPING_KNOBS: dict[str, Field] = {
-    "rf_stationary": Field(
-        str, "operand the RF keeps across the GLB's loops: W, I or O", choices=OPERANDS
-    ),  # fmt: skip
-    "glb_stationary": Field(
-        str, "operand the GLB keeps across DRAM's loops: W, I or O", choices=OPERANDS
-    ),  # fmt: skip
-    "rf_fill": Field(
-        float, "share of the RF the tiles may fill (the rest: double-buffering)", low=0.01, high=1.0
-    ),  # fmt: skip
-    "glb_fill": Field(
-        float,
-        "share of the GLB the tiles may fill (the rest: double-buffering)",
-        low=0.01,
-        high=1.0,
-    ),  # fmt: skip
+    "rf_stationary": Field(str, "operand the RF keeps across the GLB's loops", choices=OPERANDS),
+    "glb_stationary": Field(str, "operand the GLB keeps across DRAM's loops", choices=OPERANDS),
+    "rf_fill": Field(float, "share of the RF the tiles may fill", low=0.01, high=1.0),
+    "glb_fill": Field(float, "share of the GLB the tiles may fill", low=0.01, high=1.0),
 }
 
 #: Loops each array dimension serves, per dataflow (the compact model's table; RS: Chen et al.,
@@ -200,7 +190,7 @@ def knob_mappings(design: Mapping[str, Any], bounds: np.ndarray, stride):
                 def fits(f, rows=rows, j=j, below=below, width=width, budget=budget):
                     trial = below[rows].copy()
                     trial[:, j] *= f
-                    return footprints(stride_of(stride, rows), trial) @ width <= budget[rows]
+                    return footprints(_stride_of(stride, rows), trial) @ width <= budget[rows]
 
                 f = _largest_divisor(left[rows, j], fits)
                 T[rows, i, j] = f
@@ -220,7 +210,7 @@ def _operand_codes(names: np.ndarray) -> np.ndarray:
     return np.array([OPERANDS.index(str(v)) for v in values])[inverse]
 
 
-def stride_of(stride, rows):
+def _stride_of(stride, rows):
     """The strides of the selected pairs (a scalar stride serves them all)."""
     return stride[rows] if np.ndim(stride) else stride
 
