@@ -4,7 +4,9 @@ Run: ``python benchmarks/bench_accelerator.py`` (add ``--quick`` for a shorter r
 Targets (issue 2): >= 10,000 layer-design evaluations/s on one core, mapping included;
 >= 5,000 single-env steps/s. Issue 12: >= 10^5 layer-design evaluations/s per core with the
 loop-nest model and its mapping (the last lines: the random-pruned mapper's mappings/s, and the
-co-design env's simulator, whose mapping comes from its knobs).
+co-design env's simulator, whose mapping comes from its knobs). ``--zigzag-python PATH`` (a
+Python with ``zigzag-dse`` and ``six``) also times ZigZag's mapper against this model's on the
+same layers x hardware.
 """
 
 from __future__ import annotations
@@ -32,10 +34,8 @@ def best_rate(fn, work: int, repeat: int) -> float:
     return work / best
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
-    args = parser.parse_args()
+def main(args: argparse.Namespace) -> None:
+    """The compact model's batched evaluations and env steps."""
     repeat = 2 if args.quick else 5
 
     env = gym.make("archgym/Accelerator-v0").unwrapped
@@ -138,7 +138,58 @@ def codesign(repeat: int) -> None:
     print(f"co-design env steps/s, resnet18, gym.make: {best_rate(run, len(actions), repeat):,.0f}")
 
 
+#: ZigZag's search on one layer, timed inside its own process (imports excluded).
+ZIGZAG_TIMER = """
+import json, sys, tempfile, time
+from zigzag.api import get_hardware_performance_zigzag
+start = time.perf_counter()
+with tempfile.TemporaryDirectory() as out:
+    get_hardware_performance_zigzag(sys.argv[1], sys.argv[2], sys.argv[3], opt="latency",
+                                    dump_folder=out, loma_show_progress_bar=False)
+print(json.dumps({"seconds": time.perf_counter() - start}))
+"""
+
+
+def against_zigzag(python: str, repeat: int) -> None:
+    """Layer-design evaluations per second of this model's mappers and of ZigZag's (LOMA, its
+    default) on the same layers x hardware: the Eyeriss hierarchy and the four layers of
+    ``fidelity_zigzag.py``, both mapping for latency."""
+    import json
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    import yaml
+    from fidelity_zigzag import LAYERS, to_zigzag
+
+    from archgym_py.envs.accelerator.hierarchy import load_hierarchy
+
+    h = load_hierarchy("eyeriss")
+    zz = ours = 0.0
+    with tempfile.TemporaryDirectory() as tmp:
+        for problem in LAYERS.values():
+            files = []
+            for name, data in zip(("hw", "map", "wl"), to_zigzag(h, problem), strict=True):
+                files.append(Path(tmp) / f"{name}.yaml")
+                files[-1].write_text(yaml.safe_dump(data, sort_keys=False))
+            run = subprocess.run([python, "-c", ZIGZAG_TIMER, str(files[2]), str(files[0]),
+                                  str(files[1])], capture_output=True, text=True, check=True)  # fmt: skip
+            zz += json.loads(run.stdout.strip().splitlines()[-1])["seconds"]
+            ours += 1 / best_rate(lambda p=problem: h.map(p, objective="latency", samples=8192),
+                                  1, repeat)  # fmt: skip
+    n = len(LAYERS)
+    print(f"same {n} layers on the Eyeriss hierarchy, mapping for latency: ZigZag (LOMA) "
+          f"{n / zz:.2f} layer-designs/s, this model's random-pruned mapper (8,192 samples) "
+          f"{n / ours:.1f} ({zz / ours:.0f}x)")  # fmt: skip
+
+
 if __name__ == "__main__":
-    main()
+    cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    cli.add_argument("--quick", action="store_true", help="fewer repetitions")
+    cli.add_argument("--zigzag-python", help="a Python with zigzag-dse: also time ZigZag")
+    args = cli.parse_args()
+    main(args)
     loopnest(3)
     codesign(3)
+    if args.zigzag_python:
+        against_zigzag(args.zigzag_python, 3)
