@@ -10,6 +10,7 @@ ENVS: dict[str, str] = {
     "archgym/Accelerator-v0": "accelerator/env.yaml",
     "archgym/AcceleratorSmall-v0": "accelerator/env_small.yaml",
     "archgym/AcceleratorCoDesign-v0": "accelerator/env_codesign.yaml",
+    "archgym/AcceleratorMapped-v0": "accelerator/env_mapped.yaml",
     "archgym/DRAM-v0": "dram/env.yaml",
     "archgym/DRAMLPDDR4-v0": "dram/env_lpddr4.yaml",
     "archgym/GPU-v0": "gpu/env.yaml",
@@ -26,6 +27,7 @@ ENVS: dict[str, str] = {
 DOMAINS: dict[str, str] = {
     "accelerator": "archgym_py.envs.accelerator:DOMAIN",
     "accelerator_codesign": "archgym_py.envs.accelerator.codesign:CODESIGN_DOMAIN",
+    "accelerator_mapped": "archgym_py.envs.accelerator.codesign:MAPPED_DOMAIN",
     "dram": "archgym_py.envs.dram:DOMAIN",
     "gpu": "archgym_py.envs.gpu:DOMAIN",
     "gpu_training": "archgym_py.envs.gpu:TRAINING_DOMAIN",

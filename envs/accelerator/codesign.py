@@ -298,9 +298,13 @@ class CoDesignSimulator:
     metrics = METRICS
     version = "accelerator-codesign/1"
 
-    def __init__(self, arch: CoDesignArch):
+    def __init__(self, arch: AcceleratorArch):
         self.arch = arch
         self._constants = arch.constant_values()
+
+    def _pairs(self, design: Mapping[str, Any], bounds: np.ndarray, stride) -> dict:
+        """Each (design, layer) pair's cost: the knobs' own mapping."""
+        return evaluate_pairs(design, bounds, stride)
 
     def evaluate(self, designs: Batch, workload: Network, *, details: bool = False) -> Evaluation:
         """Network-level metrics for a batch of designs; with ``details``, per-layer latency,
@@ -313,8 +317,8 @@ class CoDesignSimulator:
         macs = np.array([p.macs for p, _ in problems], dtype=np.float64) @ count
         bounds = np.array([list(p.bounds.values()) for p, _ in problems], np.int64)
         pairs = {k: np.repeat(np.broadcast_to(v, n), L) for k, v in full.items()}  # design-major
-        r = evaluate_pairs({**self._constants, **pairs}, np.tile(bounds, (n, 1)),
-                           np.tile([p.stride for p, _ in problems], n))  # fmt: skip
+        r = self._pairs({**self._constants, **pairs}, np.tile(bounds, (n, 1)),
+                        np.tile([p.stride for p, _ in problems], n))  # fmt: skip
         cycles = r["cycles"].reshape(n, L)
         energy = r["energy_pj"].reshape(n, L)
         fits = r["fits"].reshape(n, L)
@@ -342,6 +346,20 @@ class CoDesignSimulator:
         return Evaluation(metrics=metrics, feasible=fits.all(axis=1), details=extra)
 
 
+class MappedSimulator(CoDesignSimulator):
+    """The same loop-nest model with the mapping searched instead of given: every layer of
+    every design takes the best of the knob mappings for energy x delay (:func:`map_pairs`), so
+    the design is the hardware alone (``archgym/AcceleratorMapped-v0``; Accelerator-v0's
+    knobs and base architectures)."""
+
+    version = "accelerator-mapped/1"
+    #: What the mapper minimises per layer.
+    objective = "edp"
+
+    def _pairs(self, design: Mapping[str, Any], bounds: np.ndarray, stride) -> dict:
+        return map_pairs(design, bounds, stride, self.objective)
+
+
 class CoDesignDomain(Domain):
     """The co-design family: Accelerator-v0's workloads, the :class:`CoDesignArch` knobs."""
 
@@ -360,4 +378,16 @@ class CoDesignDomain(Domain):
         return CoDesignSimulator(arch)
 
 
+class MappedDomain(CoDesignDomain):
+    """The loop-nest model with its mapper on Accelerator-v0's architectures and knobs."""
+
+    name = "accelerator_mapped"
+    arch_type = AcceleratorArch
+
+    def simulator(self, arch: AcceleratorArch) -> MappedSimulator:
+        """The loop-nest model on ``arch``'s hierarchy, each layer mapped for EDP."""
+        return MappedSimulator(arch)
+
+
 CODESIGN_DOMAIN = CoDesignDomain()
+MAPPED_DOMAIN = MappedDomain()

@@ -198,3 +198,24 @@ def test_the_mapper_keeps_each_pairs_best_knob_mapping_by_its_objective(objectiv
 def test_the_mapper_refuses_an_unknown_objective():
     with pytest.raises(SpecError, match=r"objective: got 'speed'; expected one of"):
         map_pairs(eyeriss(), np.array([list(CONV2.bounds.values())]), 1, "speed")
+
+
+def test_the_mapped_env_maps_every_layer_for_edp_at_least_as_well_as_any_one_knob_setting():
+    from archgym_py.envs.accelerator.codesign import MAPPED_DOMAIN
+
+    sim = MAPPED_DOMAIN.simulator(MAPPED_DOMAIN.load_arch("eyeriss"))  # the compact specs
+    codesign = CODESIGN_DOMAIN.simulator(CODESIGN_DOMAIN.load_arch("eyeriss"))
+    net = ACCELERATOR.load_workload("alexnet")
+    designs = {"pe_rows": [8, 16, 32], "glb_kib": [32, 108, 512], "dataflow": ["RS", "WS", "OS"]}
+    mapped = sim.evaluate(designs, net, details=True).details
+    edp = mapped["layer_latency_s"] * mapped["layer_energy_j"]
+    for rs, gs, rf, gf in KNOB_CANDIDATES[::8]:
+        knobs = {**designs, "rf_stationary": [rs] * 3, "glb_stationary": [gs] * 3,
+                 "rf_fill": [rf] * 3, "glb_fill": [gf] * 3}  # fmt: skip
+        fixed = codesign.evaluate(knobs, net, details=True).details
+        fixed_edp = fixed["layer_latency_s"] * fixed["layer_energy_j"]
+        ok = fixed["layer_feasible"]
+        assert np.all(edp[ok] <= fixed_edp[ok] * (1 + 1e-9))
+    env = gym.make("archgym/AcceleratorMapped-v0")
+    _, info = env.reset(seed=0)
+    assert "rf_stationary" not in info["design"] and info["feasible"]
