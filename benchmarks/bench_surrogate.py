@@ -80,7 +80,11 @@ SHIPPED = {
     # 3,500 designs: wider networks (energy nRMSE 0.59% on the twin-free rows; 64-64: 0.70%)
     "archgym/AcceleratorSmall-v0": ShipPlan(2800, {**ENSEMBLE, "hidden": [128, 128]}),
     "archgym/Accelerator-v0": ShipPlan(40000),
-    "archgym/AcceleratorCoDesign-v0": ShipPlan(12000),  # 16M designs; 8 ms each (ResNet-18)
+    # 16.3M designs; knob mappings make the metrics piecewise in the knobs
+    "archgym/AcceleratorCoDesign-v0": ShipPlan(
+        120000, {**SINGLE, "hidden": [128, 128, 128]}, fresh_rows=10000
+    ),
+    "archgym/AcceleratorMapped-v0": ShipPlan(20000, fresh_rows=5000),  # 201,600 designs
     "archgym/DRAM-v0": ShipPlan(60000, dict(SINGLE), fresh_rows=20000),
     "archgym/DRAMLPDDR4-v0": ShipPlan(88000, dict(SINGLE), fresh_rows=10000),  # 2.7M designs
     "archgym/GPU-v0": ShipPlan(1500),  # 160 designs: the surrogate sees them all
