@@ -620,8 +620,10 @@ def evaluate_many(
     bounds = np.asarray(bounds, dtype=np.int64)
     n_map, n = T.shape[0], len(levels)
     ext = np.cumprod(T * S, axis=1)  # (m, l, d): loops at or below each level
-    if np.any(ext[:, -1] != bounds):
-        raise SpecError("evaluate_batch: a mapping's factors do not multiply to the layer's bounds")
+    wrong = np.flatnonzero(np.any(ext[:, -1] != bounds, axis=1))
+    if len(wrong):
+        raise SpecError(f"mappings[{wrong[0]}]: the factors multiply to {ext[wrong[0], -1].tolist()}, "
+                        f"not the layer's bounds {bounds[wrong[0]].tolist()} ({DIMS})")  # fmt: skip
     keeps = np.array([[op in lv.keeps for op in OPERANDS] for lv in levels])  # (l, op)
     tiles = np.stack([footprints(stride, ext[:, i]) for i in range(n)], axis=1) * keeps[None]
     # loops above each level, innermost first: (m, l, slots) factors and dims

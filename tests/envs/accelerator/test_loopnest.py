@@ -522,3 +522,15 @@ def test_serial_loading_carries_the_innermost_tiles_through_every_link():
     assert cost.loading_cycles == 12 == batch["loading_cycles"][0]
     overlapped = evaluate(problem, levels, mapping)
     assert cost.cycles == overlapped.cycles + 12 and overlapped.loading_cycles == 0
+
+
+def test_batched_mappings_whose_factors_miss_the_bounds_are_named():
+    levels = rf_dram(64)
+    temporal = np.ones((2, 2, 7), np.int64)
+    temporal[:, 1, DIMS.index("K")] = 4  # K = 4 everywhere, but C = 3 in neither mapping
+    orders = np.tile(np.arange(7), (2, 2, 1))
+    with pytest.raises(
+        SpecError,
+        match=r"mappings\[0\]: the factors multiply to \[1, 4, 1, 1, 1, 1, 1\], not the layer's bounds \[1, 4, 3, 1, 1, 1, 1\]",
+    ):
+        evaluate_batch(Problem(K=4, C=3), levels, temporal, orders, [{}, {}])
