@@ -82,7 +82,7 @@ SHIPPED = {
     "archgym/Accelerator-v0": ShipPlan(40000),
     # 16.3M designs; knob mappings make the metrics piecewise in the knobs
     "archgym/AcceleratorCoDesign-v0": ShipPlan(
-        120000, {**SINGLE, "hidden": [128, 128, 128]}, fresh_rows=10000
+        240000, {**SINGLE, "hidden": [128, 128, 128]}, fresh_rows=10000
     ),
     "archgym/AcceleratorMapped-v0": ShipPlan(20000, fresh_rows=5000),  # 201,600 designs
     "archgym/DRAM-v0": ShipPlan(60000, dict(SINGLE), fresh_rows=20000),

@@ -10,7 +10,7 @@ A spec (``arch_specs/accelerator/hierarchy/*.yaml``) gives every number with its
     precision_bits: {W: {value: 16, source: "..."}, I: ..., O: ...}   # O: partial sums
     array: {rows: {value: 12, source: "..."}, cols: {value: 14, source: "..."}}
     dataflow: {rows: [R, C], cols: [P, K]}        # loops each array dimension serves, in order
-    mac_operand_reuse: {value: true, source: ...} # optional: the MACs hold operands in registers
+    mac_operand_reuse: {value: true, source: ...} # optional: MACs hold weight and input words
     levels:                                        # innermost first
       - name: RF
         per_pe: true                               # one instance per PE (else one per chip)
@@ -80,7 +80,7 @@ class Hierarchy:
     dataflow: dict[str, tuple[str, ...]]
     levels: tuple[StorageLevel, ...]
     sources: dict[str, str] = field(default_factory=dict)
-    #: Whether each MAC holds its operands across consecutive cycles on the same word
+    #: Whether each MAC holds its weight and input across consecutive cycles on the same word
     #: (``mac_reuse`` of :mod:`.loopnest`; ZigZag's convention, off as in Timeloop).
     mac_operand_reuse: bool = False
 
