@@ -339,11 +339,20 @@ class CoDesignSimulator:
         if details:
             extra = {
                 "layer_names": [layer.name for layer in workload.layers],
+                "layer_count": count,
                 "layer_latency_s": cycles * count / clock_hz[:, None],
                 "layer_energy_j": energy * count * 1e-12,
                 "layer_feasible": fits,
             }
+            if "choice" in r:  # the mapper's pick per layer: stationary operands and fills
+                picked = np.array([_mapping_label(*KNOB_CANDIDATES[int(c)]) for c in r["choice"]])
+                extra["layer_mapping"] = picked.reshape(n, L)
         return Evaluation(metrics=metrics, feasible=fits.all(axis=1), details=extra)
+
+
+def _mapping_label(rf_stationary, glb_stationary, rf_fill, glb_fill) -> str:
+    """A knob mapping in words: each level's stationary operand and tile budget."""
+    return f"RF {rf_stationary} {rf_fill:g}, GLB {glb_stationary} {glb_fill:g}"
 
 
 class MappedSimulator(CoDesignSimulator):
@@ -376,6 +385,24 @@ class CoDesignDomain(Domain):
     def simulator(self, arch: CoDesignArch) -> CoDesignSimulator:
         """The loop-nest model on ``arch``'s hierarchy with knob mappings."""
         return CoDesignSimulator(arch)
+
+    def describe_details(self, details: Mapping[str, Any]) -> list[str]:
+        """One line per layer of design 0: runs, latency, energy, and the mapping the mapper
+        chose (the mapped env) or that the layer does not fit."""
+        if "layer_names" not in details:  # e.g. a surrogate's intervals
+            return super().describe_details(details)
+        lines = [f"  {'layer':<28} {'count':>5} {'latency_s':>11} {'energy_j':>11}  mapping"]
+        for i, name in enumerate(details["layer_names"]):
+            mapping = details["layer_mapping"][0, i] if "layer_mapping" in details else "knobs"
+            lines.append(f"  {name:<28} {int(details['layer_count'][i]):>5} "
+                         f"{details['layer_latency_s'][0, i]:>11.4g} "
+                         f"{details['layer_energy_j'][0, i]:>11.4g}  {mapping}"
+                         + ("" if details["layer_feasible"][0, i] else " (does not fit)"))  # fmt: skip
+        return lines
+
+    def json_details(self, details: Mapping[str, Any]) -> dict[str, Any]:
+        """Per-layer arrays stay out of the JSON (as the compact accelerator's)."""
+        return {}
 
 
 class MappedDomain(CoDesignDomain):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import re
 
 import gymnasium as gym
 import numpy as np
@@ -219,3 +220,13 @@ def test_the_mapped_env_maps_every_layer_for_edp_at_least_as_well_as_any_one_kno
     env = gym.make("archgym/AcceleratorMapped-v0")
     _, info = env.reset(seed=0)
     assert "rf_stationary" not in info["design"] and info["feasible"]
+
+
+def test_details_print_each_layer_and_the_mapping_the_mapper_chose(capsys):
+    from archgym_py.cli import main
+
+    assert main(["eval", "archgym/AcceleratorMapped-v0", "--details"]) == 0
+    out = capsys.readouterr().out
+    lines = [x for x in out.splitlines() if x.strip().startswith(("conv1 ", "fc "))]
+    assert len(lines) == 2 and all(re.search(r"RF [WIO] [0-9.]+, GLB [WIO] [0-9.]+$", x)
+                                   for x in lines)  # fmt: skip
