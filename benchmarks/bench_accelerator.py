@@ -18,7 +18,6 @@ import time
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core, as the targets say
 
 import gymnasium as gym  # noqa: E402
-import numpy as np  # noqa: E402
 
 import archgym_py  # noqa: E402, F401
 from archgym_py.envs.accelerator import DOMAIN  # noqa: E402
@@ -114,19 +113,14 @@ def codesign(repeat: int) -> None:
         rate = best_rate(lambda b=batch: core.simulator.evaluate(b, net), n, repeat)
         print(f"co-design loop-nest model, resnet18, batch {n:>5}: "
               f"{rate * len(net.layers):>10,.0f} layer-designs/s {rate:>8,.0f} designs/s")  # fmt: skip
-    from archgym_py.envs.accelerator.codesign import KNOB_CANDIDATES, layer_problems, map_pairs
+    from archgym_py.envs.accelerator.codesign import KNOB_CANDIDATES
 
-    problems = layer_problems(net)
-    n = 128
-    full = {**core.simulator.arch.constant_values(),
-            **core.simulator.arch.fill(core.space.sample(n, seed=0))}  # fmt: skip
-    pairs = {k: np.repeat(np.broadcast_to(v, n), len(problems)) for k, v in full.items()}
-    bounds = np.tile([list(p.bounds.values()) for p, _ in problems], (n, 1))
-    strides = np.tile([p.stride for p, _ in problems], n)
-    rate = best_rate(lambda: map_pairs(pairs, bounds, strides, "edp"), len(bounds), repeat)
-    print(f"co-design mapper (best of {len(KNOB_CANDIDATES)} knob mappings per layer-design, EDP), "
-          f"resnet18 x {n} designs: {rate:,.0f} layer-designs/s, "
-          f"{rate * len(KNOB_CANDIDATES):,.0f} mappings/s")  # fmt: skip
+    mapped = make_core("archgym/AcceleratorMapped-v0")  # every layer mapped by map_pairs
+    batch = mapped.space.sample(128, seed=0)
+    rate = best_rate(lambda: mapped.simulator.evaluate(batch, net), 128, repeat) * len(net.layers)
+    k = len(KNOB_CANDIDATES)
+    print(f"mapped env (best of {k} knob mappings per layer-design, EDP), resnet18, batch 128: "
+          f"{rate:,.0f} layer-designs/s, {rate * k:,.0f} mappings/s")  # fmt: skip
     env = gym.make("archgym/AcceleratorCoDesign-v0")
     env.reset(seed=0)
     actions = [env.action_space.sample() for _ in range(200)]
