@@ -264,8 +264,8 @@ def main() -> None:
     ap.add_argument(
         "--cache",
         type=Path,
-        help="a JSON file of ZigZag's answers, read and "
-        "extended (a rerun after a change to this model alone then takes seconds)",
+        help="a JSON file of ZigZag's answers keyed by its inputs, read and extended (a rerun "
+        "after a change to this model alone then takes seconds; delete it when ZigZag changes)",
     )
     args = ap.parse_args()
     archs = {name: hierarchy_from_dict(data) for name, data in eyeriss_variants().items()}
