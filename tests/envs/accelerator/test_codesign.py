@@ -119,7 +119,7 @@ def test_the_knob_space_holds_mappings_near_the_mappers_optimum():
     energies = [
         evaluate_layer({**design, "rf_stationary": a, "glb_stationary": b, "rf_fill": f,
                         "glb_fill": g}, CONV2)["energy_pj"]
-        for a, b, f, g in itertools.product(OPERANDS, OPERANDS, (0.25, 0.5, 1.0), (0.25, 0.5, 1.0))
+        for a, b, f, g in KNOB_CANDIDATES
     ]  # fmt: skip
     # measured: the best knob mapping at 1.15x the random-pruned mapper's 8,192-sample optimum;
     # the worst at 4.8x: the mapping is worth searching
