@@ -79,7 +79,7 @@ class ShipPlan:
 SHIPPED = {
     # 3,500 designs: wider networks (energy nRMSE 0.59% on the twin-free rows; 64-64: 0.70%)
     "archgym/AcceleratorSmall-v0": ShipPlan(2800, {**ENSEMBLE, "hidden": [128, 128]}),
-    "archgym/Accelerator-v0": ShipPlan(40000),
+    "archgym/Accelerator-v0": ShipPlan(100000, dict(SINGLE), fresh_rows=10000),
     # 16.3M designs; knob mappings make the metrics piecewise in the knobs
     "archgym/AcceleratorCoDesign-v0": ShipPlan(
         240000, {**SINGLE, "hidden": [128, 128, 128]}, fresh_rows=10000
