@@ -76,22 +76,29 @@ def hierarchy_model() -> None:
     """The same layers on ``arch_specs/accelerator/hierarchy/eyeriss.yaml`` (the loop-nest model,
     row-stationary unrolling, the mapper minimising energy x delay): issue 12's architecture language."""
     from archgym_py.envs.accelerator.hierarchy import load_hierarchy
-    from archgym_py.envs.accelerator.loopnest import Problem
 
     h = load_hierarchy("eyeriss")
     convs = [layer for layer in alexnet(batch=4).layers if layer.kind == "conv2d"]
-    lat, dram = [], []
-    for layer in convs:
-        # AlexNet's grouped layers: each group is the same problem, mapped on its own in turn
-        p = Problem(N=layer.n, K=layer.k, C=layer.c, P=layer.p, Q=layer.q, R=layer.r,
-                    S=layer.s, stride=layer.stride)  # fmt: skip
-        _, cost = h.map(p, objective="edp", samples=8192)
-        words = {op: cost.reads[("DRAM", op)] + cost.writes[("DRAM", op)] for op in "WIO"}
-        bits = sum(n * h.precision_bits[op] for op, n in words.items())
-        lat.append(layer.groups * cost.cycles / (h.clock_mhz * 1e3))
-        dram.append(layer.groups * bits / 8 / 1e6)
+    cycles, words = on_hierarchy(h, convs)
+    bits = sum(words[op] * h.precision_bits[op] for op in "WIO")
+    lat, dram = cycles / (h.clock_mhz * 1e3), bits / 8 / 1e6
     print("\nThe same layers on the hierarchy description (loop-nest model + mapper, EDP):")
-    compare(np.array(lat), np.array(dram))
+    compare(lat, dram)
+
+
+def on_hierarchy(h, layers) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Per layer, each mapped on hierarchy ``h`` for energy x delay: the cycles and the DRAM
+    words of each operand, over all its runs (count x groups: a grouped layer's groups are the
+    same problem, mapped on its own in turn)."""
+    from archgym_py.envs.accelerator.codesign import layer_problems
+
+    cycles, words = [], {op: [] for op in "WIO"}
+    for problem, runs in layer_problems(Network("layers", tuple(layers))):
+        _, cost = h.map(problem, objective="edp", samples=8192)
+        cycles.append(runs * cost.cycles)
+        for op in "WIO":
+            words[op].append(runs * (cost.reads[("DRAM", op)] + cost.writes[("DRAM", op)]))
+    return np.array(cycles), {op: np.array(w) for op, w in words.items()}
 
 
 #: Chen et al., JSSC 2017 (abstract): VGG-16's CONV layers at 0.7 frames/s and 0.0035 DRAM
@@ -103,7 +110,6 @@ def vgg16() -> None:
     """VGG-16's CONV layers against the published frame rate and DRAM accesses per MAC, on the
     compact model and on the hierarchy (each layer mapped for EDP; groups and counts repeat)."""
     from archgym_py.envs.accelerator.hierarchy import load_hierarchy
-    from archgym_py.envs.accelerator.loopnest import Problem
     from archgym_py.envs.accelerator.networks import vgg16 as vgg
 
     convs = Network("vgg16_conv", tuple(x for x in vgg(batch=VGG16_BATCH).layers
@@ -114,14 +120,11 @@ def vgg16() -> None:
     rows = [("compact model", VGG16_BATCH / details["layer_latency_s"][0].sum(),
              details["layer_dram_words"][0].sum() / macs)]  # fmt: skip
     h = load_hierarchy("eyeriss")
-    cycles = words = 0
-    for x in convs.layers:
-        p = Problem(N=x.n, K=x.k, C=x.c, P=x.p, Q=x.q, R=x.r, S=x.s, stride=x.stride)
-        _, cost = h.map(p, objective="edp", samples=8192)
-        cycles += x.count * x.groups * cost.cycles
-        words += x.count * x.groups * sum(cost.reads[("DRAM", op)] + cost.writes[("DRAM", op)]
-                                          for op in "WIO")  # fmt: skip
-    rows.append(("hierarchy", VGG16_BATCH / (cycles / (h.clock_mhz * 1e6)), words / macs))
+    cycles, words = on_hierarchy(h, convs.layers)
+    total_words = sum(w.sum() for w in words.values())
+    rows.append(
+        ("hierarchy", VGG16_BATCH / (cycles.sum() / (h.clock_mhz * 1e6)), total_words / macs)
+    )
     print(
         f"\nVGG-16 CONV layers on Eyeriss (batch {VGG16_BATCH}, 200 MHz) vs Chen et al., JSSC 2017:"
     )
