@@ -42,12 +42,12 @@ from typing import Any
 
 import numpy as np
 
-from ..._domain import Domain
 from ..._errors import SpecError
 from ..._simulator import Evaluation
 from ..._space import Batch
 from ..._spec import Field
-from ..workloads import Network, network_from_dict
+from ..workloads import Network
+from . import AcceleratorDomain
 from .arch import TUNABLE, AcceleratorArch
 from .loopnest import (
     DIMS,
@@ -61,7 +61,6 @@ from .loopnest import (
     footprints,
 )
 from .model import area_mm2, sram_energy_pj_per_bit
-from .networks import BUILTIN_NETWORKS
 from .simulator import METRICS
 
 #: The mapping's knobs: the operand each on-chip level keeps while the level above iterates.
@@ -369,18 +368,12 @@ class MappedSimulator(CoDesignSimulator):
         return map_pairs(design, bounds, stride, self.objective)
 
 
-class CoDesignDomain(Domain):
-    """The co-design family: Accelerator-v0's workloads, the :class:`CoDesignArch` knobs."""
+class CoDesignDomain(AcceleratorDomain):
+    """The co-design family: Accelerator-v0's workloads, metrics and dataflow check, the
+    :class:`CoDesignArch` knobs, the loop-nest model."""
 
     name = "accelerator_codesign"
-    metrics = METRICS
     arch_type = CoDesignArch
-    workload_type = Network
-    builtin_workloads = BUILTIN_NETWORKS
-
-    def workload_from_dict(self, data: Mapping[str, Any], *, path: str = "workload") -> Network:
-        """A network from its YAML form (layers)."""
-        return network_from_dict(data, path=path)
 
     def simulator(self, arch: CoDesignArch) -> CoDesignSimulator:
         """The loop-nest model on ``arch``'s hierarchy with knob mappings."""
