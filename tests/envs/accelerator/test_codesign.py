@@ -88,9 +88,9 @@ def test_knob_mappings_stay_within_their_budget_and_cost_what_the_loop_nest_says
                           P=int(rng.choice([7, 14, 28])), Q=14, R=3, S=3)  # fmt: skip
         knobs = {**design, "rf_stationary": stationary[0], "glb_stationary": stationary[1],
                  "rf_fill": fill[0], "glb_fill": fill[1]}  # fmt: skip
-        T, orders, S, levels = (x[0] if isinstance(x, np.ndarray) else x for x in
-                                knob_mappings(knobs, np.array([list(problem.bounds.values())]), 1))  # fmt: skip
-        levels = levels_of(knobs, int(S[1].prod()))
+        T, orders, S, _ = knob_mappings(knobs, np.array([list(problem.bounds.values())]), 1)
+        T, orders, S = T[0], orders[0], S[0]
+        levels = levels_of(knobs, int(S[1].prod()))  # scalar levels for the one-mapping model
         assert (T.prod(axis=0) * S.prod(axis=0) == list(problem.bounds.values())).all()
         mapping = [LevelMapping([(DIMS[d], int(T[lv, d])) for d in orders[lv] if T[lv, d] > 1],
                                 {x: int(f) for x, f in zip(DIMS, S[lv], strict=True) if f > 1})
