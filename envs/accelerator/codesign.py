@@ -61,7 +61,7 @@ from .loopnest import (
     footprints,
 )
 from .model import area_mm2, sram_energy_pj_per_bit
-from .simulator import METRICS
+from .simulator import METRICS, network_metrics
 
 #: The mapping's knobs: the operand each on-chip level keeps while the level above iterates.
 MAPPING_KNOBS: dict[str, Field] = {
@@ -322,18 +322,8 @@ class CoDesignSimulator:
         energy = r["energy_pj"].reshape(n, L)
         fits = r["fits"].reshape(n, L)
         clock_hz = np.asarray(full["clock_mhz"], dtype=np.float64) * 1e6
-        latency = cycles @ count / clock_hz
-        energy_j = energy @ count * 1e-12
         area = sum(area_mm2(full, self._constants).values())
-        pes = np.asarray(full["pe_rows"], np.float64) * np.asarray(full["pe_cols"], np.float64)
-        metrics = {
-            "latency_s": latency,
-            "energy_j": energy_j,
-            "area_mm2": np.broadcast_to(area, latency.shape).astype(np.float64),
-            "power_w": energy_j / latency,
-            "edp_js": energy_j * latency,
-            "utilization": macs / (cycles @ count * pes),
-        }
+        metrics = network_metrics(full, cycles @ count, energy @ count * 1e-12, area, macs)
         extra: dict[str, Any] = {}
         if details:
             extra = {

@@ -23,6 +23,25 @@ METRICS = (
 )
 
 
+def network_metrics(full, cycles, energy_j, area_mm2, macs) -> dict[str, np.ndarray]:
+    """:data:`METRICS` of designs ``full`` (their knobs' values) that run a network in ``cycles``
+    for ``energy_j``, on ``area_mm2``, doing ``macs`` multiply-accumulates."""
+    latency = cycles / (np.asarray(full["clock_mhz"], dtype=np.float64) * 1e6)
+    return {
+        "latency_s": latency,
+        "energy_j": energy_j,
+        "area_mm2": np.broadcast_to(area_mm2, latency.shape).astype(np.float64),
+        "power_w": energy_j / latency,
+        "edp_js": energy_j * latency,
+        "utilization": macs / (cycles * pe_count(full)),
+    }
+
+
+def pe_count(full) -> np.ndarray:
+    """PEs of each design (rows x columns), as floats."""
+    return np.asarray(full["pe_rows"], dtype=np.float64) * np.asarray(full["pe_cols"], np.float64)
+
+
 class AcceleratorSimulator:
     """Analytical DNN-accelerator simulator (see :mod:`archgym_py.envs.accelerator.model`).
 
@@ -67,23 +86,10 @@ class AcceleratorSimulator:
         count = L["count"]
         clock_hz = np.asarray(full["clock_mhz"], dtype=np.float64) * 1e6
         cycles = costs.cycles @ count[0]
-        latency = cycles / clock_hz
         per_level_j = costs.energy_pj @ (count[0] * 1e-12)  # (levels, designs)
         energy = per_level_j.sum(axis=0)
         areas = area_mm2(full, self._constants)
-        area = sum(areas.values())
-        pes = np.asarray(full["pe_rows"], dtype=np.float64) * np.asarray(
-            full["pe_cols"], dtype=np.float64
-        )
-        utilization = (costs.macs @ count[0]) / (cycles * pes)
-        metrics = {
-            "latency_s": latency,
-            "energy_j": energy,
-            "area_mm2": area,
-            "power_w": energy / latency,
-            "edp_js": energy * latency,
-            "utilization": utilization,
-        }
+        metrics = network_metrics(full, cycles, energy, sum(areas.values()), costs.macs @ count[0])
         feasible = costs.feasible.all(axis=1)
         extra: dict[str, Any] = {}
         if details:
@@ -100,6 +106,6 @@ class AcceleratorSimulator:
                 layer_binding=np.asarray(BINDING)[costs.binding],
                 layer_feasible=costs.feasible,
                 layer_dram_words=costs.dram_words,
-                layer_utilization=costs.macs / (costs.cycles * pes[:, None]),
+                layer_utilization=costs.macs / (costs.cycles * pe_count(full)[:, None]),
             )
         return Evaluation(metrics=metrics, feasible=feasible, details=extra)
