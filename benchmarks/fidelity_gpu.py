@@ -4,6 +4,10 @@ Run: ``python benchmarks/fidelity_gpu.py``
 
 Run ``python benchmarks/fidelity_gpu.py --calibrate`` to refit the decode-attention constants.
 
+Run ``python benchmarks/fidelity_gpu.py --measured benchmarks/data/h200_kernels_2026-12-04_run*.csv``
+to compare the model with kernels this project timed itself on a lent H200, twice (written by
+``benchmarks/measure_gpu.py``; nothing in the specs is fitted on them: every row is held out).
+
 GEMMs. Source (allowed for calibration and validation by issue 13): the Azure/AI-benchmarking-guide
 results pages for ND A100 v4 (A100 SXM4 80 GB, cuBLASLt FP16), ND H100 v5 (H100 SXM5, FP8) and
 ND H200 v5 (H200, FP8), "GEMM CuBLASLt" tables (TFLOPS, random init, 10,000 warm-up
@@ -35,6 +39,7 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -234,10 +239,128 @@ def gemms() -> None:
           f"({len(all_model)} shapes)")  # fmt: skip
 
 
+def read_measured(paths: list[Path]) -> tuple[list[tuple[str, str, dict, float]], np.ndarray]:
+    """(kind, label, shape, seconds) per row of one or more ``measure_gpu.py`` files, and the
+    run-to-run differences of the eager times. A row's time is the kernels' own where it was
+    replayed from a CUDA graph, else the eager call's; the median over the files."""
+    runs = []
+    for path in paths:
+        with open(path) as f:
+            runs.append({(r["kind"], r["label"], r["shape"]): r for r in csv.DictReader(f)})
+    rows, spread = [], []
+    for key in runs[0]:
+        seen = [run[key] for run in runs if key in run]
+        eager = np.array([float(r["seconds"]) for r in seen])
+        graph = np.array([float(r["graph_seconds"]) for r in seen])
+        own = graph[np.isfinite(graph)] if np.isfinite(graph).any() else eager
+        rows.append((key[0], key[1], json.loads(key[2]), float(np.median(own))))
+        spread += list(eager[1:] / eager[0] - 1)
+    return rows, np.abs(spread)
+
+
+def _median_line(label: str, errors: list[float]) -> str:
+    e = np.abs(errors)
+    return (f"  {label:<30} {len(e):>3} rows: median |error| {np.median(e):6.1%}, worst "
+            f"{e.max():6.1%}, mean signed {np.mean(errors):+6.1%}")  # fmt: skip
+
+
+def _gemm_group(label: str, dtype: str) -> str:
+    if dtype == "fp8":
+        return "fp8 squares"
+    if label.startswith("decode"):
+        return "bf16 decode GEMMs (Llama-3-8B)"
+    return "bf16 Megatron layer GEMMs" if label[0].isdigit() else "bf16 squares, Azure shapes"
+
+
+def model_time(devs, kind: str, label: str, shape: dict) -> tuple[float, float, str]:
+    """The model's time of one measured kernel, a plain roofline's (NaN where none) and the
+    kernel's group."""
+    dev, nan = devs["bf16"], float("nan")
+    if kind == "gemm":
+        m, n, k, dtype = shape["m"], shape["n"], shape["k"], shape["dtype"]
+        elem = 1.0 if dtype == "fp8" else 2.0
+        d = devs[dtype]
+        t = K.gemm(d, m, n, k, a_bytes=elem, b_bytes=elem, c_bytes=2.0).time_s[0, 0]
+        peak = d.sms * d.tensor_flops_per_clk_sm * d.clock_hz
+        roof = max(2.0 * m * n * k / peak[0, 0],
+                   ((m * k + k * n) * elem + 2.0 * m * n) / devs["hbm_peak"])  # fmt: skip
+        return t, roof, _gemm_group(label, dtype)
+    if kind == "attention":
+        args = (shape["batch"], shape["heads"], shape["heads"], shape["seq"], shape["seq"],
+                shape["head_dim"])  # fmt: skip
+        passes = (False, True) if label.endswith("fwd+bwd") else (False,)
+        t = sum(K.flash_attention(dev, *args, causal=shape["causal"], backward=bwd).time_s[0, 0]
+                for bwd in passes)  # fmt: skip
+        mask = "causal" if shape["causal"] else "full"
+        return t, nan, f"attention {label.split()[0]} {mask} {label.split()[1]}"
+    return K.memory_bound(dev, shape["bytes"]).time_s[0, 0], nan, "bandwidth-bound kernels"
+
+
+def measured_kernels(paths: list[Path], gpu: str) -> None:
+    """The model against kernels timed on a real GPU by ``measure_gpu.py`` (all held out)."""
+    from fidelity_cluster import MEGATRON_H100, SEQ, VOCAB, gpt
+
+    from archgym_py.envs.gpu.training import GpuTrainingSimulator, TrainingStep
+
+    rows, spread = read_measured(paths)
+    facts = json.loads(paths[0].with_suffix(".json").read_text())
+    sim = DOMAIN.simulator(DOMAIN.load_arch(gpu))
+    devs = {d: sim.device(sim.arch.fill({"dtype": [d]})) for d in ("bf16", "fp8")}
+    devs["hbm_peak"] = sim.arch.hbm_bw_gbps * 1e9
+    print(f"model ({gpu} spec) vs {len(paths)} run(s) of measure_gpu.py on {facts['name']} "
+          f"(PyTorch {facts['torch']}, driver {facts['nvidia_smi']['driver_version']}); "
+          f"run-to-run: median |difference| {np.median(spread):.1%}, worst {spread.max():.0%}")  # fmt: skip
+    print("error = model time / measured time - 1 (negative: the model is fast); kernels under "
+          "300 us timed from CUDA graphs")  # fmt: skip
+    groups: dict[str, list[float]] = {}
+    roofs: dict[str, list[float]] = {}
+    for kind, label, shape, measured in rows:
+        if kind == "layer":
+            continue
+        t, roof, group = model_time(devs, kind, label, shape)
+        groups.setdefault(group, []).append(t / measured - 1)
+        roofs.setdefault(group, []).append(roof / measured - 1)
+        if kind == "memory":
+            print(f"  {label:<26} {shape['bytes'] / measured / 1e9:6.0f} GB/s over the bytes it "
+                  f"must move; model {t / measured - 1:+6.1%}")  # fmt: skip
+    for group, errors in groups.items():
+        line = _median_line(group, errors)
+        if np.isfinite(roofs[group]).all():
+            line += f"; plain roofline {np.median(np.abs(roofs[group])):6.1%}"
+        print(line)
+    print("\none tensor-parallel rank's compute per micro-batch (seq 4096, micro-batch 1, no "
+          "communication): PyTorch eager vs the model's kernels")  # fmt: skip
+    print(f"  {'model':<6} {'tp':>3} | {'layer ms':>9} {'model':>8} {'err':>7} | {'head ms':>8} "
+          f"{'model':>8} {'err':>7} | TFLOP/s: {'eager':>6} {'model':>6} {'Megatron H100':>14}")  # fmt: skip
+    measured = {(label.split()[0], label.split()[1]): (shape, t)
+                for kind, label, shape, t in rows if kind == "layer"}  # fmt: skip
+    tsim = GpuTrainingSimulator(DOMAIN.load_arch(gpu))
+    for name, heads, h, layers, tp, *_, per_gpu, _mfu in MEGATRON_H100:
+        if (name, "layers") not in measured:
+            continue
+        shape, stack_s = measured[name, "layers"]
+        m_layer, m_head = stack_s / shape["layers"], measured[name, "head"][1]
+        cfg = gpt(name, heads, h, layers)
+        phase, _ = tsim.step({"tp": [tp], "batch": [1], "dtype": ["bf16"]}, TrainingStep(cfg, SEQ))
+        layer, head = (x[0] for x in phase.compute_split(layers))
+        flops = 72 * SEQ * layers * h**2 * (1 + SEQ / (6 * h) + VOCAB / (12 * h * layers)) / tp
+        eager, modelled = (flops / (layers * lt + ht) / 1e12 for lt, ht in
+                           ((m_layer, m_head), (layer, head)))  # fmt: skip
+        print(f"  {name:<6} {tp:>3} | {m_layer * 1e3:>9.3f} {layer * 1e3:>8.3f} "
+              f"{layer / m_layer - 1:>+7.1%} | {m_head * 1e3:>8.3f} {head * 1e3:>8.3f} "
+              f"{head / m_head - 1:>+7.1%} | {eager:>15.0f} {modelled:>6.0f} {per_gpu:>14.1f}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calibrate", action="store_true", help="refit the decode constants")
+    parser.add_argument("--measured", type=Path, nargs="+",
+                        help="measure_gpu.py CSVs (runs on one GPU): compare with them alone")  # fmt: skip
+    parser.add_argument("--gpu", default="h200", help="the spec the --measured file's GPU has")
     args = parser.parse_args()
+    if args.measured:
+        measured_kernels(args.measured, args.gpu)
+        return
     gemms()
     print()
     deepgemm()

@@ -100,6 +100,10 @@ def generation_from_dict(data: Mapping[str, Any], *, path: str = "workload") -> 
     return model_workload_from_dict(Generation, data, path=path)
 
 
+#: Name prefixes of the kernels :func:`block_phase` runs once per pass, not once per layer.
+ONCE_PER_PASS = ("embedding", "final_norm", "lm_head", "loss")
+
+
 @dataclass
 class Phase:
     """Kernels of one phase (a prefill, or one decode step) per design: names, the calls per
@@ -116,6 +120,14 @@ class Phase:
     def total_s(self) -> np.ndarray:
         """Time of the phase per design: the sum over kernels of time x calls."""
         return self.time_s @ self.calls
+
+    def compute_split(self, layers: int) -> tuple[np.ndarray, np.ndarray]:
+        """(compute time of one transformer layer, of the kernels that run once per pass:
+        embedding, final norm, LM head and loss) per design; communication left out."""
+        once = np.array([n.startswith(ONCE_PER_PASS) for n in self.names])
+        comm = np.array(["allreduce" in n for n in self.names])
+        spent = self.time_s * self.calls
+        return spent[:, ~once & ~comm].sum(axis=1) / layers, spent[:, once].sum(axis=1)
 
 
 class _Builder:
