@@ -1,7 +1,18 @@
-"""Fidelity of the cluster training-step model against Megatron-LM's published H100 table.
+"""Fidelity of the cluster model: NCCL all-reduce tables, then Megatron-LM's published H100 table.
 
-Run: ``python benchmarks/fidelity_cluster.py``
+Run: ``python benchmarks/fidelity_cluster.py`` (``--calibrate`` refits the NVLink protocol
+constants of the cluster specs on the H200 table and prints them).
 
+Collectives. Source: the Azure/AI-benchmarking-guide results pages (not reserved by issue 14;
+the GPU specs already take NCCL figures from them): nccl-tests all-reduce bus bandwidth, in
+place, 1 KiB to 8 GiB, on the eight GPUs of one node: ND H200 v5 (NVLS, NCCL 2.20.5), ND H100
+v5 (NVLS, NCCL 2.18.5) and ND A100 v4 (NCCL 2.18; its page calls the algorithm NVLS, which A100
+lacks). The H200 table calibrated the four NVLink constants (step latency, the bulk protocol's
+start-up latency and bandwidth, the low-latency protocols' bandwidth share); the H100 table is
+held out whole; A100's spec takes its bulk bandwidth from its own 8 GiB point and the rest from
+the H200 fit, so its other 23 sizes are held out.
+
+Training steps.
 Source (allowed by issue 14): the NVIDIA/Megatron-LM README, "Performance Benchmarking"
 (images/model_table.png): GPT models of 1.7 B to 462 B parameters (vocabulary 131,072, sequence
 4,096, FFN 4 x hidden) trained on 48 to 6,144 H100 GPUs, with each model's tensor, pipeline and
@@ -16,9 +27,12 @@ distributed optimizer (ZeRO-1), no recomputation, BF16, DGX H100 nodes (8 GPUs o
 
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
 
 from archgym_py.envs.cluster import DOMAIN, TrainingJob
+from archgym_py.envs.cluster.collectives import Link, all_reduce, bus_bandwidth
 from archgym_py.envs.workloads import load_model
 
 VOCAB, SEQ = 131072, 4096
@@ -45,7 +59,86 @@ def gpt(name: str, heads: int, hidden: int, layers: int):
     return load_model({"spec_version": 1, "name": f"gpt_{name}", "architecture": arch})
 
 
+#: nccl-tests sizes of the Azure tables: 1 KiB x 2^i, i = 0..23 (the pages label them 1K ... 8G)
+NCCL_SIZES = 1024.0 * 2.0 ** np.arange(24)
+# Azure/AI-benchmarking-guide, Azure_Results/ND_*_results.md, "NCCL Bandwidth": all-reduce bus
+# bandwidth (GB/s) over 8 GPUs per size of NCCL_SIZES. Key: cluster spec whose NVLink it checks.
+AZURE_ALLREDUCE = {
+    "dgx_h200_1024": [0.06, 0.12, 0.23, 0.47, 0.93, 1.84, 3.72, 7.39, 14.75, 29.38, 52.96, 88.78,
+                      138.44, 181.94, 240.41, 300.91, 368.11, 412.45, 432.24, 442.72, 467.58,
+                      472.57, 477.41, 479.98],
+    "dgx_h100_1024": [0.07, 0.14, 0.27, 0.53, 0.95, 1.71, 2.72, 5.40, 10.86, 21.35, 43.70, 81.93,
+                      128.73, 172.13, 234.45, 295.53, 361.78, 400.61, 423.38, 438.46, 466.35,
+                      472.36, 475.54, 478.87],
+    "dgx_a100_1024": [0.04, 0.08, 0.17, 0.33, 0.67, 1.37, 2.70, 5.15, 10.11, 19.24, 36.22, 53.54,
+                      71.43, 89.99, 109.22, 132.77, 166.63, 174.18, 213.87, 221.58, 228.10,
+                      230.22, 230.48, 231.58],
+}  # fmt: skip
+CALIBRATED = {"dgx_h200_1024": "calibration", "dgx_h100_1024": "held out",
+              "dgx_a100_1024": "held out but 8 GiB"}  # fmt: skip
+
+
+def nvlink_link(spec, step_us=None, simple_us=None, efficiency=None, ll_fraction=None) -> Link:
+    """The NVLink level of a cluster spec as the step model builds it (constants overridable)."""
+    arch, gpu = DOMAIN.load_arch(spec), None
+    from archgym_py.envs.gpu import DOMAIN as GPU
+
+    gpu = GPU.load_arch(arch.gpu)
+    pick = lambda v, field: getattr(arch, field) if v is None else v  # noqa: E731
+    return Link(np.array(gpu.nvlink_gbps * 1e9 / 2 * pick(efficiency, "nvlink_efficiency")),
+                np.array(pick(step_us, "nvlink_step_us") * 1e-6),
+                pick(simple_us, "nvlink_simple_us") * 1e-6, pick(ll_fraction, "nvlink_ll_fraction"))  # fmt: skip
+
+
+def allreduce_busbw(link: Link) -> np.ndarray:
+    """Bus bandwidth (GB/s) of the model's 8-GPU ring all-reduce at each NCCL_SIZES size."""
+    t = all_reduce(8, NCCL_SIZES, link, "ring")
+    return bus_bandwidth("all_reduce", 8, NCCL_SIZES, t) / 1e9
+
+
+def calibrate() -> None:
+    """Fit the four NVLink constants to the H200 table (least squares on log time)."""
+    from scipy.optimize import minimize
+
+    measured = np.array(AZURE_ALLREDUCE["dgx_h200_1024"])
+
+    def loss(p):
+        if min(p) <= 0 or p[3] > 1:
+            return 1e9
+        link = nvlink_link("dgx_h200_1024", *p)
+        return float(np.mean(np.log(measured / allreduce_busbw(link)) ** 2))
+
+    fit = minimize(loss, [2.0, 50.0, 1.0, 0.7], method="Nelder-Mead",
+                   options={"maxiter": 20000, "xatol": 1e-6, "fatol": 1e-14}).x  # fmt: skip
+    print(f"fitted on ND H200 v5 (24 sizes): nvlink_step_us {fit[0]:.2f}, nvlink_simple_us "
+          f"{fit[1]:.1f}, nvlink_efficiency {fit[2]:.3f}, nvlink_ll_fraction {fit[3]:.3f} "
+          f"(rms log error {np.sqrt(loss(fit)):.3f})\n")  # fmt: skip
+
+
+def collectives() -> None:
+    print("8-GPU all-reduce bus bandwidth (GB/s), model vs Azure's nccl-tests tables; the plain "
+          "alpha-beta model is the same link with one protocol (the bulk one, no start-up)")  # fmt: skip
+    print(f"{'spec':<15} {'set':<19} | {'>= 1 MiB: median |err|':>22} {'worst':>7} | "
+          f"{'plain median':>12} {'worst':>7} | {'< 1 MiB median':>14}")  # fmt: skip
+    big = NCCL_SIZES >= 1 << 20
+    for spec, table in AZURE_ALLREDUCE.items():
+        measured = np.array(table)
+        link = nvlink_link(spec)
+        err = allreduce_busbw(link) / measured - 1
+        plain = allreduce_busbw(Link(link.bytes_per_s, link.latency_s)) / measured - 1
+        e, p = np.abs(err), np.abs(plain)
+        print(f"{spec:<15} {CALIBRATED[spec]:<19} | {np.median(e[big]):>22.1%} {e[big].max():>7.1%} | "
+              f"{np.median(p[big]):>12.1%} {p[big].max():>7.1%} | {np.median(e[~big]):>14.1%}")  # fmt: skip
+    print()
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calibrate", action="store_true", help="refit the NVLink constants")
+    args = parser.parse_args()
+    if args.calibrate:
+        calibrate()
+    collectives()
     base = DOMAIN.load_arch("dgx_h100_1024")
     print(f"{'model':<6} {'GPUs':>5} {'tp':>3} {'pp':>3} {'dp':>3} | {'TFLOP/s per GPU':>15} "
           f"{'model':>7} {'err':>7} | {'MFU':>5} {'step s':>7}  bound")  # fmt: skip

@@ -14,6 +14,16 @@ algorithms NCCL implements:
   it, can exceed the link's.
 * **direct** (all-to-all as pairwise exchanges, all in flight): ``(n - 1) / n x size / B + alpha``.
 
+**Message-size efficiency.** NCCL runs each collective with one of its protocols and picks, per
+size, the one its tuning model says is fastest (``src/graph/tuning.cc``: a latency plus the size
+over a bandwidth, per algorithm and protocol): the low-latency protocols (LL, LL128) start fast
+but move data at a fraction of the link rate (flags ride in every line), the bulk protocol
+(Simple) streams at the full rate after a longer start. A :class:`Link` carries both lines: a
+transfer of ``b`` bytes per link costs ``min(b / (B x ll_fraction), simple_s + b / B)`` after the
+per-step latencies, so the achieved bandwidth ramps with the message size in the two steps the
+measured tables show, not as one fixed fraction. The defaults (``ll_fraction`` 1, ``simple_s``
+0) are the plain alpha-beta model.
+
 Bus bandwidth (``bus_bandwidth``) follows nccl-tests' ``doc/PERFORMANCE.md``: the algorithm
 bandwidth ``size / time`` times 2(n-1)/n for all-reduce, (n-1)/n for all-gather, reduce-scatter
 and all-to-all, 1 for broadcast. With one participant every collective takes no time.
@@ -40,11 +50,21 @@ BUS_FACTOR = {
 
 @dataclass(frozen=True)
 class Link:
-    """One level of a fabric, per design: bandwidth per GPU per direction (B/s) and the latency
-    of one algorithm step (s)."""
+    """One level of a fabric, per design: the bulk protocol's bandwidth per GPU per direction
+    (B/s), the latency of one algorithm step (s), the bulk protocol's extra start-up latency
+    (s) and the low-latency protocol's share of the bulk bandwidth (see the module docstring)."""
 
     bytes_per_s: np.ndarray
     latency_s: np.ndarray
+    simple_s: np.ndarray | float = 0.0
+    ll_fraction: np.ndarray | float = 1.0
+
+    def transfer_s(self, nbytes) -> np.ndarray:
+        """Seconds to move ``nbytes`` over each link, after the step latencies: the faster of
+        the low-latency and the bulk protocol."""
+        nbytes = np.asarray(nbytes, dtype=float)
+        return np.minimum(nbytes / (self.bytes_per_s * self.ll_fraction),
+                          self.simple_s + nbytes / self.bytes_per_s)  # fmt: skip
 
 
 def _steps(n):
@@ -56,11 +76,11 @@ def all_reduce(n, size, link: Link, algorithm: str = "ring") -> np.ndarray:
     n = _steps(n)
     size = np.asarray(size, dtype=float)
     if algorithm == "ring":
-        t = 2 * (n - 1) / n * size / link.bytes_per_s + 2 * (n - 1) * link.latency_s
+        t = link.transfer_s(2 * (n - 1) / n * size) + 2 * (n - 1) * link.latency_s
     elif algorithm == "tree":
-        t = 2 * (n - 1) / n * size / link.bytes_per_s + 2 * np.log2(n) * link.latency_s
+        t = link.transfer_s(2 * (n - 1) / n * size) + 2 * np.log2(n) * link.latency_s
     elif algorithm == "nvls":
-        t = size / link.bytes_per_s + 2 * link.latency_s
+        t = link.transfer_s(size) + 2 * link.latency_s
     else:
         raise ValueError(f"all_reduce algorithm: got {algorithm!r}; expected ring, tree or nvls")
     return np.where(n > 1, t, 0.0)
@@ -69,7 +89,7 @@ def all_reduce(n, size, link: Link, algorithm: str = "ring") -> np.ndarray:
 def all_gather(n, size, link: Link) -> np.ndarray:
     """Seconds of a ring all-gather whose result is ``size`` bytes per rank."""
     n = _steps(n)
-    t = (n - 1) / n * np.asarray(size, dtype=float) / link.bytes_per_s + (n - 1) * link.latency_s
+    t = link.transfer_s((n - 1) / n * np.asarray(size, dtype=float)) + (n - 1) * link.latency_s
     return np.where(n > 1, t, 0.0)
 
 
@@ -81,14 +101,14 @@ def reduce_scatter(n, size, link: Link) -> np.ndarray:
 def all_to_all(n, size, link: Link) -> np.ndarray:
     """Seconds of an all-to-all where each rank holds ``size`` bytes, ``size / n`` per peer."""
     n = _steps(n)
-    t = (n - 1) / n * np.asarray(size, dtype=float) / link.bytes_per_s + link.latency_s
+    t = link.transfer_s((n - 1) / n * np.asarray(size, dtype=float)) + link.latency_s
     return np.where(n > 1, t, 0.0)
 
 
 def broadcast(n, size, link: Link) -> np.ndarray:
     """Seconds of a pipelined ring broadcast of ``size`` bytes."""
     n = _steps(n)
-    t = np.asarray(size, dtype=float) / link.bytes_per_s + (n - 1) * link.latency_s
+    t = link.transfer_s(size) + (n - 1) * link.latency_s
     return np.where(n > 1, t, 0.0)
 
 

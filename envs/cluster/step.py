@@ -187,7 +187,7 @@ class ClusterSimulator:
     """
 
     metrics = METRICS
-    version = "cluster-model/10"
+    version = "cluster-model/11"
 
     def __init__(self, arch: ClusterArch):
         self.arch = arch
@@ -272,9 +272,9 @@ class ClusterSimulator:
         slot = np.maximum(stage_s - moved * wgrad_stage, 0.0)
         bubble = (pp - 1) * slot / v
 
-        nvlink = Link(
-            np.full(n, self.gpu.arch.nvlink_gbps * 1e9 / 2), np.full(n, a.nvlink_step_us * 1e-6)
-        )
+        nvlink_rate = np.full(n, self.gpu.arch.nvlink_gbps * 1e9 / 2)
+        nvlink = Link(nvlink_rate * a.nvlink_efficiency, np.full(n, a.nvlink_step_us * 1e-6),
+                      a.nvlink_simple_us * 1e-6, a.nvlink_ll_fraction)  # fmt: skip
         nic = Link(nic_rate, np.full(n, a.nic_step_us * 1e-6))
         act_bytes = 2.0
         boundary = mb * seq * cfg.hidden * act_bytes / tp
@@ -285,7 +285,8 @@ class ClusterSimulator:
         pp_rate = uplink_limited_rate(nic_rate, neighbour_crossing(stride, a.leaf_gpus), oversub)
         pp_rate = self._on_torus(full, pp_rate, nic_rate, lambda r, shape, nodes: torus_shift_rate(
             r, np.maximum(stride // nodes, 1), shape))  # fmt: skip
-        p2p = boundary / np.where(cross, pp_rate, nvlink.bytes_per_s) + np.where(
+        # a point-to-point send gains nothing from in-switch reduction: the raw NVLink rate
+        p2p = boundary / np.where(cross, pp_rate, nvlink_rate) + np.where(
             cross, nic.latency_s, nvlink.latency_s
         )
         pp_transfer = np.where(pp > 1, 2 * (pp - 1) * v * p2p, 0.0)
