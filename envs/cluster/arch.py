@@ -115,6 +115,12 @@ CONSTANTS: dict[str, Field] = {
     "nic_efficiency": Field(
         float, "achieved share of the fabric's per-GPU bandwidth", low=0.01, high=1.0
     ),  # fmt: skip
+    "overlap_slowdown": Field(
+        float,
+        "slowdown of compute while communication overlaps it (0.2: 20% slower)",
+        low=0.0,
+        high=1.0,
+    ),  # fmt: skip
     "gpu_hour_usd": Field(float, "price of one GPU-hour", low=0.0),
     "leaf_gpus": Field(
         int, "GPUs under one rail-optimised leaf group (a scalable unit)", low=1, high=1 << 20

@@ -9,6 +9,8 @@ microbatch)`` micro-batches per data-parallel rank.
   tensor-parallel all-reduces on NVLink) for the micro-batch, over ``pp`` balanced stages.
   Full recomputation adds the forward pass again. With ``tp_overlap`` the tensor-parallel
   all-reduces hide under the projection GEMMs next to them (what those cannot cover stays).
+  Every overlap (tensor-parallel, context ring, data-parallel gradients) slows the compute it
+  hides under by ``overlap_slowdown`` (see :func:`overlapped_cost`).
 * **Pipeline** (1F1B, Narayanan et al., SC 2021): ``(m + pp - 1)`` stage slots, of which
   ``pp - 1`` are the bubble (``(pp - 1) / v`` interleaving ``v`` model chunks per stage, with
   ``v`` times the boundary transfers); the activations crossing each stage boundary (scattered over the
@@ -113,6 +115,17 @@ METRICS = (
     ),
     MetricSpec("goodput_tokens_per_s", "1/s", "maximize", "tokens per second x goodput"),
 )
+
+
+def overlapped_cost(comm, window, slowdown) -> np.ndarray:
+    """Seconds a transfer of ``comm`` seconds adds to ``window`` seconds of compute it runs
+    under. Compute that shares the GPU with communication kernels runs ``1 + slowdown`` times
+    slower (they take SMs and memory bandwidth), so the transfer costs at least
+    ``slowdown / (1 + slowdown)`` of its time, and all it outlasts the stretched window by:
+    ``max(comm x s / (1 + s), comm - window)``."""
+    return np.maximum(comm * slowdown / (1.0 + slowdown), comm - window)
+
+
 BREAKDOWN = ("compute_s", "bubble_s", "pp_transfer_s", "dp_exposed_s", "fabric_contention_s",
              "optimizer_s")  # fmt: skip
 #: Bytes per parameter a checkpoint saves: bf16 weights plus fp32 master weights and Adam's two
@@ -187,7 +200,7 @@ class ClusterSimulator:
     """
 
     metrics = METRICS
-    version = "cluster-model/11"
+    version = "cluster-model/12"
 
     def __init__(self, arch: ClusterArch):
         self.arch = arch
@@ -242,7 +255,8 @@ class ClusterSimulator:
         ring_link_bw = np.where(cp_fabric, ring_rate(tp * cp, cp),
                                 self.gpu.arch.nvlink_gbps * 1e9 / 2)  # fmt: skip
         ring = 3 * (cp - 1) * kv_chunk / ring_link_bw
-        cp_exposed = np.maximum(ring - cp * attn_s, 0.0)
+        slowdown = a.overlap_slowdown
+        cp_exposed = overlapped_cost(ring, cp * attn_s, slowdown)
         per_kernel_total = per_kernel.sum(axis=1) + (cp - 1) * attn_s + cp_exposed
         backward = np.array([name.endswith(_BACKWARD) for name in phase.names])
         reduce = np.array(["allreduce" in name for name in phase.names])
@@ -254,7 +268,8 @@ class ClusterSimulator:
         projections = np.array([name.split("_")[0] in ("qkv", "out", "ffn")
                                 and not name.endswith(("_wgrad", "_act", "_act_bwd"))
                                 for name in phase.names])  # fmt: skip
-        hidden = np.minimum(per_kernel[:, reduce].sum(1), per_kernel[:, projections].sum(1))
+        tp_comm = per_kernel[:, reduce].sum(1)
+        hidden = tp_comm - overlapped_cost(tp_comm, per_kernel[:, projections].sum(1), slowdown)
         overlap = np.asarray(full["tp_overlap"]) == "overlap"
         micro_s = (per_kernel_total - np.where(overlap, hidden, 0.0)
                    + np.where(recompute, forward_s, 0.0))  # fmt: skip
@@ -325,7 +340,7 @@ class ClusterSimulator:
         )
         weights = np.where(zero == 3, 2 * micro * gather, 0.0)
         window = stage_s * 2.0 / 3.0  # the last micro-batch's backward on a stage
-        dp_exposed = np.where(replicas > 1, np.maximum(grads + weights - window, 0.0), 0.0)
+        dp_exposed = np.where(replicas > 1, overlapped_cost(grads + weights, window, slowdown), 0.0)
 
         shard = params_rank / np.where(zero >= 1, np.where(hsdp, local, replicas), 1)
         hbm = self.gpu.arch.hbm_bw_gbps * 1e9 * self.gpu.arch.hbm_efficiency

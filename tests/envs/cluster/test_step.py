@@ -211,3 +211,29 @@ def test_optimizer_offload_moves_twelve_bytes_per_parameter_to_the_host_and_pays
     adam = 7 * 4 + 2  # fp32 master, moments and gradient in and out, the bf16 weight out
     host = 2 * shard * 2 / (a.host_link_gbps * 1e9) + shard * adam / (a.host_memory_gbps * 1e9)
     assert ev.details["optimizer_s"][1] == pytest.approx(host, rel=1e-9)
+
+
+def test_overlapped_communication_costs_the_slowed_compute_or_what_it_outlasts():
+    from archgym_py.envs.cluster.step import overlapped_cost
+
+    # compute under communication runs 1.25x slower: a 1 s transfer under 2 s of compute adds
+    # 0.2 s; a 3 s transfer outlasts the stretched window and adds 3 - 2 = 1 s
+    np.testing.assert_allclose(overlapped_cost(np.array([1.0, 3.0]), 2.0, 0.25), [0.2, 1.0])
+    # no slowdown: only what the window cannot cover
+    np.testing.assert_allclose(overlapped_cost(np.array([1.0, 3.0]), 2.0, 0.0), [0.0, 1.0])
+
+
+def test_the_overlap_slowdown_exposes_part_of_the_hidden_gradient_reduction():
+    # eight sequences per micro-batch with full recomputation: a backward window long enough
+    # to hide the whole gradient reduction when overlap costs nothing
+    design = {"tp": [8], "pp": [16], "microbatch": [8], "zero_stage": [1], "recompute": ["full"]}
+    free = DOMAIN.simulator(SIM.arch.replace(overlap_slowdown=0.0))
+    ev0 = free.evaluate(design, JOB, details=True)
+    ev = SIM.evaluate(design, JOB, details=True)
+    s = SIM.arch.overlap_slowdown
+    assert s == pytest.approx(0.189)  # arXiv 2507.03114's average
+    assert ev0.details["dp_exposed_s"][0] == 0.0
+    # with the slowdown it pays s / (1 + s) of the reduction's time: 0.017 s of 0.106 s
+    reduction = ev.details["dp_exposed_s"][0] * (1 + s) / s
+    assert reduction == pytest.approx(0.106, rel=0.01)
+    assert ev.metrics["step_time_s"][0] > ev0.metrics["step_time_s"][0]
