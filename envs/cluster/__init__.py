@@ -35,6 +35,7 @@ from .collectives import (
     bus_bandwidth,
     hierarchical_all_reduce,
     reduce_scatter,
+    send_recv,
 )
 from .step import BREAKDOWN, METRICS, ClusterSimulator, TrainingJob, job_from_dict
 
@@ -56,6 +57,7 @@ __all__ = [
     "bus_bandwidth",
     "hierarchical_all_reduce",
     "reduce_scatter",
+    "send_recv",
 ]
 
 

@@ -72,6 +72,12 @@ TUNABLE: dict[str, Field] = {
         "adjacent GEMMs (Megatron's --tp-comm-overlap)",
         choices=TP_OVERLAP,
     ),  # fmt: skip
+    "dp_algorithm": Field(
+        str,
+        "all-reduce algorithm of the data-parallel gradients across NVLink domains: ring, "
+        "double binary tree or recursive halving-doubling (rhd)",
+        choices=("ring", "tree", "rhd"),
+    ),  # fmt: skip
     "nvlink_domain": Field(int, "GPUs per NVLink domain (node or rack)", low=1, high=576),
     "nic_gbps": Field(float, "scale-out bandwidth per GPU per direction, Gb/s", low=1.0, high=1e5),
     "topology": Field(

@@ -12,7 +12,17 @@ algorithms NCCL implements:
 * **nvls** (in-switch reduction, NVLink SHARP): each rank sends its buffer to the switch once and
   receives the result once: ``size / B + 2 alpha``; its *bus* bandwidth, as nccl-tests defines
   it, can exceed the link's.
+* **rhd** (recursive halving-doubling, Thakur, Rabenseifner and Gropp, IJHPCA 2005): a
+  reduce-scatter by recursive halving and an all-gather by recursive doubling, ``log2(n)`` steps
+  each: the ring's bandwidth term with ``2 log2(n)`` latencies; a rank count that is not a power
+  of two first folds its extra ranks into partners and unfolds them at the end (two more steps
+  moving the whole buffer).
 * **direct** (all-to-all as pairwise exchanges, all in flight): ``(n - 1) / n x size / B + alpha``.
+* **send/recv** (a pipeline-stage boundary): ``size / B + alpha``. A **broadcast** is a pipelined
+  ring; cut into ``c`` chunks it takes ``(n - 2 + c)`` chunk steps of ``alpha + size / (c B)``,
+  least at ``c = sqrt((n - 2) size / (alpha B))``: ``(sqrt((n - 2) alpha) + sqrt(size / B))^2``.
+  Without ``chunks`` it is the bound ``size / B + (n - 1) alpha`` (chunks whose latency is
+  negligible next to their transfer).
 
 **Message-size efficiency.** NCCL runs each collective with one of its protocols and picks, per
 size, the one its tuning model says is fastest (``src/graph/tuning.cc``: a latency plus the size
@@ -35,8 +45,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-COLLECTIVES = ("all_reduce", "all_gather", "reduce_scatter", "all_to_all", "broadcast")
-ALGORITHMS = ("ring", "tree", "nvls", "direct")
+COLLECTIVES = ("all_reduce", "all_gather", "reduce_scatter", "all_to_all", "broadcast", "send_recv")
+ALGORITHMS = ("ring", "tree", "rhd", "nvls", "direct")
 
 #: nccl-tests doc/PERFORMANCE.md: bus bandwidth = algorithm bandwidth x this factor of n.
 BUS_FACTOR = {
@@ -45,6 +55,7 @@ BUS_FACTOR = {
     "reduce_scatter": lambda n: (n - 1) / n,
     "all_to_all": lambda n: (n - 1) / n,
     "broadcast": lambda n: np.ones_like(np.asarray(n, dtype=float)),
+    "send_recv": lambda n: np.ones_like(np.asarray(n, dtype=float)),
 }
 
 
@@ -79,10 +90,17 @@ def all_reduce(n, size, link: Link, algorithm: str = "ring") -> np.ndarray:
         t = link.transfer_s(2 * (n - 1) / n * size) + 2 * (n - 1) * link.latency_s
     elif algorithm == "tree":
         t = link.transfer_s(2 * (n - 1) / n * size) + 2 * np.log2(n) * link.latency_s
+    elif algorithm == "rhd":
+        power = 2.0 ** np.floor(np.log2(n))
+        folded = n != power  # extra ranks hand their buffer in, and get the result back
+        t = (link.transfer_s(2 * (power - 1) / power * size) + 2 * np.log2(power) * link.latency_s
+             + np.where(folded, 2 * (link.transfer_s(size) + link.latency_s), 0.0))  # fmt: skip
     elif algorithm == "nvls":
         t = link.transfer_s(size) + 2 * link.latency_s
     else:
-        raise ValueError(f"all_reduce algorithm: got {algorithm!r}; expected ring, tree or nvls")
+        raise ValueError(
+            f"all_reduce algorithm: got {algorithm!r}; expected ring, tree, rhd or nvls"
+        )
     return np.where(n > 1, t, 0.0)
 
 
@@ -105,26 +123,39 @@ def all_to_all(n, size, link: Link) -> np.ndarray:
     return np.where(n > 1, t, 0.0)
 
 
-def broadcast(n, size, link: Link) -> np.ndarray:
-    """Seconds of a pipelined ring broadcast of ``size`` bytes."""
+def broadcast(n, size, link: Link, chunks=None) -> np.ndarray:
+    """Seconds of a pipelined ring broadcast of ``size`` bytes: ideally pipelined, or in
+    ``chunks`` pieces that each take ``n - 1`` hops, one behind the other."""
     n = _steps(n)
-    t = link.transfer_s(size) + (n - 1) * link.latency_s
+    size = np.asarray(size, dtype=float)
+    if chunks is None:
+        t = link.transfer_s(size) + (n - 1) * link.latency_s
+    else:
+        c = np.asarray(chunks, dtype=float)
+        t = (n - 2 + c) * (link.transfer_s(size / c) + link.latency_s)
     return np.where(n > 1, t, 0.0)
 
 
+def send_recv(size, link: Link) -> np.ndarray:
+    """Seconds of one point-to-point transfer of ``size`` bytes."""
+    return link.transfer_s(size) + link.latency_s
+
+
 def hierarchical_all_reduce(local, groups, size, inner: Link, outer: Link,
-                            inner_algorithm: str = "ring") -> np.ndarray:  # fmt: skip
+                            inner_algorithm: str = "ring", outer_algorithm="ring") -> np.ndarray:  # fmt: skip
     """An all-reduce over ``groups`` domains of ``local`` ranks each (NCCL's 2-level scheme):
     reduce-scatter inside each domain, all-reduce of each rank's shard across the domains (one
-    ring per rail), all-gather inside each domain. With one domain it is the inner all-reduce."""
+    per rail, by ``outer_algorithm``: a name, or an array of names per design), all-gather
+    inside each domain. With one domain it is the inner all-reduce."""
     local = _steps(local)
     size = np.asarray(size, dtype=float)
+    names = np.asarray(outer_algorithm)
+    across = sum(np.where(names == name, all_reduce(groups, size / local, outer, name), 0.0)
+                 for name in np.unique(names))  # fmt: skip
     if inner_algorithm == "nvls":
         inside = all_reduce(local, size, inner, "nvls")
-        across = all_reduce(groups, size / local, outer, "ring")
         return np.where(np.asarray(groups) > 1, inside + across, inside)
     inside = reduce_scatter(local, size, inner) + all_gather(local, size, inner)
-    across = all_reduce(groups, size / local, outer, "ring")
     single = all_reduce(local, size, inner, inner_algorithm)
     return np.where(np.asarray(groups) > 1, inside + across, single)
 

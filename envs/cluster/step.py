@@ -329,7 +329,8 @@ class ClusterSimulator:
         groups = np.maximum(replicas // local, 1)
         # one ring per rail across the domains of a stage's block of gpus / pp ranks
         dp_nic = Link(ring_rate(stride, groups), nic.latency_s)
-        grads = hierarchical_all_reduce(local, groups, params_rank * 2.0, nvlink, dp_nic)
+        grads = hierarchical_all_reduce(local, groups, params_rank * 2.0, nvlink, dp_nic,
+                                        outer_algorithm=np.asarray(full["dp_algorithm"]))  # fmt: skip
         # HSDP (zero_scope domain) shards inside the NVLink domain only: weights gather there
         hsdp = np.asarray(full["zero_scope"]) == "domain"
         gather = np.where(

@@ -15,7 +15,9 @@ from archgym_py.envs.cluster import (
     bus_bandwidth,
     hierarchical_all_reduce,
     reduce_scatter,
+    send_recv,
 )
+from archgym_py.envs.cluster.collectives import broadcast
 
 B = 450e9  # NVLink 4, one direction
 ALPHA = 5e-6
@@ -111,3 +113,44 @@ def test_the_h100_spec_reproduces_nccl_tests_on_eight_h100s():
         # protocols say), within 5% from 64 MiB up
         bound = 0.18 if size <= 8 << 20 else 0.05
         assert bus / measured - 1 == pytest.approx(0.0, abs=bound), size
+
+
+def test_recursive_halving_doubling_pays_two_log_n_latencies_and_folds_extra_ranks():
+    # 8 ranks: the ring's 7/4 S / B with 6 latency steps instead of 14
+    assert all_reduce(8, S, LINK, "rhd")[0] == pytest.approx(2 * 7 / 8 * S / B + 6 * ALPHA)
+    # 6 ranks: two extra ranks fold into partners (S / B + alpha there and back), then 4 run it
+    folded = 2 * 3 / 4 * S / B + 4 * ALPHA + 2 * (S / B + ALPHA)
+    assert all_reduce(6, S, LINK, "rhd")[0] == pytest.approx(folded)
+    # fewer latency steps than the ring: faster on a small message, equal bandwidth on a large one
+    assert all_reduce(64, 4096, LINK, "rhd")[0] < all_reduce(64, 4096, LINK, "ring")[0]
+
+
+def test_a_send_is_its_bytes_plus_one_latency_and_its_bus_bandwidth_the_link():
+    assert send_recv(S, LINK)[0] == pytest.approx(S / B + ALPHA)
+    free = Link(np.array([B]), np.array([0.0]))
+    assert bus_bandwidth("send_recv", 2, S, send_recv(S, free))[0] == pytest.approx(B)
+
+
+def test_a_chunked_broadcast_trades_hops_against_latencies():
+    n = 8
+    # one chunk is store-and-forward: n - 1 hops of the whole buffer
+    assert broadcast(n, S, LINK, chunks=1)[0] == pytest.approx((n - 1) * (S / B + ALPHA))
+    # the best chunk count, sqrt((n - 2) S / (alpha B)) = 53.5, gives
+    # (sqrt((n - 2) alpha) + sqrt(S / B))^2 = 2.95 ms, above the unchunked bound's 2.42 ms
+    best = np.sqrt((n - 2) * S / (ALPHA * B))
+    times = broadcast(n, S, LINK, chunks=np.array([best / 4, best, 4 * best]).round())
+    assert times[1] < times[0] and times[1] < times[2]
+    least = (np.sqrt((n - 2) * ALPHA) + np.sqrt(S / B)) ** 2
+    assert times[1] == pytest.approx(least, rel=1e-3)
+    assert broadcast(n, S, LINK)[0] == pytest.approx(S / B + (n - 1) * ALPHA)
+
+
+def test_the_algorithm_across_domains_is_chosen_per_design():
+    nvlink, nic = Link(np.array([B]), np.array([2e-6])), Link(np.array([50e9]), np.array([10e-6]))
+    names = np.array(["ring", "tree", "rhd"])
+    mixed = hierarchical_all_reduce(8, 128, 1e6, nvlink, nic, outer_algorithm=names)
+    alone = [hierarchical_all_reduce(8, 128, 1e6, nvlink, nic, outer_algorithm=a)[0] for a in names]
+    np.testing.assert_allclose(mixed, alone)
+    # 128 domains: the ring pays 254 latency steps across, tree and rhd 14
+    assert alone[0] - alone[2] == pytest.approx((254 - 14) * 10e-6)
+    assert alone[1] == pytest.approx(alone[2])
