@@ -248,7 +248,7 @@ def read_measured(paths: list[Path]) -> tuple[list[tuple[str, str, dict, float]]
         with open(path) as f:
             runs.append({(r["kind"], r["label"], r["shape"]): r for r in csv.DictReader(f)})
     rows, spread = [], []
-    for key in runs[0]:
+    for key in dict.fromkeys(k for run in runs for k in run):  # every row of any run, in order
         seen = [run[key] for run in runs if key in run]
         eager = np.array([float(r["seconds"]) for r in seen])
         graph = np.array([float(r["graph_seconds"]) for r in seen])
@@ -276,6 +276,8 @@ def model_time(devs, kind: str, label: str, shape: dict) -> tuple[float, float, 
     """The model's time of one measured kernel, a plain roofline's (NaN where none) and the
     kernel's group."""
     dev, nan = devs["bf16"], float("nan")
+    if kind == "attention":  # the spec's efficiency of the back-end that ran
+        dev = devs[label.split()[0]]
     if kind == "gemm":
         m, n, k, dtype = shape["m"], shape["n"], shape["k"], shape["dtype"]
         elem = 1.0 if dtype == "fp8" else 2.0
@@ -306,6 +308,8 @@ def measured_kernels(paths: list[Path], gpu: str) -> None:
     facts = json.loads(paths[0].with_suffix(".json").read_text())
     sim = DOMAIN.simulator(DOMAIN.load_arch(gpu))
     devs = {d: sim.device(sim.arch.fill({"dtype": [d]})) for d in ("bf16", "fp8")}
+    for backend, attention in (("flash", "flash"), ("cudnn", "cudnn")):
+        devs[backend] = sim.device(sim.arch.fill({"dtype": ["bf16"], "attention": [attention]}))
     devs["hbm_peak"] = sim.arch.hbm_bw_gbps * 1e9
     print(f"model ({gpu} spec) vs {len(paths)} run(s) of measure_gpu.py on {facts['name']} "
           f"(PyTorch {facts['torch']}, driver {facts['nvidia_smi']['driver_version']}); "
@@ -330,25 +334,31 @@ def measured_kernels(paths: list[Path], gpu: str) -> None:
         print(line)
     print("\none tensor-parallel rank's compute per micro-batch (seq 4096, micro-batch 1, no "
           "communication): PyTorch eager vs the model's kernels")  # fmt: skip
-    print(f"  {'model':<6} {'tp':>3} | {'layer ms':>9} {'model':>8} {'err':>7} | {'head ms':>8} "
+    print(f"  {'model':<6} {'tp':>3} {'attn':<6} | {'layer ms':>9} {'model':>8} {'err':>7} | {'head ms':>8} "
           f"{'model':>8} {'err':>7} | TFLOP/s: {'eager':>6} {'model':>6} {'Megatron H100':>14}")  # fmt: skip
-    measured = {(label.split()[0], label.split()[1]): (shape, t)
-                for kind, label, shape, t in rows if kind == "layer"}  # fmt: skip
+    # the default rows ran PyTorch's pick; the forced rows say which it was (cuDNN on Hopper)
+    measured = {(label.split()[0], " ".join(label.split()[3:]) or "default"): (shape, t)
+                for kind, label, shape, t in rows if kind == "layer" and "layers" in label}  # fmt: skip
+    heads_s = {label.split()[0]: t for kind, label, shape, t in rows
+               if kind == "layer" and "head" in label}  # fmt: skip
     tsim = GpuTrainingSimulator(DOMAIN.load_arch(gpu))
-    for name, heads, h, layers, tp, *_, per_gpu, _mfu in MEGATRON_H100:
-        if (name, "layers") not in measured:
-            continue
-        shape, stack_s = measured[name, "layers"]
-        m_layer, m_head = stack_s / shape["layers"], measured[name, "head"][1]
-        cfg = gpt(name, heads, h, layers)
-        phase, _ = tsim.step({"tp": [tp], "batch": [1], "dtype": ["bf16"]}, TrainingStep(cfg, SEQ))
-        layer, head = (x[0] for x in phase.compute_split(layers))
-        flops = 72 * SEQ * layers * h**2 * (1 + SEQ / (6 * h) + VOCAB / (12 * h * layers)) / tp
-        eager, modelled = (flops / (layers * lt + ht) / 1e12 for lt, ht in
-                           ((m_layer, m_head), (layer, head)))  # fmt: skip
-        print(f"  {name:<6} {tp:>3} | {m_layer * 1e3:>9.3f} {layer * 1e3:>8.3f} "
-              f"{layer / m_layer - 1:>+7.1%} | {m_head * 1e3:>8.3f} {head * 1e3:>8.3f} "
-              f"{head / m_head - 1:>+7.1%} | {eager:>15.0f} {modelled:>6.0f} {per_gpu:>14.1f}")  # fmt: skip
+    for attention in ("cudnn", "flash"):
+        for name, heads, h, layers, tp, *_, per_gpu, _mfu in MEGATRON_H100:
+            key = (name, attention if (name, attention) in measured else "default")
+            if key not in measured or name not in heads_s:
+                continue
+            shape, stack_s = measured[key]
+            m_layer, m_head = stack_s / shape["layers"], heads_s[name]
+            cfg = gpt(name, heads, h, layers)
+            design = {"tp": [tp], "batch": [1], "dtype": ["bf16"], "attention": [attention]}
+            phase, _ = tsim.step(design, TrainingStep(cfg, SEQ))
+            layer, head = (x[0] for x in phase.compute_split(layers))
+            flops = 72 * SEQ * layers * h**2 * (1 + SEQ / (6 * h) + VOCAB / (12 * h * layers)) / tp
+            eager, modelled = (flops / (layers * lt + ht) / 1e12 for lt, ht in
+                               ((m_layer, m_head), (layer, head)))  # fmt: skip
+            print(f"  {name:<6} {tp:>3} {attention:<6} | {m_layer * 1e3:>9.3f} {layer * 1e3:>8.3f} "
+                  f"{layer / m_layer - 1:>+7.1%} | {m_head * 1e3:>8.3f} {head * 1e3:>8.3f} "
+                  f"{head / m_head - 1:>+7.1%} | {eager:>15.0f} {modelled:>6.0f} {per_gpu:>14.1f}")  # fmt: skip
 
 
 def main() -> None:

@@ -20,7 +20,8 @@ enough calls to fill ~50 ms after three warm-ups, operands left in place between
 - ``memory``: a copy, an add, layer norm and GELU forward + backward, cross-entropy over FP32
   logits, and a fused AdamW step: what the model prices as bandwidth-bound kernels.
 - ``layer``: whole GPT blocks (layer norm, QKV, attention, projection, layer norm, MLP with
-  GELU, residuals; no biases, no dropout) forward + backward at each Megatron model's shard, and
+  GELU, residuals; no biases, no dropout) forward + backward at each Megatron model's shard
+  (with PyTorch's choice of attention back-end, then with each forced), and
   each model's head (final norm, LM head, cross-entropy) forward + backward, with no
   communication: the compute a tensor-parallel rank does per micro-batch.
 
@@ -42,6 +43,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 SEQ = 4096
 #: Megatron-LM README model table: (name, heads, hidden, tensor-parallel size), vocabulary 131,072
@@ -220,13 +222,16 @@ def decode_rows(timer, dev, quick):
             )
 
 
+def _backends(dev) -> dict:
+    """The SDPA back-ends timed: FlashAttention-2 and cuDNN on a GPU, the reference elsewhere."""
+    if dev != "cuda":
+        return {"math": SDPBackend.MATH}
+    return {"flash": SDPBackend.FLASH_ATTENTION, "cudnn": SDPBackend.CUDNN_ATTENTION}
+
+
 def attention_rows(timer, dev, quick):
     """Fused attention forward and forward + backward, per back-end and mask."""
-    from torch.nn.attention import SDPBackend, sdpa_kernel
-
-    backends = {"flash": SDPBackend.FLASH_ATTENTION, "cudnn": SDPBackend.CUDNN_ATTENTION}
-    if dev != "cuda":
-        backends = {"math": SDPBackend.MATH}
+    backends = _backends(dev)
     shapes = [(1, 2, 128, 64)] if quick else (
         [(2, 16, 8192, 128), (2, 32, 8192, 64), (1, 16, 2048, 128), (1, 16, 16384, 128)]
         + [(1, heads // tp, SEQ, hidden // heads) for _, heads, hidden, tp in MEGATRON])  # fmt: skip
@@ -321,6 +326,15 @@ def layer_rows(timer, dev, quick):
         g = torch.randn_like(x)
         shape = {"hidden": h, "heads": d, "tp": tp, "seq": seq, "layers": stack}
         yield "layer", f"{name} layers fwd+bwd", shape, *timer(lambda: blocks(x).backward(g))  # noqa: B023
+        # the same blocks with each SDPA back-end forced (the default row is PyTorch's pick)
+        for backend, which in _backends(dev).items():
+            try:
+                with sdpa_kernel(which):
+                    times = timer(lambda: blocks(x).backward(g))  # noqa: B023
+            except RuntimeError as err:
+                print(f"layers {backend}: skipped ({str(err)[:80]})")
+                continue
+            yield "layer", f"{name} layers fwd+bwd {backend}", shape, *times
         vocab = (VOCAB // 64 if quick else VOCAB) // tp
         norm = torch.nn.LayerNorm(h).to(dev, torch.bfloat16)
         head = torch.nn.Linear(h, vocab, bias=False).to(dev, torch.bfloat16)

@@ -72,6 +72,19 @@ TUNABLE: dict[str, Field] = {
         "adjacent GEMMs (Megatron's --tp-comm-overlap)",
         choices=TP_OVERLAP,
     ),  # fmt: skip
+    "attention": Field(
+        str,
+        "fused attention kernel: FlashAttention-2 (flash), cuDNN's (cudnn) or separate kernels "
+        "(unfused), as the GPU domain costs them",
+        choices=("flash", "cudnn", "unfused"),
+    ),  # fmt: skip
+    "dp_overlap": Field(
+        str,
+        "data-parallel overlap: the gradient reduction under the last backward pass (grad), and "
+        "with a sharded optimizer the weight all-gather under the next first forward "
+        "(grad_param, Megatron's --overlap-param-gather)",
+        choices=("grad", "grad_param"),
+    ),  # fmt: skip
     "dp_algorithm": Field(
         str,
         "all-reduce algorithm of the data-parallel gradients across NVLink domains: ring, "

@@ -29,7 +29,9 @@ microbatch)`` micro-batches per data-parallel rank.
 * **Data parallel** gradient reduction (bf16), hierarchical over the NVLink domain and the
   fabric: an all-reduce for ZeRO 0, reduce-scatter + all-gather for ZeRO 1-2 (the same volume),
   and for ZeRO 3 also two weight all-gathers per micro-batch. It hides under the backward pass
-  of the last micro-batch; the rest is exposed.
+  of the last micro-batch; the rest is exposed. With ``dp_overlap`` grad_param (Megatron's
+  ``--overlap-param-gather``) and ZeRO >= 1, the all-gather of the updated weights hides under
+  the next step's first forward pass instead.
 * **Expert parallelism** (MoE): the experts spread over ``ep`` data-parallel ranks; each MoE
   layer's routed tokens go to their experts and back in the forward and the backward pass (four
   all-to-alls per layer and micro-batch, on the pipeline's critical path), on NVLink while the
@@ -200,7 +202,7 @@ class ClusterSimulator:
     """
 
     metrics = METRICS
-    version = "cluster-model/12"
+    version = "cluster-model/13"
 
     def __init__(self, arch: ClusterArch):
         self.arch = arch
@@ -227,7 +229,8 @@ class ClusterSimulator:
         micro = np.maximum(workload.global_batch // (dp * mb), 1)
         seq = np.maximum(workload.seq_len // cp, 1)  # each context-parallel rank's share
 
-        gpu_full = self.gpu.arch.fill({"tp": tp, "batch": mb, "dtype": np.asarray(full["dtype"])})
+        gpu_full = self.gpu.arch.fill({"tp": tp, "batch": mb, "dtype": np.asarray(full["dtype"]),
+                                       "attention": np.asarray(full["attention"])})  # fmt: skip
         ep = np.asarray(full["ep"], dtype=np.int64)
         phase, _ = self.gpu._step(gpu_full, TrainingStep(cfg, workload.seq_len), seq_len=seq, ep=ep)
         per_kernel = phase.time_s * phase.calls
@@ -340,8 +343,18 @@ class ClusterSimulator:
             all_gather(local, params_rank * 2.0, nvlink),
         )
         weights = np.where(zero == 3, 2 * micro * gather, 0.0)
-        window = stage_s * 2.0 / 3.0  # the last micro-batch's backward on a stage
-        dp_exposed = np.where(replicas > 1, overlapped_cost(grads + weights, window, slowdown), 0.0)
+        backward_window = stage_s * 2.0 / 3.0  # the last micro-batch's backward on a stage
+        # with a sharded optimizer (ZeRO >= 1) the reduction is a reduce-scatter and an
+        # all-gather of the updated weights, half the time each in the ring model; Megatron's
+        # --overlap-param-gather moves the gather under the next step's first forward pass
+        param_overlap = (np.asarray(full["dp_overlap"]) == "grad_param") & (zero >= 1)
+        later = np.where(param_overlap, grads / 2.0, 0.0)
+        dp_exposed = np.where(
+            replicas > 1,
+            overlapped_cost(grads - later + weights, backward_window, slowdown)
+            + np.where(param_overlap, overlapped_cost(later, stage_s / 3.0, slowdown), 0.0),
+            0.0,
+        )
 
         shard = params_rank / np.where(zero >= 1, np.where(hsdp, local, replicas), 1)
         hbm = self.gpu.arch.hbm_bw_gbps * 1e9 * self.gpu.arch.hbm_efficiency

@@ -54,7 +54,7 @@ RATE_FIELD: dict[str, str] = {
 #: Published dense peak (TFLOP/s, TOP/s for int8) of each compute dtype.
 PEAK_FIELD: dict[str, str] = {d: f"peak_{d}_tflops" for d in DTYPES}
 KV_DTYPES = ("fp16", "bf16", "fp8", "int8")
-ATTENTION_IMPLS = ("flash", "unfused")
+ATTENTION_IMPLS = ("flash", "cudnn", "unfused")
 WEIGHT_BITS = (0, 4, 8)
 #: Weights per quantisation group (one fp16 scale each): AWQ's and GPTQ's usual group size (Lin
 #: et al., AWQ, MLSys 2024).
@@ -105,7 +105,8 @@ TUNABLE: dict[str, Field] = {
     ),  # fmt: skip
     "attention": Field(
         str,
-        "prefill attention: fused (flash) or separate kernels (unfused)",
+        "prefill attention: fused, FlashAttention-2 (flash) or cuDNN's (cudnn, what Transformer "
+        "Engine and PyTorch's SDPA pick on Hopper), or separate kernels (unfused)",
         choices=ATTENTION_IMPLS,
     ),  # fmt: skip
     "scaling": Field(
@@ -146,7 +147,13 @@ CONSTANTS: dict[str, Field] = {
         high=1.0,
     ),  # fmt: skip
     "attention_efficiency": Field(
-        float, "achieved fraction of the tensor peak in flash attention", low=0.01, high=1.0
+        float, "achieved fraction of the tensor peak in FlashAttention-2", low=0.01, high=1.0
+    ),  # fmt: skip
+    "cudnn_attention_efficiency": Field(
+        float,
+        "achieved fraction of the tensor peak in cuDNN's fused attention",
+        low=0.01,
+        high=1.0,
     ),  # fmt: skip
     "hbm_efficiency": Field(
         float, "achieved fraction of the HBM bandwidth (STREAM triad)", low=0.01, high=1.0

@@ -108,7 +108,7 @@ class GpuDesignSimulator(GpuSimulator):
     """:class:`GpuSimulator` plus area, silicon cost, full-load power and cost per token."""
 
     metrics = DESIGN_METRICS
-    version = "gpu-design-model/4"
+    version = "gpu-design-model/5"
 
     def _stacked(self, designs: Batch) -> dict[str, Any]:
         full = dict(self.arch.fill(designs))

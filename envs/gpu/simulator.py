@@ -47,7 +47,7 @@ class GpuSimulator:
     """
 
     metrics = METRICS
-    version = "gpu-model/5"
+    version = "gpu-model/6"
 
     def __init__(self, arch: GpuArch):
         self.arch = arch
@@ -69,7 +69,11 @@ class GpuSimulator:
             tensor_flops_per_clk_sm=col(full["fp16_flops_per_clk_sm"])
             * self._run_ratio[dtype][:, None],
             tensor_efficiency=const(a.tensor_efficiency),
-            attention_efficiency=const(a.attention_efficiency),
+            attention_efficiency=np.where(
+                np.asarray(full["attention"]).reshape(-1, 1) == "cudnn",
+                a.cudnn_attention_efficiency,
+                a.attention_efficiency,
+            ),
             hbm_bytes_per_s=col(full["hbm_bw_gbps"]) * 1e9 * a.hbm_efficiency,
             l2_bytes_per_s=col(full["l2_bytes_per_clk"]) * clock,
             l2_bytes=col(full["l2_mib"]) * float(1 << 20),

@@ -347,7 +347,7 @@ def test_every_knob_combination_on_blackwell_runs_or_says_why(workload):
         "hbm_bw_gbps": [3000.0, 7700.0], "hbm_gib": [80.0, 180.0], "l2_mib": [50.0, 126.0],
         "l2_bytes_per_clk": [5120.0, 10240.0], "nvlink_gbps": [900.0, 1800.0],
         "tp": [1, 2, 8, 16], "batch": [1, 64], "dtype": list(DTYPES),
-        "kv_dtype": ["bf16", "fp8"], "weight_bits": [0, 4], "attention": ["flash", "unfused"],
+        "kv_dtype": ["bf16", "fp8"], "weight_bits": [0, 4], "attention": ["flash", "cudnn", "unfused"],
         "scaling": ["tensor", "block"],
     }  # fmt: skip
     ev = evaluate_every_knob(sim, options, DOMAIN.load_workload(workload), n=256, seed=3)
