@@ -1,7 +1,8 @@
 """Speed of the cluster domain: training-step designs per second, batched.
 
 Run: ``OMP_NUM_THREADS=1 python benchmarks/bench_cluster.py`` (one core).
-Target (issue 14): >= 1e4 GPT-3-175B training-step designs/s batched, an MoE case beside it.
+Target (issue 14): >= 1e4 GPT-3-175B training-step designs/s batched, an MoE case beside it;
+the joint GPU x layout model (``archgym/ClusterGPUDesign-v0``'s) on GPT-3 after them.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from _timing import best_time
 
-from archgym_py.envs.cluster import DOMAIN, TrainingJob
+from archgym_py.envs.cluster import DESIGN_DOMAIN, DOMAIN, TrainingJob
 from archgym_py.envs.workloads import load_model
 
 
@@ -29,6 +30,12 @@ def main() -> None:
     for label, job in jobs.items():
         t = best_time(lambda job=job: sim.evaluate(designs, job))
         print(f"{label}: {n / t:,.0f} training-step designs/s ({n} designs per call)")
+    joint = DESIGN_DOMAIN.simulator(DESIGN_DOMAIN.load_arch("hgx_h100n4_1024"))
+    gpus = {"gpu_sms": rng.choice(np.arange(96, 193, 12), n),
+            "gpu_clock_mhz": rng.choice(np.arange(1430, 2031, 100), n),
+            "gpu_l2_mib": rng.choice(np.arange(20, 121, 20), n), "gpu_hbm_stacks": rng.integers(4, 9, n)}  # fmt: skip
+    t = best_time(lambda: joint.evaluate({**designs, **gpus}, jobs["GPT-3 175B"]))
+    print(f"GPT-3 175B, GPU designed too: {n / t:,.0f} designs/s ({n} designs per call)")
 
 
 if __name__ == "__main__":

@@ -92,6 +92,7 @@ SHIPPED = {
     "archgym/GPUDesign-v0": ShipPlan(8000),
     "archgym/Cluster-v0": ShipPlan(8000),  # 13,824 designs
     "archgym/ClusterMoE-v0": ShipPlan(6250),  # 1,536 designs
+    "archgym/ClusterGPUDesign-v0": ShipPlan(20000),  # 1.45 M designs
 }
 #: Fewest twin-free rows that calibrate a shipped model (else it calibrates on random rows).
 MIN_TWIN_FREE = 400

@@ -18,6 +18,7 @@ ENVS: dict[str, str] = {
     "archgym/GPUDesign-v0": "gpu/env_design.yaml",
     "archgym/Cluster-v0": "cluster/env.yaml",
     "archgym/ClusterMoE-v0": "cluster/env_moe.yaml",
+    "archgym/ClusterGPUDesign-v0": "cluster/env_design.yaml",
 }
 
 #: The installed domains: name -> ``"module:attribute"`` of its :class:`archgym_py.Domain`. An env
@@ -33,6 +34,7 @@ DOMAINS: dict[str, str] = {
     "gpu_training": "archgym_py.envs.gpu:TRAINING_DOMAIN",
     "gpu_design": "archgym_py.envs.gpu:DESIGN_DOMAIN",
     "cluster": "archgym_py.envs.cluster:DOMAIN",
+    "cluster_design": "archgym_py.envs.cluster:DESIGN_DOMAIN",
 }
 DOMAIN_ENTRY_POINT_GROUP = "archgym_py.domains"
 

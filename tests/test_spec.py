@@ -22,6 +22,7 @@ GPU_ARCH_FILES = sorted((SPEC_ROOT / "gpu" / "arch").glob("*.yaml"))
 GPU_DESIGN_FILES = sorted((SPEC_ROOT / "gpu" / "design").glob("*.yaml"))
 CODESIGN_FILES = sorted((SPEC_ROOT / "accelerator" / "codesign").glob("*.yaml"))
 CLUSTER_ARCH_FILES = sorted((SPEC_ROOT / "cluster" / "arch").glob("*.yaml"))
+CLUSTER_DESIGN_FILES = sorted((SPEC_ROOT / "cluster" / "design").glob("*.yaml"))
 MODEL_FILES = sorted((SPEC_ROOT / "models").glob("*.yaml"))
 BEST_KNOWN_FILES = sorted(SPEC_ROOT.glob("*/best_known.yaml"))
 HIERARCHY_FILES = sorted((SPEC_ROOT / "accelerator" / "hierarchy").glob("*.yaml"))
@@ -44,6 +45,7 @@ def test_every_shipped_yaml_is_loaded_by_a_test():
     shipped = sorted(SPEC_ROOT.rglob("*.yaml"))
     covered = set(ARCH_FILES) | set(DRAM_ARCH_FILES) | set(GPU_ARCH_FILES) | set(MODEL_FILES)
     covered |= set(GPU_DESIGN_FILES) | set(CLUSTER_ARCH_FILES) | set(CODESIGN_FILES)
+    covered |= set(CLUSTER_DESIGN_FILES)
     covered |= set(BEST_KNOWN_FILES)
     covered |= set(HIERARCHY_FILES)
     covered |= {SPEC_ROOT / spec for spec in ENVS.values()}
@@ -57,7 +59,7 @@ def test_every_shipped_yaml_is_loaded_by_a_test():
 def _arch_types():
     from archgym_py.envs.accelerator import AcceleratorArch
     from archgym_py.envs.accelerator.codesign import CoDesignArch
-    from archgym_py.envs.cluster import ClusterArch
+    from archgym_py.envs.cluster import ClusterArch, ClusterDesignArch
     from archgym_py.envs.dram import DramArch
     from archgym_py.envs.gpu import GpuArch, GpuDesignArch
     from archgym_py.envs.workloads import TransformerConfig
@@ -69,6 +71,7 @@ def _arch_types():
         + [(path, GpuDesignArch) for path in GPU_DESIGN_FILES]
         + [(path, CoDesignArch) for path in CODESIGN_FILES]
         + [(path, ClusterArch) for path in CLUSTER_ARCH_FILES]
+        + [(path, ClusterDesignArch) for path in CLUSTER_DESIGN_FILES]
         + [(path, TransformerConfig) for path in MODEL_FILES]
     )
 

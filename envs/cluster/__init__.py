@@ -2,8 +2,9 @@
 
 :mod:`.collectives` holds the alpha-beta collective models (ring, tree, NVLS, direct,
 hierarchical); :mod:`.step` costs a training step of a job laid out with tensor, pipeline and
-data parallelism, ZeRO and recomputation, on the GPU domain's kernel model. ``DOMAIN`` is what an
-env spec's ``domain: cluster`` reaches.
+data parallelism, ZeRO and recomputation, on the GPU domain's kernel model; :mod:`.design` makes
+the GPU part of the design (its SMs, clock, L2 and HBM stacks, priced). ``DOMAIN`` is what an env
+spec's ``domain: cluster`` reaches, ``DESIGN_DOMAIN`` ``domain: cluster_design``.
 
 Example:
     >>> from archgym_py.envs.cluster import DOMAIN
@@ -37,6 +38,7 @@ from .collectives import (
     reduce_scatter,
     send_recv,
 )
+from .design import DESIGN_METRICS, ClusterDesignArch, ClusterDesignSimulator
 from .step import BREAKDOWN, METRICS, ClusterSimulator, TrainingJob, job_from_dict
 
 __all__ = [
@@ -44,10 +46,13 @@ __all__ = [
     "BREAKDOWN",
     "BUS_FACTOR",
     "COLLECTIVES",
+    "DESIGN_DOMAIN",
+    "DOMAIN",
     "ClusterArch",
+    "ClusterDesignArch",
+    "ClusterDesignSimulator",
     "ClusterDomain",
     "ClusterSimulator",
-    "DOMAIN",
     "Link",
     "TrainingJob",
     "all_gather",
@@ -102,4 +107,17 @@ class ClusterDomain(Domain):
         return lines
 
 
+class ClusterDesignDomain(ClusterDomain):
+    """Training on a cluster whose GPU is part of the design, priced (:mod:`.design`)."""
+
+    name = "cluster_design"
+    metrics = DESIGN_METRICS
+    arch_type = ClusterDesignArch
+
+    def simulator(self, arch: ClusterDesignArch) -> ClusterDesignSimulator:
+        """The cluster model on each design's GPU, with the GPU's area, cost and power."""
+        return ClusterDesignSimulator(arch)
+
+
 DOMAIN = ClusterDomain()
+DESIGN_DOMAIN = ClusterDesignDomain()

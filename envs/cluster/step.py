@@ -229,8 +229,7 @@ class ClusterSimulator:
         micro = np.maximum(workload.global_batch // (dp * mb), 1)
         seq = np.maximum(workload.seq_len // cp, 1)  # each context-parallel rank's share
 
-        gpu_full = self.gpu.arch.fill({"tp": tp, "batch": mb, "dtype": np.asarray(full["dtype"]),
-                                       "attention": np.asarray(full["attention"])})  # fmt: skip
+        gpu_full = self._gpu_full(full, tp, mb)
         ep = np.asarray(full["ep"], dtype=np.int64)
         phase, _ = self.gpu._step(gpu_full, TrainingStep(cfg, workload.seq_len), seq_len=seq, ep=ep)
         per_kernel = phase.time_s * phase.calls
@@ -357,7 +356,7 @@ class ClusterSimulator:
         )
 
         shard = params_rank / np.where(zero >= 1, np.where(hsdp, local, replicas), 1)
-        hbm = self.gpu.arch.hbm_bw_gbps * 1e9 * self.gpu.arch.hbm_efficiency
+        hbm = np.asarray(gpu_full["hbm_bw_gbps"], float) * 1e9 * self.gpu.arch.hbm_efficiency
         # ZeRO-Offload (Ren et al., USENIX ATC 2021): the shard's bf16 gradients go to the host,
         # Adam runs there at the host's memory bandwidth, the bf16 weights come back; exposed
         offloaded = np.asarray(full["offload"]) == "cpu"
@@ -395,7 +394,9 @@ class ClusterSimulator:
                                            gpu_optimizer, step)  # fmt: skip
         metrics["goodput"] = self._goodput(cfg, np.asarray(full["checkpoint_interval_min"], float))
         metrics["goodput_tokens_per_s"] = tokens * metrics["goodput"]
-        capacity = self.gpu.arch.hbm_gib * _GIB * self.gpu.arch.memory_usable_fraction
+        capacity = np.broadcast_to(
+            np.asarray(gpu_full["hbm_gib"], float) * _GIB * self.gpu.arch.memory_usable_fraction, n
+        )
         checks = self._checks(cfg, workload, full, dp, memory, capacity)
         feasible, reasons = check_feasibility(checks, n, details)
         extra: dict[str, Any] = {}
@@ -406,6 +407,12 @@ class ClusterSimulator:
                          optimizer_s=optimizer, dp=dp, microbatches=micro,
                          infeasible_reason=reasons)  # fmt: skip
         return Evaluation(metrics=metrics, feasible=feasible, details=extra)
+
+    def _gpu_full(self, full, tp, microbatch) -> dict[str, np.ndarray]:
+        """The GPU domain's design of each cluster design: a rank's TP degree, micro-batch,
+        dtype and attention kernel on the cluster's GPU."""
+        return self.gpu.arch.fill({"tp": tp, "batch": microbatch, "dtype": np.asarray(full["dtype"]),
+                                   "attention": np.asarray(full["attention"])})  # fmt: skip
 
     def _on_torus(self, full, fat_tree_rate, nic_rate, torus_rate) -> np.ndarray:
         """``fat_tree_rate`` where the design's fabric is the fat tree, the NIC rate on a single
@@ -433,7 +440,8 @@ class ClusterSimulator:
         optimizer, idle power the rest of the step; hosts at ``host_power_w`` per GPU."""
         g, a = self.gpu.arch, self.arch
         busy_w = self.gpu.phase_energy(gpu_full, phase) / np.maximum(phase_s, 1e-30)
-        adam_w = g.idle_power_w + (g.tdp_w - g.idle_power_w) * g.hbm_efficiency
+        full_load = self.gpu.full_load_power(gpu_full)
+        adam_w = g.idle_power_w + (full_load - g.idle_power_w) * g.hbm_efficiency
         idle_s = step - compute - optimizer
         per_gpu = busy_w * compute + adam_w * optimizer + g.idle_power_w * idle_s
         return a.gpus * (per_gpu + a.host_power_w * step)
@@ -528,6 +536,6 @@ class ClusterSimulator:
              lambda i: f"dp {dp[i]} x micro-batch {mb[i]} does not divide the global batch "
                        f"({work.global_batch})"),
             (memory > capacity,
-             lambda i: f"needs {memory[i] / _GIB:.1f} GiB per GPU, {capacity / _GIB:.1f} usable"),
+             lambda i: f"needs {memory[i] / _GIB:.1f} GiB per GPU, {capacity[i] / _GIB:.1f} usable"),
         ]  # fmt: skip
         return checks
