@@ -47,6 +47,13 @@ TUNABLE: dict[str, Field] = {
         low=1,
         high=4096,
     ),  # fmt: skip
+    "etp": Field(
+        int,
+        "expert tensor-parallel degree: the ranks one MoE expert splits over (0: the "
+        "tensor-parallel degree, Megatron-Core's default)",
+        low=0,
+        high=576,
+    ),  # fmt: skip
     "microbatch": Field(int, "sequences per micro-batch per data-parallel rank", low=1, high=4096),
     "zero_stage": Field(
         int, "ZeRO stage: 0 none, 1 optimizer, 2 + gradients, 3 + weights", low=0, high=3

@@ -36,6 +36,8 @@ microbatch)`` micro-batches per data-parallel rank.
   layer's routed tokens go to their experts and back in the forward and the backward pass (four
   all-to-alls per layer and micro-batch, on the pipeline's critical path), on NVLink while the
   ``tp x ep`` group fits the domain; expert weights and their optimizer state divide by ``ep``.
+  With expert tensor parallelism ``etp`` below ``tp`` each expert splits over ``etp`` ranks
+  (serving ``etp / tp`` of the group's tokens), its weights divide by ``etp`` instead of ``tp``.
 * **Optimizer**: Adam's 30 bytes per parameter through HBM, over the rank's shard; with
   ``offload`` cpu (ZeRO-Offload, Ren et al., USENIX ATC 2021) the shard's bf16 gradients cross
   to the host, Adam streams there at the host's memory bandwidth and the weights come back
@@ -177,6 +179,13 @@ def job_from_dict(data: Mapping[str, Any], *, path: str = "workload") -> Trainin
     return model_workload_from_dict(TrainingJob, data, path=path)
 
 
+def expert_tp(full) -> np.ndarray:
+    """Each design's expert tensor-parallel degree (``etp`` 0: the TP degree)."""
+    tp = np.asarray(full["tp"], dtype=np.int64)
+    etp = np.asarray(full["etp"], dtype=np.int64)
+    return np.where(etp == 0, tp, etp)
+
+
 def _expert_params(cfg: TransformerConfig) -> float:
     """Weights of the routed experts (0 for a dense model)."""
     if not cfg.is_moe:
@@ -202,7 +211,7 @@ class ClusterSimulator:
     """
 
     metrics = METRICS
-    version = "cluster-model/13"
+    version = "cluster-model/14"
 
     def __init__(self, arch: ClusterArch):
         self.arch = arch
@@ -231,7 +240,9 @@ class ClusterSimulator:
 
         gpu_full = self._gpu_full(full, tp, mb)
         ep = np.asarray(full["ep"], dtype=np.int64)
-        phase, _ = self.gpu._step(gpu_full, TrainingStep(cfg, workload.seq_len), seq_len=seq, ep=ep)
+        etp = expert_tp(full)
+        phase, _ = self.gpu._step(gpu_full, TrainingStep(cfg, workload.seq_len), seq_len=seq,
+                                  ep=ep, etp=etp)  # fmt: skip
         per_kernel = phase.time_s * phase.calls
         # context parallelism (ring attention, load-balanced causal chunks): a rank's queries
         # attend to every rank's keys, cp times the attention of its own chunk; K and V (and in
@@ -269,7 +280,7 @@ class ClusterSimulator:
         # next to it (forward and input-gradient); what those GEMMs cannot cover stays exposed
         projections = np.array([name.split("_")[0] in ("qkv", "out", "ffn")
                                 and not name.endswith(("_wgrad", "_act", "_act_bwd"))
-                                for name in phase.names])  # fmt: skip
+                                for name in phase.names]) & ~reduce  # fmt: skip
         tp_comm = per_kernel[:, reduce].sum(1)
         hidden = tp_comm - overlapped_cost(tp_comm, per_kernel[:, projections].sum(1), slowdown)
         overlap = np.asarray(full["tp_overlap"]) == "overlap"
@@ -323,7 +334,8 @@ class ClusterSimulator:
         compute = compute + micro * 4 * moe_layers / pp * a2a
         bubble = bubble + (pp - 1) / v * 4 * moe_layers / pp * a2a
 
-        params_rank = (cfg.params - _expert_params(cfg) * (1 - 1 / ep)) / (tp * pp)
+        experts = _expert_params(cfg)
+        params_rank = (cfg.params - experts) / (tp * pp) + experts / (etp * ep * pp)
         replicas = dp * cp  # context-parallel ranks hold the same weights
         # weight replicas in one NVLink domain: Megatron's rank order (tp, cp, dp, pp) makes the
         # pipeline the outermost dimension, so a domain's GPUs share a stage
@@ -464,7 +476,8 @@ class ClusterSimulator:
         ep = np.asarray(full["ep"], dtype=np.float64)
         experts = _expert_params(cfg)
         dense = (cfg.params - experts) / (tp * pp)
-        expert = experts / (tp * pp * ep)  # each expert's replicas are dp / ep ranks
+        # each expert splits over etp ranks; its replicas are (dp x tp / etp) / ep ranks
+        expert = experts / (expert_tp(full) * pp * ep)
 
         offloaded = np.asarray(full["offload"]) == "cpu"
 
@@ -479,7 +492,8 @@ class ClusterSimulator:
         domain = np.asarray(full["nvlink_domain"], dtype=np.float64)
         local = np.clip(domain // tp, 1, dp)
         ranks = np.where(np.asarray(full["zero_scope"]) == "domain", local, dp)
-        state = zero_state(dense, ranks) + zero_state(expert, np.maximum(ranks / ep, 1))
+        expert_ranks = np.maximum(ranks * tp / expert_tp(full) / ep, 1)
+        state = zero_state(dense, ranks) + zero_state(expert, expert_ranks)
         net = self.gpu.network(gpu_full)
         step = TrainingStep(cfg, work.seq_len)
         mb = np.asarray(full["microbatch"], dtype=np.float64)
@@ -512,6 +526,7 @@ class ClusterSimulator:
         col = lambda key: np.asarray(full[key], dtype=np.int64)  # noqa: E731
         tp, pp, mb, cp, ep = col("tp"), col("pp"), col("microbatch"), col("cp"), col("ep")
         domain, v, dp = col("nvlink_domain"), col("pp_interleave"), np.asarray(dp, np.int64)
+        etp = expert_tp(full)
         schedule = np.asarray(full["pp_schedule"])
         checks = [
             (a.gpus % (tp * pp * cp) != 0,
@@ -529,6 +544,10 @@ class ClusterSimulator:
              lambda i: f"pp {pp[i]} x interleave {v[i]} does not divide the {cfg.layers} layers"),
             ((ep > 1) & (not cfg.is_moe),
              lambda i: f"ep {ep[i]}: {cfg.name} has no experts"),
+            ((etp != tp) & (not cfg.is_moe),
+             lambda i: f"etp {etp[i]}: {cfg.name} has no experts"),
+            ((tp % etp != 0) | (cfg.is_moe & (cfg.moe_ffn_hidden % etp != 0)),
+             lambda i: f"etp {etp[i]} does not divide tp {tp[i]} and the expert width"),
             (cfg.is_moe & ((cfg.experts % ep != 0) | (dp % ep != 0)),
              lambda i: f"ep {ep[i]} does not divide the {cfg.experts} experts and the "
                        f"data-parallel degree ({dp[i]})"),

@@ -167,10 +167,12 @@ class _Builder:
         if self.training:
             self.add(f"{name}_bwd", memory_bound(self.dev, 2.0 * nbytes), calls)
 
-    def allreduce(self, name: str, nbytes, calls: float) -> None:
-        """A tensor-parallel all-reduce; Megatron's conjugate operator adds one in backward."""
+    def allreduce(self, name: str, nbytes, calls: float, *, group=None) -> None:
+        """A tensor-parallel all-reduce (over ``group`` ranks, default the TP degree);
+        Megatron's conjugate operator adds one in backward."""
         net = self.net
-        self.add(name, _allreduce(net["tp"], nbytes, net["busbw"], net["ar_latency_s"]),
+        ranks = net["tp"] if group is None else group
+        self.add(name, _allreduce(ranks, nbytes, net["busbw"], net["ar_latency_s"]),
                  calls * (2 if self.training else 1))  # fmt: skip
 
     def phase(self) -> Phase:
@@ -277,10 +279,14 @@ def block_phase(cfg: TransformerConfig, dev: Device, net: Mapping[str, np.ndarra
         b.gemm("ffn_down", tokens, d, inner, dense_layers)
     if moe_layers:
         # with expert parallelism over ``ep`` ranks each rank holds experts / ep experts and
-        # serves the tokens that ep ranks route to them (the same routed tokens per rank)
+        # serves the tokens that ep ranks route to them (the same routed tokens per rank); with
+        # expert tensor parallelism ``etp`` below ``tp`` (Megatron-Core's
+        # --expert-tensor-parallel-size) each expert splits over etp ranks only, and each group
+        # of etp ranks serves its etp / tp share of the TP group's tokens
         ep = net.get("ep", 1)
-        inner = cfg.moe_ffn_hidden // tp
-        routed = tokens * cfg.experts_per_token
+        etp = net.get("etp", tp)
+        inner = cfg.moe_ffn_hidden // etp
+        routed = np.maximum(tokens * cfg.experts_per_token * etp // tp, 1)
         active = np.minimum(cfg.experts // ep, routed)
         per_expert = np.ceil(moe_imbalance * routed / active).astype(np.int64)
         b.gemm("router", tokens, cfg.experts, d, moe_layers, c_bytes=4.0)
@@ -291,7 +297,12 @@ def block_phase(cfg: TransformerConfig, dev: Device, net: Mapping[str, np.ndarra
             shared = cfg.shared_experts * cfg.moe_ffn_hidden // tp
             b.gemm("shared_up", tokens, gated * shared, d, moe_layers)
             b.gemm("shared_down", tokens, d, shared, moe_layers)
-    b.allreduce("ffn_allreduce", tokens * d * act, layers)
+    b.allreduce("ffn_allreduce", tokens * d * act, dense_layers)
+    if moe_layers:
+        # an MoE layer's output reduces over the ranks that split its experts (tp for shared
+        # experts, which split like a dense MLP); with etp 1 the all-to-all alone combines it
+        group = tp if cfg.shared_experts else net.get("etp", tp)
+        b.allreduce("moe_allreduce", tokens * d * act, moe_layers, group=group)
     head_rows = tokens if training else batch  # training scores every position
     b.memory("final_norm", 2.0 * head_rows * d * act, 1)
     b.gemm("lm_head", head_rows, cfg.vocab // tp, d, 1)

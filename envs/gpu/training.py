@@ -106,13 +106,15 @@ class GpuTrainingSimulator(GpuSimulator):
         full = self.arch.fill(designs)
         return self._step(full, workload)
 
-    def _step(self, full, workload: TrainingStep, *, seq_len=None, ep=None):
+    def _step(self, full, workload: TrainingStep, *, seq_len=None, ep=None, etp=None):
         """The step's phase and Adam time. Per-design overrides for the cluster domain:
-        ``seq_len`` (the tokens of each sequence a rank holds) and ``ep`` (expert-parallel
-        degrees)."""
+        ``seq_len`` (the tokens of each sequence a rank holds), ``ep`` (expert-parallel
+        degrees) and ``etp`` (expert tensor-parallel degrees)."""
         dev, net = self.device(full), self.network(full)
         if ep is not None:
             net["ep"] = np.asarray(ep, dtype=np.int64).reshape(-1, 1)
+        if etp is not None:
+            net["etp"] = np.asarray(etp, dtype=np.int64).reshape(-1, 1)
         seq = workload.seq_len if seq_len is None else np.asarray(seq_len).reshape(-1, 1)
         batch = np.asarray(full["batch"], dtype=np.int64).reshape(-1, 1)
         phase = block_phase(workload.model, dev, net, batch=batch, q_len=seq, kv_len=seq,

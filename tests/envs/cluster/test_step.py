@@ -8,6 +8,7 @@ import pytest
 
 from archgym_py import WorkloadError
 from archgym_py.envs.cluster import BREAKDOWN, DOMAIN
+from archgym_py.envs.gpu.training import TrainingStep
 
 SIM = DOMAIN.simulator(DOMAIN.load_arch("dgx_h100_1024"))
 JOB = DOMAIN.load_workload("gpt3_175b")
@@ -237,3 +238,54 @@ def test_the_overlap_slowdown_exposes_part_of_the_hidden_gradient_reduction():
     reduction = ev.details["dp_exposed_s"][0] * (1 + s) / s
     assert reduction == pytest.approx(0.106, rel=0.01)
     assert ev.metrics["step_time_s"][0] > ev0.metrics["step_time_s"][0]
+
+
+def test_expert_tensor_parallelism_moves_expert_weights_not_flops():
+    moe = DOMAIN.load_workload("mixtral_8x7b")
+    layout = {"tp": [4, 4, 4], "pp": [4, 4, 4], "ep": [2, 2, 2], "microbatch": [1, 1, 1],
+              "zero_stage": [1, 1, 1]}  # fmt: skip
+    ev = SIM.evaluate({**layout, "etp": [0, 4, 1]}, moe, details=True)
+    # etp 0 is the tensor-parallel degree: the same design twice
+    for name, values in ev.metrics.items():
+        assert values[0] == pytest.approx(values[1], rel=1e-12), name
+    # etp 1: each expert whole on one rank, a quarter of the TP group's tokens each: the same
+    # FLOPs, four times the expert weights per GPU, no TP reduction of the MoE output
+    assert ev.metrics["mfu"][2] * ev.metrics["step_time_s"][2] == pytest.approx(
+        ev.metrics["mfu"][0] * ev.metrics["step_time_s"][0], rel=1e-9
+    )
+    assert ev.metrics["memory_gib"][2] > ev.metrics["memory_gib"][0]
+    sim = DOMAIN.simulator(SIM.arch).gpu
+    full = sim.arch.fill({"tp": [4], "batch": [1]})
+    job = TrainingStep(moe.model, moe.seq_len)
+    split = {}
+    for etp in (4, 1):
+        phase, _ = sim._step(full, job, ep=[2], etp=[etp])
+        split[etp] = dict(zip(phase.names, phase.time_s[0] * phase.calls, strict=True))
+    assert split[1]["moe_allreduce"] == 0.0 < split[4]["moe_allreduce"]
+
+
+def test_tensor_parallel_communication_hides_under_the_projection_gemms_alone():
+    # the all-reduces are not part of the window they hide in: with the overlap slowdown off
+    # and a window of the projections only, what is hidden is min(comm, projections)
+    free = DOMAIN.simulator(SIM.arch.replace(overlap_slowdown=0.0))
+    moe = DOMAIN.load_workload("mixtral_8x7b")
+    design = {"tp": [8], "pp": [1], "ep": [1], "microbatch": [1], "tp_overlap": ["none"]}
+    none = free.evaluate(design, moe, details=True).details["compute_s"][0]
+    both = free.evaluate({**design, "tp_overlap": ["overlap"]}, moe, details=True)
+    gpu = free.gpu
+    phase, _ = gpu._step(gpu.arch.fill({"tp": [8], "batch": [1]}), TrainingStep(moe.model, moe.seq_len),
+                         ep=[1], etp=[8])  # fmt: skip
+    spent = dict(zip(phase.names, phase.time_s[0] * phase.calls, strict=True))
+    comm = sum(t for name, t in spent.items() if "allreduce" in name)
+    window = sum(t for name, t in spent.items() if name.split("_")[0] in ("qkv", "out")
+                 and not name.endswith("_wgrad"))  # fmt: skip
+    micro = both.details["microbatches"][0]
+    assert none - both.details["compute_s"][0] == pytest.approx(micro * min(comm, window), rel=1e-9)
+
+
+def test_expert_tensor_parallelism_must_divide_the_tp_degree_and_needs_experts():
+    moe = DOMAIN.load_workload("mixtral_8x7b")
+    ev = SIM.evaluate({"tp": [4], "pp": [4], "ep": [2], "etp": [3]}, moe, details=True)
+    assert ev.details["infeasible_reason"][0] == "etp 3 does not divide tp 4 and the expert width"
+    ev = run(tp=[8], etp=[1])
+    assert ev.details["infeasible_reason"][0] == "etp 1: gpt3_175b has no experts"
