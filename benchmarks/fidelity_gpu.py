@@ -4,9 +4,10 @@ Run: ``python benchmarks/fidelity_gpu.py``
 
 Run ``python benchmarks/fidelity_gpu.py --calibrate`` to refit the decode-attention constants.
 
-Run ``python benchmarks/fidelity_gpu.py --measured benchmarks/data/h200_kernels_2026-12-04_run*.csv``
-to compare the model with kernels this project timed itself on a lent H200, twice (written by
-``benchmarks/measure_gpu.py``; nothing in the specs is fitted on them: every row is held out).
+Run ``python benchmarks/fidelity_gpu.py --measured benchmarks/data/h200_*_2026-12-04*.csv``
+to compare the model with kernels and whole training steps this project timed itself on a lent
+H200 (written by ``benchmarks/measure_gpu.py``; one row calibrated the cuDNN attention
+efficiency, every other row is held out).
 
 GEMMs. Source (allowed for calibration and validation by issue 13): the Azure/AI-benchmarking-guide
 results pages for ND A100 v4 (A100 SXM4 80 GB, cuBLASLt FP16), ND H100 v5 (H100 SXM5, FP8) and
@@ -319,7 +320,7 @@ def measured_kernels(paths: list[Path], gpu: str) -> None:
     groups: dict[str, list[float]] = {}
     roofs: dict[str, list[float]] = {}
     for kind, label, shape, measured in rows:
-        if kind == "layer":
+        if kind in ("layer", "step"):
             continue
         t, roof, group = model_time(devs, kind, label, shape)
         groups.setdefault(group, []).append(t / measured - 1)
@@ -359,6 +360,38 @@ def measured_kernels(paths: list[Path], gpu: str) -> None:
             print(f"  {name:<6} {tp:>3} {attention:<6} | {m_layer * 1e3:>9.3f} {layer * 1e3:>8.3f} "
                   f"{layer / m_layer - 1:>+7.1%} | {m_head * 1e3:>8.3f} {head * 1e3:>8.3f} "
                   f"{head / m_head - 1:>+7.1%} | {eager:>15.0f} {modelled:>6.0f} {per_gpu:>14.1f}")  # fmt: skip
+    measured_steps(rows, gpu)
+
+
+def measured_steps(rows, gpu: str) -> None:
+    """Whole training steps on one GPU against the cluster model on a one-GPU cluster."""
+    from fidelity_cluster import SEQ, VOCAB, gpt
+
+    from archgym_py.envs.cluster import DOMAIN as CLUSTER
+    from archgym_py.envs.cluster import TrainingJob
+
+    steps = [(shape, t) for kind, label, shape, t in rows if kind == "step"]
+    if not steps:
+        return
+    spec = {"h200": "dgx_h200_1024", "h100_sxm": "dgx_h100_1024"}[gpu]
+    sim = CLUSTER.simulator(CLUSTER.load_arch(spec).replace(gpus=1, tp=1, pp=1))
+    print("\nwhole training steps of the 1.7 B GPT on one GPU (micro-batches of one 4,096-token "
+          "sequence, then AdamW; no communication), eager PyTorch vs the cluster model")  # fmt: skip
+    for shape, measured in steps:
+        h, layers, m = shape["hidden"], shape["layers"], shape["microbatches"]
+        cfg = gpt("1.7B", shape["heads"], h, layers)
+        design = {
+            "tp": [1],
+            "pp": [1],
+            "microbatch": [1],
+            "zero_stage": [0],
+            "attention": ["cudnn"],
+        }
+        model = sim.evaluate(design, TrainingJob(cfg, SEQ, m)).metrics["step_time_s"][0]
+        flops = 72 * m * SEQ * layers * h**2 * (1 + SEQ / (6 * h) + VOCAB / (12 * h * layers))
+        print(f"  {m} micro-batch(es): measured {measured * 1e3:7.1f} ms ({flops / measured / 1e12:.0f} "
+              f"TFLOP/s), model {model * 1e3:7.1f} ms ({flops / model / 1e12:.0f}), "
+              f"error {model / measured - 1:+.1%}")  # fmt: skip
 
 
 def main() -> None:

@@ -24,6 +24,9 @@ enough calls to fill ~50 ms after three warm-ups, operands left in place between
   (with PyTorch's choice of attention back-end, then with each forced), and
   each model's head (final norm, LM head, cross-entropy) forward + backward, with no
   communication: the compute a tensor-parallel rank does per micro-batch.
+- ``step``: whole training steps of the 1.7 B GPT on one GPU (embedding, 24 blocks, tied LM
+  head, cross-entropy; one or four 4,096-token micro-batches, then fused AdamW on BF16 weights):
+  what one data-parallel rank of Megatron's 48-GPU run computes, without its communication.
 
 Each row: ``kind, label, shape`` (JSON: the dimensions the model's kernel functions take),
 ``seconds`` (median per eager call), ``calls`` (how many were timed), ``graph_seconds`` (per call
@@ -349,6 +352,43 @@ def layer_rows(timer, dev, quick):
         yield "layer", f"{name} head fwd+bwd", shape, *timer(head_step)
 
 
+class Gpt(torch.nn.Module):
+    """A whole GPT on one GPU: embedding, blocks, final norm, tied LM head, cross-entropy."""
+
+    def __init__(self, hidden, heads, layers, vocab):
+        super().__init__()
+        self.embed = torch.nn.Embedding(vocab, hidden)
+        self.blocks = torch.nn.Sequential(
+            *[Block(hidden, heads, hidden // heads, 4 * hidden) for _ in range(layers)]
+        )
+        self.norm = torch.nn.LayerNorm(hidden)
+
+    def forward(self, tokens):
+        x = self.norm(self.blocks(self.embed(tokens)))
+        logits = F.linear(x, self.embed.weight).float()
+        return F.cross_entropy(logits.view(-1, logits.shape[-1]), tokens.view(-1))
+
+
+def step_rows(timer, dev, quick):
+    """Whole training steps of the Megatron README's 1.7 B GPT on one GPU (no communication):
+    ``m`` micro-batches of one 4,096-token sequence, gradients accumulated, then fused AdamW."""
+    hidden, heads, layers, vocab, seq = (64, 4, 2, 512, 64) if quick else (2048, 16, 24, VOCAB, SEQ)
+    model = Gpt(hidden, heads, layers, vocab).to(dev, torch.bfloat16)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-5, fused=dev == "cuda")
+    tokens = torch.randint(0, vocab, (1, seq), device=dev)
+    for micro in (1, 4):
+
+        def train_step():
+            opt.zero_grad(set_to_none=True)
+            for _ in range(micro):  # noqa: B023
+                model(tokens).backward()
+            opt.step()
+
+        shape = {"hidden": hidden, "heads": heads, "layers": layers, "vocab": vocab, "seq": seq,
+                 "microbatches": micro, "params": sum(p.numel() for p in model.parameters())}  # fmt: skip
+        yield "step", f"1.7B step x{micro}", shape, *timer(train_step)
+
+
 def device_facts(dev) -> dict:
     facts = {"torch": torch.__version__, "device": dev}
     if dev == "cuda":
@@ -372,13 +412,13 @@ def main() -> None:
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--quick", action="store_true", help="tiny shapes (a check of the script)")
     parser.add_argument(
-        "--only", nargs="*", default=["gemm", "decode", "attention", "memory", "layer"]
+        "--only", nargs="*", default=["gemm", "decode", "attention", "memory", "layer", "step"]
     )
     args = parser.parse_args()
     torch.manual_seed(0)
     timer = Timer(args.device, 0.005 if args.quick else 0.05)
     sections = {"gemm": gemm_rows, "decode": decode_rows, "attention": attention_rows,
-                "memory": memory_rows, "layer": layer_rows}  # fmt: skip
+                "memory": memory_rows, "layer": layer_rows, "step": step_rows}  # fmt: skip
     started = time.time()
     with open(args.out, "w", newline="") as f:
         out = csv.writer(f)

@@ -113,3 +113,29 @@ def test_compute_split_accounts_for_every_kernel():
                if "allreduce" in n)  # fmt: skip
     np.testing.assert_allclose(layer * cfg.layers + once + comm, phase.total_s, rtol=1e-12)
     assert (comm[1] > 0) and (comm[0] == 0)  # TP 1 has no all-reduce
+
+
+def test_a_whole_training_step_on_one_gpu_costs_what_the_cluster_model_says():
+    # the Megatron README's 1.7 B GPT, one or four 4,096-token micro-batches and fused AdamW on
+    # one H200 (eager PyTorch, cuDNN attention): 89.8 and 326.9 ms; the cluster model on a
+    # one-GPU cluster says 91.6 and 334.3 ms
+    from archgym_py.envs.cluster import DOMAIN as CLUSTER
+    from archgym_py.envs.cluster import TrainingJob
+
+    path = RUNS[0].parent / "h200_step_2026-12-04.csv"
+    with open(path) as f:
+        rows = [(json.loads(r["shape"]), float(r["seconds"])) for r in csv.DictReader(f)]
+    assert len(rows) == 2
+    sim = CLUSTER.simulator(CLUSTER.load_arch("dgx_h200_1024").replace(gpus=1, tp=1, pp=1))
+    for shape, seconds in rows:
+        cfg = gpt(shape["hidden"], shape["heads"], shape["layers"])
+        design = {
+            "tp": [1],
+            "pp": [1],
+            "microbatch": [1],
+            "zero_stage": [0],
+            "attention": ["cudnn"],
+        }
+        job = TrainingJob(cfg, 4096, shape["microbatches"])
+        model = sim.evaluate(design, job).metrics["step_time_s"][0]
+        assert model / seconds - 1 == pytest.approx(0.0, abs=0.05), shape["microbatches"]
