@@ -180,14 +180,18 @@ class ClusterArch(Arch):
     derived = ()
     knob = "cluster knob"
 
-    def check(self, *, path: str = "arch.architecture") -> None:
-        """The GPU spec exists; the default layout fits the cluster."""
+    @classmethod
+    def gpu_specs(cls) -> tuple[str, list[str]]:
+        """What the ``gpu`` field names, and the shipped names it may take: GPU specs."""
         from ..gpu import TRAINING_DOMAIN
 
-        if self.gpu not in TRAINING_DOMAIN.arch_names():
-            raise SpecError(
-                f"{path}.gpu: got {self.gpu!r}; expected one of {TRAINING_DOMAIN.arch_names()}"
-            )
+        return "one of", TRAINING_DOMAIN.arch_names()
+
+    def check(self, *, path: str = "arch.architecture") -> None:
+        """The GPU spec exists; the default layout fits the cluster."""
+        what, names = self.gpu_specs()
+        if self.gpu not in names:
+            raise SpecError(f"{path}.gpu: got {self.gpu!r}; expected {what} {names}")
         if self.gpus % (self.tp * self.pp * self.cp):
             raise SpecError(
                 f"{path}: tp x pp x cp ({self.tp * self.pp * self.cp}) must divide gpus ({self.gpus})"

@@ -25,16 +25,14 @@ from typing import Any
 
 import numpy as np
 
-from ..._errors import SpecError
 from ..._simulator import Evaluation, MetricSpec
 from ..._space import Batch
 from ..._spec import Field
+from ..gpu.design import DESIGN_METRICS as GPU_DESIGN_METRICS
 from ..gpu.design import GpuDesignSimulator
 from ..gpu.training import GpuTrainingSimulator
 from .arch import CONSTANTS, TUNABLE, ClusterArch
 from .step import METRICS, ClusterSimulator, TrainingJob
-
-_SECONDS_PER_YEAR = 365.25 * 24 * 3600
 
 DESIGN_TUNABLE: dict[str, Field] = {
     **TUNABLE,
@@ -46,11 +44,14 @@ DESIGN_TUNABLE: dict[str, Field] = {
     ),  # fmt: skip
 }
 
+#: The GPU design domain's price of the GPU, and the step's cost of ownership.
 DESIGN_METRICS = (
     *METRICS,
-    MetricSpec("die_area_mm2", "mm^2", "minimize", "compute die area of the GPU"),
-    MetricSpec("silicon_cost_usd", "USD", "minimize", "die (with yield) + HBM, per GPU"),
-    MetricSpec("full_load_power_w", "W", "minimize", "GPU board power at full tensor load"),
+    *(
+        m
+        for m in GPU_DESIGN_METRICS
+        if m.name in ("die_area_mm2", "silicon_cost_usd", "full_load_power_w")
+    ),  # fmt: skip
     MetricSpec(
         "tco_per_step_usd",
         "USD",
@@ -68,19 +69,12 @@ class ClusterDesignArch(ClusterArch):
     tunable = DESIGN_TUNABLE
     constants = CONSTANTS
 
-    def check(self, *, path: str = "arch.architecture") -> None:
-        """The GPU design spec exists; the default layout fits the cluster."""
+    @classmethod
+    def gpu_specs(cls) -> tuple[str, list[str]]:
+        """The ``gpu`` field names a GPU design spec."""
         from ..gpu import DESIGN_DOMAIN
 
-        if self.gpu not in DESIGN_DOMAIN.arch_names():
-            raise SpecError(
-                f"{path}.gpu: got {self.gpu!r}; expected a GPU design spec, one of "
-                f"{DESIGN_DOMAIN.arch_names()}"
-            )
-        if self.gpus % (self.tp * self.pp * self.cp):
-            raise SpecError(
-                f"{path}: tp x pp x cp ({self.tp * self.pp * self.cp}) must divide gpus ({self.gpus})"
-            )
+        return "a GPU design spec, one of", DESIGN_DOMAIN.arch_names()
 
 
 class _PricedTraining(GpuTrainingSimulator):
@@ -111,14 +105,13 @@ class ClusterDesignSimulator(ClusterSimulator):
 
     def _gpu_full(self, full, tp, microbatch) -> dict[str, np.ndarray]:
         """The layout's GPU design, with the HBM bandwidth and capacity of its stacks."""
-        return self.pricing._stacked({
+        return self.pricing.with_stacks({
             "tp": tp, "batch": microbatch, "dtype": np.asarray(full["dtype"]),
-            "attention": np.asarray(full["attention"]), "sms": np.asarray(full["gpu_sms"]),
-            "clock_mhz": np.asarray(full["gpu_clock_mhz"]), "l2_mib": np.asarray(full["gpu_l2_mib"]),
-            "hbm_stacks": np.asarray(full["gpu_hbm_stacks"]),
+            "attention": np.asarray(full["attention"]), **self._gpu_knobs(full),
         })  # fmt: skip
 
     def _gpu_knobs(self, full) -> dict[str, np.ndarray]:
+        """The GPU design domain's knobs of each design."""
         return {"sms": full["gpu_sms"], "clock_mhz": full["gpu_clock_mhz"],
                 "l2_mib": full["gpu_l2_mib"], "hbm_stacks": full["gpu_hbm_stacks"]}  # fmt: skip
 
@@ -136,19 +129,14 @@ class ClusterDesignSimulator(ClusterSimulator):
         and the step's cost of ownership (see the module docstring)."""
         ev = super().evaluate(designs, workload, details=details)
         full = self.arch.fill(designs)
-        knobs = self._gpu_knobs(full)
-        g = self.pricing.arch
-        area = self.pricing.die_area(knobs)
-        stacks = np.asarray(full["gpu_hbm_stacks"], dtype=np.float64)
-        silicon = self.pricing.die_cost(area) + stacks * g.hbm_stack_gib * g.hbm_usd_per_gib
-        step = ev.metrics["step_time_s"]
-        capex = self.arch.gpus * silicon * step / (g.service_years * _SECONDS_PER_YEAR)
-        energy_usd = ev.metrics["energy_j"] / 3.6e6 * g.usd_per_kwh
+        knobs, m = self._gpu_knobs(full), ev.metrics
         metrics = {
-            **ev.metrics,
-            "die_area_mm2": area,
-            "silicon_cost_usd": silicon,
+            **m,
+            "die_area_mm2": self.pricing.die_area(knobs),
+            "silicon_cost_usd": self.pricing.silicon_cost(knobs),
             "full_load_power_w": self.pricing.full_load_power(knobs),
-            "tco_per_step_usd": capex + energy_usd,
+            "tco_per_step_usd": self.pricing.ownership_usd(
+                knobs, self.arch.gpus, m["step_time_s"], m["energy_j"]
+            ),
         }
         return Evaluation(metrics=metrics, feasible=ev.feasible, details=ev.details)

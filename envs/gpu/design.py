@@ -110,7 +110,8 @@ class GpuDesignSimulator(GpuSimulator):
     metrics = DESIGN_METRICS
     version = "gpu-design-model/5"
 
-    def _stacked(self, designs: Batch) -> dict[str, Any]:
+    def with_stacks(self, designs: Batch) -> dict[str, Any]:
+        """A full batch whose HBM bandwidth and capacity follow its stack counts."""
         full = dict(self.arch.fill(designs))
         stacks = np.asarray(full["hbm_stacks"], dtype=np.float64)
         full["hbm_bw_gbps"] = stacks * self.arch.hbm_stack_gbps
@@ -121,24 +122,18 @@ class GpuDesignSimulator(GpuSimulator):
         self, designs: Batch, workload: Generation, *, details: bool = False
     ) -> Evaluation:
         """The generation metrics of the design with its stack-derived HBM, plus the cost metrics."""
-        full = self._stacked(designs)
+        full = self.with_stacks(designs)
         ev = super().evaluate(full, workload, details=details)
-        a = self.arch
-        stacks = np.asarray(full["hbm_stacks"], dtype=np.float64)
-        area = self.die_area(full)
-        cost = self.die_cost(area) + stacks * a.hbm_stack_gib * a.hbm_usd_per_gib
-        power = self.full_load_power(full)
         tp = np.asarray(full["tp"], dtype=np.float64)
         seconds = ev.metrics["latency_s"]
-        capex = cost * tp * seconds / (a.service_years * _HOURS_PER_YEAR * 3600)
-        energy_usd = ev.metrics["energy_j"] / 3.6e6 * a.usd_per_kwh
         tokens = ev.metrics["tokens_per_s"] * seconds
+        owning = self.ownership_usd(full, tp, seconds, ev.metrics["energy_j"])
         metrics = {
             **ev.metrics,
-            "die_area_mm2": area,
-            "silicon_cost_usd": cost,
-            "full_load_power_w": power,
-            "cost_per_mtoken_usd": (capex + energy_usd) / tokens * 1e6,
+            "die_area_mm2": self.die_area(full),
+            "silicon_cost_usd": self.silicon_cost(full),
+            "full_load_power_w": self.full_load_power(full),
+            "cost_per_mtoken_usd": owning / tokens * 1e6,
         }
         return Evaluation(metrics=metrics, feasible=ev.feasible, details=ev.details)
 
@@ -167,6 +162,21 @@ class GpuDesignSimulator(GpuSimulator):
         return (
             a.idle_power_w + reference * sms / a.values["sms"] * clock**3 + stacks * a.hbm_stack_w
         )
+
+    def ownership_usd(self, full: Mapping[str, np.ndarray], gpus, seconds, energy_j) -> np.ndarray:
+        """What ``seconds`` of ``gpus`` GPUs cost their owner: the silicon spread over its
+        service life, plus ``energy_j`` at the electricity price."""
+        a = self.arch
+        capex = (
+            self.silicon_cost(full) * gpus * seconds / (a.service_years * _HOURS_PER_YEAR * 3600)
+        )
+        return capex + energy_j / 3.6e6 * a.usd_per_kwh
+
+    def silicon_cost(self, full: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Silicon per GPU, USD: the good die's share of its wafer plus the HBM stacks."""
+        a = self.arch
+        stacks = np.asarray(full["hbm_stacks"], dtype=np.float64)
+        return self.die_cost(self.die_area(full)) + stacks * a.hbm_stack_gib * a.hbm_usd_per_gib
 
     def die_cost(self, area_mm2: np.ndarray) -> np.ndarray:
         """A good die's share of its wafer: gross dies per wafer (area term less the edge loss)
