@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from archgym_py.envs.cluster import BREAKDOWN, DOMAIN
+from archgym_py.envs.cluster import BREAKDOWN, DOMAIN, TrainingJob
 from archgym_py.envs.cluster.fabric import (
     group_crossing,
     neighbour_crossing,
@@ -184,3 +184,18 @@ def test_every_knob_combination_runs_or_says_why_and_the_breakdown_sums(job):
     np.testing.assert_allclose(total, ev.metrics["step_time_s"], rtol=1e-12)
     assert ev.feasible.any() and (~ev.feasible).any()
     assert (ev.metrics["step_time_s"][ev.feasible] > 0).all()
+
+
+def test_metas_roce_cluster_tapers_pipeline_transfers_between_its_pods():
+    # the Llama 3 paper's RoCE cluster: pods of 3,072 GPUs at full bisection, 1:7 above them.
+    # Pipeline stages 24,576 / 4 = 6,144 ranks apart sit in different pods: their transfers
+    # cross the aggregation layer at a seventh of the NIC rate
+    roce = DOMAIN.load_arch("meta_h100_roce_24576")
+    assert (roce.gpus, roce.leaf_gpus, roce.oversubscription) == (24576, 3072, 7.0)
+    job = TrainingJob(DOMAIN.load_workload("llama2_70b").model, 4096, 3072)
+    design = {"tp": [8], "pp": [4], "microbatch": [1]}
+    tapered = DOMAIN.simulator(roce).evaluate(design, job, details=True)
+    flat = DOMAIN.simulator(roce.replace(oversubscription=1.0)).evaluate(design, job, details=True)
+    assert tapered.feasible[0]
+    ratio = tapered.details["pp_transfer_s"][0] / flat.details["pp_transfer_s"][0]
+    assert ratio == pytest.approx(7.0, rel=0.05)
