@@ -25,7 +25,7 @@ from .fabric import TOPOLOGIES
 RECOMPUTE = ("none", "full")
 #: Pipeline schedules: GPipe (all forwards, then all backwards), 1F1B (Narayanan et al., SC 2021;
 #: interleaved with ``pp_interleave`` > 1) and zero-bubble ZB-H1 and ZB-H2 (Qi et al., ICLR 2024).
-PP_SCHEDULES = ("1f1b", "gpipe", "zb_h1", "zb_h2")
+PP_SCHEDULES = ("1f1b", "gpipe", "zb_h1", "zb_h2", "zb_v")
 TP_OVERLAP = ("none", "overlap")
 DTYPES = ("bf16", "fp8")
 
@@ -36,7 +36,9 @@ TUNABLE: dict[str, Field] = {
         int, "model chunks per pipeline stage (interleaved 1F1B; 1: plain 1F1B)", low=1, high=64
     ),  # fmt: skip
     "pp_schedule": Field(
-        str, "pipeline schedule: 1f1b, gpipe or zero-bubble zb_h1, zb_h2", choices=PP_SCHEDULES
+        str,
+        "pipeline schedule: 1f1b, gpipe or zero-bubble zb_h1, zb_h2, zb_v",
+        choices=PP_SCHEDULES,
     ),  # fmt: skip
     "cp": Field(
         int, "context-parallel degree (each sequence split over cp ranks)", low=1, high=4096

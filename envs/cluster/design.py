@@ -115,10 +115,11 @@ class ClusterDesignSimulator(ClusterSimulator):
         return {"sms": full["gpu_sms"], "clock_mhz": full["gpu_clock_mhz"],
                 "l2_mib": full["gpu_l2_mib"], "hbm_stacks": full["gpu_hbm_stacks"]}  # fmt: skip
 
-    def _checks(self, cfg, work, full, dp, memory, capacity) -> list[tuple[np.ndarray, Any]]:
+    def _checks(self, cfg, work, full, dp, memory, capacity,
+                stage_fbw) -> list[tuple[np.ndarray, Any]]:  # fmt: skip
         """The layout's checks, and: the GPU's die fits the reticle."""
         area, reticle = self.pricing.die_area(self._gpu_knobs(full)), self.pricing.arch.reticle_mm2
-        return [*super()._checks(cfg, work, full, dp, memory, capacity),
+        return [*super()._checks(cfg, work, full, dp, memory, capacity, stage_fbw),
                 (area > reticle,
                  lambda i: f"GPU die of {area[i]:.0f} mm^2 exceeds the {reticle:.0f} mm^2 reticle")]  # fmt: skip
 

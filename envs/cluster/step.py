@@ -298,7 +298,13 @@ class ClusterSimulator:
         schedule = np.asarray(full["pp_schedule"])
         moved = np.select([schedule == "zb_h1", schedule == "zb_h2"], [2.0, 3.0], 0.0)
         slot = np.maximum(stage_s - moved * wgrad_stage, 0.0)
-        bubble = (pp - 1) * slot / v
+        # ZB-V (Qi et al., NeurIPS 2024: two model chunks per stage in a V) has no bubble where
+        # its condition holds (checked with the reasons), and twice 1F1B's stage transfers
+        zb_v = schedule == "zb_v"
+        bubble = np.where(zb_v, 0.0, (pp - 1) * slot / v)
+        v = np.where(zb_v, 2, v)
+        # a stage's forward, input-gradient and weight-gradient time per micro-batch
+        stage_fbw = (forward_s / pp, stage_s - wgrad_stage - forward_s / pp, wgrad_stage)
 
         nvlink_rate = np.full(n, self.gpu.arch.nvlink_gbps * 1e9 / 2)
         nvlink = Link(nvlink_rate * a.nvlink_efficiency, np.full(n, a.nvlink_step_us * 1e-6),
@@ -409,7 +415,7 @@ class ClusterSimulator:
         capacity = np.broadcast_to(
             np.asarray(gpu_full["hbm_gib"], float) * _GIB * self.gpu.arch.memory_usable_fraction, n
         )
-        checks = self._checks(cfg, workload, full, dp, memory, capacity)
+        checks = self._checks(cfg, workload, full, dp, memory, capacity, stage_fbw)
         feasible, reasons = check_feasibility(checks, n, details)
         extra: dict[str, Any] = {}
         if details:
@@ -507,8 +513,8 @@ class ClusterSimulator:
         inputs = mb * work.seq_len * cfg.hidden * 2.0 * cfg.layers / pp
         one_layer = (full_act - logits) / cfg.layers
         per_micro = np.where(np.asarray(full["recompute"]) == "full", inputs, blocks)
-        # GPipe keeps every micro-batch's activations; 1F1B and ZB-H1 at most pp of them, ZB-H2
-        # 2 pp - 1 (Qi et al., ICLR 2024, Table 1)
+        # GPipe keeps every micro-batch's activations; 1F1B, ZB-H1 and ZB-V at most pp of them,
+        # ZB-H2 2 pp - 1 (Qi et al., ICLR 2024, Table 1; ZB-V: NeurIPS 2024)
         schedule = np.asarray(full["pp_schedule"])
         in_flight = np.minimum(np.select([schedule == "gpipe", schedule == "zb_h2"],
                                          [micro, 2 * pp - 1], pp), micro)  # fmt: skip
@@ -519,15 +525,18 @@ class ClusterSimulator:
         cp = np.asarray(full["cp"], dtype=np.float64)
         return state + np.maximum(first, last) / cp
 
-    def _checks(self, cfg, work, full, dp, memory, capacity) -> list[tuple[np.ndarray, Any]]:
+    def _checks(self, cfg, work, full, dp, memory, capacity,
+                stage_fbw) -> list[tuple[np.ndarray, Any]]:  # fmt: skip
         """The feasibility checks in order: per check, the mask of designs that fail it and a
-        function of the row that says why (``check_feasibility`` takes the first failed one)."""
+        function of the row that says why (``check_feasibility`` takes the first failed one).
+        ``stage_fbw``: a stage's forward, input-gradient and weight-gradient seconds."""
         a = self.arch
         col = lambda key: np.asarray(full[key], dtype=np.int64)  # noqa: E731
         tp, pp, mb, cp, ep = col("tp"), col("pp"), col("microbatch"), col("cp"), col("ep")
         domain, v, dp = col("nvlink_domain"), col("pp_interleave"), np.asarray(dp, np.int64)
         etp = expert_tp(full)
         schedule = np.asarray(full["pp_schedule"])
+        f, b, w = (np.broadcast_to(t, tp.shape) for t in stage_fbw)
         checks = [
             (a.gpus % (tp * pp * cp) != 0,
              lambda i: f"tp x pp x cp ({tp[i] * pp[i] * cp[i]}) does not divide the {a.gpus} GPUs"),
@@ -542,6 +551,12 @@ class ClusterSimulator:
                        f"(pp_interleave {v[i]} needs 1f1b)"),
             (cfg.layers % (pp * v) != 0,
              lambda i: f"pp {pp[i]} x interleave {v[i]} does not divide the {cfg.layers} layers"),
+            ((schedule == "zb_v") & (cfg.layers % (2 * pp) != 0),
+             lambda i: f"zb_v runs two model chunks per stage: 2 x pp {pp[i]} does not divide "
+                       f"the {cfg.layers} layers"),
+            ((schedule == "zb_v") & ((w + 2 * b < 2 * f) | (w + 2 * f < 2 * b)),
+             lambda i: f"zb_v: its zero-bubble condition W + 2B >= 2F and W + 2F >= 2B fails "
+                       f"(F {f[i] * 1e3:.3g}, B {b[i] * 1e3:.3g}, W {w[i] * 1e3:.3g} ms a stage)"),
             ((ep > 1) & (not cfg.is_moe),
              lambda i: f"ep {ep[i]}: {cfg.name} has no experts"),
             ((etp != tp) & (not cfg.is_moe),

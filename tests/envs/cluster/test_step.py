@@ -289,3 +289,22 @@ def test_expert_tensor_parallelism_must_divide_the_tp_degree_and_needs_experts()
     assert ev.details["infeasible_reason"][0] == "etp 3 does not divide tp 4 and the expert width"
     ev = run(tp=[8], etp=[1])
     assert ev.details["infeasible_reason"][0] == "etp 1: gpt3_175b has no experts"
+
+
+def test_zb_v_has_no_bubble_at_1f1b_memory_and_twice_its_transfers_where_its_condition_holds():
+    # Qi et al., NeurIPS 2024: two model chunks per stage in a V shape; zero bubble while
+    # W + 2B >= 2F and W + 2F >= 2B, 1F1B's activation memory, twice its pipeline traffic
+    ev = run(tp=[8, 8, 8], pp=[8, 8, 8], pp_schedule=["1f1b", "zb_v", "zb_v"],
+             recompute=["none", "none", "full"])  # fmt: skip
+    d = ev.details
+    assert d["bubble_s"][0] > 0 and d["bubble_s"][1] == 0.0
+    assert d["pp_transfer_s"][1] == pytest.approx(2 * d["pp_transfer_s"][0])
+    assert ev.metrics["memory_gib"][1] == ev.metrics["memory_gib"][0]
+    assert d["compute_s"][1] == d["compute_s"][0]
+    # full recomputation adds the forward pass to B: W + 2F < 2B, a schedule this model does
+    # not cost, said with the stage's times
+    assert not ev.feasible[2]
+    assert d["infeasible_reason"][2].startswith("zb_v: its zero-bubble condition")
+    # two chunks a stage: 2 x pp must divide the layers (GPT-3 has 96; 2 x 32 = 64 does not)
+    ev = run(tp=[4], pp=[32], pp_schedule=["zb_v"])
+    assert "2 x pp 32 does not divide the 96 layers" in ev.details["infeasible_reason"][0]
