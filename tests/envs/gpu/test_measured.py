@@ -139,3 +139,21 @@ def test_a_whole_training_step_on_one_gpu_costs_what_the_cluster_model_says():
         job = TrainingJob(cfg, 4096, shape["microbatches"])
         model = sim.evaluate(design, job).metrics["step_time_s"][0]
         assert model / seconds - 1 == pytest.approx(0.0, abs=0.05), shape["microbatches"]
+
+
+def test_the_measuring_script_runs_every_section_on_the_cpu(tmp_path):
+    # benchmarks/measure_gpu.py --device cpu --quick: the script that wrote the shipped runs,
+    # on tiny shapes, so a change that breaks it shows here and not on the next lent GPU
+    pytest.importorskip("torch")
+    import subprocess
+    import sys
+
+    script = Path(__file__).parents[3] / "benchmarks" / "measure_gpu.py"
+    out = tmp_path / "quick.csv"
+    subprocess.run([sys.executable, str(script), "--out", str(out), "--device", "cpu", "--quick"],
+                   check=True, capture_output=True, timeout=300)  # fmt: skip
+    with open(out) as f:
+        rows = list(csv.DictReader(f))
+    assert {r["kind"] for r in rows} == {"gemm", "attention", "memory", "layer", "step"}
+    assert all(float(r["seconds"]) > 0 for r in rows)
+    assert json.loads(out.with_suffix(".json").read_text())["device"] == "cpu"
