@@ -1,16 +1,15 @@
 """Fidelity of the cluster model: NCCL all-reduce tables, then Megatron-LM's published H100 table.
 
-Run: ``python benchmarks/fidelity_cluster.py`` (``--calibrate`` refits the NVLink protocol
-constants of the cluster specs on the H200 table and prints them).
+Run: ``python benchmarks/fidelity_cluster.py`` (``--calibrate`` refits NCCL's protocol shape,
+the GPU specs' ``nccl_simple_us`` and ``nccl_ll_fraction``, on the H200 table and prints it).
 
 Collectives. Source: the Azure/AI-benchmarking-guide results pages (not reserved by issue 14;
 the GPU specs already take NCCL figures from them): nccl-tests all-reduce bus bandwidth, in
 place, 1 KiB to 8 GiB, on the eight GPUs of one node: ND H200 v5 (NVLS, NCCL 2.20.5), ND H100
 v5 (NVLS, NCCL 2.18.5) and ND A100 v4 (NCCL 2.18; its page calls the algorithm NVLS, which A100
-lacks). The H200 table calibrated the four NVLink constants (step latency, the bulk protocol's
-start-up latency and bandwidth, the low-latency protocols' bandwidth share); the H100 table is
-held out whole; A100's spec takes its bulk bandwidth from its own 8 GiB point and the rest from
-the H200 fit, so its other 23 sizes are held out.
+lacks). Each GPU spec takes its two endpoints from its own table (the 1 KiB latency, the 8 GiB
+bus bandwidth); the protocol shape between them was fitted on the H200 table, so the H100 and
+A100 tables' other 22 sizes are held out.
 
 Training steps.
 Source (allowed by issue 14): the NVIDIA/Megatron-LM README, "Performance Benchmarking"
@@ -33,6 +32,7 @@ import numpy as np
 
 from archgym_py.envs.cluster import DOMAIN, TrainingJob
 from archgym_py.envs.cluster.collectives import Link, all_reduce, bus_bandwidth
+from archgym_py.envs.cluster.step import nvlink_link as nvlink_link_of
 from archgym_py.envs.workloads import load_model
 
 VOCAB, SEQ = 131072, 4096
@@ -74,20 +74,19 @@ AZURE_ALLREDUCE = {
                       71.43, 89.99, 109.22, 132.77, 166.63, 174.18, 213.87, 221.58, 228.10,
                       230.22, 230.48, 231.58],
 }  # fmt: skip
-CALIBRATED = {"dgx_h200_1024": "calibration", "dgx_h100_1024": "held out",
-              "dgx_a100_1024": "held out but 8 GiB"}  # fmt: skip
+CALIBRATED = {"dgx_h200_1024": "calibration", "dgx_h100_1024": "held out but ends",
+              "dgx_a100_1024": "held out but ends"}  # fmt: skip
 
 
-def nvlink_link(spec, step_us=None, simple_us=None, efficiency=None, ll_fraction=None) -> Link:
-    """The NVLink level of a cluster spec as the step model builds it (constants overridable)."""
-    arch, gpu = DOMAIN.load_arch(spec), None
+def nvlink_link(spec, simple_us=None, ll_fraction=None) -> Link:
+    """The NVLink level of a cluster spec as the step model builds it (shape overridable)."""
     from archgym_py.envs.gpu import DOMAIN as GPU
 
-    gpu = GPU.load_arch(arch.gpu)
-    pick = lambda v, field: getattr(arch, field) if v is None else v  # noqa: E731
-    return Link(np.array(gpu.nvlink_gbps * 1e9 / 2 * pick(efficiency, "nvlink_efficiency")),
-                np.array(pick(step_us, "nvlink_step_us") * 1e-6),
-                pick(simple_us, "nvlink_simple_us") * 1e-6, pick(ll_fraction, "nvlink_ll_fraction"))  # fmt: skip
+    gpu = GPU.load_arch(DOMAIN.load_arch(spec).gpu)
+    link = nvlink_link_of(gpu)
+    return Link(link.bytes_per_s, link.latency_s,
+                link.simple_s if simple_us is None else simple_us * 1e-6,
+                link.ll_fraction if ll_fraction is None else ll_fraction)  # fmt: skip
 
 
 def allreduce_busbw(link: Link) -> np.ndarray:
@@ -97,22 +96,22 @@ def allreduce_busbw(link: Link) -> np.ndarray:
 
 
 def calibrate() -> None:
-    """Fit the four NVLink constants to the H200 table (least squares on log time)."""
+    """Fit the protocol shape to the H200 table with its spec's endpoints (log-time least
+    squares)."""
     from scipy.optimize import minimize
 
     measured = np.array(AZURE_ALLREDUCE["dgx_h200_1024"])
 
     def loss(p):
-        if min(p) <= 0 or p[3] > 1:
+        if min(p) <= 0 or p[1] > 1:
             return 1e9
         link = nvlink_link("dgx_h200_1024", *p)
         return float(np.mean(np.log(measured / allreduce_busbw(link)) ** 2))
 
-    fit = minimize(loss, [2.0, 50.0, 1.0, 0.7], method="Nelder-Mead",
-                   options={"maxiter": 20000, "xatol": 1e-6, "fatol": 1e-14}).x  # fmt: skip
-    print(f"fitted on ND H200 v5 (24 sizes): nvlink_step_us {fit[0]:.2f}, nvlink_simple_us "
-          f"{fit[1]:.1f}, nvlink_efficiency {fit[2]:.3f}, nvlink_ll_fraction {fit[3]:.3f} "
-          f"(rms log error {np.sqrt(loss(fit)):.3f})\n")  # fmt: skip
+    fit = minimize(loss, [40.0, 0.7], method="Nelder-Mead",
+                   options={"maxiter": 20000, "xatol": 1e-8, "fatol": 1e-15}).x  # fmt: skip
+    print(f"fitted on ND H200 v5 (24 sizes): nccl_simple_us {fit[0]:.1f}, nccl_ll_fraction "
+          f"{fit[1]:.3f} (rms log error {np.sqrt(loss(fit)):.3f})\n")  # fmt: skip
 
 
 def collectives() -> None:
@@ -134,7 +133,7 @@ def collectives() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calibrate", action="store_true", help="refit the NVLink constants")
+    parser.add_argument("--calibrate", action="store_true", help="refit NCCL's protocol shape")
     args = parser.parse_args()
     if args.calibrate:
         calibrate()

@@ -121,24 +121,6 @@ TUNABLE: dict[str, Field] = {
 CONSTANTS: dict[str, Field] = {
     "gpu": Field(str, "the GPU: a spec name of the GPU domain (arch_specs/gpu/arch)"),
     "gpus": Field(int, "GPUs in the cluster", low=1, high=1 << 20),
-    "nvlink_step_us": Field(float, "latency of one collective step over NVLink, us", low=0.0),
-    "nvlink_efficiency": Field(
-        float,
-        "NCCL's bulk-protocol bandwidth over NVLink as a share of the per-direction link "
-        "rate (above 1 where NVLink SHARP reduces in the switch)",
-        low=0.01,
-        high=2.0,
-    ),  # fmt: skip
-    "nvlink_simple_us": Field(
-        float, "extra start-up latency of NCCL's bulk (Simple) protocol over NVLink, us", low=0.0
-    ),  # fmt: skip
-    "nvlink_ll_fraction": Field(
-        float,
-        "bandwidth of NCCL's low-latency protocols (LL/LL128) over NVLink as a share of "
-        "the bulk protocol's",
-        low=0.01,
-        high=1.0,
-    ),  # fmt: skip
     "nic_step_us": Field(float, "latency of one collective step over the fabric, us", low=0.0),
     "nic_efficiency": Field(
         float, "achieved share of the fabric's per-GPU bandwidth", low=0.01, high=1.0

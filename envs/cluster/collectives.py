@@ -45,6 +45,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..gpu.llm import nccl_transfer_s
+
 COLLECTIVES = ("all_reduce", "all_gather", "reduce_scatter", "all_to_all", "broadcast", "send_recv")
 ALGORITHMS = ("ring", "tree", "rhd", "nvls", "direct")
 
@@ -72,10 +74,8 @@ class Link:
 
     def transfer_s(self, nbytes) -> np.ndarray:
         """Seconds to move ``nbytes`` over each link, after the step latencies: the faster of
-        the low-latency and the bulk protocol."""
-        nbytes = np.asarray(nbytes, dtype=float)
-        return np.minimum(nbytes / (self.bytes_per_s * self.ll_fraction),
-                          self.simple_s + nbytes / self.bytes_per_s)  # fmt: skip
+        the low-latency and the bulk protocol (:func:`archgym_py.envs.gpu.llm.nccl_transfer_s`)."""
+        return nccl_transfer_s(nbytes, self.bytes_per_s, self.simple_s, self.ll_fraction)
 
 
 def _steps(n):

@@ -179,6 +179,19 @@ def job_from_dict(data: Mapping[str, Any], *, path: str = "workload") -> Trainin
     return model_workload_from_dict(TrainingJob, data, path=path)
 
 
+#: Ring steps of the 8-GPU all-reduce the GPU specs' ``allreduce_latency_us`` was measured on.
+MEASURED_STEPS = 2 * (8 - 1)
+
+
+def nvlink_link(gpu, n: int = 1) -> Link:
+    """The NVLink level of a node of ``gpu`` (a GPU spec) for ``n`` designs, from the GPU
+    spec's NCCL figures: the bulk protocol at ``nccl_busbw_efficiency`` of one direction, the
+    measured small all-reduce's latency over its ring steps, the protocol constants."""
+    return Link(np.full(n, gpu.nvlink_gbps * 1e9 / 2 * gpu.nccl_busbw_efficiency),
+                np.full(n, gpu.allreduce_latency_us * 1e-6 / MEASURED_STEPS),
+                gpu.nccl_simple_us * 1e-6, gpu.nccl_ll_fraction)  # fmt: skip
+
+
 def expert_tp(full) -> np.ndarray:
     """Each design's expert tensor-parallel degree (``etp`` 0: the TP degree)."""
     tp = np.asarray(full["tp"], dtype=np.int64)
@@ -211,7 +224,7 @@ class ClusterSimulator:
     """
 
     metrics = METRICS
-    version = "cluster-model/14"
+    version = "cluster-model/15"
 
     def __init__(self, arch: ClusterArch):
         self.arch = arch
@@ -307,8 +320,7 @@ class ClusterSimulator:
         stage_fbw = (forward_s / pp, stage_s - wgrad_stage - forward_s / pp, wgrad_stage)
 
         nvlink_rate = np.full(n, self.gpu.arch.nvlink_gbps * 1e9 / 2)
-        nvlink = Link(nvlink_rate * a.nvlink_efficiency, np.full(n, a.nvlink_step_us * 1e-6),
-                      a.nvlink_simple_us * 1e-6, a.nvlink_ll_fraction)  # fmt: skip
+        nvlink = nvlink_link(self.gpu.arch, n)
         nic = Link(nic_rate, np.full(n, a.nic_step_us * 1e-6))
         act_bytes = 2.0
         boundary = mb * seq * cfg.hidden * act_bytes / tp

@@ -162,6 +162,15 @@ CONSTANTS: dict[str, Field] = {
         float, "all-reduce bus bandwidth / one direction of NVLink", low=0.01, high=2.0
     ),  # fmt: skip
     "allreduce_latency_us": Field(float, "time of a tiny all-reduce (NCCL), us", low=0.0),
+    "nccl_simple_us": Field(
+        float, "extra start of NCCL's bulk (Simple) protocol over NVLink, us", low=0.0
+    ),  # fmt: skip
+    "nccl_ll_fraction": Field(
+        float,
+        "bandwidth of NCCL's low-latency protocols (LL/LL128) as a share of the bulk protocol's",
+        low=0.01,
+        high=1.0,
+    ),  # fmt: skip
     "decode_attention_fixed_us": Field(
         float, "fixed cost of a paged decode-attention kernel, us", low=0.0
     ),  # fmt: skip

@@ -172,8 +172,7 @@ class _Builder:
         Megatron's conjugate operator adds one in backward."""
         net = self.net
         ranks = net["tp"] if group is None else group
-        self.add(name, _allreduce(ranks, nbytes, net["busbw"], net["ar_latency_s"]),
-                 calls * (2 if self.training else 1))  # fmt: skip
+        self.add(name, _allreduce(ranks, nbytes, net), calls * (2 if self.training else 1))
 
     def phase(self) -> Phase:
         col = lambda attr: np.column_stack(  # noqa: E731
@@ -183,9 +182,21 @@ class _Builder:
                      col("hbm_bytes"), col("binding").astype(np.int64))  # fmt: skip
 
 
-def _allreduce(tp, nbytes, busbw, latency_s) -> Cost:
-    """Ring/NVLS all-reduce of ``nbytes`` over ``tp`` GPUs (zero for one GPU)."""
-    t = np.where(tp > 1, latency_s + 2.0 * (tp - 1) / tp * nbytes / busbw, 0.0)
+def nccl_transfer_s(nbytes, bytes_per_s, simple_s=0.0, ll_fraction=1.0) -> np.ndarray:
+    """Seconds NCCL takes to move ``nbytes`` at ``bytes_per_s`` after its step latencies: the
+    faster of its low-latency protocols (LL/LL128, ``ll_fraction`` of the bandwidth) and its
+    bulk one (Simple, the whole bandwidth after ``simple_s``), as its tuner picks per size
+    (NVIDIA/nccl ``src/graph/tuning.cc``). The defaults are the one-protocol alpha-beta model."""
+    nbytes = np.asarray(nbytes, dtype=float)
+    return np.minimum(nbytes / (bytes_per_s * ll_fraction), simple_s + nbytes / bytes_per_s)
+
+
+def _allreduce(tp, nbytes, net) -> Cost:
+    """Ring/NVLS all-reduce of ``nbytes`` over ``tp`` GPUs (zero for one GPU): the measured
+    small-message latency, then the bus bytes by NCCL's protocols."""
+    moved = 2.0 * (tp - 1) / tp * nbytes
+    transfer = nccl_transfer_s(moved, net["busbw"], net["simple_s"], net["ll_fraction"])
+    t = np.where(tp > 1, net["ar_latency_s"] + transfer, 0.0)
     binding = np.full(t.shape, BINDING_NAMES.index("interconnect"))
     return Cost(t, np.zeros_like(t), np.zeros_like(t), binding)
 

@@ -47,7 +47,7 @@ class GpuSimulator:
     """
 
     metrics = METRICS
-    version = "gpu-model/6"
+    version = "gpu-model/7"
 
     def __init__(self, arch: GpuArch):
         self.arch = arch
@@ -108,6 +108,8 @@ class GpuSimulator:
             "kv_bytes": col(kv),
             "busbw": col(full["nvlink_gbps"]) * 1e9 / 2 * a.nccl_busbw_efficiency,
             "ar_latency_s": np.full((len(weight), 1), a.allreduce_latency_us * 1e-6),
+            "simple_s": np.full((len(weight), 1), a.nccl_simple_us * 1e-6),
+            "ll_fraction": np.full((len(weight), 1), a.nccl_ll_fraction),
             "unfused": (np.asarray(full["attention"]) == "unfused").reshape(-1, 1),
         }
 
