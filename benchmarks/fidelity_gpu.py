@@ -320,7 +320,7 @@ def measured_kernels(paths: list[Path], gpu: str) -> None:
     groups: dict[str, list[float]] = {}
     roofs: dict[str, list[float]] = {}
     for kind, label, shape, measured in rows:
-        if kind in ("layer", "step"):
+        if kind in ("layer", "step", "decode_step"):
             continue
         t, roof, group = model_time(devs, kind, label, shape)
         groups.setdefault(group, []).append(t / measured - 1)
@@ -361,6 +361,7 @@ def measured_kernels(paths: list[Path], gpu: str) -> None:
                   f"{layer / m_layer - 1:>+7.1%} | {m_head * 1e3:>8.3f} {head * 1e3:>8.3f} "
                   f"{head / m_head - 1:>+7.1%} | {eager:>15.0f} {modelled:>6.0f} {per_gpu:>14.1f}")  # fmt: skip
     measured_steps(rows, gpu)
+    measured_decode_steps(rows, gpu)
 
 
 def measured_steps(rows, gpu: str) -> None:
@@ -392,6 +393,28 @@ def measured_steps(rows, gpu: str) -> None:
         print(f"  {m} micro-batch(es): measured {measured * 1e3:7.1f} ms ({flops / measured / 1e12:.0f} "
               f"TFLOP/s), model {model * 1e3:7.1f} ms ({flops / model / 1e12:.0f}), "
               f"error {model / measured - 1:+.1%}")  # fmt: skip
+
+
+def measured_decode_steps(rows, gpu: str) -> None:
+    """Llama-3-8B decode steps replayed from CUDA graphs against the model's decode phase."""
+    from archgym_py.envs.gpu.llm import block_phase
+    from archgym_py.envs.workloads import load_model
+
+    steps = [(shape, t) for kind, label, shape, t in rows if kind == "decode_step"]
+    if not steps:
+        return
+    sim = DOMAIN.simulator(DOMAIN.load_arch(gpu))
+    cfg = load_model("llama3_8b")
+    print("\nLlama-3-8B decode steps (random weights, static BF16 KV cache, SDPA attention; "
+          "one step replayed from a CUDA graph) vs the model's decode phase")  # fmt: skip
+    for shape, measured in steps:
+        batch, context = shape["batch"], shape["context"]
+        full = sim.arch.fill({"batch": [batch]})
+        phase = block_phase(cfg, sim.device(full), sim.network(full), batch=np.array([[batch]]),
+                            q_len=1, kv_len=context, decode=True, moe_imbalance=1.0)  # fmt: skip
+        model = phase.total_s[0]
+        print(f"  batch {batch:>3}, context {context:>5}: measured {measured * 1e3:6.2f} ms, "
+              f"model {model * 1e3:6.2f} ms, error {model / measured - 1:+.1%}")  # fmt: skip
 
 
 def main() -> None:

@@ -27,6 +27,9 @@ enough calls to fill ~50 ms after three warm-ups, operands left in place between
 - ``step``: whole training steps of the 1.7 B GPT on one GPU (embedding, 24 blocks, tied LM
   head, cross-entropy; one or four 4,096-token micro-batches, then fused AdamW on BF16 weights):
   what one data-parallel rank of Megatron's 48-GPU run computes, without its communication.
+- ``decode_step``: one decode step of Llama-3-8B's shapes (random weights, a static BF16 KV cache,
+  GQA by grouping query heads, no RoPE or sampling) per batch and context, replayed from a CUDA
+  graph as an inference server runs it.
 
 Each row: ``kind, label, shape`` (JSON: the dimensions the model's kernel functions take),
 ``seconds`` (median per eager call), ``calls`` (how many were timed), ``graph_seconds`` (per call
@@ -389,6 +392,72 @@ def step_rows(timer, dev, quick):
         yield "step", f"1.7B step x{micro}", shape, *timer(train_step)
 
 
+class LlamaDecoder(torch.nn.Module):
+    """Llama-3-8B's shapes (Meta's config.json: hidden 4096, 32 layers, 32 query and 8 KV heads
+    of 128, gated FFN 14336, vocabulary 128256) with random weights: one decode step over a
+    static KV cache, the form an inference server captures in a CUDA graph."""
+
+    def __init__(self, layers=32, hidden=4096, heads=32, kv_heads=8, ffn=14336, vocab=128256):
+        super().__init__()
+        self.layers, self.heads, self.kv_heads, self.dh = layers, heads, kv_heads, hidden // heads
+        linear = lambda i, o: torch.nn.ModuleList(  # noqa: E731
+            torch.nn.Linear(i, o, bias=False) for _ in range(layers)
+        )
+        self.qkv = linear(hidden, (heads + 2 * kv_heads) * self.dh)
+        self.out, self.up, self.down = (
+            linear(hidden, hidden),
+            linear(hidden, 2 * ffn),
+            linear(ffn, hidden),
+        )
+        self.head = torch.nn.Linear(hidden, vocab, bias=False)
+        self.norm = torch.nn.RMSNorm(hidden)
+
+    def forward(self, x, cache):
+        b = x.shape[0]
+        group = self.heads // self.kv_heads
+        sizes = [self.heads * self.dh, self.kv_heads * self.dh, self.kv_heads * self.dh]
+        for i in range(self.layers):
+            q, _, _ = self.qkv[i](self.norm(x)).split(sizes, -1)
+            # GQA without copying the cache: each KV head's query group as its query rows
+            q = q.view(b, self.kv_heads, group, self.dh)
+            a = F.scaled_dot_product_attention(q, cache[i, 0], cache[i, 1])
+            x = x + self.out[i](a.reshape(b, -1))
+            gate, up = self.up[i](self.norm(x)).chunk(2, -1)
+            x = x + self.down[i](F.silu(gate) * up)
+        return self.head(self.norm(x))
+
+
+def decode_step_rows(timer, dev, quick):
+    """One Llama-3-8B decode step (every layer, the LM head) per batch and context: eager, and
+    on a GPU replayed from a CUDA graph of one step."""
+    cases = [(1, 256)] if quick else [(1, 1024), (1, 4096), (8, 4096), (32, 4096), (64, 2048)]
+    kw = (
+        {"layers": 2, "hidden": 256, "heads": 8, "kv_heads": 2, "ffn": 512, "vocab": 1024}
+        if quick
+        else {}
+    )
+    with torch.device(dev):  # built where it runs: eight billion weights initialise fast there
+        model = LlamaDecoder(**kw).to(torch.bfloat16)
+    hidden, kv_heads = kw.get("hidden", 4096), kw.get("kv_heads", 8)
+    for batch, context in cases:
+        cache = torch.randn(model.layers, 2, batch, kv_heads, context, model.dh, device=dev,
+                            dtype=torch.bfloat16)  # fmt: skip
+        x = torch.randn(batch, hidden, device=dev, dtype=torch.bfloat16)
+        step = lambda x=x, cache=cache: model(x, cache)  # noqa: E731
+        with torch.no_grad():
+            seconds, calls, _ = timer(step)
+            graphed = timer._median(_graph(step, 1))[0] if dev == "cuda" else float("nan")
+        shape = {"batch": batch, "context": context, "model": "quick" if quick else "llama3_8b"}
+        yield (
+            "decode_step",
+            f"llama3_8b decode b{batch} ctx{context}",
+            shape,
+            seconds,
+            calls,
+            graphed,
+        )
+
+
 def device_facts(dev) -> dict:
     facts = {"torch": torch.__version__, "device": dev}
     if dev == "cuda":
@@ -412,13 +481,16 @@ def main() -> None:
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--quick", action="store_true", help="tiny shapes (a check of the script)")
     parser.add_argument(
-        "--only", nargs="*", default=["gemm", "decode", "attention", "memory", "layer", "step"]
+        "--only",
+        nargs="*",
+        default=["gemm", "decode", "attention", "memory", "layer", "step", "decode_step"],
     )
     args = parser.parse_args()
     torch.manual_seed(0)
     timer = Timer(args.device, 0.005 if args.quick else 0.05)
     sections = {"gemm": gemm_rows, "decode": decode_rows, "attention": attention_rows,
-                "memory": memory_rows, "layer": layer_rows, "step": step_rows}  # fmt: skip
+                "memory": memory_rows, "layer": layer_rows, "step": step_rows,
+                "decode_step": decode_step_rows}  # fmt: skip
     started = time.time()
     with open(args.out, "w", newline="") as f:
         out = csv.writer(f)
