@@ -105,10 +105,8 @@ class ClusterDesignSimulator(ClusterSimulator):
 
     def _gpu_full(self, full, tp, microbatch) -> dict[str, np.ndarray]:
         """The layout's GPU design, with the HBM bandwidth and capacity of its stacks."""
-        return self.pricing.with_stacks({
-            "tp": tp, "batch": microbatch, "dtype": np.asarray(full["dtype"]),
-            "attention": np.asarray(full["attention"]), **self._gpu_knobs(full),
-        })  # fmt: skip
+        return self.pricing.with_stacks({**self._gpu_design(full, tp, microbatch),
+                                         **self._gpu_knobs(full)})  # fmt: skip
 
     def _gpu_knobs(self, full) -> dict[str, np.ndarray]:
         """The GPU design domain's knobs of each design."""

@@ -438,11 +438,16 @@ class ClusterSimulator:
                          infeasible_reason=reasons)  # fmt: skip
         return Evaluation(metrics=metrics, feasible=feasible, details=extra)
 
+    @staticmethod
+    def _gpu_design(full, tp, microbatch) -> dict[str, np.ndarray]:
+        """The GPU domain's knobs each cluster design sets: a rank's TP degree, micro-batch,
+        dtype and attention kernel."""
+        return {"tp": tp, "batch": microbatch, "dtype": np.asarray(full["dtype"]),
+                "attention": np.asarray(full["attention"])}  # fmt: skip
+
     def _gpu_full(self, full, tp, microbatch) -> dict[str, np.ndarray]:
-        """The GPU domain's design of each cluster design: a rank's TP degree, micro-batch,
-        dtype and attention kernel on the cluster's GPU."""
-        return self.gpu.arch.fill({"tp": tp, "batch": microbatch, "dtype": np.asarray(full["dtype"]),
-                                   "attention": np.asarray(full["attention"])})  # fmt: skip
+        """The GPU domain's full design of each cluster design, on the cluster's GPU."""
+        return self.gpu.arch.fill(self._gpu_design(full, tp, microbatch))
 
     def _on_torus(self, full, fat_tree_rate, nic_rate, torus_rate) -> np.ndarray:
         """``fat_tree_rate`` where the design's fabric is the fat tree, the NIC rate on a single
@@ -492,10 +497,11 @@ class ClusterSimulator:
         pp = np.asarray(full["pp"], dtype=np.float64)
         zero = np.asarray(full["zero_stage"])
         ep = np.asarray(full["ep"], dtype=np.float64)
+        etp = expert_tp(full)
         experts = _expert_params(cfg)
         dense = (cfg.params - experts) / (tp * pp)
         # each expert splits over etp ranks; its replicas are (dp x tp / etp) / ep ranks
-        expert = experts / (expert_tp(full) * pp * ep)
+        expert = experts / (etp * pp * ep)
 
         offloaded = np.asarray(full["offload"]) == "cpu"
 
@@ -510,7 +516,7 @@ class ClusterSimulator:
         domain = np.asarray(full["nvlink_domain"], dtype=np.float64)
         local = np.clip(domain // tp, 1, dp)
         ranks = np.where(np.asarray(full["zero_scope"]) == "domain", local, dp)
-        expert_ranks = np.maximum(ranks * tp / expert_tp(full) / ep, 1)
+        expert_ranks = np.maximum(ranks * tp / etp / ep, 1)
         state = zero_state(dense, ranks) + zero_state(expert, expert_ranks)
         net = self.gpu.network(gpu_full)
         step = TrainingStep(cfg, work.seq_len)
