@@ -273,7 +273,9 @@ def _gemm_group(label: str, dtype: str) -> str:
     return "bf16 Megatron layer GEMMs" if label[0].isdigit() else "bf16 squares, Azure shapes"
 
 
-def model_time(devs, kind: str, label: str, shape: dict) -> tuple[float, float, str]:
+def model_time(
+    devs, hbm_peak: float, kind: str, label: str, shape: dict
+) -> tuple[float, float, str]:
     """The model's time of one measured kernel, a plain roofline's (NaN where none) and the
     kernel's group."""
     dev, nan = devs["bf16"], float("nan")
@@ -286,7 +288,7 @@ def model_time(devs, kind: str, label: str, shape: dict) -> tuple[float, float, 
         t = K.gemm(d, m, n, k, a_bytes=elem, b_bytes=elem, c_bytes=2.0).time_s[0, 0]
         peak = d.sms * d.tensor_flops_per_clk_sm * d.clock_hz
         roof = max(2.0 * m * n * k / peak[0, 0],
-                   ((m * k + k * n) * elem + 2.0 * m * n) / devs["hbm_peak"])  # fmt: skip
+                   ((m * k + k * n) * elem + 2.0 * m * n) / hbm_peak)  # fmt: skip
         return t, roof, _gemm_group(label, dtype)
     if kind == "attention":
         args = (shape["batch"], shape["heads"], shape["heads"], shape["seq"], shape["seq"],
@@ -311,7 +313,6 @@ def measured_kernels(paths: list[Path], gpu: str) -> None:
     devs = {d: sim.device(sim.arch.fill({"dtype": [d]})) for d in ("bf16", "fp8")}
     for backend, attention in (("flash", "flash"), ("cudnn", "cudnn")):
         devs[backend] = sim.device(sim.arch.fill({"dtype": ["bf16"], "attention": [attention]}))
-    devs["hbm_peak"] = sim.arch.hbm_bw_gbps * 1e9
     print(f"model ({gpu} spec) vs {len(paths)} run(s) of measure_gpu.py on {facts['name']} "
           f"(PyTorch {facts['torch']}, driver {facts['nvidia_smi']['driver_version']}); "
           f"run-to-run: median |difference| {np.median(spread):.1%}, worst {spread.max():.0%}")  # fmt: skip
@@ -322,7 +323,7 @@ def measured_kernels(paths: list[Path], gpu: str) -> None:
     for kind, label, shape, measured in rows:
         if kind in ("layer", "step", "decode_step"):
             continue
-        t, roof, group = model_time(devs, kind, label, shape)
+        t, roof, group = model_time(devs, sim.arch.hbm_bw_gbps * 1e9, kind, label, shape)
         groups.setdefault(group, []).append(t / measured - 1)
         roofs.setdefault(group, []).append(roof / measured - 1)
         if kind == "memory":
