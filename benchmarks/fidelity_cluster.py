@@ -11,6 +11,16 @@ lacks). Each GPU spec takes its two endpoints from its own table (the 1 KiB late
 bus bandwidth); the protocol shape between them was fitted on the H200 table, so the H100 and
 A100 tables' other 22 sizes are held out.
 
+NVLink collectives beyond the 8-GPU all-reduce. Source: ai-dynamo/aiconfigurator (Apache-2.0;
+allowed by issue 14), ``aic-core/src/aiconfigurator_core/systems/data/<gpu>/comm/nccl/<version>/
+nccl_perf.parquet`` at commit 095f58a5 (its collector runs nccl-tests' ``*_perf`` binaries, one
+size per run, 40 warm-ups, 60-100 timed iterations, FP16, out-of-place time), copied to
+``benchmarks/data/aiconfigurator_nccl.csv``: all-reduce, all-gather, reduce-scatter and
+all-to-all on 2, 4 and 8 GPUs of one NVLink domain, 512 B to 512 MiB, on H100 and H200 (NCCL
+2.29.2), A100 (2.27.3), B200 and GB200 (2.29.2; GB200 on 2 and 4 GPUs). Nothing is fitted on
+them: every row is held out. Sizes are nccl-tests' (the all-gather's result buffer, the
+all-to-all's buffer per rank), as the model's are.
+
 Training steps.
 Source (allowed by issue 14): the NVIDIA/Megatron-LM README, "Performance Benchmarking"
 (images/model_table.png): GPT models of 1.7 B to 462 B parameters (vocabulary 131,072, sequence
@@ -27,11 +37,19 @@ distributed optimizer (ZeRO-1), no recomputation, BF16, DGX H100 nodes (8 GPUs o
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import numpy as np
 
 from archgym_py.envs.cluster import DOMAIN, TrainingJob
-from archgym_py.envs.cluster.collectives import Link, all_reduce, bus_bandwidth
+from archgym_py.envs.cluster.collectives import (
+    Link,
+    all_gather,
+    all_reduce,
+    all_to_all,
+    bus_bandwidth,
+    reduce_scatter,
+)
 from archgym_py.envs.cluster.step import nvlink_link as nvlink_link_of
 from archgym_py.envs.workloads import load_model
 
@@ -131,6 +149,56 @@ def collectives() -> None:
     print()
 
 
+#: The measured NVLink collectives (see the module docstring): gpu spec, NCCL version,
+#: collective, ranks, bytes (nccl-tests' size), seconds.
+AIC_NCCL = Path(__file__).parent / "data" / "aiconfigurator_nccl.csv"
+
+
+def nvlink_collective_s(gpu_spec: str, collective: str, ranks: int, size) -> np.ndarray:
+    """The cluster model's time for ``collective`` over ``ranks`` GPUs of one NVLink domain
+    of ``gpu_spec`` (a GPU spec name): what the step model charges inside a node."""
+    from archgym_py.envs.gpu import DOMAIN as GPU
+
+    link = nvlink_link_of(GPU.load_arch(gpu_spec))
+    if collective == "all_reduce":
+        return all_reduce(ranks, size, link, "ring")
+    return {"all_gather": all_gather, "reduce_scatter": reduce_scatter,
+            "all_to_all": all_to_all}[collective](ranks, size, link)  # fmt: skip
+
+
+def nvlink_collectives() -> list[float]:
+    """Model vs AIConfigurator's nccl-tests tables at >= 1 MiB, per GPU and collective (columns:
+    the median |error| on 2, 4 and 8 GPUs, then the worst error over the three); returns every
+    row's error."""
+    table = np.genfromtxt(AIC_NCCL, delimiter=",", names=True, dtype=None, encoding="utf-8")
+    table = table[table["bytes"] >= 1 << 20]
+    print("NVLink collectives >= 1 MiB, model vs AIConfigurator's nccl-tests tables (all held "
+          "out): median |error| per rank count, worst signed error (negative: model fast)")  # fmt: skip
+    print(f"{'gpu spec':<14} {'nccl':<7} {'collective':<15} | {'n=2':>6} {'n=4':>6} {'n=8':>6} | "
+          f"{'worst':>7}")  # fmt: skip
+    errors = []
+    for gpu in dict.fromkeys(table["gpu_spec"]):
+        for collective in ("all_reduce", "all_gather", "reduce_scatter", "all_to_all"):
+            rows = table[(table["gpu_spec"] == gpu) & (table["collective"] == collective)]
+            cells, worst = [], []
+            for n in (2, 4, 8):
+                part = rows[rows["ranks"] == n]
+                if not len(part):
+                    cells.append("-")
+                    continue
+                e = nvlink_collective_s(gpu, collective, n, part["bytes"]) / part["seconds"] - 1
+                errors.extend(e.tolist())
+                worst.append(e[np.argmax(np.abs(e))])
+                cells.append(f"{np.median(np.abs(e)):.0%}")
+            w = worst[int(np.argmax(np.abs(worst)))]
+            print(f"{gpu:<14} {rows['nccl'][0]:<7} {collective:<15} | "
+                  + " ".join(f"{c:>6}" for c in cells) + f" | {w:>+7.0%}")  # fmt: skip
+    e = np.abs(errors)
+    print(f"all {len(e)} rows: median |error| {np.median(e):.1%}, within 10% on {np.mean(e <= 0.1):.0%}"
+          f" (target: every collective within 10% over 1 MiB)\n")  # fmt: skip
+    return errors
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calibrate", action="store_true", help="refit NCCL's protocol shape")
@@ -138,6 +206,7 @@ def main() -> None:
     if args.calibrate:
         calibrate()
     collectives()
+    nvlink_collectives()
     base = DOMAIN.load_arch("dgx_h100_1024")
     print(f"{'model':<6} {'GPUs':>5} {'tp':>3} {'pp':>3} {'dp':>3} | {'TFLOP/s per GPU':>15} "
           f"{'model':>7} {'err':>7} | {'MFU':>5} {'step s':>7}  bound")  # fmt: skip
