@@ -31,8 +31,15 @@ but move data at a fraction of the link rate (flags ride in every line), the bul
 (Simple) streams at the full rate after a longer start. A :class:`Link` carries both lines: a
 transfer of ``b`` bytes per link costs ``min(b / (B x ll_fraction), simple_s + b / B)`` after the
 per-step latencies, so the achieved bandwidth ramps with the message size in the two steps the
-measured tables show, not as one fixed fraction. The defaults (``ll_fraction`` 1, ``simple_s``
-0) are the plain alpha-beta model.
+measured tables show, not as one fixed fraction. Three more terms make NCCL's NVLink curves
+(fitted on measured tables; :func:`archgym_py.envs.gpu.llm.nvlink_nccl`): a ``start_s`` every
+collective pays once (launch and synchronisation), a ring's pipeline fill (a ring of ``s``
+steps moves its bytes at ``s / (s + fill_steps)`` of the bulk rate: fewer ranks, less of the
+link; an all-to-all counts as one step), and ``reduce_bytes_per_s``, the bus rate a switch that
+reduces (NVLS) gives an all-reduce over a whole domain of 8 or more GPUs, past the link's,
+after its own start ``reduce_start_s`` (NCCL runs it with the bulk protocol only). The
+defaults (``ll_fraction`` 1, ``simple_s``, ``start_s`` and ``fill_steps`` 0, no switch
+reduction) are the plain alpha-beta model.
 
 Bus bandwidth (``bus_bandwidth``) follows nccl-tests' ``doc/PERFORMANCE.md``: the algorithm
 bandwidth ``size / time`` times 2(n-1)/n for all-reduce, (n-1)/n for all-gather, reduce-scatter
@@ -45,7 +52,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..gpu.llm import nccl_transfer_s
+from ..gpu.llm import nccl_all_reduce_s, nccl_transfer_s
 
 COLLECTIVES = ("all_reduce", "all_gather", "reduce_scatter", "all_to_all", "broadcast", "send_recv")
 ALGORITHMS = ("ring", "tree", "rhd", "nvls", "direct")
@@ -64,18 +71,33 @@ BUS_FACTOR = {
 @dataclass(frozen=True)
 class Link:
     """One level of a fabric, per design: the bulk protocol's bandwidth per GPU per direction
-    (B/s), the latency of one algorithm step (s), the bulk protocol's extra start-up latency
-    (s) and the low-latency protocol's share of the bulk bandwidth (see the module docstring)."""
+    for ring and direct transfers (B/s), the latency of one algorithm step (s), the bulk
+    protocol's extra start-up latency (s), the low-latency protocol's share of the bulk
+    bandwidth, the start every collective pays once (s), the ring's pipeline fill (steps) and,
+    for a switch that reduces (NVLS), the all-reduce bus bandwidth of a whole domain (B/s) and
+    that path's own start (s; see the module docstring). The defaults are the plain alpha-beta
+    link."""
 
     bytes_per_s: np.ndarray
     latency_s: np.ndarray
     simple_s: np.ndarray | float = 0.0
     ll_fraction: np.ndarray | float = 1.0
+    start_s: np.ndarray | float = 0.0
+    fill_steps: float = 0.0
+    reduce_bytes_per_s: np.ndarray | None = None
+    reduce_start_s: float = 0.0
 
     def transfer_s(self, nbytes) -> np.ndarray:
         """Seconds to move ``nbytes`` over each link, after the step latencies: the faster of
         the low-latency and the bulk protocol (:func:`archgym_py.envs.gpu.llm.nccl_transfer_s`)."""
         return nccl_transfer_s(nbytes, self.bytes_per_s, self.simple_s, self.ll_fraction)
+
+    def ring_s(self, steps, nbytes) -> np.ndarray:
+        """A ring of ``steps`` steps moving ``nbytes`` per link: the start, the step latencies
+        and the transfer slowed by the pipeline fill."""
+        steps = np.asarray(steps, dtype=float)
+        scale = (steps + self.fill_steps) / np.maximum(steps, 1.0)
+        return self.start_s + steps * self.latency_s + self.transfer_s(nbytes * scale)
 
 
 def _steps(n):
@@ -87,16 +109,20 @@ def all_reduce(n, size, link: Link, algorithm: str = "ring") -> np.ndarray:
     n = _steps(n)
     size = np.asarray(size, dtype=float)
     if algorithm == "ring":
-        t = link.transfer_s(2 * (n - 1) / n * size) + 2 * (n - 1) * link.latency_s
+        t = nccl_all_reduce_s(n, size, link.bytes_per_s, link.latency_s, link.start_s,
+                              link.simple_s, link.ll_fraction, link.fill_steps,
+                              link.reduce_bytes_per_s, link.reduce_start_s)  # fmt: skip
     elif algorithm == "tree":
-        t = link.transfer_s(2 * (n - 1) / n * size) + 2 * np.log2(n) * link.latency_s
+        t = (link.start_s + link.transfer_s(2 * (n - 1) / n * size)
+             + 2 * np.log2(n) * link.latency_s)  # fmt: skip
     elif algorithm == "rhd":
         power = 2.0 ** np.floor(np.log2(n))
         folded = n != power  # extra ranks hand their buffer in, and get the result back
-        t = (link.transfer_s(2 * (power - 1) / power * size) + 2 * np.log2(power) * link.latency_s
+        t = (link.start_s + link.transfer_s(2 * (power - 1) / power * size)
+             + 2 * np.log2(power) * link.latency_s
              + np.where(folded, 2 * (link.transfer_s(size) + link.latency_s), 0.0))  # fmt: skip
     elif algorithm == "nvls":
-        t = link.transfer_s(size) + 2 * link.latency_s
+        t = link.start_s + link.transfer_s(size) + 2 * link.latency_s
     else:
         raise ValueError(
             f"all_reduce algorithm: got {algorithm!r}; expected ring, tree, rhd or nvls"
@@ -107,7 +133,7 @@ def all_reduce(n, size, link: Link, algorithm: str = "ring") -> np.ndarray:
 def all_gather(n, size, link: Link) -> np.ndarray:
     """Seconds of a ring all-gather whose result is ``size`` bytes per rank."""
     n = _steps(n)
-    t = link.transfer_s((n - 1) / n * np.asarray(size, dtype=float)) + (n - 1) * link.latency_s
+    t = link.ring_s(n - 1, (n - 1) / n * np.asarray(size, dtype=float))
     return np.where(n > 1, t, 0.0)
 
 
@@ -117,9 +143,10 @@ def reduce_scatter(n, size, link: Link) -> np.ndarray:
 
 
 def all_to_all(n, size, link: Link) -> np.ndarray:
-    """Seconds of an all-to-all where each rank holds ``size`` bytes, ``size / n`` per peer."""
+    """Seconds of an all-to-all where each rank holds ``size`` bytes, ``size / n`` per peer:
+    every pair exchanges at once, one step (and the ring's fill, fitted with the rings)."""
     n = _steps(n)
-    t = link.transfer_s((n - 1) / n * np.asarray(size, dtype=float)) + link.latency_s
+    t = link.ring_s(1.0, (n - 1) / n * np.asarray(size, dtype=float))
     return np.where(n > 1, t, 0.0)
 
 
@@ -133,12 +160,12 @@ def broadcast(n, size, link: Link, chunks=None) -> np.ndarray:
     else:
         c = np.asarray(chunks, dtype=float)
         t = (n - 2 + c) * (link.transfer_s(size / c) + link.latency_s)
-    return np.where(n > 1, t, 0.0)
+    return np.where(n > 1, link.start_s + t, 0.0)
 
 
 def send_recv(size, link: Link) -> np.ndarray:
     """Seconds of one point-to-point transfer of ``size`` bytes."""
-    return link.transfer_s(size) + link.latency_s
+    return link.start_s + link.transfer_s(size) + link.latency_s
 
 
 def hierarchical_all_reduce(local, groups, size, inner: Link, outer: Link,

@@ -93,7 +93,7 @@ class ClusterDesignSimulator(ClusterSimulator):
     """:class:`ClusterSimulator` on a GPU built from the design's GPU knobs, priced."""
 
     metrics = DESIGN_METRICS
-    version = "cluster-design-model/2"
+    version = "cluster-design-model/3"
 
     def __init__(self, arch: ClusterDesignArch):
         from ..gpu import DESIGN_DOMAIN

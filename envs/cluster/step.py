@@ -82,6 +82,7 @@ import numpy as np
 
 from ..._simulator import Evaluation, MetricSpec, check_feasibility
 from ..._space import Batch
+from ..gpu.llm import nvlink_nccl
 from ..gpu.training import (
     ADAM_BYTES_PER_PARAM,
     GpuTrainingSimulator,
@@ -179,17 +180,14 @@ def job_from_dict(data: Mapping[str, Any], *, path: str = "workload") -> Trainin
     return model_workload_from_dict(TrainingJob, data, path=path)
 
 
-#: Ring steps of the 8-GPU all-reduce the GPU specs' ``allreduce_latency_us`` was measured on.
-MEASURED_STEPS = 2 * (8 - 1)
-
-
 def nvlink_link(gpu, n: int = 1) -> Link:
     """The NVLink level of a node of ``gpu`` (a GPU spec) for ``n`` designs, from the GPU
-    spec's NCCL figures: the bulk protocol at ``nccl_busbw_efficiency`` of one direction, the
-    measured small all-reduce's latency over its ring steps, the protocol constants."""
-    return Link(np.full(n, gpu.nvlink_gbps * 1e9 / 2 * gpu.nccl_busbw_efficiency),
-                np.full(n, gpu.allreduce_latency_us * 1e-6 / MEASURED_STEPS),
-                gpu.nccl_simple_us * 1e-6, gpu.nccl_ll_fraction)  # fmt: skip
+    spec's NCCL figures (:func:`archgym_py.envs.gpu.llm.nvlink_nccl`): the ring's bulk rate,
+    the step latency and start, the protocol constants, the ring's fill and the measured
+    whole-domain all-reduce rate."""
+    f = nvlink_nccl(np.full(n, float(gpu.nvlink_gbps)), gpu)
+    return Link(f["ring_bps"], np.full(n, f["step_s"]), f["simple_s"], f["ll_fraction"],
+                f["start_s"], f["fill_steps"], f["reduce_bps"], f["reduce_start_s"])  # fmt: skip
 
 
 def expert_tp(full) -> np.ndarray:
@@ -224,7 +222,7 @@ class ClusterSimulator:
     """
 
     metrics = METRICS
-    version = "cluster-model/15"
+    version = "cluster-model/16"
 
     def __init__(self, arch: ClusterArch):
         self.arch = arch

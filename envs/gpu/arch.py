@@ -159,9 +159,12 @@ CONSTANTS: dict[str, Field] = {
         float, "achieved fraction of the HBM bandwidth (STREAM triad)", low=0.01, high=1.0
     ),  # fmt: skip
     "nccl_busbw_efficiency": Field(
-        float, "all-reduce bus bandwidth / one direction of NVLink", low=0.01, high=2.0
+        float, "8-GPU all-reduce bus bandwidth / one direction of NVLink", low=0.01, high=2.0
     ),  # fmt: skip
-    "allreduce_latency_us": Field(float, "time of a tiny all-reduce (NCCL), us", low=0.0),
+    "nccl_ring_efficiency": Field(
+        float, "NCCL ring bulk bandwidth / one direction of NVLink", low=0.01, high=1.0
+    ),  # fmt: skip
+    "allreduce_latency_us": Field(float, "time of a tiny 8-GPU all-reduce (NCCL), us", low=0.0),
     "nccl_simple_us": Field(
         float, "extra start of NCCL's bulk (Simple) protocol over NVLink, us", low=0.0
     ),  # fmt: skip

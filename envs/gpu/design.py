@@ -108,7 +108,7 @@ class GpuDesignSimulator(GpuSimulator):
     """:class:`GpuSimulator` plus area, silicon cost, full-load power and cost per token."""
 
     metrics = DESIGN_METRICS
-    version = "gpu-design-model/6"
+    version = "gpu-design-model/7"
 
     def with_stacks(self, designs: Batch) -> dict[str, Any]:
         """A full batch whose HBM bandwidth and capacity follow its stack counts."""

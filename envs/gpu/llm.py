@@ -191,12 +191,70 @@ def nccl_transfer_s(nbytes, bytes_per_s, simple_s=0.0, ll_fraction=1.0) -> np.nd
     return np.minimum(nbytes / (bytes_per_s * ll_fraction), simple_s + nbytes / bytes_per_s)
 
 
+#: Ring steps of the 8-GPU all-reduce the GPU specs' ``allreduce_latency_us`` is measured on.
+MEASURED_STEPS = 2 * (8 - 1)
+#: NCCL 2.29 on NVLink, fitted with the specs' shape fields on AIConfigurator's H200 nccl-tests
+#: tables (all-reduce, all-gather, reduce-scatter, all-to-all on 2, 4 and 8 GPUs, 4 KiB-512 MiB;
+#: ``benchmarks/fidelity_cluster.py --calibrate``): the share of a small 8-GPU all-reduce's time
+#: that every collective pays once (launch and synchronisation), the rest being its 14 steps;
+#: and the ring's pipeline fill, in steps (a ring of s steps streams at s / (s + fill) of its
+#: bulk rate: a 2-GPU all-gather, one step, at 1 / 1.25 of it, an 8-GPU one at 7 / 7.25; at 512
+#: MiB H200's measured all-gathers reach 0.55 and 0.75 of a direction).
+NCCL_START_SHARE = 0.415
+RING_FILL_STEPS = 0.252
+#: Smallest group whose all-reduce may run at the spec's measured whole-domain rate
+#: (``nccl_busbw_efficiency``: NVLink SHARP on Hopper and Blackwell): on 2 and 4 H200s
+#: AIConfigurator's tables show ring speed (0.70 and 0.77 of a direction at 512 MiB), on 8 NVLS.
+NVLS_MIN_RANKS = 8
+#: The whole-domain all-reduce's start, us: NCCL runs NVLS with its bulk (Simple) protocol only
+#: (``src/graph/tuning.cc`` skips NVLS for LL and LL128; its tuner charges NVLink NVLS 25 us),
+#: fitted with the shape above on the same tables (H200's 8-GPU all-reduce reaches half its
+#: peak bus bandwidth only at 16 MiB).
+NVLS_START_US = 59.1
+
+
+def nvlink_nccl(nvlink_gbps, spec) -> dict[str, Any]:
+    """NCCL's figures on a GPU's NVLink (``nvlink_gbps`` both directions, scalar or per design;
+    ``spec`` a GPU spec with the ``nccl_*`` and ``allreduce_latency_us`` fields): the ring's
+    bulk rate, the whole-domain all-reduce's bus rate, the latency of one step and the start
+    every collective pays, the protocol constants (see :func:`nccl_all_reduce_s`)."""
+    one_way = np.asarray(nvlink_gbps, dtype=float) * 1e9 / 2
+    small = spec.allreduce_latency_us * 1e-6
+    return {"ring_bps": one_way * spec.nccl_ring_efficiency,
+            "reduce_bps": one_way * spec.nccl_busbw_efficiency,
+            "step_s": small * (1 - NCCL_START_SHARE) / MEASURED_STEPS,
+            "start_s": small * NCCL_START_SHARE, "simple_s": spec.nccl_simple_us * 1e-6,
+            "ll_fraction": spec.nccl_ll_fraction, "fill_steps": RING_FILL_STEPS,
+            "reduce_start_s": NVLS_START_US * 1e-6}  # fmt: skip
+
+
+def nccl_all_reduce_s(n, nbytes, ring_bps, step_s, start_s=0.0, simple_s=0.0, ll_fraction=1.0,
+                      fill_steps=0.0, reduce_bps=None, reduce_start_s=0.0) -> np.ndarray:  # fmt: skip
+    """Seconds of an all-reduce of ``nbytes`` per rank over ``n`` ranks (zero for one): a ring
+    of ``2 (n - 1)`` steps, paying ``start_s`` once and ``step_s`` per step, moving its
+    ``2 (n - 1) / n`` bus bytes at ``ring_bps`` slowed by its pipeline fill (``fill_steps``);
+    where ``reduce_bps`` is given and ``n >= NVLS_MIN_RANKS``, the faster of that and the
+    whole-domain path (NVLS where the switch reduces): the same start and steps, its own start
+    ``reduce_start_s`` (bulk protocol only), the bus bytes at ``reduce_bps``. With the defaults
+    it is the plain ring: ``2 (n - 1) / n x size / B + 2 (n - 1) x alpha``."""
+    n = np.maximum(np.asarray(n, dtype=float), 1.0)
+    steps = 2 * (n - 1)
+    bus = steps / n * np.asarray(nbytes, dtype=float)
+    fixed = start_s + steps * step_s
+    t = fixed + nccl_transfer_s(bus * (steps + fill_steps) / np.maximum(steps, 1.0), ring_bps,
+                                simple_s, ll_fraction)  # fmt: skip
+    if reduce_bps is not None:
+        domain = fixed + reduce_start_s + bus / reduce_bps
+        t = np.where(n >= NVLS_MIN_RANKS, np.minimum(t, domain), t)
+    return np.where(n > 1, t, 0.0)
+
+
 def _allreduce(tp, nbytes, net) -> Cost:
-    """Ring/NVLS all-reduce of ``nbytes`` over ``tp`` GPUs (zero for one GPU): the measured
-    small-message latency, then the bus bytes by NCCL's protocols."""
-    moved = 2.0 * (tp - 1) / tp * nbytes
-    transfer = nccl_transfer_s(moved, net["busbw"], net["simple_s"], net["ll_fraction"])
-    t = np.where(tp > 1, net["ar_latency_s"] + transfer, 0.0)
+    """A tensor-parallel all-reduce of ``nbytes`` over ``tp`` GPUs of one NVLink domain
+    (:func:`nccl_all_reduce_s` on the spec's :func:`nvlink_nccl` figures)."""
+    t = nccl_all_reduce_s(tp, nbytes, net["ring_bps"], net["step_s"], net["start_s"],
+                          net["simple_s"], net["ll_fraction"], net["fill_steps"],
+                          net["reduce_bps"], net["reduce_start_s"])  # fmt: skip
     binding = np.full(t.shape, BINDING_NAMES.index("interconnect"))
     return Cost(t, np.zeros_like(t), np.zeros_like(t), binding)
 

@@ -11,7 +11,7 @@ from ..._simulator import Evaluation, MetricSpec, check_feasibility
 from ..._space import Batch
 from .arch import BLOCK_SCALE_BYTES, DTYPE_BYTES, DTYPES, KV_DTYPES, QUANT_GROUP, GpuArch
 from .kernels import Device
-from .llm import BINDING_NAMES, Generation, Phase, block_phase, memory_bytes
+from .llm import BINDING_NAMES, Generation, Phase, block_phase, memory_bytes, nvlink_nccl
 
 METRICS = (
     MetricSpec("latency_s", "s", "minimize", "time of the whole generation run (prefill + decode)"),
@@ -47,7 +47,7 @@ class GpuSimulator:
     """
 
     metrics = METRICS
-    version = "gpu-model/7"
+    version = "gpu-model/8"
 
     def __init__(self, arch: GpuArch):
         self.arch = arch
@@ -106,10 +106,7 @@ class GpuSimulator:
             "weight_bytes": col(stored),
             "act_bytes": col(act),
             "kv_bytes": col(kv),
-            "busbw": col(full["nvlink_gbps"]) * 1e9 / 2 * a.nccl_busbw_efficiency,
-            "ar_latency_s": np.full((len(weight), 1), a.allreduce_latency_us * 1e-6),
-            "simple_s": np.full((len(weight), 1), a.nccl_simple_us * 1e-6),
-            "ll_fraction": np.full((len(weight), 1), a.nccl_ll_fraction),
+            **nvlink_nccl(col(full["nvlink_gbps"]), a),
             "unfused": (np.asarray(full["attention"]) == "unfused").reshape(-1, 1),
         }
 

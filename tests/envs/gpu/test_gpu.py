@@ -120,13 +120,18 @@ def test_the_tensor_parallel_all_reduce_adds_what_the_link_bandwidth_says():
     names = ev.details["decode_kernels"]
     j = names.index("attn_allreduce")
     per_call = ev.details["decode_kernel_s"][0, j] / ev.details["decode_kernel_calls"][j]
+    from archgym_py.envs.gpu.llm import NCCL_START_SHARE, RING_FILL_STEPS
+
     nbytes = 16 * work.model.hidden * 2
-    busbw = 900e9 / 2 * a.nccl_busbw_efficiency
-    moved = 2 * 3 / 4 * nbytes
-    # a 128 KiB message: NCCL's low-latency protocols, at their share of the bus bandwidth, beat
+    ring = 900e9 / 2 * a.nccl_ring_efficiency  # 4 GPUs: a ring, not the 8-GPU (NVLS) rate
+    steps = 2 * (4 - 1)
+    moved = steps / 4 * nbytes * (steps + RING_FILL_STEPS) / steps
+    # a 128 KiB message: NCCL's low-latency protocols, at their share of the ring's rate, beat
     # the bulk one's start
-    assert moved / (busbw * a.nccl_ll_fraction) < a.nccl_simple_us * 1e-6 + moved / busbw
-    expected = a.allreduce_latency_us * 1e-6 + moved / (busbw * a.nccl_ll_fraction)
+    assert moved / (ring * a.nccl_ll_fraction) < a.nccl_simple_us * 1e-6 + moved / ring
+    small = a.allreduce_latency_us * 1e-6  # the 8-GPU all-reduce: a start and 14 steps
+    latency = small * NCCL_START_SHARE + steps * small * (1 - NCCL_START_SHARE) / 14
+    expected = latency + moved / (ring * a.nccl_ll_fraction)
     assert per_call == pytest.approx(expected)
     _, _, single = llama_details(batch=16, tp=1)
     assert single.details["decode_kernel_s"][0, j] == 0
