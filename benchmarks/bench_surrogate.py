@@ -87,7 +87,9 @@ SHIPPED = {
     "archgym/AcceleratorCoDesign-v0": ShipPlan(
         240000, {**SINGLE, "hidden": [128, 128, 128]}, fresh_rows=10000
     ),
-    "archgym/AcceleratorMapped-v0": ShipPlan(20000, fresh_rows=5000),  # 201,600 designs
+    "archgym/AcceleratorMapped-v0": ShipPlan(  # 201,600 designs
+        100000, {**SINGLE, "hidden": [128, 128, 128]}, fresh_rows=5000
+    ),
     "archgym/DRAM-v0": ShipPlan(60000, dict(SINGLE), fresh_rows=20000),
     "archgym/DRAMLPDDR4-v0": ShipPlan(88000, dict(SINGLE), fresh_rows=10000),  # 2.7M designs
     "archgym/GPU-v0": ShipPlan(1500),  # 160 designs: the surrogate sees them all
