@@ -316,7 +316,9 @@ def block_phase(cfg: TransformerConfig, dev: Device, net: Mapping[str, np.ndarra
     backward; the optimizer is the caller's."""
     tp, act, kvb = net["tp"], net["act_bytes"], net["kv_bytes"]
     d, dh = cfg.hidden, cfg.head_dim
-    heads = cfg.heads // tp
+    # at least one head a rank: a TP degree past the heads is infeasible (the simulator's
+    # checks say why), but its best-effort metrics stay finite
+    heads = np.maximum(1, cfg.heads // tp)
     kv_heads = np.maximum(1, cfg.kv_heads // tp)
     tokens = batch * q_len
     b = _Builder(dev, net, training)

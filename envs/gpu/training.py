@@ -186,7 +186,9 @@ class GpuTrainingSimulator(GpuSimulator):
         tp, act = net["tp"].reshape(-1), net["act_bytes"].reshape(-1)
         tokens = np.asarray(batch, dtype=np.float64).reshape(-1) * work.seq_len
         d = cfg.hidden
-        heads = cfg.heads // tp
+        # at least one head a rank: a TP degree past the heads is infeasible (the simulator's
+        # checks say why), but its best-effort metrics stay finite
+        heads = np.maximum(1, cfg.heads // tp)
         kv_heads = np.maximum(1, cfg.kv_heads // tp)
         qkv = (heads + 2 * kv_heads) * cfg.head_dim
         attn_out = heads * cfg.head_dim

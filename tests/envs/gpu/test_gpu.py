@@ -365,3 +365,18 @@ def test_every_knob_combination_on_blackwell_runs_or_says_why(workload):
                                rtol=1e-9)  # fmt: skip
     np.testing.assert_allclose(ev.details["decode_kernel_s"].sum(axis=1), ev.metrics["tpot_s"],
                                rtol=1e-9)  # fmt: skip
+
+
+def test_a_tensor_parallel_degree_past_the_heads_is_infeasible_with_finite_metrics():
+    # found by the fuzz test: 33 GPUs for Llama-3-8B's 32 heads divided by zero heads a rank
+    import warnings
+
+    from archgym_py import make_core
+
+    core = make_core("archgym/GPU-v0")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ev = core.simulator.evaluate({"tp": [33, 8]}, core.workload, details=True)
+    assert ev.feasible.tolist() == [False, True]
+    assert ev.details["infeasible_reason"][0].startswith("tp 33 does not divide the heads (32)")
+    assert all(np.isfinite(v).all() for v in ev.metrics.values())
