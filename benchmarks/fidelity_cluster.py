@@ -13,8 +13,9 @@ warm-ups, 60-100 timed iterations, FP16, out-of-place time), copied to
 all-to-all on 2, 4 and 8 GPUs of one NVLink domain, 512 B to 512 MiB, on H100 and H200 (NCCL
 2.29.2), A100 (2.27.3), B200 and GB200 (2.29.2; GB200 on 2 and 4 GPUs). Each GPU spec takes its
 small 8-GPU all-reduce from its own table (B200 also its 8-GPU bus bandwidth, from its 512 MiB
-row; the others from Azure's 8 GiB figures below); the shape is fitted on the H200 tables, so
-the other GPUs' rows are held out. Sizes are nccl-tests' (the all-gather's result buffer, the
+row; the others from Azure's 8 GiB figures below; A100 and B200 their ring efficiency, from
+their 8-GPU 512 MiB all-gather); the shape is fitted on the H200 tables, so the other GPUs'
+other rows are held out. Sizes are nccl-tests' (the all-gather's result buffer, the
 all-to-all's buffer per rank), as the model's are.
 
 Older all-reduce tables, all held out: the Azure/AI-benchmarking-guide results pages (not
