@@ -40,6 +40,7 @@ distributed optimizer (ZeRO-1), no recomputation, BF16, DGX H100 nodes (8 GPUs o
 from __future__ import annotations
 
 import argparse
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -168,23 +169,35 @@ def collectives() -> None:
 AIC_NCCL = Path(__file__).parent / "data" / "aiconfigurator_nccl.csv"
 
 
+@cache
+def _spec_nvlink(gpu_spec: str) -> Link:
+    """The NVLink level of a GPU spec, as the step model builds it (loaded once a run)."""
+    from archgym_py.envs.gpu import DOMAIN as GPU
+
+    return nvlink_link_of(GPU.load_arch(gpu_spec))
+
+
 def nvlink_collective_s(gpu_spec: str, collective: str, ranks: int, size, link=None) -> np.ndarray:
     """The cluster model's time for ``collective`` over ``ranks`` GPUs of one NVLink domain of
     ``gpu_spec`` (a GPU spec name; ``link`` overrides its NVLink level): what the step model
     charges inside a node."""
-    from archgym_py.envs.gpu import DOMAIN as GPU
-
-    link = nvlink_link_of(GPU.load_arch(gpu_spec)) if link is None else link
+    link = _spec_nvlink(gpu_spec) if link is None else link
     if collective == "all_reduce":
         return all_reduce(ranks, size, link, "ring")
     return {"all_gather": all_gather, "reduce_scatter": reduce_scatter,
             "all_to_all": all_to_all}[collective](ranks, size, link)  # fmt: skip
 
 
+@cache
+def _aic_table() -> np.ndarray:
+    """AIConfigurator's NCCL rows (read once a run)."""
+    return np.genfromtxt(AIC_NCCL, delimiter=",", names=True, dtype=None, encoding="utf-8")
+
+
 def _aic_rows(gpu_spec: str, min_bytes: int):
     """AIConfigurator's rows of one GPU from ``min_bytes`` up: (collective, ranks, bytes,
     seconds) per collective and rank count."""
-    table = np.genfromtxt(AIC_NCCL, delimiter=",", names=True, dtype=None, encoding="utf-8")
+    table = _aic_table()
     table = table[(table["gpu_spec"] == gpu_spec) & (table["bytes"] >= min_bytes)]
     return [(c, n, part["bytes"].astype(float), part["seconds"])
             for c in ("all_reduce", "all_gather", "reduce_scatter", "all_to_all")

@@ -52,7 +52,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..gpu.llm import nccl_all_reduce_s, nccl_transfer_s
+from ..gpu.llm import nccl_all_reduce_s, nccl_ring_s, nccl_transfer_s
 
 COLLECTIVES = ("all_reduce", "all_gather", "reduce_scatter", "all_to_all", "broadcast", "send_recv")
 ALGORITHMS = ("ring", "tree", "rhd", "nvls", "direct")
@@ -94,10 +94,9 @@ class Link:
 
     def ring_s(self, steps, nbytes) -> np.ndarray:
         """A ring of ``steps`` steps moving ``nbytes`` per link: the start, the step latencies
-        and the transfer slowed by the pipeline fill."""
-        steps = np.asarray(steps, dtype=float)
-        scale = (steps + self.fill_steps) / np.maximum(steps, 1.0)
-        return self.start_s + steps * self.latency_s + self.transfer_s(nbytes * scale)
+        and the transfer slowed by the pipeline fill (:func:`~archgym_py.envs.gpu.llm.nccl_ring_s`)."""
+        return nccl_ring_s(steps, nbytes, self.bytes_per_s, self.latency_s, self.start_s,
+                           self.simple_s, self.ll_fraction, self.fill_steps)  # fmt: skip
 
 
 def _steps(n):

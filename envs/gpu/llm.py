@@ -228,6 +228,16 @@ def nvlink_nccl(nvlink_gbps, spec) -> dict[str, Any]:
             "reduce_start_s": NVLS_START_US * 1e-6}  # fmt: skip
 
 
+def nccl_ring_s(steps, nbytes, ring_bps, step_s, start_s=0.0, simple_s=0.0, ll_fraction=1.0,
+                fill_steps=0.0) -> np.ndarray:  # fmt: skip
+    """Seconds of a ring of ``steps`` steps moving ``nbytes`` per link: the start, the step
+    latencies and the transfer at ``ring_bps``, slowed by the pipeline fill (``fill_steps``) and
+    sped by NCCL's protocol choice (:func:`nccl_transfer_s`)."""
+    steps = np.asarray(steps, dtype=float)
+    moved = np.asarray(nbytes, dtype=float) * (steps + fill_steps) / np.maximum(steps, 1.0)
+    return start_s + steps * step_s + nccl_transfer_s(moved, ring_bps, simple_s, ll_fraction)
+
+
 def nccl_all_reduce_s(n, nbytes, ring_bps, step_s, start_s=0.0, simple_s=0.0, ll_fraction=1.0,
                       fill_steps=0.0, reduce_bps=None, reduce_start_s=0.0) -> np.ndarray:  # fmt: skip
     """Seconds of an all-reduce of ``nbytes`` per rank over ``n`` ranks (zero for one): a ring
@@ -240,11 +250,9 @@ def nccl_all_reduce_s(n, nbytes, ring_bps, step_s, start_s=0.0, simple_s=0.0, ll
     n = np.maximum(np.asarray(n, dtype=float), 1.0)
     steps = 2 * (n - 1)
     bus = steps / n * np.asarray(nbytes, dtype=float)
-    fixed = start_s + steps * step_s
-    t = fixed + nccl_transfer_s(bus * (steps + fill_steps) / np.maximum(steps, 1.0), ring_bps,
-                                simple_s, ll_fraction)  # fmt: skip
+    t = nccl_ring_s(steps, bus, ring_bps, step_s, start_s, simple_s, ll_fraction, fill_steps)
     if reduce_bps is not None:
-        domain = fixed + reduce_start_s + bus / reduce_bps
+        domain = start_s + steps * step_s + reduce_start_s + bus / reduce_bps
         t = np.where(n >= NVLS_MIN_RANKS, np.minimum(t, domain), t)
     return np.where(n > 1, t, 0.0)
 
