@@ -37,6 +37,7 @@ Example (AlexNet's CONV layers on Eyeriss's knobs, two mappings of the same hard
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -234,18 +235,28 @@ def evaluate_pairs(design: Mapping[str, Any], bounds: np.ndarray, stride) -> dic
 CHUNK = 16384
 
 
+#: How :func:`map_pairs` costs the candidates: the compiled kernel or numpy.
+ENGINES = ("compiled", "numpy")
+
 #: The mapping knobs' values the mapper tries: every stationary operand and tile budget per level.
 KNOB_CANDIDATES = tuple(itertools.product(OPERANDS, OPERANDS, (0.25, 0.5, 1.0), (0.25, 0.5, 1.0)))
 
 
 def map_pairs(
-    design: Mapping[str, Any], bounds: np.ndarray, stride, objective: str = "edp"
+    design: Mapping[str, Any],
+    bounds: np.ndarray,
+    stride,
+    objective: str = "edp",
+    *,
+    engine: str = "compiled",
 ) -> dict[str, np.ndarray]:
     """The best of the knob mappings (:data:`KNOB_CANDIDATES`, 81) for each (design, layer)
     pair, by ``objective`` (``latency``, ``energy`` or ``edp``; ties broken by the other metric,
     mappings that do not fit last): a pruned mapper over designs x layers at once, the hardware
     knobs as given and the mapping knobs ignored. Returns :func:`evaluate_pairs`'s arrays for the
-    chosen mappings and ``choice``, the index of each pair's candidate.
+    chosen mappings and ``choice``, the index of each pair's candidate. ``engine`` costs the
+    candidates with the compiled kernel (:func:`knob_costs`) or in numpy
+    (:func:`knob_costs_numpy`, 30-50x slower): the same numbers, so the same choices.
 
     >>> from archgym_py.envs.accelerator.codesign import CODESIGN_DOMAIN
     >>> arch = CODESIGN_DOMAIN.load_arch("eyeriss")
@@ -260,21 +271,95 @@ def map_pairs(
     """
     if objective not in OBJECTIVES:
         raise SpecError(f"objective: got {objective!r}; expected one of {OBJECTIVES}")
+    if engine not in ENGINES:
+        raise SpecError(f"engine: got {engine!r}; expected one of {ENGINES}")
     bounds = np.asarray(bounds, np.int64)
-    m, k = len(bounds), len(KNOB_CANDIDATES)
-    knobs = dict(zip(("rf_stationary", "glb_stationary", "rf_fill", "glb_fill"),
-                     (np.array(c) for c in zip(*KNOB_CANDIDATES, strict=True)), strict=True))  # fmt: skip
-    tried = {key: np.repeat(np.broadcast_to(v, m), k) for key, v in design.items()}
-    tried.update({key: np.tile(v, m) for key, v in knobs.items()})
-    r = evaluate_pairs(tried, np.repeat(bounds, k, axis=0),
-                       np.repeat(np.broadcast_to(stride, m), k))  # fmt: skip
-    cycles, energy = r["cycles"].reshape(m, k), r["energy_pj"].reshape(m, k)
+    m = len(bounds)
+    if m == 0:
+        return {"choice": np.zeros(0, np.int64), **evaluate_pairs(design, bounds, stride)}
+    cycles, energy, fits = (knob_costs_numpy if engine == "numpy" else knob_costs)(
+        design, bounds, stride
+    )
     primary, secondary = {"latency": (cycles, energy), "energy": (energy, cycles),
                           "edp": (cycles * energy, cycles)}[objective]  # fmt: skip
-    primary = np.where(r["fits"].reshape(m, k), primary, np.inf)
+    primary = np.where(fits, primary, np.inf)
     choice = np.lexsort((secondary, primary), axis=1)[:, 0]
-    rows = np.arange(m) * k + choice
-    return {"choice": choice, **{key: v[rows] for key, v in r.items()}}
+    picked = {key: np.asarray(KNOB_CANDIDATES_ARRAYS[key])[choice] for key in MAPPING_KNOBS}
+    chosen = {key: np.broadcast_to(v, m) for key, v in design.items()}
+    return {"choice": choice, **evaluate_pairs({**chosen, **picked}, bounds, stride)}
+
+
+#: :data:`KNOB_CANDIDATES` as one array per mapping knob.
+KNOB_CANDIDATES_ARRAYS = dict(
+    zip(MAPPING_KNOBS, (np.array(c) for c in zip(*KNOB_CANDIDATES, strict=True)), strict=True)
+)
+
+
+def knob_costs_numpy(design: Mapping[str, Any], bounds: np.ndarray, stride):
+    """Cycles, energy (pJ) and fit of every knob mapping (:data:`KNOB_CANDIDATES`) of each
+    (design, layer) pair, ``(m, 81)`` each, in numpy (:func:`evaluate_pairs` on every
+    candidate; :func:`knob_costs` is the same compiled)."""
+    m, k = len(bounds), len(KNOB_CANDIDATES)
+    tried = {key: np.repeat(np.broadcast_to(v, m), k) for key, v in design.items()}
+    tried.update({key: np.tile(v, m) for key, v in KNOB_CANDIDATES_ARRAYS.items()})
+    r = evaluate_pairs(tried, np.repeat(bounds, k, axis=0),
+                       np.repeat(np.broadcast_to(stride, m), k))  # fmt: skip
+    return r["cycles"].reshape(m, k), r["energy_pj"].reshape(m, k), r["fits"].reshape(m, k)
+
+
+def knob_costs(design: Mapping[str, Any], bounds: np.ndarray, stride):
+    """:func:`knob_costs_numpy` computed by the compiled kernel
+    (:func:`.codesign_kernel.knob_costs`): the same numbers, bit for bit (tested)."""
+    from . import codesign_kernel as kernel
+
+    bounds = np.ascontiguousarray(bounds, np.int64)
+    m = len(bounds)
+    d = {key: np.broadcast_to(v, m) for key, v in design.items()}
+    levels = levels_of(d, np.ones(m, np.int64))  # instances aside, as knob_mappings builds them
+    pj = np.stack([np.stack([np.broadcast_to(np.asarray(lv.read_pj[op], np.float64), m)
+                             for op in OPERANDS], axis=1) for lv in levels], axis=1)  # fmt: skip
+    flows = list(SERVED)
+    served = -np.ones((len(flows), 2, 3), np.int64)
+    for f, flow in enumerate(flows):
+        for side, loops in enumerate((SERVED[flow]["rows"], SERVED[flow]["cols"])):
+            served[f, side, : len(loops)] = [DIMS.index(x) for x in loops]
+    names, flow = np.unique(np.asarray(d["dataflow"]).astype(str), return_inverse=True)
+    for name in names:
+        if name not in SERVED:
+            raise SpecError(f"dataflow: got {str(name)!r}; expected one of {tuple(SERVED)}")
+    flow = np.array([flows.index(x) for x in names], np.int64)[flow.reshape(-1)]
+    c = KNOB_CANDIDATES_ARRAYS
+    as_f = lambda v: np.ascontiguousarray(np.broadcast_to(v, m), np.float64)  # noqa: E731
+    return kernel.knob_costs(
+        bounds, np.ascontiguousarray(np.broadcast_to(stride, m), np.int64),
+        np.ascontiguousarray(d["pe_rows"], np.int64), np.ascontiguousarray(d["pe_cols"], np.int64),
+        flow, served, as_f(levels[0].capacity_bits), as_f(levels[1].capacity_bits),
+        as_f(levels[1].bandwidth_bits), as_f(levels[2].bandwidth_bits), np.ascontiguousarray(pj),
+        as_f(d["mac_energy_pj"]), np.array([levels[0].word_bits[op] for op in OPERANDS], np.int64),
+        _operand_codes(c["rf_stationary"]), _operand_codes(c["glb_stationary"]),
+        c["rf_fill"].astype(np.float64), c["glb_fill"].astype(np.float64), FILL_ORDER,
+        LOOP_ORDER, max(1, *(_divisor_count(int(v)) for v in np.unique(bounds))),
+    )  # fmt: skip
+
+
+def _divisor_count(n: int) -> int:
+    """How many divisors ``n`` has (every loop's tiles are divisors of its bound)."""
+    return sum(1 if f * f == n else 2 for f in range(1, math.isqrt(n) + 1) if n % f == 0)
+
+
+#: The order a level fills its loops in, per stationary operand (rows: ``OPERANDS``): the
+#: operand's own loops first, then the others (:func:`knob_mappings`).
+FILL_ORDER = np.array(
+    [
+        [DIMS.index(x) for x in first + [x for x in DIMS if x not in first]]
+        for first in (
+            [x for x in reversed(STATIONARY_ORDERS[op]) if x in RELEVANT[op]] for op in OPERANDS
+        )  # fmt: skip
+    ],
+    np.int64,
+)
+#: A level's loop order (outermost first) that keeps each operand stationary.
+LOOP_ORDER = np.array([[DIMS.index(x) for x in STATIONARY_ORDERS[op]] for op in OPERANDS])
 
 
 def layer_problems(network: Network) -> list[tuple[Problem, int]]:

@@ -21,6 +21,8 @@ from archgym_py.envs.accelerator.codesign import (
     SERVED,
     evaluate_layer,
     evaluate_pairs,
+    knob_costs,
+    knob_costs_numpy,
     knob_mappings,
     layer_problems,
     levels_of,
@@ -199,6 +201,59 @@ def test_the_mapper_keeps_each_pairs_best_knob_mapping_by_its_objective(objectiv
 def test_the_mapper_refuses_an_unknown_objective():
     with pytest.raises(SpecError, match=r"objective: got 'speed'; expected one of"):
         map_pairs(eyeriss(), np.array([list(CONV2.bounds.values())]), 1, "speed")
+    with pytest.raises(SpecError, match=r"engine: got 'gpu'; expected one of"):
+        map_pairs(eyeriss(), np.array([list(CONV2.bounds.values())]), 1, engine="gpu")
+    with pytest.raises(SpecError, match=r"dataflow: got 'XY'; expected one of"):
+        map_pairs(eyeriss(dataflow="XY"), np.array([list(CONV2.bounds.values())]), 1)
+
+
+def _random_pairs(n, workloads, seed):
+    """``n`` random designs of the mapped env's space (all four dataflows, every knob) paired
+    with every layer of ``workloads``: the design dict, bounds and strides of the pairs."""
+    from archgym_py import make_core
+
+    core = make_core("archgym/AcceleratorMapped-v0")
+    full = core.simulator.arch.fill(core.space.sample(n, seed=seed))
+    problems = [p for w in workloads for p, _ in layer_problems(ACCELERATOR.load_workload(w))]
+    L = len(problems)
+    design = {**core.simulator._constants,
+              **{k: np.repeat(np.broadcast_to(v, n), L) for k, v in full.items()}}  # fmt: skip
+    bounds = np.tile([list(p.bounds.values()) for p in problems], (n, 1))
+    return design, bounds, np.tile([p.stride for p in problems], n)
+
+
+def test_the_compiled_mapper_costs_every_candidate_as_numpy_does_bit_for_bit():
+    # strided, depthwise, 1x1 and GEMM layers on 16 random designs: 81 candidates each
+    design, bounds, stride = _random_pairs(16, ["resnet18", "mobilenet_v2", "bert_base_layer"], 3)
+    compiled = knob_costs(design, bounds, stride)
+    reference = knob_costs_numpy(design, bounds, stride)
+    for name, a, b in zip(("cycles", "energy", "fits"), compiled, reference, strict=True):
+        assert a.shape == (len(bounds), len(KNOB_CANDIDATES)), name
+        assert np.array_equal(a, b), (name, np.flatnonzero(a != b)[:5])
+    # a 4-byte RF holds no 16-bit weight, input and partial sum at once: nothing fits
+    tiny = eyeriss(rf_bytes=4)
+    conv2 = np.array([list(CONV2.bounds.values())])
+    for a, b in zip(knob_costs(tiny, conv2, 1), knob_costs_numpy(tiny, conv2, 1), strict=True):
+        assert np.array_equal(a, b)
+    assert not knob_costs(tiny, conv2, 1)[2].any()
+
+
+def test_a_loop_bound_with_hundreds_of_divisors_is_mapped_as_in_numpy():
+    # 1,441,440 has 288 divisors, 720,720 has 240: the kernel's divisor tables grow to fit
+    bounds = np.array([[1, 1441440, 4, 7, 7, 1, 1], [2, 720720, 3, 1, 1, 1, 1]])
+    for a, b in zip(knob_costs(eyeriss(), bounds, 1), knob_costs_numpy(eyeriss(), bounds, 1),
+                    strict=True):  # fmt: skip
+        assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("objective", ["latency", "energy", "edp"])
+def test_both_engines_choose_the_same_mapping_and_report_the_same_cost(objective):
+    design, bounds, stride = _random_pairs(8, ["alexnet", "llama7b_decode"], 5)
+    compiled = map_pairs(design, bounds, stride, objective)
+    reference = map_pairs(design, bounds, stride, objective, engine="numpy")
+    assert compiled.keys() == reference.keys()
+    for key in compiled:
+        assert np.array_equal(compiled[key], reference[key]), key
 
 
 def test_the_mapped_env_maps_every_layer_for_edp_at_least_as_well_as_any_one_knob_setting():

@@ -1,0 +1,379 @@
+"""The knob mapper's inner loop, compiled with numba: every knob mapping of every (design, layer)
+pair built and costed on the loop-nest model, one pair at a time in registers.
+
+:func:`.codesign.map_pairs` tries the 81 knob mappings of each pair. In numpy that is 81 rows of
+:func:`.codesign.knob_mappings` and :func:`.loopnest.evaluate_many` per pair, some 2,000 array
+passes over 16,384-row chunks, and it ran at 2,300 pairs a second. Here the work one pair's
+candidates share is done once (the array's unrolling, the RF tiles of its nine RF choices) and
+each candidate's cost is the loop-nest model written out for the co-design hierarchy (an RF per
+PE, a GLB, DRAM, each keeping all three operands; overlapped loading, no operand reuse in the
+MAC), with the same integer counts and the same floating-point operations in the same order as
+:func:`.loopnest.evaluate_many`, so the two agree bit for bit (tested on random designs and
+layers). The caller picks each pair's best candidate and re-evaluates it in numpy for the full
+result, so only the choice comes from here.
+
+Arrays (``m`` pairs, ``k`` candidates): ``bounds[m, 7]`` (``DIMS`` order), ``stride[m]``,
+``rows[m]``/``cols[m]`` the PE array, ``flow[m]`` the dataflow's index in ``served[f, 2, 3]``
+(the loops each array dimension serves, -1 padded), ``rf_bits[m]``/``glb_bits[m]`` capacities,
+``glb_bw[m]``/``dram_bw[m]`` bits per cycle, ``pj[m, 3, 3]`` energy per word per level and
+operand (reads and writes alike), ``mac_pj[m]``, ``width[3]`` bits per word of W, I, O; the
+candidates' ``rf_stat[k]``/``glb_stat[k]`` (operand indices) and ``rf_fill[k]``/``glb_fill[k]``;
+``fill_order[3, 7]`` the order a level with each stationary operand fills its loops in, and
+``loop_order[3, 7]`` a level's loop order (outermost first) that keeps each operand.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# DIMS = N K C P Q R S; operands W I O
+_N, _K, _C, _P, _Q, _R, _S = range(7)
+#: RELEVANT as a table: whether dimension d indexes operand o.
+RELEVANT_TABLE = np.array(
+    [[0, 1, 1, 0, 0, 1, 1], [1, 0, 1, 1, 1, 1, 1], [1, 1, 0, 1, 1, 0, 0]], dtype=np.bool_
+)
+
+
+@njit(cache=True, inline="always")
+def _footprint(e, stride, o):
+    """Words of operand ``o`` over loop extents ``e`` (:func:`.loopnest.footprints`)."""
+    if o == 0:
+        return e[_K] * e[_C] * e[_R] * e[_S]
+    if o == 1:
+        h = min(e[_P] * e[_R], (e[_P] - 1) * stride + e[_R])
+        w = min(e[_Q] * e[_S], (e[_Q] - 1) * stride + e[_S])
+        return e[_N] * e[_C] * h * w
+    return e[_N] * e[_K] * e[_P] * e[_Q]
+
+
+@njit(cache=True, inline="always")
+def _bits(e, stride, width):
+    """The three footprints of extents ``e`` in bits (``footprints(...) @ width``)."""
+    return (
+        _footprint(e, stride, 0) * width[0]
+        + _footprint(e, stride, 1) * width[1]
+        + _footprint(e, stride, 2) * width[2]
+    )
+
+
+@njit(cache=True)
+def _divisors(n, out):
+    """The divisors of ``n`` in ``out``, ascending; returns how many."""
+    small = 0
+    f = 1
+    while f * f <= n:
+        if n % f == 0:
+            out[small] = f
+            small += 1
+        f += 1
+    count = small
+    for i in range(small - 1, -1, -1):  # the large ones, mirrored
+        big = n // out[i]
+        if big != out[i]:
+            out[count] = big
+            count += 1
+    return count
+
+
+@njit(cache=True)
+def _divisor_table(left, table, counts):
+    """Each loop's divisors of what is ``left`` of it: ``table[j, :counts[j]]``, ascending."""
+    for j in range(7):
+        counts[j] = _divisors(left[j], table[j])
+
+
+@njit(cache=True)
+def _fill(below, left, order, budget, stride, width, out, table, counts, trial):
+    """One level's tiles (:func:`.codesign.knob_mappings`): per loop in ``order``, the largest
+    divisor of what is ``left`` (``table``: :func:`_divisor_table` of ``left``) whose tiles stay
+    within ``budget`` bits (the same binary search over the sorted divisors), multiplied into
+    ``below`` and taken out of ``left``. ``trial``: a work array of 7."""
+    trial[:] = below
+    for x in range(7):
+        j = order[x]
+        lo, hi = 0, counts[j] - 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            trial[j] = below[j] * table[j, mid]
+            if _bits(trial, stride, width) <= budget:
+                lo = mid
+            else:
+                hi = mid - 1
+        f = table[j, lo]
+        out[j] = f
+        below[j] *= f
+        trial[j] = below[j]
+        left[j] //= f
+
+
+@njit(cache=True)
+def _unroll(bounds, served, rows, cols, spatial, left, divs):
+    """The array's greedy unrolling: per array dimension, its loops in turn, the largest divisor
+    of what is left within the room left."""
+    for j in range(7):
+        spatial[j] = 1
+        left[j] = bounds[j]
+    for side in range(2):
+        room = rows if side == 0 else cols
+        for x in range(served.shape[1]):
+            j = served[side, x]
+            if j < 0:
+                continue
+            count = _divisors(left[j], divs)
+            f = 1
+            for i in range(count):
+                if divs[i] <= room:
+                    f = divs[i]
+            spatial[j] *= f
+            left[j] //= f
+            room //= f
+
+
+@njit(cache=True, inline="always")
+def _stays(T, order, level, o):
+    """Iterations of the loops above ``level`` from the innermost one that indexes operand
+    ``o`` (factor > 1) outwards (:func:`.loopnest._stays_batch`)."""
+    stays = 1
+    started = False
+    for above in range(level + 1, 3):
+        for x in range(6, -1, -1):  # innermost first
+            d = order[above, x]
+            f = T[above, d]
+            if not started and RELEVANT_TABLE[o, d] and f > 1:
+                started = True
+            if started:
+                stays *= f
+    return stays
+
+
+@njit(cache=True, inline="always")
+def _window(T, order, level, o):
+    """Cycles a refill of ``level``'s tile of operand ``o`` may take without a second buffer:
+    the level's period over its loops outside the first one that indexes ``o``
+    (:func:`.loopnest._refill_windows_batch`, every level a keeper)."""
+    period = 1
+    for lv in range(level + 1):
+        for d in range(7):
+            period *= T[lv, d]
+    outside = 1
+    for x in range(7):
+        d = order[level, x]
+        f = T[level, d]
+        if RELEVANT_TABLE[o, d] and f > 1:
+            break
+        outside *= f
+    return float(period) / outside
+
+
+@njit(cache=True, inline="always")
+def _stall(n_stays, hidden, words, width_o, instances, bandwidth):
+    """One side of a refill's stall (:func:`.loopnest._stalls_batch`); ``bandwidth`` 0: none."""
+    cycles = 0.0 if bandwidth == 0.0 else words * width_o / instances / bandwidth
+    return max(0.0, cycles / n_stays - hidden) * max(n_stays - 1.0, 0.0)
+
+
+@njit(cache=True)
+def _cost(T, order, S1, bounds, stride, inst0, cap, bw, pj, mac_pj, width, scratch, out):
+    """Cycles and energy (pJ) of one mapping and whether it fits, in ``out[0:3]``: the loop-nest
+    model (:func:`.loopnest.evaluate_many`) for three levels that keep every operand, the array
+    fanning out below the GLB, overlapped loading and no operand reuse in the MAC. ``scratch``:
+    a ``(13, 7)`` int64 work array."""
+    ext, union = scratch[0:3], scratch[3]
+    tiles, reads, writes = scratch[4:7, :3], scratch[7:10, :3], scratch[10:13, :3]
+    macs = 1
+    compute = 1
+    for d in range(7):
+        ext[0, d] = T[0, d]
+        ext[1, d] = ext[0, d] * T[1, d] * S1[d]
+        ext[2, d] = ext[1, d] * T[2, d]
+        union[d] = ext[0, d] * S1[d]
+        macs *= bounds[d]
+        compute *= T[0, d] * T[1, d] * T[2, d]
+    for lv in range(3):
+        for o in range(3):
+            tiles[lv, o] = _footprint(ext[lv], stride, o)
+            reads[lv, o] = 0
+            writes[lv, o] = 0
+    inst = (inst0, 1, 1)
+    stall0 = stall1 = stall2 = 0.0
+    for o in range(3):
+        st0 = _stays(T, order, 0, o)
+        st1 = _stays(T, order, 1, o)
+        arr0 = tiles[0, o] * st0 * inst0
+        arr1 = tiles[1, o] * st1
+        if o != 2:
+            reads[0, o] += macs
+            # RF <- GLB: the distinct words the array below needs per stay
+            fetched = st0 * _footprint(union, stride, o)
+            writes[0, o] += arr0
+            reads[1, o] += fetched
+            n_stays = float(st0)
+            hidden = _hidden(tiles, 0, o, cap, width, compute, n_stays, T, order)
+            stall0 += _stall(n_stays, hidden, arr0, width[o], inst[0], bw[0])
+            stall1 += _stall(n_stays, hidden, fetched, width[o], inst[1], bw[1])
+            # GLB <- DRAM
+            fetched = st1 * tiles[1, o]
+            writes[1, o] += arr1
+            reads[2, o] += fetched
+            n_stays = float(st1)
+            hidden = _hidden(tiles, 1, o, cap, width, compute, n_stays, T, order)
+            stall1 += _stall(n_stays, hidden, arr1, width[o], inst[1], bw[1])
+            stall2 += _stall(n_stays, hidden, fetched, width[o], inst[2], bw[2])
+            continue
+        # outputs, the outer link first: GLB -> DRAM, then RF -> GLB reduced over the array's
+        # loops that do not index them (C, R, S)
+        zero = bounds[_N] * bounds[_K] * bounds[_P] * bounds[_Q]
+        drained = arr1
+        back = drained - zero
+        reads[1, o] += arr1
+        writes[2, o] += drained
+        reads[2, o] += back
+        writes[1, o] += back
+        n_stays = float(st1)
+        hidden = _hidden(tiles, 1, o, cap, width, compute, n_stays, T, order)
+        stall1 += _stall(n_stays, hidden, arr1 + back, width[o], inst[1], bw[1])
+        stall2 += _stall(n_stays, hidden, drained + back, width[o], inst[2], bw[2])
+        zero = arr1 - back
+        drained = arr0 // (S1[_C] * S1[_R] * S1[_S])
+        back = drained - zero
+        reads[0, o] += arr0
+        writes[1, o] += drained
+        reads[1, o] += back
+        writes[0, o] += back
+        n_stays = float(st0)
+        hidden = _hidden(tiles, 0, o, cap, width, compute, n_stays, T, order)
+        stall0 += _stall(n_stays, hidden, arr0 + back, width[o], inst[0], bw[0])
+        stall1 += _stall(n_stays, hidden, drained + back, width[o], inst[1], bw[1])
+        zero = arr0 - back
+        writes[0, o] += macs
+        reads[0, o] += macs - zero
+    fits = True
+    for lv in range(2):
+        held = tiles[lv, 0] * width[0] + tiles[lv, 1] * width[1] + tiles[lv, 2] * width[2]
+        fits = fits and held <= cap[lv]
+    transfer = 0.0
+    for lv in range(1, 3):  # the RF's bandwidth is unbounded
+        moved = 0
+        for o in range(3):
+            moved += (reads[lv, o] + writes[lv, o]) * width[o]
+        transfer = max(transfer, moved / inst[lv] / bw[lv])
+    energy = macs * mac_pj
+    for lv in range(3):
+        for o in range(3):
+            energy = energy + reads[lv, o] * pj[lv, o] + writes[lv, o] * pj[lv, o]
+    out[0] = max(compute + max(stall0, max(stall1, stall2)), transfer) + 0.0
+    out[1] = energy
+    out[2] = 1.0 if fits else 0.0
+
+
+@njit(cache=True, inline="always")
+def _hidden(tiles, a, o, cap, width, compute, n_stays, T, order):
+    """Cycles a refill of level ``a`` may take: the tile's use when the level holds a second
+    copy of it, else its refill window (:func:`.loopnest._double_buffers_batch`)."""
+    held = tiles[a, 0] * width[0] + tiles[a, 1] * width[1] + tiles[a, 2] * width[2]
+    if held + tiles[a, o] * width[o] <= cap[a]:
+        return compute / n_stays
+    return _window(T, order, a, o)
+
+
+@njit(cache=True)
+def _candidate_tables(rf_stat, glb_stat, rf_fill):
+    """Per candidate, the first candidate with its RF knobs (the RF's tiles depend on them
+    only), and the earlier candidates with its loop orders (its stationary operands), -1 padded:
+    a candidate whose tiles equal one of theirs takes its cost."""
+    k = rf_stat.shape[0]
+    rf_first = np.empty(k, np.int64)
+    peers = -np.ones((k, k), np.int64)
+    for c in range(k):
+        rf_first[c] = c
+        for e in range(c - 1, -1, -1):
+            if rf_stat[e] == rf_stat[c] and rf_fill[e] == rf_fill[c]:
+                rf_first[c] = e
+        n_peers = 0
+        for e in range(c):
+            if rf_stat[e] == rf_stat[c] and glb_stat[e] == glb_stat[c]:
+                peers[c, n_peers] = e
+                n_peers += 1
+    return rf_first, peers
+
+
+@njit(cache=True, inline="always")
+def _twin(c, peers, rf_first, rf_tiles, glb_tiles):
+    """An earlier candidate with the same loop orders and tiles as ``c``, or -1."""
+    for x in range(peers.shape[1]):
+        e = peers[c, x]
+        if e < 0:
+            return -1
+        if _same(rf_tiles[rf_first[e]], rf_tiles[rf_first[c]]) and _same(
+            glb_tiles[e], glb_tiles[c]
+        ):
+            return e
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def knob_costs(bounds, stride, rows, cols, flow, served, rf_bits, glb_bits, glb_bw, dram_bw, pj,
+               mac_pj, width, rf_stat, glb_stat, rf_fill, glb_fill, fill_order, loop_order,
+               max_divisors):  # fmt: skip
+    """Cycles, energy (pJ) and fit of every knob mapping of every pair: three ``(m, k)`` arrays
+    (see the module docstring for the arguments; ``max_divisors``: at least the most divisors
+    any loop bound has)."""
+    m, k = bounds.shape[0], rf_stat.shape[0]
+    cycles = np.empty((m, k))
+    energy = np.empty((m, k))
+    fits = np.empty((m, k), np.bool_)
+    S1, left0, left = np.empty(7, np.int64), np.empty(7, np.int64), np.empty(7, np.int64)
+    below, trial = np.empty(7, np.int64), np.empty(7, np.int64)
+    T = np.ones((3, 7), np.int64)
+    order = np.empty((3, 7), np.int64)
+    scratch = np.empty((13, 7), np.int64)
+    out, cap, bw = np.empty(3), np.zeros(3), np.zeros(3)
+    table0, counts0 = np.empty((7, max_divisors), np.int64), np.empty(7, np.int64)
+    tables, counts = np.empty((k, 7, max_divisors), np.int64), np.empty((k, 7), np.int64)
+    rf_tiles, rf_left = np.empty((k, 7), np.int64), np.empty((k, 7), np.int64)
+    glb_tiles = np.empty((k, 7), np.int64)
+    rf_first, peers = _candidate_tables(rf_stat, glb_stat, rf_fill)
+    for i in range(m):
+        _unroll(bounds[i], served[flow[i]], rows[i], cols[i], S1, left0, table0[0])
+        _divisor_table(left0, table0, counts0)
+        inst0 = S1[0] * S1[1] * S1[2] * S1[3] * S1[4] * S1[5] * S1[6]
+        cap[0], cap[1], cap[2] = rf_bits[i], glb_bits[i], 0.0
+        bw[0], bw[1], bw[2] = 0.0, glb_bw[i], dram_bw[i]
+        for c in range(k):
+            r = rf_first[c]
+            if r == c:  # the first candidate with these RF knobs fills the RF
+                below[:] = 1
+                rf_left[c] = left0
+                _fill(below, rf_left[c], fill_order[rf_stat[c]], rf_fill[c] * rf_bits[i],
+                      stride[i], width, rf_tiles[c], table0, counts0, trial)  # fmt: skip
+                _divisor_table(rf_left[c], tables[c], counts[c])
+            left[:] = rf_left[r]
+            for d in range(7):
+                below[d] = rf_tiles[r, d] * S1[d]
+            _fill(below, left, fill_order[glb_stat[c]], glb_fill[c] * glb_bits[i], stride[i],
+                  width, glb_tiles[c], tables[r], counts[r], trial)  # fmt: skip
+            twin = _twin(c, peers, rf_first, rf_tiles, glb_tiles)
+            if twin >= 0:
+                cycles[i, c], energy[i, c], fits[i, c] = (
+                    cycles[i, twin],
+                    energy[i, twin],
+                    fits[i, twin],
+                )
+                continue
+            T[0], T[1], T[2] = rf_tiles[r], glb_tiles[c], left
+            order[0], order[1] = loop_order[rf_stat[c]], loop_order[rf_stat[c]]
+            order[2] = loop_order[glb_stat[c]]
+            _cost(T, order, S1, bounds[i], stride[i], inst0, cap, bw, pj[i], mac_pj[i], width,
+                  scratch, out)  # fmt: skip
+            cycles[i, c], energy[i, c], fits[i, c] = out[0], out[1], out[2] != 0.0
+    return cycles, energy, fits
+
+
+@njit(cache=True, inline="always")
+def _same(a, b):
+    """Whether two loops' factor vectors are equal."""
+    for d in range(7):
+        if a[d] != b[d]:
+            return False
+    return True
