@@ -83,7 +83,7 @@ def _divisor_table(left, table, counts):
         counts[j] = _divisors(left[j], table[j])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _fill(below, left, order, budget, stride, width, out, table, counts, trial):
     """One level's tiles (:func:`.codesign.knob_mappings`): per loop in ``order``, the largest
     divisor of what is ``left`` (``table``: :func:`_divisor_table` of ``left``) whose tiles stay
@@ -173,7 +173,7 @@ def _stall(n_stays, hidden, words, width_o, instances, bandwidth):
     return max(0.0, cycles / n_stays - hidden) * max(n_stays - 1.0, 0.0)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _cost(T, order, S1, bounds, stride, inst0, cap, bw, pj, mac_pj, width, scratch, out):
     """Cycles and energy (pJ) of one mapping and whether it fits, in ``out[0:3]``: the loop-nest
     model (:func:`.loopnest.evaluate_many`) for three levels that keep every operand, the array
@@ -278,38 +278,17 @@ def _hidden(tiles, a, o, cap, width, compute, n_stays, T, order):
 
 
 @njit(cache=True)
-def _candidate_tables(rf_stat, glb_stat, rf_fill):
-    """Per candidate, the first candidate with its RF knobs (the RF's tiles depend on them
-    only), and the earlier candidates with its loop orders (its stationary operands), -1 padded:
-    a candidate whose tiles equal one of theirs takes its cost."""
+def _rf_first(rf_stat, rf_fill):
+    """Per candidate, the first candidate with its RF knobs: the RF's tiles depend on them only
+    (nine RF fills serve the 81 candidates). Candidates whose tiles come out equal are still
+    costed apiece: finding them (81 -> ~72 per pair) took longer than it saved."""
     k = rf_stat.shape[0]
-    rf_first = np.empty(k, np.int64)
-    peers = -np.ones((k, k), np.int64)
+    first = np.arange(k)
     for c in range(k):
-        rf_first[c] = c
         for e in range(c - 1, -1, -1):
             if rf_stat[e] == rf_stat[c] and rf_fill[e] == rf_fill[c]:
-                rf_first[c] = e
-        n_peers = 0
-        for e in range(c):
-            if rf_stat[e] == rf_stat[c] and glb_stat[e] == glb_stat[c]:
-                peers[c, n_peers] = e
-                n_peers += 1
-    return rf_first, peers
-
-
-@njit(cache=True, inline="always")
-def _twin(c, peers, rf_first, rf_tiles, glb_tiles):
-    """An earlier candidate with the same loop orders and tiles as ``c``, or -1."""
-    for x in range(peers.shape[1]):
-        e = peers[c, x]
-        if e < 0:
-            return -1
-        if _same(rf_tiles[rf_first[e]], rf_tiles[rf_first[c]]) and _same(
-            glb_tiles[e], glb_tiles[c]
-        ):
-            return e
-    return -1
+                first[c] = e
+    return first
 
 
 @njit(cache=True, nogil=True)
@@ -333,7 +312,7 @@ def knob_costs(bounds, stride, rows, cols, flow, served, rf_bits, glb_bits, glb_
     tables, counts = np.empty((k, 7, max_divisors), np.int64), np.empty((k, 7), np.int64)
     rf_tiles, rf_left = np.empty((k, 7), np.int64), np.empty((k, 7), np.int64)
     glb_tiles = np.empty((k, 7), np.int64)
-    rf_first, peers = _candidate_tables(rf_stat, glb_stat, rf_fill)
+    rf_first = _rf_first(rf_stat, rf_fill)
     for i in range(m):
         _unroll(bounds[i], served[flow[i]], rows[i], cols[i], S1, left0, table0[0])
         _divisor_table(left0, table0, counts0)
@@ -353,14 +332,6 @@ def knob_costs(bounds, stride, rows, cols, flow, served, rf_bits, glb_bits, glb_
                 below[d] = rf_tiles[r, d] * S1[d]
             _fill(below, left, fill_order[glb_stat[c]], glb_fill[c] * glb_bits[i], stride[i],
                   width, glb_tiles[c], tables[r], counts[r], trial)  # fmt: skip
-            twin = _twin(c, peers, rf_first, rf_tiles, glb_tiles)
-            if twin >= 0:
-                cycles[i, c], energy[i, c], fits[i, c] = (
-                    cycles[i, twin],
-                    energy[i, twin],
-                    fits[i, twin],
-                )
-                continue
             T[0], T[1], T[2] = rf_tiles[r], glb_tiles[c], left
             order[0], order[1] = loop_order[rf_stat[c]], loop_order[rf_stat[c]]
             order[2] = loop_order[glb_stat[c]]
@@ -368,12 +339,3 @@ def knob_costs(bounds, stride, rows, cols, flow, served, rf_bits, glb_bits, glb_
                   scratch, out)  # fmt: skip
             cycles[i, c], energy[i, c], fits[i, c] = out[0], out[1], out[2] != 0.0
     return cycles, energy, fits
-
-
-@njit(cache=True, inline="always")
-def _same(a, b):
-    """Whether two loops' factor vectors are equal."""
-    for d in range(7):
-        if a[d] != b[d]:
-            return False
-    return True
