@@ -3,8 +3,9 @@
 Run: ``python benchmarks/bench_accelerator.py`` (add ``--quick`` for a shorter run).
 Targets (issue 2): >= 10,000 layer-design evaluations/s on one core, mapping included;
 >= 5,000 single-env steps/s. Issue 12: >= 10^5 layer-design evaluations/s per core with the
-loop-nest model and its mapping (the last lines: the random-pruned mapper's mappings/s, and the
-co-design env's simulator, whose mapping comes from its knobs). ``--zigzag-python PATH`` (a
+loop-nest model and its mapping (the last lines: the random-pruned mapper's mappings/s, the
+co-design env's simulator, whose mapping comes from its knobs, and the mapped env's, which
+searches the 81 knob mappings per layer with the compiled kernel and, for the ratio, in numpy). ``--zigzag-python PATH`` (a
 Python with ``zigzag-dse`` and ``six``) also times ZigZag's mapper against this model's on the
 same layers x hardware.
 """
@@ -113,14 +114,32 @@ def codesign(repeat: int) -> None:
         rate = best_rate(lambda b=batch: core.simulator.evaluate(b, net), n, repeat)
         print(f"co-design loop-nest model, resnet18, batch {n:>5}: "
               f"{rate * len(net.layers):>10,.0f} layer-designs/s {rate:>8,.0f} designs/s")  # fmt: skip
-    from archgym_py.envs.accelerator.codesign import KNOB_CANDIDATES
+    from archgym_py.envs.accelerator.codesign import KNOB_CANDIDATES, MappedSimulator
 
     mapped = make_core("archgym/AcceleratorMapped-v0")  # every layer mapped by map_pairs
-    batch = mapped.space.sample(128, seed=0)
-    rate = best_rate(lambda: mapped.simulator.evaluate(batch, net), 128, repeat) * len(net.layers)
     k = len(KNOB_CANDIDATES)
-    print(f"mapped env (best of {k} knob mappings per layer-design, EDP), resnet18, batch 128: "
-          f"{rate:,.0f} layer-designs/s, {rate * k:,.0f} mappings/s")  # fmt: skip
+    rates = {}
+    for engine in ("compiled", "numpy"):
+        sim = MappedSimulator(mapped.simulator.arch)
+        sim.engine = engine
+        n = 1024 if engine == "compiled" else 128
+        batch = mapped.space.sample(n, seed=0)
+        sim.evaluate(batch, net)  # the kernel compiles (or loads from its cache) once
+        rates[engine] = best_rate(lambda s=sim, b=batch: s.evaluate(b, net), n, repeat)
+        rates[engine] *= len(net.layers)
+        print(f"mapper ({engine}: best of {k} knob mappings per layer-design, EDP), resnet18, "
+              f"batch {n}: {rates[engine]:,.0f} layer-designs/s, {rates[engine] * k:,.0f} "
+              f"mappings/s")  # fmt: skip
+    print(f"compiled / numpy: {rates['compiled'] / rates['numpy']:.1f}x")
+    env = gym.make("archgym/AcceleratorMapped-v0")
+    env.reset(seed=0)
+    actions = [env.action_space.sample() for _ in range(100)]
+
+    def steps():
+        for a in actions:
+            env.step(a)
+
+    print(f"mapped env steps/s, resnet18, gym.make: {best_rate(steps, len(actions), repeat):,.0f}")
     env = gym.make("archgym/AcceleratorCoDesign-v0")
     env.reset(seed=0)
     actions = [env.action_space.sample() for _ in range(200)]

@@ -205,9 +205,12 @@ def knob_mappings(design: Mapping[str, Any], bounds: np.ndarray, stride):
 
 
 def _operand_codes(names: np.ndarray) -> np.ndarray:
-    """Each operand name's index in ``OPERANDS``."""
+    """Each operand name's index in ``OPERANDS`` (same shape)."""
     values, inverse = np.unique(names, return_inverse=True)
-    return np.array([OPERANDS.index(str(v)) for v in values])[inverse]
+    for v in values:
+        if str(v) not in OPERANDS:
+            raise SpecError(f"stationary operand: got {str(v)!r}; expected one of {OPERANDS}")
+    return np.array([OPERANDS.index(str(v)) for v in values])[inverse].reshape(np.shape(names))
 
 
 def _stride_of(stride, rows):
@@ -215,15 +218,24 @@ def _stride_of(stride, rows):
     return stride[rows] if np.ndim(stride) else stride
 
 
-def evaluate_pairs(design: Mapping[str, Any], bounds: np.ndarray, stride) -> dict[str, np.ndarray]:
+def evaluate_pairs(
+    design: Mapping[str, Any], bounds: np.ndarray, stride, *, engine: str = "compiled"
+) -> dict[str, np.ndarray]:
     """Cycles, energy (pJ) and fit of one instance of each (design, layer) pair's layer under
     its knob mapping (:func:`knob_mappings`'s arguments; :func:`~.loopnest.evaluate_many`'s
-    results)."""
+    results), by the compiled kernel or in numpy (``engine``; the same numbers)."""
+    if engine not in ENGINES:
+        raise SpecError(f"engine: got {engine!r}; expected one of {ENGINES}")
     bounds = np.asarray(bounds, np.int64)
     m = len(bounds)
+    if engine == "compiled" and m:
+        result = _map_pairs_compiled(design, bounds, stride, "latency", own=True)
+        del result["choice"]
+        return result
     if m > CHUNK:  # smaller numpy temporaries: 1.35x the throughput of one 124,000-pair pass
         parts = [evaluate_pairs({k: np.broadcast_to(v, m)[i : i + CHUNK] for k, v in design.items()},
-                                bounds[i : i + CHUNK], np.broadcast_to(stride, m)[i : i + CHUNK])
+                                bounds[i : i + CHUNK], np.broadcast_to(stride, m)[i : i + CHUNK],
+                                engine="numpy")
                  for i in range(0, m, CHUNK)]  # fmt: skip
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     T, orders, S, levels = knob_mappings(design, bounds, stride)
@@ -277,16 +289,19 @@ def map_pairs(
     m = len(bounds)
     if m == 0:
         return {"choice": np.zeros(0, np.int64), **evaluate_pairs(design, bounds, stride)}
-    cycles, energy, fits = (knob_costs_numpy if engine == "numpy" else knob_costs)(
-        design, bounds, stride
-    )
+    if engine == "compiled":
+        return _map_pairs_compiled(design, bounds, stride, objective)
+    cycles, energy, fits = knob_costs_numpy(design, bounds, stride)
     primary, secondary = {"latency": (cycles, energy), "energy": (energy, cycles),
                           "edp": (cycles * energy, cycles)}[objective]  # fmt: skip
     primary = np.where(fits, primary, np.inf)
     choice = np.lexsort((secondary, primary), axis=1)[:, 0]
     picked = {key: np.asarray(KNOB_CANDIDATES_ARRAYS[key])[choice] for key in MAPPING_KNOBS}
     chosen = {key: np.broadcast_to(v, m) for key, v in design.items()}
-    return {"choice": choice, **evaluate_pairs({**chosen, **picked}, bounds, stride)}
+    return {
+        "choice": choice,
+        **evaluate_pairs({**chosen, **picked}, bounds, stride, engine="numpy"),
+    }
 
 
 #: :data:`KNOB_CANDIDATES` as one array per mapping knob.
@@ -303,7 +318,7 @@ def knob_costs_numpy(design: Mapping[str, Any], bounds: np.ndarray, stride):
     tried = {key: np.repeat(np.broadcast_to(v, m), k) for key, v in design.items()}
     tried.update({key: np.tile(v, m) for key, v in KNOB_CANDIDATES_ARRAYS.items()})
     r = evaluate_pairs(tried, np.repeat(bounds, k, axis=0),
-                       np.repeat(np.broadcast_to(stride, m), k))  # fmt: skip
+                       np.repeat(np.broadcast_to(stride, m), k), engine="numpy")  # fmt: skip
     return r["cycles"].reshape(m, k), r["energy_pj"].reshape(m, k), r["fits"].reshape(m, k)
 
 
@@ -312,6 +327,26 @@ def knob_costs(design: Mapping[str, Any], bounds: np.ndarray, stride):
     (:func:`.codesign_kernel.knob_costs`): the same numbers, bit for bit (tested)."""
     from . import codesign_kernel as kernel
 
+    return kernel.knob_costs(*_kernel_args(design, bounds, stride))
+
+
+def _map_pairs_compiled(design, bounds, stride, objective: str, own: bool = False) -> dict:
+    """:func:`map_pairs` in the compiled kernel (:func:`.codesign_kernel.knob_best`): the
+    choice and its counts, cycles and energy, as :func:`evaluate_pairs` gives them (with
+    ``own``, of each pair's own knob mapping)."""
+    from . import codesign_kernel as kernel
+
+    args = _kernel_args(design, bounds, stride, own)
+    choice, counts, compute, floats = kernel.knob_best(*args, OBJECTIVES.index(objective))
+    return {"choice": choice, "reads": counts[:, 1], "writes": counts[:, 2],
+            "tiles": counts[:, 0], "fits": floats[:, 2] != 0.0, "compute_cycles": compute,
+            "cycles": floats[:, 0], "stall_cycles": floats[:, 3],
+            "loading_cycles": np.zeros(len(choice)), "energy_pj": floats[:, 1]}  # fmt: skip
+
+
+def _kernel_args(design: Mapping[str, Any], bounds: np.ndarray, stride, own: bool = False) -> tuple:
+    """The compiled kernel's arrays for (design, layer) pairs (see :mod:`.codesign_kernel`):
+    the 81 knob mappings as candidates of every pair, or with ``own`` each pair's own knobs."""
     bounds = np.ascontiguousarray(bounds, np.int64)
     m = len(bounds)
     d = {key: np.broadcast_to(v, m) for key, v in design.items()}
@@ -328,16 +363,21 @@ def knob_costs(design: Mapping[str, Any], bounds: np.ndarray, stride):
         if name not in SERVED:
             raise SpecError(f"dataflow: got {str(name)!r}; expected one of {tuple(SERVED)}")
     flow = np.array([flows.index(x) for x in names], np.int64)[flow.reshape(-1)]
-    c = KNOB_CANDIDATES_ARRAYS
+    c = (
+        {key: np.asarray(d[key]).reshape(-1, 1) for key in MAPPING_KNOBS}
+        if own
+        else {key: v.reshape(1, -1) for key, v in KNOB_CANDIDATES_ARRAYS.items()}
+    )
     as_f = lambda v: np.ascontiguousarray(np.broadcast_to(v, m), np.float64)  # noqa: E731
-    return kernel.knob_costs(
+    return (
         bounds, np.ascontiguousarray(np.broadcast_to(stride, m), np.int64),
         np.ascontiguousarray(d["pe_rows"], np.int64), np.ascontiguousarray(d["pe_cols"], np.int64),
         flow, served, as_f(levels[0].capacity_bits), as_f(levels[1].capacity_bits),
         as_f(levels[1].bandwidth_bits), as_f(levels[2].bandwidth_bits), np.ascontiguousarray(pj),
         as_f(d["mac_energy_pj"]), np.array([levels[0].word_bits[op] for op in OPERANDS], np.int64),
         _operand_codes(c["rf_stationary"]), _operand_codes(c["glb_stationary"]),
-        c["rf_fill"].astype(np.float64), c["glb_fill"].astype(np.float64), FILL_ORDER,
+        np.ascontiguousarray(c["rf_fill"], np.float64),
+        np.ascontiguousarray(c["glb_fill"], np.float64), FILL_ORDER,
         LOOP_ORDER, max(1, *(_divisor_count(int(v)) for v in np.unique(bounds))),
     )  # fmt: skip
 
@@ -438,9 +478,11 @@ class MappedSimulator(CoDesignSimulator):
     version = "accelerator-mapped/1"
     #: What the mapper minimises per layer.
     objective = "edp"
+    #: How the mapper costs its candidates (:data:`ENGINES`; the same numbers either way).
+    engine = "compiled"
 
     def _pairs(self, design: Mapping[str, Any], bounds: np.ndarray, stride) -> dict:
-        return map_pairs(design, bounds, stride, self.objective)
+        return map_pairs(design, bounds, stride, self.objective, engine=self.engine)
 
 
 class CoDesignDomain(AcceleratorDomain):

@@ -17,7 +17,8 @@ Arrays (``m`` pairs, ``k`` candidates): ``bounds[m, 7]`` (``DIMS`` order), ``str
 (the loops each array dimension serves, -1 padded), ``rf_bits[m]``/``glb_bits[m]`` capacities,
 ``glb_bw[m]``/``dram_bw[m]`` bits per cycle, ``pj[m, 3, 3]`` energy per word per level and
 operand (reads and writes alike), ``mac_pj[m]``, ``width[3]`` bits per word of W, I, O; the
-candidates' ``rf_stat[k]``/``glb_stat[k]`` (operand indices) and ``rf_fill[k]``/``glb_fill[k]``;
+candidates' ``rf_stat``/``glb_stat`` (operand indices) and ``rf_fill``/``glb_fill``, each ``[1, k]``
+(the same candidates for every pair) or ``[m, k]`` (each pair its own);
 ``fill_order[3, 7]`` the order a level with each stationary operand fills its loops in, and
 ``loop_order[3, 7]`` a level's loop order (outermost first) that keeps each operand.
 """
@@ -175,7 +176,8 @@ def _stall(n_stays, hidden, words, width_o, instances, bandwidth):
 
 @njit(cache=True, inline="always")
 def _cost(T, order, S1, bounds, stride, inst0, cap, bw, pj, mac_pj, width, scratch, out):
-    """Cycles and energy (pJ) of one mapping and whether it fits, in ``out[0:3]``: the loop-nest
+    """Cycles, energy (pJ), whether it fits and stall cycles of one mapping, in ``out[0:4]``
+    (its tiles, reads and writes left in ``scratch[4:7]``, ``[7:10]`` and ``[10:13]``): the loop-nest
     model (:func:`.loopnest.evaluate_many`) for three levels that keep every operand, the array
     fanning out below the GLB, overlapped loading and no operand reuse in the MAC. ``scratch``:
     a ``(13, 7)`` int64 work array."""
@@ -262,9 +264,11 @@ def _cost(T, order, S1, bounds, stride, inst0, cap, bw, pj, mac_pj, width, scrat
     for lv in range(3):
         for o in range(3):
             energy = energy + reads[lv, o] * pj[lv, o] + writes[lv, o] * pj[lv, o]
-    out[0] = max(compute + max(stall0, max(stall1, stall2)), transfer) + 0.0
+    stall = max(stall0, max(stall1, stall2))
+    out[0] = max(compute + stall, transfer) + 0.0
     out[1] = energy
     out[2] = 1.0 if fits else 0.0
+    out[3] = stall
 
 
 @njit(cache=True, inline="always")
@@ -291,6 +295,115 @@ def _rf_first(rf_stat, rf_fill):
     return first
 
 
+@njit(cache=True)
+def _drive(bounds, stride, rows, cols, flow, served, rf_bits, glb_bits, glb_bw, dram_bw, pj,
+           mac_pj, width, rf_stat, glb_stat, rf_fill, glb_fill, fill_order, loop_order,
+           max_divisors, objective, table):  # fmt: skip
+    """Every candidate of every pair costed; with ``table`` their cycles, energy and fit kept,
+    ``(m, k)`` each; with ``objective`` 0, 1 or 2 (latency, energy, EDP; -1: none) each pair's
+    best (fitting first, ties to the other metric, then to the first candidate: ``np.lexsort``'s
+    order) and its counts, as :func:`.loopnest.evaluate_many` returns them."""
+    m, k = bounds.shape[0], rf_stat.shape[1]
+    rows_kept = m if table else 0
+    cycles = np.empty((rows_kept, k))
+    energy = np.empty((rows_kept, k))
+    fits = np.empty((rows_kept, k), np.bool_)
+    best_rows = m if objective >= 0 else 0
+    choice = np.empty(best_rows, np.int64)
+    counts_out = np.empty((best_rows, 3, 3, 3), np.int64)  # tiles, reads, writes
+    compute_out = np.empty(best_rows, np.int64)
+    floats_out = np.empty((best_rows, 4))  # cycles, energy, fits, stall
+    row = np.empty((k, 4))
+    S1, left0, left = np.empty(7, np.int64), np.empty(7, np.int64), np.empty(7, np.int64)
+    below, trial = np.empty(7, np.int64), np.empty(7, np.int64)
+    T = np.ones((3, 7), np.int64)
+    order = np.empty((3, 7), np.int64)
+    scratch = np.empty((13, 7), np.int64)
+    cap, bw = np.zeros(3), np.zeros(3)
+    table0, counts0 = np.empty((7, max_divisors), np.int64), np.empty(7, np.int64)
+    tables, counts = np.empty((k, 7, max_divisors), np.int64), np.empty((k, 7), np.int64)
+    rf_tiles, rf_left = np.empty((k, 7), np.int64), np.empty((k, 7), np.int64)
+    rf_first = np.empty(rf_stat.shape, np.int64)
+    for x in range(rf_stat.shape[0]):
+        rf_first[x] = _rf_first(rf_stat[x], rf_fill[x])
+    for i in range(m):
+        x = i if rf_stat.shape[0] > 1 else 0  # the pair's candidates
+        rs, gs, rfill, gfill, first = rf_stat[x], glb_stat[x], rf_fill[x], glb_fill[x], rf_first[x]
+        _unroll(bounds[i], served[flow[i]], rows[i], cols[i], S1, left0, table0[0])
+        _divisor_table(left0, table0, counts0)
+        inst0 = S1[0] * S1[1] * S1[2] * S1[3] * S1[4] * S1[5] * S1[6]
+        cap[0], cap[1], cap[2] = rf_bits[i], glb_bits[i], 0.0
+        bw[0], bw[1], bw[2] = 0.0, glb_bw[i], dram_bw[i]
+        # the best once more after the others, so that its counts are the ones left in scratch
+        again = objective >= 0 and k > 1
+        if objective >= 0 and k == 1:
+            choice[i] = 0
+        for run in range(k + 1 if again else k):
+            c = run
+            if run == k:
+                c = _best(row, objective)
+                choice[i] = c
+            r = first[c]
+            if r == c and run < k:  # the first candidate with these RF knobs fills the RF
+                below[:] = 1
+                rf_left[c] = left0
+                _fill(below, rf_left[c], fill_order[rs[c]], rfill[c] * rf_bits[i],
+                      stride[i], width, rf_tiles[c], table0, counts0, trial)  # fmt: skip
+                _divisor_table(rf_left[c], tables[c], counts[c])
+            left[:] = rf_left[r]
+            for d in range(7):
+                below[d] = rf_tiles[r, d] * S1[d]
+            _fill(below, left, fill_order[gs[c]], gfill[c] * glb_bits[i], stride[i],
+                  width, T[1], tables[r], counts[r], trial)  # fmt: skip
+            T[0], T[2] = rf_tiles[r], left
+            order[0], order[1] = loop_order[rs[c]], loop_order[rs[c]]
+            order[2] = loop_order[gs[c]]
+            _cost(T, order, S1, bounds[i], stride[i], inst0, cap, bw, pj[i], mac_pj[i], width,
+                  scratch, row[c])  # fmt: skip
+        _store(i, row, scratch, T, choice, cycles, energy, fits, counts_out, compute_out,
+               floats_out, table, objective >= 0)  # fmt: skip
+    return cycles, energy, fits, choice, counts_out, compute_out, floats_out
+
+
+@njit(cache=True, inline="always")
+def _store(i, row, scratch, T, choice, cycles, energy, fits, counts, compute, floats, table, best):
+    """Pair ``i``'s results: every candidate's cycles, energy and fit (``table``), and the
+    chosen one's counts, compute cycles and floats (``best``; its mapping still in ``T``, its
+    counts in ``scratch``)."""
+    if table:
+        for c in range(row.shape[0]):
+            cycles[i, c], energy[i, c], fits[i, c] = row[c, 0], row[c, 1], row[c, 2] != 0.0
+    if best:
+        floats[i] = row[choice[i]]
+        for x in range(3):
+            counts[i, x] = scratch[4 + 3 * x : 7 + 3 * x, :3]
+        n = 1
+        for lv in range(3):
+            for d in range(7):
+                n *= T[lv, d]
+        compute[i] = n
+
+
+@njit(cache=True, inline="always")
+def _best(row, objective):
+    """The best of one pair's candidates (``row[c]``: cycles, energy, fit): by latency (0),
+    energy (1) or EDP (2), the ones that do not fit last, ties broken by the other metric and
+    then by the first candidate (``np.lexsort``'s order in :func:`.codesign.map_pairs`)."""
+    best, best_p, best_q = 0, 0.0, 0.0
+    for c in range(row.shape[0]):
+        if objective == 0:
+            p, q = row[c, 0], row[c, 1]
+        elif objective == 1:
+            p, q = row[c, 1], row[c, 0]
+        else:
+            p, q = row[c, 0] * row[c, 1], row[c, 0]
+        if row[c, 2] == 0.0:
+            p = np.inf
+        if c == 0 or p < best_p or (p == best_p and q < best_q):
+            best, best_p, best_q = c, p, q
+    return best
+
+
 @njit(cache=True, nogil=True)
 def knob_costs(bounds, stride, rows, cols, flow, served, rf_bits, glb_bits, glb_bw, dram_bw, pj,
                mac_pj, width, rf_stat, glb_stat, rf_fill, glb_fill, fill_order, loop_order,
@@ -298,44 +411,20 @@ def knob_costs(bounds, stride, rows, cols, flow, served, rf_bits, glb_bits, glb_
     """Cycles, energy (pJ) and fit of every knob mapping of every pair: three ``(m, k)`` arrays
     (see the module docstring for the arguments; ``max_divisors``: at least the most divisors
     any loop bound has)."""
-    m, k = bounds.shape[0], rf_stat.shape[0]
-    cycles = np.empty((m, k))
-    energy = np.empty((m, k))
-    fits = np.empty((m, k), np.bool_)
-    S1, left0, left = np.empty(7, np.int64), np.empty(7, np.int64), np.empty(7, np.int64)
-    below, trial = np.empty(7, np.int64), np.empty(7, np.int64)
-    T = np.ones((3, 7), np.int64)
-    order = np.empty((3, 7), np.int64)
-    scratch = np.empty((13, 7), np.int64)
-    out, cap, bw = np.empty(3), np.zeros(3), np.zeros(3)
-    table0, counts0 = np.empty((7, max_divisors), np.int64), np.empty(7, np.int64)
-    tables, counts = np.empty((k, 7, max_divisors), np.int64), np.empty((k, 7), np.int64)
-    rf_tiles, rf_left = np.empty((k, 7), np.int64), np.empty((k, 7), np.int64)
-    glb_tiles = np.empty((k, 7), np.int64)
-    rf_first = _rf_first(rf_stat, rf_fill)
-    for i in range(m):
-        _unroll(bounds[i], served[flow[i]], rows[i], cols[i], S1, left0, table0[0])
-        _divisor_table(left0, table0, counts0)
-        inst0 = S1[0] * S1[1] * S1[2] * S1[3] * S1[4] * S1[5] * S1[6]
-        cap[0], cap[1], cap[2] = rf_bits[i], glb_bits[i], 0.0
-        bw[0], bw[1], bw[2] = 0.0, glb_bw[i], dram_bw[i]
-        for c in range(k):
-            r = rf_first[c]
-            if r == c:  # the first candidate with these RF knobs fills the RF
-                below[:] = 1
-                rf_left[c] = left0
-                _fill(below, rf_left[c], fill_order[rf_stat[c]], rf_fill[c] * rf_bits[i],
-                      stride[i], width, rf_tiles[c], table0, counts0, trial)  # fmt: skip
-                _divisor_table(rf_left[c], tables[c], counts[c])
-            left[:] = rf_left[r]
-            for d in range(7):
-                below[d] = rf_tiles[r, d] * S1[d]
-            _fill(below, left, fill_order[glb_stat[c]], glb_fill[c] * glb_bits[i], stride[i],
-                  width, glb_tiles[c], tables[r], counts[r], trial)  # fmt: skip
-            T[0], T[1], T[2] = rf_tiles[r], glb_tiles[c], left
-            order[0], order[1] = loop_order[rf_stat[c]], loop_order[rf_stat[c]]
-            order[2] = loop_order[glb_stat[c]]
-            _cost(T, order, S1, bounds[i], stride[i], inst0, cap, bw, pj[i], mac_pj[i], width,
-                  scratch, out)  # fmt: skip
-            cycles[i, c], energy[i, c], fits[i, c] = out[0], out[1], out[2] != 0.0
-    return cycles, energy, fits
+    r = _drive(bounds, stride, rows, cols, flow, served, rf_bits, glb_bits, glb_bw, dram_bw, pj,
+               mac_pj, width, rf_stat, glb_stat, rf_fill, glb_fill, fill_order, loop_order,
+               max_divisors, -1, True)  # fmt: skip
+    return r[0], r[1], r[2]
+
+
+@njit(cache=True, nogil=True)
+def knob_best(bounds, stride, rows, cols, flow, served, rf_bits, glb_bits, glb_bw, dram_bw, pj,
+              mac_pj, width, rf_stat, glb_stat, rf_fill, glb_fill, fill_order, loop_order,
+              max_divisors, objective):  # fmt: skip
+    """Each pair's best knob mapping by ``objective`` (0 latency, 1 energy, 2 EDP) and its
+    counts: ``choice[m]``, ``counts[m, 3, 3, 3]`` (tiles, reads, writes per level and operand),
+    ``compute[m]`` cycles and ``floats[m, 4]`` (cycles, energy, fit, stall cycles)."""
+    r = _drive(bounds, stride, rows, cols, flow, served, rf_bits, glb_bits, glb_bw, dram_bw, pj,
+               mac_pj, width, rf_stat, glb_stat, rf_fill, glb_fill, fill_order, loop_order,
+               max_divisors, objective, False)  # fmt: skip
+    return r[3], r[4], r[5], r[6]

@@ -246,6 +246,23 @@ def test_a_loop_bound_with_hundreds_of_divisors_is_mapped_as_in_numpy():
         assert np.array_equal(a, b)
 
 
+def test_the_co_design_env_costs_each_designs_own_mapping_in_the_kernel_as_in_numpy():
+    core = __import__("archgym_py").make_core("archgym/AcceleratorCoDesign-v0")
+    n, problems = 24, layer_problems(ACCELERATOR.load_workload("mobilenet_v2"))
+    full = core.simulator.arch.fill(core.space.sample(n, seed=7))  # random mapping knobs too
+    design = {**core.simulator._constants,
+              **{k: np.repeat(np.broadcast_to(v, n), len(problems)) for k, v in full.items()}}  # fmt: skip
+    bounds = np.tile([list(p.bounds.values()) for p, _ in problems], (n, 1))
+    stride = np.tile([p.stride for p, _ in problems], n)
+    compiled = evaluate_pairs(design, bounds, stride)
+    reference = evaluate_pairs(design, bounds, stride, engine="numpy")
+    assert compiled.keys() == reference.keys()
+    for key in compiled:
+        assert np.array_equal(compiled[key], reference[key]), key
+    with pytest.raises(SpecError, match=r"stationary operand: got 'X'; expected one of"):
+        evaluate_pairs({**design, "rf_stationary": "X"}, bounds, stride)
+
+
 @pytest.mark.parametrize("objective", ["latency", "energy", "edp"])
 def test_both_engines_choose_the_same_mapping_and_report_the_same_cost(objective):
     design, bounds, stride = _random_pairs(8, ["alexnet", "llama7b_decode"], 5)
