@@ -9,8 +9,9 @@ each candidate's cost is the loop-nest model written out for the co-design hiera
 PE, a GLB, DRAM, each keeping all three operands; overlapped loading, no operand reuse in the
 MAC), with the same integer counts and the same floating-point operations in the same order as
 :func:`.loopnest.evaluate_many`, so the two agree bit for bit (tested on random designs and
-layers). The caller picks each pair's best candidate and re-evaluates it in numpy for the full
-result, so only the choice comes from here.
+layers). :func:`knob_costs` returns every candidate's cycles, energy and fit; :func:`knob_best`
+each pair's best by an objective with its counts, as :func:`.loopnest.evaluate_many` returns
+them, and with one candidate per pair (its own knobs) it is the co-design env's evaluator.
 
 Arrays (``m`` pairs, ``k`` candidates): ``bounds[m, 7]`` (``DIMS`` order), ``stride[m]``,
 ``rows[m]``/``cols[m]`` the PE array, ``flow[m]`` the dataflow's index in ``served[f, 2, 3]``
