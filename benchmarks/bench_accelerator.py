@@ -104,23 +104,26 @@ def loopnest(repeat: int) -> None:
 
 def codesign(repeat: int) -> None:
     """The co-design env's simulator (the loop-nest model with knob mappings, vectorised over
-    designs x layers): layer-design evaluations per second, and its single-env steps."""
+    designs x layers, compiled): layer-design evaluations per second on one core and, for the
+    largest batches, on every core (the kernel's slices on the thread pool); its single-env
+    steps; the mapped env's mapper in both engines."""
     from archgym_py import make_core
+    from archgym_py._threads import WORKERS
+    from archgym_py.envs.accelerator import codesign as cd
 
     core = make_core("archgym/AcceleratorCoDesign-v0")
     net = DOMAIN.load_workload("resnet18")
+    cd.THREADS = 1  # the per-core figures
     for n in (1, 64, 1024, 4096):
         batch = core.space.sample(n, seed=0)
         rate = best_rate(lambda b=batch: core.simulator.evaluate(b, net), n, repeat)
-        print(f"co-design loop-nest model, resnet18, batch {n:>5}: "
+        print(f"co-design loop-nest model, resnet18, batch {n:>5}, one core: "
               f"{rate * len(net.layers):>10,.0f} layer-designs/s {rate:>8,.0f} designs/s")  # fmt: skip
-    from archgym_py.envs.accelerator.codesign import KNOB_CANDIDATES, MappedSimulator
-
     mapped = make_core("archgym/AcceleratorMapped-v0")  # every layer mapped by map_pairs
-    k = len(KNOB_CANDIDATES)
+    k = len(cd.KNOB_CANDIDATES)
     rates = {}
     for engine in ("compiled", "numpy"):
-        sim = MappedSimulator(mapped.simulator.arch)
+        sim = cd.MappedSimulator(mapped.simulator.arch)
         sim.engine = engine
         n = 1024 if engine == "compiled" else 128
         batch = mapped.space.sample(n, seed=0)
@@ -128,8 +131,8 @@ def codesign(repeat: int) -> None:
         rates[engine] = best_rate(lambda s=sim, b=batch: s.evaluate(b, net), n, repeat)
         rates[engine] *= len(net.layers)
         print(f"mapper ({engine}: best of {k} knob mappings per layer-design, EDP), resnet18, "
-              f"batch {n}: {rates[engine]:,.0f} layer-designs/s, {rates[engine] * k:,.0f} "
-              f"mappings/s")  # fmt: skip
+              f"batch {n}, one core: {rates[engine]:,.0f} layer-designs/s, "
+              f"{rates[engine] * k:,.0f} mappings/s")  # fmt: skip
     print(f"compiled / numpy: {rates['compiled'] / rates['numpy']:.1f}x")
     env = gym.make("archgym/AcceleratorMapped-v0")
     env.reset(seed=0)
@@ -149,6 +152,14 @@ def codesign(repeat: int) -> None:
             env.step(a)
 
     print(f"co-design env steps/s, resnet18, gym.make: {best_rate(run, len(actions), repeat):,.0f}")
+    cd.THREADS = WORKERS
+    for label, sim, n in (
+        ("co-design model", core.simulator, 4096),
+        ("mapper", mapped.simulator, 1024),
+    ):
+        batch = (core if sim is core.simulator else mapped).space.sample(n, seed=0)
+        rate = best_rate(lambda s=sim, b=batch: s.evaluate(b, net), n, repeat) * len(net.layers)
+        print(f"{label}, resnet18, batch {n}, {WORKERS} cores: {rate:,.0f} layer-designs/s")
 
 
 #: ZigZag's search on one layer, timed inside its own process (imports excluded).

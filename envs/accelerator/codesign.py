@@ -47,6 +47,7 @@ from ..._errors import SpecError
 from ..._simulator import Evaluation
 from ..._space import Batch
 from ..._spec import Field
+from ..._threads import WORKERS, thread_pool
 from ..workloads import Network
 from . import AcceleratorDomain
 from .arch import TUNABLE, AcceleratorArch
@@ -333,15 +334,49 @@ def knob_costs(design: Mapping[str, Any], bounds: np.ndarray, stride):
 def _map_pairs_compiled(design, bounds, stride, objective: str, own: bool = False) -> dict:
     """:func:`map_pairs` in the compiled kernel (:func:`.codesign_kernel.knob_best`): the
     choice and its counts, cycles and energy, as :func:`evaluate_pairs` gives them (with
-    ``own``, of each pair's own knob mapping)."""
+    ``own``, of each pair's own knob mapping). The pairs go to the kernel in slices of
+    :data:`KERNEL_SLICE`, on every core when there are several (the kernel releases the GIL),
+    so that Ctrl-C takes effect between slices."""
     from . import codesign_kernel as kernel
 
     args = _kernel_args(design, bounds, stride, own)
-    choice, counts, compute, floats = kernel.knob_best(*args, OBJECTIVES.index(objective))
+    code = OBJECTIVES.index(objective)
+    m = len(bounds)
+    per_pair = _PER_PAIR_ARGS + (_CANDIDATE_ARGS if own else ())
+
+    def run(lo, hi):
+        part = [a[lo:hi] if i in per_pair else a for i, a in enumerate(args)]
+        return kernel.knob_best(*part, code)
+
+    size = KERNEL_SLICE[own]
+    slices = [(lo, min(lo + size, m)) for lo in range(0, m, size)]
+    if len(slices) == 1 or THREADS == 1:
+        parts = [run(lo, hi) for lo, hi in slices]
+    else:
+        futures = [thread_pool().submit(run, lo, hi) for lo, hi in slices]
+        try:
+            parts = [future.result() for future in futures]
+        except BaseException:  # Ctrl-C (or a failure): drop the slices not yet started
+            for future in futures:
+                future.cancel()
+            raise
+    choice, counts, compute, floats = (np.concatenate(x) for x in zip(*parts, strict=True))
     return {"choice": choice, "reads": counts[:, 1], "writes": counts[:, 2],
             "tiles": counts[:, 0], "fits": floats[:, 2] != 0.0, "compute_cycles": compute,
             "cycles": floats[:, 0], "stall_cycles": floats[:, 3],
             "loading_cycles": np.zeros(len(choice)), "energy_pj": floats[:, 1]}  # fmt: skip
+
+
+#: Pairs per call of the compiled kernel, by whether each pair has one candidate (its own knobs)
+#: or the 81: 10-40 ms of work on one core, enough slices to keep every core busy.
+KERNEL_SLICE = {False: 1024, True: 8192}
+#: Threads the kernel's slices run on (the process's cores; 1: all in the calling thread, as
+#: ``benchmarks/bench_accelerator.py`` sets it for its per-core figures).
+THREADS = WORKERS
+#: Positions in :func:`_kernel_args`'s tuple of the arrays with a row per pair, and of the
+#: candidates' (a row per pair when each pair has its own knobs).
+_PER_PAIR_ARGS = (0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11)
+_CANDIDATE_ARGS = (13, 14, 15, 16)
 
 
 def _kernel_args(design: Mapping[str, Any], bounds: np.ndarray, stride, own: bool = False) -> tuple:

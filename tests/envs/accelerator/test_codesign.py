@@ -18,6 +18,7 @@ from archgym_py.envs.accelerator import DOMAIN as ACCELERATOR
 from archgym_py.envs.accelerator.codesign import (
     CODESIGN_DOMAIN,
     KNOB_CANDIDATES,
+    KNOB_CANDIDATES_ARRAYS,
     SERVED,
     evaluate_layer,
     evaluate_pairs,
@@ -261,6 +262,22 @@ def test_the_co_design_env_costs_each_designs_own_mapping_in_the_kernel_as_in_nu
         assert np.array_equal(compiled[key], reference[key]), key
     with pytest.raises(SpecError, match=r"stationary operand: got 'X'; expected one of"):
         evaluate_pairs({**design, "rf_stationary": "X"}, bounds, stride)
+
+
+def test_the_kernel_in_slices_on_threads_gives_what_one_call_gives(monkeypatch):
+    from archgym_py.envs.accelerator import codesign
+
+    design, bounds, stride = _random_pairs(4, ["alexnet"], 11)  # 32 pairs
+    knobs = KNOB_CANDIDATES_ARRAYS  # each pair its own knob mapping for evaluate_pairs
+    design.update({key: np.resize(v, len(bounds)) for key, v in knobs.items()})
+    whole = map_pairs(design, bounds, stride), evaluate_pairs(design, bounds, stride)
+    monkeypatch.setattr(codesign, "KERNEL_SLICE", {False: 5, True: 3})  # 7 and 11 slices
+    monkeypatch.setattr(codesign, "THREADS", 2)
+    sliced = map_pairs(design, bounds, stride), evaluate_pairs(design, bounds, stride)
+    for a, b in zip(whole, sliced, strict=True):
+        assert a.keys() == b.keys()
+        for key in a:
+            assert np.array_equal(a[key], b[key]), key
 
 
 @pytest.mark.parametrize("objective", ["latency", "energy", "edp"])
