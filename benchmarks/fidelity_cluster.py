@@ -73,10 +73,12 @@ MEGATRON_H100 = [
 
 
 def gpt(name: str, heads: int, hidden: int, layers: int):
+    """One of the table's GPT models. Its output layer has weights of its own: the table's
+    sizes need them (1.7 B = 24 layers x 12 x 2,048^2 + 2 x 131,072 x 2,048)."""
     cite = {"source": "Megatron-LM README model table"}
     values = {"hidden": hidden, "layers": layers, "heads": heads, "kv_heads": heads,
               "head_dim": hidden // heads, "ffn_hidden": 4 * hidden, "ffn_gated": False,
-              "vocab": VOCAB, "max_seq_len": SEQ, "decoder": True, "tied_embeddings": True}  # fmt: skip
+              "vocab": VOCAB, "max_seq_len": SEQ, "decoder": True, "tied_embeddings": False}  # fmt: skip
     arch = {k: {"value": v, **cite} for k, v in values.items()}
     return load_model({"spec_version": 1, "name": f"gpt_{name}", "architecture": arch})
 
