@@ -11,6 +11,8 @@ import re
 import gymnasium as gym
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import archgym_py  # noqa: F401  (registers the envs)
 from archgym_py import DesignError, SpecError
@@ -237,6 +239,31 @@ def test_the_compiled_mapper_costs_every_candidate_as_numpy_does_bit_for_bit():
     for a, b in zip(knob_costs(tiny, conv2, 1), knob_costs_numpy(tiny, conv2, 1), strict=True):
         assert np.array_equal(a, b)
     assert not knob_costs(tiny, conv2, 1)[2].any()
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(
+    bounds=st.lists(st.integers(1, 60), min_size=7, max_size=7),
+    stride=st.integers(1, 4),
+    hardware=st.fixed_dictionaries({
+        "pe_rows": st.integers(1, 40), "pe_cols": st.integers(1, 40),
+        "rf_bytes": st.sampled_from([4, 16, 64, 200, 512]),
+        "glb_kib": st.sampled_from([1, 8, 108, 300]),
+        "glb_bw_bytes_per_cycle": st.sampled_from([1, 16, 64]),
+        "dram_bw_gbps": st.sampled_from([0.5, 4, 64]),
+        "dataflow": st.sampled_from(sorted(SERVED)),
+    }),
+)  # fmt: skip
+def test_any_layer_on_any_array_is_costed_as_in_numpy_bit_for_bit(bounds, stride, hardware):
+    # odd shapes (primes, ones, strides past the filter) on odd arrays: every candidate's numbers
+    design, layer = eyeriss(**hardware), np.array([bounds])
+    for a, b in zip(knob_costs(design, layer, stride), knob_costs_numpy(design, layer, stride),
+                    strict=True):  # fmt: skip
+        assert np.array_equal(a, b)
+    compiled = map_pairs(design, layer, stride, "edp")
+    reference = map_pairs(design, layer, stride, "edp", engine="numpy")
+    for key in compiled:
+        assert np.array_equal(compiled[key], reference[key]), key
 
 
 def test_a_loop_bound_with_hundreds_of_divisors_is_mapped_as_in_numpy():
