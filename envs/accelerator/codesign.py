@@ -403,18 +403,26 @@ def _kernel_args(design: Mapping[str, Any], bounds: np.ndarray, stride, own: boo
         if own
         else {key: v.reshape(1, -1) for key, v in KNOB_CANDIDATES_ARRAYS.items()}
     )
-    as_f = lambda v: np.ascontiguousarray(np.broadcast_to(v, m), np.float64)  # noqa: E731
-    return (
-        bounds, np.ascontiguousarray(np.broadcast_to(stride, m), np.int64),
-        np.ascontiguousarray(d["pe_rows"], np.int64), np.ascontiguousarray(d["pe_cols"], np.int64),
-        flow, served, as_f(levels[0].capacity_bits), as_f(levels[1].capacity_bits),
-        as_f(levels[1].bandwidth_bits), as_f(levels[2].bandwidth_bits), np.ascontiguousarray(pj),
-        as_f(d["mac_energy_pj"]), np.array([levels[0].word_bits[op] for op in OPERANDS], np.int64),
-        _operand_codes(c["rf_stationary"]), _operand_codes(c["glb_stationary"]),
-        np.ascontiguousarray(c["rf_fill"], np.float64),
-        np.ascontiguousarray(c["glb_fill"], np.float64), FILL_ORDER,
-        LOOP_ORDER, max(1, *(_divisor_count(int(v)) for v in np.unique(bounds))),
+    args = (
+        bounds, np.broadcast_to(stride, m), d["pe_rows"], d["pe_cols"], flow, served,
+        levels[0].capacity_bits, levels[1].capacity_bits, levels[1].bandwidth_bits,
+        levels[2].bandwidth_bits, pj, d["mac_energy_pj"],
+        [levels[0].word_bits[op] for op in OPERANDS], _operand_codes(c["rf_stationary"]),
+        _operand_codes(c["glb_stationary"]), c["rf_fill"], c["glb_fill"], FILL_ORDER, LOOP_ORDER,
     )  # fmt: skip
+    # one layout for every call (C-contiguous, writable, int64 or float64: a read-only view or
+    # a broadcast would make numba compile the kernel again for that signature)
+    per_pair = set(_PER_PAIR_ARGS)
+    arrays = [np.require(np.broadcast_to(a, m) if i in per_pair and np.ndim(a) < 2 and i > 0
+                         else a, _KERNEL_DTYPES[i], ["C", "W"])
+              for i, a in enumerate(args)]  # fmt: skip
+    return (*arrays, max(1, *(_divisor_count(int(v)) for v in np.unique(bounds))))
+
+
+#: The dtype of each array :func:`_kernel_args` passes (in its order).
+_KERNEL_DTYPES = (
+    (np.int64,) * 6 + (np.float64,) * 6 + (np.int64,) * 3 + (np.float64,) * 2 + (np.int64,) * 2
+)
 
 
 def _divisor_count(n: int) -> int:
