@@ -102,6 +102,19 @@ def loopnest(repeat: int) -> None:
         print(f"loop-nest mapper, {samples} sampled mappings of one layer: {rate:,.0f} mappings/s")
 
 
+def env_steps(env_id: str, n: int, repeat: int) -> float:
+    """Single-env steps per second of ``env_id`` through ``gym.make`` (``n`` random actions)."""
+    env = gym.make(env_id)
+    env.reset(seed=0)
+    actions = [env.action_space.sample() for _ in range(n)]
+
+    def run():
+        for a in actions:
+            env.step(a)
+
+    return best_rate(run, n, repeat)
+
+
 def codesign(repeat: int) -> None:
     """The co-design env's simulator (the loop-nest model with knob mappings, vectorised over
     designs x layers, compiled): layer-design evaluations per second on one core and, for the
@@ -134,24 +147,9 @@ def codesign(repeat: int) -> None:
               f"batch {n}, one core: {rates[engine]:,.0f} layer-designs/s, "
               f"{rates[engine] * k:,.0f} mappings/s")  # fmt: skip
     print(f"compiled / numpy: {rates['compiled'] / rates['numpy']:.1f}x")
-    env = gym.make("archgym/AcceleratorMapped-v0")
-    env.reset(seed=0)
-    actions = [env.action_space.sample() for _ in range(100)]
-
-    def steps():
-        for a in actions:
-            env.step(a)
-
-    print(f"mapped env steps/s, resnet18, gym.make: {best_rate(steps, len(actions), repeat):,.0f}")
-    env = gym.make("archgym/AcceleratorCoDesign-v0")
-    env.reset(seed=0)
-    actions = [env.action_space.sample() for _ in range(200)]
-
-    def run():
-        for a in actions:
-            env.step(a)
-
-    print(f"co-design env steps/s, resnet18, gym.make: {best_rate(run, len(actions), repeat):,.0f}")
+    for name, env_id in (("mapped", "archgym/AcceleratorMapped-v0"),
+                         ("co-design", "archgym/AcceleratorCoDesign-v0")):  # fmt: skip
+        print(f"{name} env steps/s, resnet18, gym.make: {env_steps(env_id, 200, repeat):,.0f}")
     cd.THREADS = WORKERS
     for label, sim, n in (
         ("co-design model", core.simulator, 4096),

