@@ -23,7 +23,9 @@ and the loops of the level above are ordered with that operand's irrelevant loop
 its tile stays (Chen et al., ISCA 2016's taxonomy of weight-, input- and output-stationary
 dataflows, applied per level as in Timeloop's loop-nest mappings). :func:`map_pairs` searches the
 knob mappings instead, per layer, for an objective. Area and its constants are the compact
-model's (:func:`.model.area_mm2`). Everything runs over (design, layer) pairs at once.
+model's (:func:`.model.area_mm2`). Everything runs over (design, layer) pairs at once, by
+default in a compiled kernel (:mod:`.codesign_kernel`) that gives the numpy code's numbers bit
+for bit (``engine="numpy"`` runs the numpy code, the reference).
 
 Example (AlexNet's CONV layers on Eyeriss's knobs, two mappings of the same hardware):
     >>> from archgym_py.envs.accelerator import DOMAIN as ACC
@@ -269,7 +271,7 @@ def map_pairs(
     knobs as given and the mapping knobs ignored. Returns :func:`evaluate_pairs`'s arrays for the
     chosen mappings and ``choice``, the index of each pair's candidate. ``engine`` costs the
     candidates with the compiled kernel (:func:`knob_costs`) or in numpy
-    (:func:`knob_costs_numpy`, 30-50x slower): the same numbers, so the same choices.
+    (:func:`knob_costs_numpy`, 12x slower): the same numbers, so the same choices.
 
     >>> from archgym_py.envs.accelerator.codesign import CODESIGN_DOMAIN
     >>> arch = CODESIGN_DOMAIN.load_arch("eyeriss")
