@@ -38,6 +38,7 @@ Example (AlexNet's CONV layers on Eyeriss's knobs, two mappings of the same hard
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Mapping
@@ -383,53 +384,72 @@ _CANDIDATE_ARGS = (13, 14, 15, 16)
 
 def _kernel_args(design: Mapping[str, Any], bounds: np.ndarray, stride, own: bool = False) -> tuple:
     """The compiled kernel's arrays for (design, layer) pairs (see :mod:`.codesign_kernel`):
-    the 81 knob mappings as candidates of every pair, or with ``own`` each pair's own knobs."""
+    the 81 knob mappings as candidates of every pair, or with ``own`` each pair's own knobs.
+    Every array C-contiguous, writable, int64 or float64 (a read-only view would make numba
+    compile the kernel again for that signature); values given once are spread over the pairs
+    here, the design's other values (~50) are not touched."""
     bounds = np.ascontiguousarray(bounds, np.int64)
     m = len(bounds)
-    d = {key: np.broadcast_to(v, m) for key, v in design.items()}
-    levels = levels_of(d, np.ones(m, np.int64))  # instances aside, as knob_mappings builds them
-    pj = np.stack([np.stack([np.broadcast_to(np.asarray(lv.read_pj[op], np.float64), m)
-                             for op in OPERANDS], axis=1) for lv in levels], axis=1)  # fmt: skip
-    flows = list(SERVED)
-    served = -np.ones((len(flows), 2, 3), np.int64)
-    for f, flow in enumerate(flows):
-        for side, loops in enumerate((SERVED[flow]["rows"], SERVED[flow]["cols"])):
-            served[f, side, : len(loops)] = [DIMS.index(x) for x in loops]
-    names, flow = np.unique(np.asarray(d["dataflow"]).astype(str), return_inverse=True)
+    # the levels' figures from the same broadcast arrays knob_mappings uses (numpy's power and
+    # sqrt take other paths on scalars: the same inputs, the same last bit)
+    spread = {key: np.broadcast_to(design[key], m) for key in LEVEL_INPUTS}
+    levels = levels_of(spread, 1)  # instances aside, as knob_mappings builds them
+    pj = np.empty((m, 3, 3))
+    for i, lv in enumerate(levels):
+        for o, op in enumerate(OPERANDS):
+            pj[:, i, o] = lv.read_pj[op]
+    names, flow = np.unique(np.asarray(design["dataflow"]).astype(str), return_inverse=True)
     for name in names:
         if name not in SERVED:
             raise SpecError(f"dataflow: got {str(name)!r}; expected one of {tuple(SERVED)}")
-    flow = np.array([flows.index(x) for x in names], np.int64)[flow.reshape(-1)]
-    c = (
-        {key: np.asarray(d[key]).reshape(-1, 1) for key in MAPPING_KNOBS}
-        if own
-        else {key: v.reshape(1, -1) for key, v in KNOB_CANDIDATES_ARRAYS.items()}
-    )
-    args = (
-        bounds, np.broadcast_to(stride, m), d["pe_rows"], d["pe_cols"], flow, served,
-        levels[0].capacity_bits, levels[1].capacity_bits, levels[1].bandwidth_bits,
-        levels[2].bandwidth_bits, pj, d["mac_energy_pj"],
-        [levels[0].word_bits[op] for op in OPERANDS], _operand_codes(c["rf_stationary"]),
-        _operand_codes(c["glb_stationary"]), c["rf_fill"], c["glb_fill"], FILL_ORDER, LOOP_ORDER,
+    flow = np.array([FLOWS.index(x) for x in names], np.int64)[flow.reshape(-1)]
+    if own:
+        stat = [_per_pair(_operand_codes(np.asarray(design[k])), m, np.int64).reshape(-1, 1)
+                for k in ("rf_stationary", "glb_stationary")]  # fmt: skip
+        fill = [_per_pair(design[k], m, np.float64).reshape(-1, 1) for k in ("rf_fill", "glb_fill")]
+    else:
+        stat, fill = CANDIDATE_CODES, CANDIDATE_FILLS
+    return (
+        bounds, _per_pair(stride, m, np.int64), _per_pair(design["pe_rows"], m, np.int64),
+        _per_pair(design["pe_cols"], m, np.int64), _per_pair(flow, m, np.int64), SERVED_TABLE,
+        _per_pair(levels[0].capacity_bits, m, np.float64),
+        _per_pair(levels[1].capacity_bits, m, np.float64),
+        _per_pair(levels[1].bandwidth_bits, m, np.float64),
+        _per_pair(levels[2].bandwidth_bits, m, np.float64), pj,
+        _per_pair(design["mac_energy_pj"], m, np.float64),
+        np.array([levels[0].word_bits[op] for op in OPERANDS], np.int64), *stat, *fill,
+        FILL_ORDER, LOOP_ORDER, max(1, *(_divisor_count(int(v)) for v in np.unique(bounds))),
     )  # fmt: skip
-    # one layout for every call (C-contiguous, writable, int64 or float64: a read-only view or
-    # a broadcast would make numba compile the kernel again for that signature)
-    per_pair = set(_PER_PAIR_ARGS)
-    arrays = [np.require(np.broadcast_to(a, m) if i in per_pair and np.ndim(a) < 2 and i > 0
-                         else a, _KERNEL_DTYPES[i], ["C", "W"])
-              for i, a in enumerate(args)]  # fmt: skip
-    return (*arrays, max(1, *(_divisor_count(int(v)) for v in np.unique(bounds))))
 
 
-#: The dtype of each array :func:`_kernel_args` passes (in its order).
-_KERNEL_DTYPES = (
-    (np.int64,) * 6 + (np.float64,) * 6 + (np.int64,) * 3 + (np.float64,) * 2 + (np.int64,) * 2
-)
+def _per_pair(value, m: int, dtype) -> np.ndarray:
+    """``value`` (a number, or an array over the pairs) as a fresh ``(m,)`` array."""
+    value = np.asarray(value, dtype)
+    if value.ndim == 0:
+        return np.full(m, value)
+    return np.array(value if value.shape == (m,) else np.broadcast_to(value, m))
 
 
+@functools.lru_cache(maxsize=4096)
 def _divisor_count(n: int) -> int:
     """How many divisors ``n`` has (every loop's tiles are divisors of its bound)."""
     return sum(1 if f * f == n else 2 for f in range(1, math.isqrt(n) + 1) if n % f == 0)
+
+
+#: The design values :func:`levels_of` reads.
+LEVEL_INPUTS = ("data_bits", "accum_bits", "rf_bytes", "glb_kib", "sram_energy_pj_per_bit",
+                "sram_ref_kib", "sram_energy_exponent", "noc_energy_pj_per_bit",
+                "dram_energy_pj_per_bit", "glb_bw_bytes_per_cycle", "dram_bw_gbps", "clock_mhz")  # fmt: skip
+#: The dataflows in the order of :data:`SERVED_TABLE`'s rows, and that table: the loops each
+#: array dimension (rows, columns) serves, as ``DIMS`` indices padded with -1.
+FLOWS = list(SERVED)
+SERVED_TABLE = np.array(
+    [[[DIMS.index(x) for x in SERVED[f][side]] + [-1] * (3 - len(SERVED[f][side]))
+      for side in ("rows", "cols")] for f in FLOWS], np.int64)  # fmt: skip
+#: The 81 candidates' stationary operands (as ``OPERANDS`` indices) and fills, ``(1, 81)`` each.
+CANDIDATE_CODES = [np.array([[OPERANDS.index(c[i]) for c in KNOB_CANDIDATES]], np.int64)
+                   for i in (0, 1)]  # fmt: skip
+CANDIDATE_FILLS = [np.array([[c[i] for c in KNOB_CANDIDATES]], np.float64) for i in (2, 3)]
 
 
 #: The order a level fills its loops in, per stationary operand (rows: ``OPERANDS``): the
@@ -485,7 +505,8 @@ class CoDesignSimulator:
         count = np.array([c for _, c in problems], dtype=np.float64)
         macs = np.array([p.macs for p, _ in problems], dtype=np.float64) @ count
         bounds = np.array([list(p.bounds.values()) for p, _ in problems], np.int64)
-        pairs = {k: np.repeat(np.broadcast_to(v, n), L) for k, v in full.items()}  # design-major
+        pairs = {k: np.repeat(v if np.shape(v) == (n,) else np.broadcast_to(v, n), L)
+                 for k, v in full.items()}  # design-major  # fmt: skip
         r = self._pairs({**self._constants, **pairs}, np.tile(bounds, (n, 1)),
                         np.tile([p.stride for p, _ in problems], n))  # fmt: skip
         cycles = r["cycles"].reshape(n, L)
