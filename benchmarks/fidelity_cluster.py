@@ -35,6 +35,16 @@ per-GPU figures are comparable. Assumed where the table is silent: micro-batch 1
 distributed optimizer (ZeRO-1), no recomputation, BF16, DGX H100 nodes (8 GPUs on NVLink,
 400 Gb/s per GPU). Megatron also overlaps tensor-parallel communication with compute
 (``--tp-comm-overlap``), which this model does not.
+
+Source (allowed by issue 14): MLPerf Training v4.0 results, closed division, NVIDIA's GPT-3 175B
+submissions on H100 (mlcommons/training_results_v4.0 at commit 6fe95437: NVIDIA/results/
+{eos_n64, eos-dfw_n1344, eos-dfw_n1452}_ngc24.04_nemo/gpt3/result_{0,1,2}.txt for the timings and
+batch, NVIDIA/benchmarks/gpt3/implementations/nemo/config_DGXH100_*.sh, config_common.sh,
+config_fp8.sh and conf/custom.yaml for the layout): 512, 10,752 and 11,616 H100 SXM on NDR
+InfiniBand, sequence 2,048, FP8 (hybrid), distributed optimizer, sequence parallelism and
+tensor-parallel overlap, no activation recomputation, interleaved pipeline. The step time is the
+median over every logged training block (block_stop - block_start over the block's tokens /
+(global batch x sequence): 66-70 blocks in three runs each). Held out: nothing is fitted to it.
 """
 
 from __future__ import annotations
@@ -239,6 +249,40 @@ def nvlink_collectives() -> list[float]:
     return errors["held out"]
 
 
+#: MLPerf Training v4.0, NVIDIA, GPT-3 175B on H100 (see the module docstring): (system, GPUs,
+#: tensor, pipeline, virtual pipeline stages, micro-batch, global batch, measured seconds a step).
+MLPERF_GPT3_H100 = [
+    ("eos_n64", 512, 4, 8, 4, 2, 2304, 10.98),
+    ("eos-dfw_n1344", 10752, 4, 6, 8, 1, 2688, 0.921),
+    ("eos-dfw_n1452", 11616, 4, 6, 8, 1, 2904, 0.922),
+]
+
+
+def mlperf() -> list[float]:
+    """Model vs MLPerf Training's GPT-3 175B steps on H100 (the DGX H100 spec at each GPU count,
+    FP8, the submissions' layouts); returns each row's error in per-GPU throughput."""
+    base = DOMAIN.load_arch("dgx_h100_1024")
+    model = DOMAIN.load_workload("gpt3_175b").model
+    print("MLPerf Training v4.0, GPT-3 175B on H100 (NVIDIA, closed division): step time, model vs "
+          "measured")  # fmt: skip
+    print(f"{'system':<14} {'GPUs':>6} {'tp':>3} {'pp':>3} {'vp':>3} {'mbs':>4} {'batch':>6} | "
+          f"{'measured s':>10} {'model s':>8} {'per-GPU err':>11}  bound")  # fmt: skip
+    errors = []
+    for system, gpus, tp, pp, vp, mbs, batch, measured in MLPERF_GPT3_H100:
+        sim = DOMAIN.simulator(base.replace(gpus=gpus, tp=tp, pp=pp))
+        design = {"tp": [tp], "pp": [pp], "pp_interleave": [vp], "microbatch": [mbs],
+                  "zero_stage": [1], "recompute": ["none"], "dtype": ["fp8"],
+                  "tp_overlap": ["overlap"]}  # fmt: skip
+        ev = sim.evaluate(design, TrainingJob(model, 2048, batch), details=True)
+        step = float(ev.metrics["step_time_s"][0])
+        errors.append(measured / step - 1)  # per-GPU throughput: the inverse of the step
+        parts = {k: ev.details[k][0] for k in ("compute_s", "bubble_s", "dp_exposed_s")}
+        print(f"{system:<14} {gpus:>6} {tp:>3} {pp:>3} {vp:>3} {mbs:>4} {batch:>6} | "
+              f"{measured:>10.3f} {step:>8.3f} {errors[-1]:>+11.1%}  {max(parts, key=parts.get)}")  # fmt: skip
+    print()
+    return errors
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calibrate", action="store_true", help="refit NCCL's protocol shape")
@@ -247,6 +291,7 @@ def main() -> None:
         calibrate()
     collectives()
     nvlink_collectives()
+    mlperf()
     base = DOMAIN.load_arch("dgx_h100_1024")
     print(f"{'model':<6} {'GPUs':>5} {'tp':>3} {'pp':>3} {'dp':>3} | {'TFLOP/s per GPU':>15} "
           f"{'model':>7} {'err':>7} | {'MFU':>5} {'step s':>7}  bound")  # fmt: skip
