@@ -36,15 +36,18 @@ distributed optimizer (ZeRO-1), no recomputation, BF16, DGX H100 nodes (8 GPUs o
 400 Gb/s per GPU). Megatron also overlaps tensor-parallel communication with compute
 (``--tp-comm-overlap``), which this model does not.
 
-Source (allowed by issue 14): MLPerf Training v4.0 results, closed division, NVIDIA's GPT-3 175B
-submissions on H100 (mlcommons/training_results_v4.0 at commit 6fe95437: NVIDIA/results/
-{eos_n64, eos-dfw_n1344, eos-dfw_n1452}_ngc24.04_nemo/gpt3/result_{0,1,2}.txt for the timings and
-batch, NVIDIA/benchmarks/gpt3/implementations/nemo/config_DGXH100_*.sh, config_common.sh,
-config_fp8.sh and conf/custom.yaml for the layout): 512, 10,752 and 11,616 H100 SXM on NDR
-InfiniBand, sequence 2,048, FP8 (hybrid), distributed optimizer, sequence parallelism and
-tensor-parallel overlap, no activation recomputation, interleaved pipeline. The step time is the
-median over every logged training block (block_stop - block_start over the block's tokens /
-(global batch x sequence): 66-70 blocks in three runs each). Held out: nothing is fitted to it.
+Source (allowed by issue 14): MLPerf Training results, closed division, NVIDIA's GPT-3 175B
+submissions: v4.0 (mlcommons/training_results_v4.0 at commit 6fe95437, NeMo 24.04: 512, 10,752
+and 11,616 H100 SXM) and v4.1 (training_results_v4.1 at commit b87b9e39, NeMo 24.09: 256 and 512
+H100 SXM, and a preview of 64 B200 in eight DGX B200), all on NDR InfiniBand (eight 400 Gb/s
+ConnectX-7 per node in DGX H100 and DGX B200: the DGX H100 spec's fabric with the GPU swapped).
+NVIDIA/results/<system>/gpt3/result_{0,1,2}.txt give the timings and the global batch;
+NVIDIA/benchmarks/gpt3/implementations/.../config_DGX*.sh, config_common.sh, config_fp8.sh and
+conf/custom.yaml the layout: sequence 2,048, FP8 (hybrid), distributed optimizer, sequence
+parallelism and tensor-parallel overlap, no activation recomputation, interleaved pipeline. The
+step time is the median over every logged training block (block_stop - block_start over the
+block's tokens / (global batch x sequence): 66-73 blocks in three runs each). Held out: nothing
+is fitted to it.
 """
 
 from __future__ import annotations
@@ -249,27 +252,30 @@ def nvlink_collectives() -> list[float]:
     return errors["held out"]
 
 
-#: MLPerf Training v4.0, NVIDIA, GPT-3 175B on H100 (see the module docstring): (system, GPUs,
-#: tensor, pipeline, virtual pipeline stages, micro-batch, global batch, measured seconds a step).
-MLPERF_GPT3_H100 = [
-    ("eos_n64", 512, 4, 8, 4, 2, 2304, 10.98),
-    ("eos-dfw_n1344", 10752, 4, 6, 8, 1, 2688, 0.921),
-    ("eos-dfw_n1452", 11616, 4, 6, 8, 1, 2904, 0.922),
+#: MLPerf Training, NVIDIA, GPT-3 175B (see the module docstring): (round and system, GPU spec,
+#: GPUs, tensor, pipeline, virtual pipeline stages, micro-batch, global batch, measured seconds a
+#: step).
+MLPERF_GPT3 = [
+    ("v4.0 eos_n64", "h100_sxm", 512, 4, 8, 4, 2, 2304, 10.98),
+    ("v4.0 eos-dfw_n1344", "h100_sxm", 10752, 4, 6, 8, 1, 2688, 0.921),
+    ("v4.0 eos-dfw_n1452", "h100_sxm", 11616, 4, 6, 8, 1, 2904, 0.922),
+    ("v4.1 eos_n32", "h100_sxm", 256, 4, 8, 6, 2, 2048, 18.41),
+    ("v4.1 eos_n64", "h100_sxm", 512, 4, 8, 6, 2, 2048, 9.542),
+    ("v4.1 b200_n8", "b200", 64, 4, 8, 6, 2, 2048, 36.255),
 ]
 
 
 def mlperf() -> list[float]:
-    """Model vs MLPerf Training's GPT-3 175B steps on H100 (the DGX H100 spec at each GPU count,
-    FP8, the submissions' layouts); returns each row's error in per-GPU throughput."""
+    """Model vs MLPerf Training's GPT-3 175B steps (the DGX H100 spec at each GPU count with the
+    submission's GPU, FP8, the submissions' layouts); returns each row's per-GPU throughput error."""
     base = DOMAIN.load_arch("dgx_h100_1024")
     model = DOMAIN.load_workload("gpt3_175b").model
-    print("MLPerf Training v4.0, GPT-3 175B on H100 (NVIDIA, closed division): step time, model vs "
-          "measured")  # fmt: skip
-    print(f"{'system':<14} {'GPUs':>6} {'tp':>3} {'pp':>3} {'vp':>3} {'mbs':>4} {'batch':>6} | "
-          f"{'measured s':>10} {'model s':>8} {'per-GPU err':>11}  bound")  # fmt: skip
+    print("MLPerf Training, GPT-3 175B (NVIDIA, closed division): step time, model vs measured")
+    print(f"{'round, system':<20} {'gpu':<9} {'GPUs':>6} {'tp':>3} {'pp':>3} {'vp':>3} {'mbs':>4} "
+          f"{'batch':>6} | {'measured s':>10} {'model s':>8} {'per-GPU err':>11}  bound")  # fmt: skip
     errors = []
-    for system, gpus, tp, pp, vp, mbs, batch, measured in MLPERF_GPT3_H100:
-        sim = DOMAIN.simulator(base.replace(gpus=gpus, tp=tp, pp=pp))
+    for system, gpu, gpus, tp, pp, vp, mbs, batch, measured in MLPERF_GPT3:
+        sim = DOMAIN.simulator(base.replace(gpus=gpus, tp=tp, pp=pp, gpu=gpu))
         design = {"tp": [tp], "pp": [pp], "pp_interleave": [vp], "microbatch": [mbs],
                   "zero_stage": [1], "recompute": ["none"], "dtype": ["fp8"],
                   "tp_overlap": ["overlap"]}  # fmt: skip
@@ -277,9 +283,11 @@ def mlperf() -> list[float]:
         step = float(ev.metrics["step_time_s"][0])
         errors.append(measured / step - 1)  # per-GPU throughput: the inverse of the step
         parts = {k: ev.details[k][0] for k in ("compute_s", "bubble_s", "dp_exposed_s")}
-        print(f"{system:<14} {gpus:>6} {tp:>3} {pp:>3} {vp:>3} {mbs:>4} {batch:>6} | "
+        print(f"{system:<20} {gpu:<9} {gpus:>6} {tp:>3} {pp:>3} {vp:>3} {mbs:>4} {batch:>6} | "
               f"{measured:>10.3f} {step:>8.3f} {errors[-1]:>+11.1%}  {max(parts, key=parts.get)}")  # fmt: skip
-    print()
+    e = np.abs(errors)
+    print(f"per-GPU throughput, {len(e)} held-out runs: median |error| {np.median(e):.1%}, within "
+          f"10% on {int(np.sum(e <= 0.10))} of {len(e)}\n")  # fmt: skip
     return errors
 
 
