@@ -222,7 +222,7 @@ class ClusterSimulator:
     """
 
     metrics = METRICS
-    version = "cluster-model/16"
+    version = "cluster-model/17"
 
     def __init__(self, arch: ClusterArch):
         self.arch = arch
@@ -290,7 +290,8 @@ class ClusterSimulator:
         # Megatron's --tp-comm-overlap pipelines each all-reduce with the projection GEMMs
         # next to it (forward and input-gradient); what those GEMMs cannot cover stays exposed
         projections = np.array([name.split("_")[0] in ("qkv", "out", "ffn")
-                                and not name.endswith(("_wgrad", "_act", "_act_bwd"))
+                                and not name.endswith(("_wgrad", "_act", "_act_bwd", "_cast",
+                                                       "_cast_bwd"))
                                 for name in phase.names]) & ~reduce  # fmt: skip
         tp_comm = per_kernel[:, reduce].sum(1)
         hidden = tp_comm - overlapped_cost(tp_comm, per_kernel[:, projections].sum(1), slowdown)

@@ -159,6 +159,28 @@ class _Builder:
             self.add(
                 f"{name}_wgrad", gemm(self.dev, k, n, m, count=count, c_bytes=4.0, **io), calls
             )
+            self._casts(name, m, n, k, count, calls)
+
+    def _casts(self, name: str, m, n, k, count, calls: float) -> None:
+        """Training with GEMM operands narrower than the activations (FP8, FP4): Hopper's and
+        Blackwell's low-precision GEMMs take both operands K-major (the TN layout), so each
+        tensor a backward GEMM reads must exist transposed too, and Transformer Engine makes
+        both copies in one fused cast-transpose kernel (NVIDIA Transformer Engine
+        documentation, "Using FP8 with Transformer Engine"; ``fp8_cast_transpose_fused``): the
+        input ``X[m, k]`` in the forward pass and the output gradient ``dY[m, n]`` in the
+        backward, each read at the activation width and written twice at the operand width.
+        Weights are kept in the low precision (as Megatron's and NeMo's FP8 recipes keep them)
+        and cost nothing here. Added only to a batch that has such designs; zero for the
+        others."""
+        narrow = self.net["operand_bytes"] < self.net["act_bytes"]
+        if not np.any(narrow):
+            return
+        per = self.net["act_bytes"] + 2.0 * self.net["operand_bytes"]
+        for suffix, elements in (("cast", m * k), ("cast_bwd", m * n)):
+            cost = memory_bound(self.dev, np.asarray(elements, float) * count * per)
+            self.add(f"{name}_{suffix}", Cost(np.where(narrow, cost.time_s, 0.0), cost.flops,
+                                              np.where(narrow, cost.hbm_bytes, 0.0),
+                                              cost.binding), calls)  # fmt: skip
 
     def memory(self, name: str, nbytes, calls: float) -> None:
         """A memory-bound kernel; its backward reads the saved input and the incoming gradient

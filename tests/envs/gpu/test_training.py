@@ -77,6 +77,24 @@ def test_step_time_is_its_kernels_plus_adam_and_mfu_is_plausible():
     assert np.isfinite(list(ev.metrics.values())).all()
 
 
+def test_fp8_training_casts_and_transposes_each_gemm_input_and_output_gradient():
+    # one bf16 and one fp8 design in one batch: the fp8 one gets, per GEMM, a cast-transpose of
+    # its input in the forward pass and of its output gradient in the backward, each reading
+    # 16-bit values and writing two 8-bit copies (4 bytes an element); the bf16 one none
+    phase, _ = SIM.step({"tp": [2, 2], "batch": [1, 1], "dtype": ["bf16", "fp8"]}, WORK)
+    k = dict(zip(phase.names, range(len(phase.names)), strict=True))
+    cfg, tokens = WORK.model, WORK.seq_len
+    qkv_out = (cfg.heads + 2 * cfg.kv_heads) // 2 * cfg.head_dim  # its columns on a rank
+    assert phase.hbm_bytes[1, k["qkv_proj_cast"]] == tokens * cfg.hidden * 4
+    assert phase.hbm_bytes[1, k["qkv_proj_cast_bwd"]] == tokens * qkv_out * 4
+    assert phase.time_s[0, k["qkv_proj_cast"]] == phase.time_s[0, k["qkv_proj_cast_bwd"]] == 0
+    assert phase.calls[k["qkv_proj_cast"]] == cfg.layers
+    bf16_only, _ = SIM.step({"tp": [2], "batch": [1], "dtype": ["bf16"]}, WORK)
+    assert not any(n.endswith(("_cast", "_cast_bwd")) for n in bf16_only.names)
+    # the bf16 design's step is the same whether fp8 designs share its batch or not
+    assert phase.total_s[0] == pytest.approx(bf16_only.total_s[0], rel=1e-12)
+
+
 def test_bad_training_workloads_name_the_field():
     with pytest.raises(WorkloadError, match="seq_len"):
         TRAINING_DOMAIN.load_workload({"model": "llama3_8b", "seq_len": -1})
