@@ -233,6 +233,7 @@ def evaluate_pairs(
     bounds = np.asarray(bounds, np.int64)
     m = len(bounds)
     if engine == "compiled" and m:
+        # each pair's own knobs as its one candidate: the objective picks nothing
         result = _map_pairs_compiled(design, bounds, stride, "latency", own=True)
         del result["choice"]
         return result
@@ -447,9 +448,10 @@ SERVED_TABLE = np.array(
     [[[DIMS.index(x) for x in SERVED[f][side]] + [-1] * (3 - len(SERVED[f][side]))
       for side in ("rows", "cols")] for f in FLOWS], np.int64)  # fmt: skip
 #: The 81 candidates' stationary operands (as ``OPERANDS`` indices) and fills, ``(1, 81)`` each.
-CANDIDATE_CODES = [np.array([[OPERANDS.index(c[i]) for c in KNOB_CANDIDATES]], np.int64)
-                   for i in (0, 1)]  # fmt: skip
-CANDIDATE_FILLS = [np.array([[c[i] for c in KNOB_CANDIDATES]], np.float64) for i in (2, 3)]
+CANDIDATE_CODES = [_operand_codes(KNOB_CANDIDATES_ARRAYS[k]).reshape(1, -1)
+                   for k in ("rf_stationary", "glb_stationary")]  # fmt: skip
+CANDIDATE_FILLS = [KNOB_CANDIDATES_ARRAYS[k].astype(np.float64).reshape(1, -1)
+                   for k in ("rf_fill", "glb_fill")]  # fmt: skip
 
 
 #: The order a level fills its loops in, per stationary operand (rows: ``OPERANDS``): the
