@@ -222,7 +222,7 @@ class ClusterSimulator:
     """
 
     metrics = METRICS
-    version = "cluster-model/17"
+    version = "cluster-model/18"
 
     def __init__(self, arch: ClusterArch):
         self.arch = arch

@@ -103,6 +103,19 @@ def generation_from_dict(data: Mapping[str, Any], *, path: str = "workload") -> 
 #: Name prefixes of the kernels :func:`block_phase` runs once per pass, not once per layer.
 ONCE_PER_PASS = ("embedding", "final_norm", "lm_head", "loss")
 
+#: HBM bytes per logit of Megatron-Core's vocab-parallel cross-entropy, forward and backward
+#: (megatron/core/tensor_parallel/cross_entropy.py, the default: ``--cross-entropy-loss-fusion``
+#: off), each a separate memory-bound pass over the rank's logits: the bf16 logits cast to fp32
+#: (read 2, write 4), the row max (read 4), the max subtracted in place (8), ``exp`` in place
+#: (8), the row sum (4), the division by it in place (8: the saved softmax); backward, the
+#: softmax scaled by the loss gradient in place (8) and autograd's cast of that fp32 gradient to
+#: the bf16 logits' dtype (read 4, write 2). 38 + 14 = 52 bytes where one read and one write of
+#: fp32 logits would be 8: at the Megatron README's vocabulary of 131,072 the difference is 7 ms
+#: a 4,096-token micro-batch on one H100. (Eager ``F.cross_entropy`` over fp32 logits timed on an
+#: H200, benchmarks/data/h200_kernels_*.csv, took 6.2 ms for 4,096 x 131,072: 48 bytes a logit
+#: at the model's streaming rate before the two casts.)
+LOSS_BYTES_PER_LOGIT = 52.0
+
 
 @dataclass
 class Phase:
@@ -407,8 +420,8 @@ def block_phase(cfg: TransformerConfig, dev: Device, net: Mapping[str, np.ndarra
     head_rows = tokens if training else batch  # training scores every position
     b.memory("final_norm", 2.0 * head_rows * d * act, 1)
     b.gemm("lm_head", head_rows, cfg.vocab // tp, d, 1)
-    if training:  # softmax cross-entropy over the fp32 logits: read them, write their gradient
-        b.add("loss", memory_bound(dev, 2.0 * head_rows * cfg.vocab / tp * 4.0), 1)
+    if training:  # Megatron's vocab-parallel cross-entropy, pass by pass (LOSS_BYTES_PER_LOGIT)
+        b.add("loss", memory_bound(dev, LOSS_BYTES_PER_LOGIT * head_rows * cfg.vocab / tp), 1)
     return b.phase()
 
 

@@ -99,7 +99,7 @@ class GpuTrainingSimulator(GpuSimulator):
     knobs as :class:`GpuSimulator`, ``batch`` being the micro-batch."""
 
     metrics = TRAINING_METRICS
-    version = "gpu-training-model/8"
+    version = "gpu-training-model/9"
 
     def step(self, designs: Batch, workload: TrainingStep):
         """The step's kernels (forward and backward) and the optimizer's time, per design."""

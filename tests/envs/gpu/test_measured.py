@@ -91,6 +91,26 @@ def test_a_training_layer_costs_what_pytorch_spends_on_it():
         assert 0.0 < layer[0] / (seconds / s["layers"]) - 1 < 0.10, label
 
 
+def test_the_lm_head_and_loss_cost_what_pytorch_spends_on_them():
+    # one rank's final norm, LM head (forward, both backward GEMMs), fp32 cast and cross-entropy
+    # of a 4,096-token micro-batch, eager PyTorch: 15.6 / 12.2 / 8.2 / 4.8 ms on the four
+    # Megatron shards (vocabulary 131,072 / TP). The model (Megatron's 52 bytes a logit for the
+    # loss) is 10-17% slower on all four: its GEMMs are conservative by 8-10% here, as on the
+    # layers. With the loss at one fp32 read and write (8 bytes) it was -26% to +2%.
+    sim = GpuTrainingSimulator(DOMAIN.load_arch("h200"))
+    rows = measured("layer", "")
+    rows = [(s, t) for label, s, t in rows if label.endswith("head fwd+bwd")]
+    assert len(rows) == 4
+    head = ("final_norm", "final_norm_bwd", "lm_head", "lm_head_dgrad", "lm_head_wgrad", "loss")
+    for s, seconds in rows:
+        cfg = gpt(s["hidden"], s["hidden"] // 128, 24)
+        tp = 131072 // s["vocab"]
+        phase, _ = sim.step({"tp": [tp], "batch": [1], "dtype": ["bf16"]}, TrainingStep(cfg))
+        model = sum(phase.time_s[0, i] * phase.calls[i] for i, n in enumerate(phase.names)
+                    if n in head)  # fmt: skip
+        assert 0.05 < model / seconds - 1 < 0.20, s
+
+
 def test_causal_attention_costs_its_longest_block_not_half_the_mask(h200):
     # FlashAttention-2 forward + backward, causal, 16 heads of 128: at 2,048 tokens the causal
     # kernel took 0.90 of the full one, at 16,384 tokens 0.51; the model follows within 10%
@@ -116,12 +136,20 @@ def test_compute_split_accounts_for_every_kernel():
     assert (comm[1] > 0) and (comm[0] == 0)  # TP 1 has no all-reduce
 
 
-def test_a_whole_training_step_on_one_gpu_costs_what_the_cluster_model_says():
+def test_a_whole_training_step_on_one_gpu_costs_what_the_cluster_model_says(h200):
     # the Megatron README's 1.7 B GPT, one or four 4,096-token micro-batches and fused AdamW on
-    # one H200 (eager PyTorch, cuDNN attention): 89.8 and 326.9 ms; the cluster model on a
-    # one-GPU cluster says 91.6 and 334.3 ms
+    # one H200 (eager PyTorch, cuDNN attention): 89.8 and 326.9 ms. The eager step's AdamW keeps
+    # bf16 weights and moments (14 bytes a parameter: four read, three written) where the
+    # cluster model charges Megatron's mixed-precision Adam (30); less that difference, the
+    # cluster model on a one-GPU cluster says 91.6 and 351.4 ms (+1.9%, +7.5%): 9.6% more than
+    # the measured 79.0 ms for each micro-batch after the first, its GEMMs' conservatism (the
+    # layer and head tests). Until the loss was charged Megatron's passes (LOSS_BYTES_PER_LOGIT)
+    # its 5.7 ms a micro-batch too few hid that (+1.9%, +2.3% without the Adam correction).
     from archgym_py.envs.cluster import DOMAIN as CLUSTER
     from archgym_py.envs.cluster import TrainingJob
+    from archgym_py.envs.gpu.training import ADAM_BYTES_PER_PARAM
+
+    eager_adamw_bytes = 4 * 2 + 3 * 2
 
     path = RUNS[0].parent / "h200_step_2026-12-04.csv"
     with open(path) as f:
@@ -139,7 +167,9 @@ def test_a_whole_training_step_on_one_gpu_costs_what_the_cluster_model_says():
         }
         job = TrainingJob(cfg, 4096, shape["microbatches"])
         model = sim.evaluate(design, job).metrics["step_time_s"][0]
-        assert model / seconds - 1 == pytest.approx(0.0, abs=0.05), shape["microbatches"]
+        adam = ADAM_BYTES_PER_PARAM - eager_adamw_bytes
+        model -= K.memory_bound(h200, shape["params"] * adam).time_s[0, 0]
+        assert 0.0 < model / seconds - 1 < 0.10, shape["microbatches"]
 
 
 def test_the_measuring_script_runs_every_section_on_the_cpu(tmp_path):

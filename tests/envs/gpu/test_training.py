@@ -8,6 +8,7 @@ import pytest
 
 from archgym_py import WorkloadError
 from archgym_py.envs.gpu import TRAINING_DOMAIN
+from archgym_py.envs.gpu.llm import LOSS_BYTES_PER_LOGIT
 from archgym_py.envs.gpu.training import ADAM_BYTES_PER_PARAM, STATE_BYTES_PER_PARAM
 
 SIM = TRAINING_DOMAIN.simulator(TRAINING_DOMAIN.load_arch("h100_sxm"))
@@ -93,6 +94,20 @@ def test_fp8_training_casts_and_transposes_each_gemm_input_and_output_gradient()
     assert not any(n.endswith(("_cast", "_cast_bwd")) for n in bf16_only.names)
     # the bf16 design's step is the same whether fp8 designs share its batch or not
     assert phase.total_s[0] == pytest.approx(bf16_only.total_s[0], rel=1e-12)
+
+
+def test_the_loss_streams_megatrons_cross_entropy_passes_over_the_rank_logits():
+    # Megatron-Core's unfused vocab-parallel cross-entropy, per logit: cast to fp32 (2 + 4),
+    # max (4), subtract (8), exp (8), sum (4), divide (8); backward scale (8), cast back (4 + 2)
+    assert LOSS_BYTES_PER_LOGIT == (2 + 4) + 4 + 8 + 8 + 4 + 8 + 8 + (4 + 2)
+    phase, _ = SIM.step({"tp": [1, 4], "batch": [1, 1]}, WORK)
+    k = phase.names.index("loss")
+    logits = WORK.seq_len * WORK.model.vocab / np.array([1, 4])
+    np.testing.assert_allclose(phase.hbm_bytes[:, k], 52 * logits)
+    assert phase.calls[k] == 1
+    a = SIM.arch
+    rate = a.hbm_bw_gbps * 1e9 * a.hbm_efficiency
+    assert phase.time_s[0, k] == pytest.approx(52 * logits[0] / rate + a.kernel_launch_us * 1e-6)
 
 
 def test_bad_training_workloads_name_the_field():
