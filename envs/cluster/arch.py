@@ -22,7 +22,7 @@ from ..._errors import SpecError
 from ..._spec import Field
 from .fabric import TOPOLOGIES
 
-RECOMPUTE = ("none", "full")
+RECOMPUTE = ("none", "selective", "full")
 #: Pipeline schedules: GPipe (all forwards, then all backwards), 1F1B (Narayanan et al., SC 2021;
 #: interleaved with ``pp_interleave`` > 1) and zero-bubble ZB-H1 and ZB-H2 (Qi et al., ICLR 2024).
 PP_SCHEDULES = ("1f1b", "gpipe", "zb_h1", "zb_h2", "zb_v")
@@ -72,7 +72,10 @@ TUNABLE: dict[str, Field] = {
         choices=("none", "cpu"),
     ),  # fmt: skip
     "recompute": Field(
-        str, "activation recomputation: none or full (per block)", choices=RECOMPUTE
+        str,
+        "activation recomputation: none, selective (the attention core, Korthikanti et al.) or "
+        "full (per block)",
+        choices=RECOMPUTE,
     ),
     "dtype": Field(str, "compute dtype", choices=DTYPES),
     "tp_overlap": Field(

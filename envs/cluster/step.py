@@ -7,7 +7,10 @@ microbatch)`` micro-batches per data-parallel rank.
 * **Compute** per micro-batch and stage: the GPU domain's training step
   (:func:`archgym_py.envs.gpu.llm.block_phase`, forward and backward of every kernel, Megatron's
   tensor-parallel all-reduces on NVLink) for the micro-batch, over ``pp`` balanced stages.
-  Full recomputation adds the forward pass again. With ``tp_overlap`` the tensor-parallel
+  Full recomputation adds the forward pass again; selective recomputation (Korthikanti et al.,
+  MLSys 2023) only the attention core's forward (the flash kernel, or the unfused score GEMM,
+  softmax and context GEMM), and saves only unfused attention's score matrices (flash attention
+  keeps none, so there it costs time and saves nothing). With ``tp_overlap`` the tensor-parallel
   all-reduces hide under the projection GEMMs next to them (what those cannot cover stays).
   Every overlap (tensor-parallel, context ring, data-parallel gradients) slows the compute it
   hides under by ``overlap_slowdown`` (see :func:`overlapped_cost`).
@@ -47,7 +50,8 @@ microbatch)`` micro-batches per data-parallel rank.
 * **Memory** per GPU (Rajbhandari et al., ZeRO, SC 2020): with ``P`` the parameters per
   tensor-pipeline rank, 16 P (stage 0), 4 P + 12 P / dp (1), 2 P + 14 P / dp (2), 16 P / dp (3);
   plus the activations of the micro-batches in flight on the first stage (``min(pp, m)`` under
-  1F1B), only block inputs with full recomputation, plus the last stage's logits; with TP,
+  1F1B), only block inputs with full recomputation, all but the score matrices with selective,
+  plus the last stage's logits; with TP,
   sequence parallelism splits the per-token tensors a block would otherwise keep whole.
 
 * **Fabric** (:mod:`.fabric`): traffic that leaves a leaf group of the rail-optimised fat tree
@@ -242,7 +246,7 @@ class ClusterSimulator:
         pp = np.asarray(full["pp"], dtype=np.int64)
         mb = np.asarray(full["microbatch"], dtype=np.int64)
         zero = np.asarray(full["zero_stage"], dtype=np.int64)
-        recompute = np.asarray(full["recompute"]) == "full"
+        recompute = np.asarray(full["recompute"])
         domain = np.asarray(full["nvlink_domain"], dtype=np.int64)
         cp = np.asarray(full["cp"], dtype=np.int64)
         dp = np.maximum(a.gpus // (tp * pp * cp), 1)
@@ -296,8 +300,13 @@ class ClusterSimulator:
         tp_comm = per_kernel[:, reduce].sum(1)
         hidden = tp_comm - overlapped_cost(tp_comm, per_kernel[:, projections].sum(1), slowdown)
         overlap = np.asarray(full["tp_overlap"]) == "overlap"
-        micro_s = (per_kernel_total - np.where(overlap, hidden, 0.0)
-                   + np.where(recompute, forward_s, 0.0))  # fmt: skip
+        # recomputation in the backward pass: full, every block's forward pass; selective
+        # (Korthikanti et al., MLSys 2023), the attention core's forward only (cp times its
+        # chunk's, as the pass itself)
+        attn_fwd_s = per_kernel[:, np.array([name == "attention" for name in phase.names])].sum(1)
+        again = np.select([recompute == "full", recompute == "selective"],
+                          [forward_s, cp * attn_fwd_s], 0.0)  # fmt: skip
+        micro_s = per_kernel_total - np.where(overlap, hidden, 0.0) + again
         stage_s = micro_s / pp
         # interleaved 1F1B (Narayanan et al., SC 2021): v chunks per stage cut the bubble to
         # (p - 1) / v stage slots and multiply the stage-boundary transfers by v
@@ -529,15 +538,17 @@ class ClusterSimulator:
         blocks = (full_act - logits) / pp  # one micro-batch, one stage
         inputs = mb * work.seq_len * cfg.hidden * 2.0 * cfg.layers / pp
         one_layer = (full_act - logits) / cfg.layers
-        per_micro = np.where(np.asarray(full["recompute"]) == "full", inputs, blocks)
+        # selective recomputation keeps everything but the attention core's score matrices
+        scores = GpuTrainingSimulator.score_bytes(cfg, step, net, mb) / pp
+        recompute = np.asarray(full["recompute"])
+        per_micro = np.select([recompute == "full", recompute == "selective"],
+                              [inputs, blocks - scores], blocks)  # fmt: skip
         # GPipe keeps every micro-batch's activations; 1F1B, ZB-H1 and ZB-V at most pp of them,
         # ZB-H2 2 pp - 1 (Qi et al., ICLR 2024, Table 1; ZB-V: NeurIPS 2024)
         schedule = np.asarray(full["pp_schedule"])
         in_flight = np.minimum(np.select([schedule == "gpipe", schedule == "zb_h2"],
                                          [micro, 2 * pp - 1], pp), micro)  # fmt: skip
-        first = per_micro * in_flight + np.where(
-            np.asarray(full["recompute"]) == "full", one_layer, 0
-        )
+        first = per_micro * in_flight + np.where(recompute == "full", one_layer, 0)
         last = per_micro + logits
         cp = np.asarray(full["cp"], dtype=np.float64)
         return state + np.maximum(first, last) / cp

@@ -10,8 +10,9 @@ dtype, fp32 master weights, gradients accumulated in fp32, Adam's two moments in
 Memory per GPU: 16 bytes per parameter for weights, gradients and Adam states in mixed precision
 (Rajbhandari et al., ZeRO, SC 2020: 2 + 2 + 12), divided by the TP degree, plus the activations
 the backward pass reads: per block the inputs of the two norms, of the QKV, output, up and down
-projections, Q/K/V and the attention output (flash attention keeps no score matrix), and the
-activation function's input; plus the fp32 logits of every position.
+projections, Q/K/V and the attention output (flash attention keeps no score matrix; unfused
+attention keeps each head's softmax output), and the activation function's input; plus the fp32
+logits of every position.
 """
 
 from __future__ import annotations
@@ -202,4 +203,19 @@ class GpuTrainingSimulator(GpuSimulator):
         per_token = 4 * d + qkv + 2 * attn_out + (gated + 1) * inner
         blocks = tokens * per_token * act * cfg.layers
         logits = tokens * cfg.vocab / tp * 4.0
-        return blocks + logits
+        scores = GpuTrainingSimulator.score_bytes(cfg, work, net, batch)
+        return blocks + scores + logits
+
+    @staticmethod
+    def score_bytes(cfg: TransformerConfig, work: TrainingStep, net, batch) -> np.ndarray:
+        """Per GPU, the bytes of attention's probability matrices the backward pass reads:
+        unfused attention keeps each head's softmax output (``seq x seq`` values; the mask
+        saves nothing, as in its kernels), flash attention none (it recomputes them). The term
+        Korthikanti et al. (MLSys 2023) write ``5 a s^2 b`` with dropout; without it, one
+        matrix in the activation dtype."""
+        tp, act = net["tp"].reshape(-1), net["act_bytes"].reshape(-1)
+        heads = np.maximum(1, cfg.heads // tp)
+        batch = np.asarray(batch, dtype=np.float64).reshape(-1)
+        per_layer = batch * heads * float(work.seq_len) ** 2 * act
+        unfused = np.asarray(net["unfused"]).reshape(-1)
+        return np.where(unfused, per_layer * cfg.layers, 0.0)

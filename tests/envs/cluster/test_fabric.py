@@ -174,7 +174,7 @@ def test_every_knob_combination_runs_or_says_why_and_the_breakdown_sums(job):
         "tp": [1, 2, 4, 8], "pp": [1, 2, 4, 8, 16], "pp_interleave": [1, 2],
         "pp_schedule": ["1f1b", "gpipe", "zb_h1", "zb_h2", "zb_v"], "cp": [1, 2], "ep": [1, 2, 8], "etp": [0, 1, 2],
         "microbatch": [1, 2], "zero_stage": [0, 1, 2, 3], "zero_scope": ["global", "domain"],
-        "offload": ["none", "cpu"], "recompute": ["none", "full"], "dtype": ["bf16", "fp8"],
+        "offload": ["none", "cpu"], "recompute": ["none", "selective", "full"], "dtype": ["bf16", "fp8"],
         "tp_overlap": ["none", "overlap"], "attention": ["flash", "cudnn", "unfused"], "dp_overlap": ["grad", "grad_param"], "dp_algorithm": ["ring", "tree", "rhd"], "nvlink_domain": [8, 16],
         "nic_gbps": [50.0, 400.0], "topology": ["fat_tree", "switch", "ring", "torus2d", "torus3d"],
         "oversubscription": [1.0, 3.0], "checkpoint_interval_min": [5.0, 120.0],

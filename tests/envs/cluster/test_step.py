@@ -55,6 +55,29 @@ def test_recomputation_trades_compute_for_activation_memory():
     assert 1.25 < ratio < 1.45  # the forward pass again: about a third of forward + backward
 
 
+def test_selective_recomputation_repeats_the_attention_core_and_drops_its_score_matrices():
+    # Korthikanti et al.: recompute QK^T, softmax and the context GEMM in the backward pass,
+    # keep everything else. Unfused attention keeps each head's softmax output (2 bytes x s^2
+    # per head of the rank, per layer); flash attention keeps none, so there selective costs a
+    # forward attention and saves nothing.
+    cfg, s = JOB.model, JOB.seq_len
+    for attention in ("cudnn", "unfused"):
+        ev = run(tp=[8] * 3, pp=[8] * 3, zero_stage=[1] * 3, attention=[attention] * 3,
+                 recompute=["none", "selective", "full"])  # fmt: skip
+        d = ev.details
+        phase, _ = SIM.gpu.step({"tp": [8], "batch": [1], "attention": [attention]},
+                                TrainingStep(cfg, s))  # fmt: skip
+        forward = phase.time_s[0, phase.names.index("attention")] * cfg.layers
+        extra = d["microbatches"][1] * forward / 8
+        assert d["compute_s"][1] - d["compute_s"][0] == pytest.approx(extra, rel=1e-9)
+        assert d["compute_s"][2] > d["compute_s"][1]
+        scores = (cfg.heads // 8) * s * s * 2.0 * cfg.layers / 8  # a stage's, one micro-batch
+        kept = 8 if attention == "unfused" else 0  # 1F1B: pp micro-batches in flight
+        saved = (ev.metrics["memory_gib"][0] - ev.metrics["memory_gib"][1]) * (1 << 30)
+        assert saved == pytest.approx(kept * scores, abs=1.0)
+        assert ev.metrics["memory_gib"][2] < ev.metrics["memory_gib"][1]
+
+
 def test_zero_3_pays_weight_gathers_every_micro_batch():
     ev = run(zero_stage=[1, 3])
     assert ev.details["dp_exposed_s"][1] > 10 * max(ev.details["dp_exposed_s"][0], 1e-3)

@@ -110,6 +110,16 @@ def test_the_loss_streams_megatrons_cross_entropy_passes_over_the_rank_logits():
     assert phase.time_s[0, k] == pytest.approx(52 * logits[0] / rate + a.kernel_launch_us * 1e-6)
 
 
+def test_unfused_attention_keeps_its_softmax_output_for_the_backward_pass():
+    # flash attention recomputes the probabilities; the unfused kernels keep P, one s x s
+    # matrix a head of the rank, in the activation dtype, every layer
+    ev = SIM.evaluate({"tp": [2, 2], "batch": [1, 1], "attention": ["flash", "unfused"]}, WORK)
+    cfg, s = WORK.model, WORK.seq_len
+    scores = (cfg.heads // 2) * s * s * 2.0 * cfg.layers
+    gib = ev.metrics["memory_gib"]
+    assert (gib[1] - gib[0]) * (1 << 30) == pytest.approx(scores)
+
+
 def test_bad_training_workloads_name_the_field():
     with pytest.raises(WorkloadError, match="seq_len"):
         TRAINING_DOMAIN.load_workload({"model": "llama3_8b", "seq_len": -1})
