@@ -102,7 +102,9 @@ class ClusterDomain(Domain):
         reason = details["infeasible_reason"][0]
         lines = [f"infeasible: {reason}"] if reason else []
         lines.append(f"layout: dp {int(details['dp'][0])}, {int(details['microbatches'][0])} "
-                     f"micro-batches per step; step {total * 1e3:.4g} ms")  # fmt: skip
+                     f"micro-batches per step; step {total * 1e3:.4g} ms, "
+                     f"{float(details['achieved_tflops_per_gpu'][0]):.4g} TFLOP/s per GPU, "
+                     f"{float(details['gpu_hours'][0]):.4g} GPU-hours")  # fmt: skip
         lines += [f"  {k:<16} {v * 1e3:>12.4g} ms {v / total:>7.1%}" for k, v in parts.items()]
         return lines
 

@@ -238,7 +238,9 @@ class ClusterSimulator:
         """Metrics of one step for a batch of designs; ``details`` adds the breakdown
         (``compute_s``, ``bubble_s``, ``pp_transfer_s``, ``dp_exposed_s``,
         ``fabric_contention_s``, ``optimizer_s``), ``fabric_busy_s`` (the step's fabric bytes at
-        the NIC rate), ``dp``, ``microbatches`` and ``infeasible_reason``."""
+        the NIC rate), ``dp``, ``microbatches``, ``achieved_tflops_per_gpu`` (model FLOPs per
+        GPU-second, recomputation not counted), ``gpu_hours`` (of one step) and
+        ``infeasible_reason``."""
         a, cfg = self.arch, workload.model
         full = a.fill(designs)
         n = len(np.asarray(full["tp"]))
@@ -443,7 +445,8 @@ class ClusterSimulator:
                          dp_exposed_s=dp_exposed, fabric_contention_s=contention,
                          fabric_busy_s=fabric_bytes / nic_rate,
                          optimizer_s=optimizer, dp=dp, microbatches=micro,
-                         infeasible_reason=reasons)  # fmt: skip
+                         achieved_tflops_per_gpu=flops / (step * a.gpus) / 1e12,
+                         gpu_hours=step * a.gpus / 3600.0, infeasible_reason=reasons)  # fmt: skip
         return Evaluation(metrics=metrics, feasible=feasible, details=extra)
 
     @staticmethod

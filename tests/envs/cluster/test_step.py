@@ -78,6 +78,17 @@ def test_selective_recomputation_repeats_the_attention_core_and_drops_its_score_
         assert ev.metrics["memory_gib"][2] < ev.metrics["memory_gib"][1]
 
 
+def test_details_give_achieved_flops_per_gpu_and_gpu_hours_of_the_step():
+    # 1,024 H100s (132 SMs x 1,830 MHz x 4,096 BF16 FLOPs a clock: 989.43 dense TFLOP/s
+    # each): GPU-hours = step x 1,024 / 3,600, and the achieved rate is MFU times the peak
+    ev = run(tp=[8, 4], pp=[8, 16])
+    assert SIM.arch.gpus == 1024
+    step = ev.metrics["step_time_s"]
+    np.testing.assert_allclose(ev.details["gpu_hours"], step * 1024 / 3600, rtol=1e-12)
+    achieved = ev.details["achieved_tflops_per_gpu"]
+    np.testing.assert_allclose(achieved, ev.metrics["mfu"] * 132 * 1830 * 4096 / 1e6, rtol=1e-12)
+
+
 def test_zero_3_pays_weight_gathers_every_micro_batch():
     ev = run(zero_stage=[1, 3])
     assert ev.details["dp_exposed_s"][1] > 10 * max(ev.details["dp_exposed_s"][0], 1e-3)
