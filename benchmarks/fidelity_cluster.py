@@ -49,6 +49,20 @@ step time is the median over every logged training block (block_stop - block_sta
 block's tokens / (global batch x sequence): 66-73 blocks in three runs each). Held out: nothing
 is fitted to it (its first run, with the compute-bound FP8 runs 9.7-17.4% fast, prompted adding
 FP8 training's cast-transpose kernels to the GPU model, from their documented bytes alone).
+
+Source (allowed by issue 14): MLPerf Training v5.0 (mlcommons/training_results_v5.0 at commit
+0fdc28f), closed division, Llama 3.1 405B pretraining: NVIDIA's Eos-dfw (512 to 8,192 H100 SXM,
+NeMo 25.01) and Tyche (256 and 512 GB200 in NVL72 racks, NeMo 25.04), CoreWeave's Carina (512 to
+2,496 GB200, NeMo 25.04) and Nebius (512 and 1,024 H200, NeMo 25.01); every system on NDR
+InfiniBand, one 400 Gb/s ConnectX-7 per GPU (systems/*.json). results/<system>/llama31_405b/
+result_{0,1,2}.txt give the global batch and a ``train_step_time`` per logged step (the table's
+step is their median over the three runs: 651-1,854 steps); benchmarks/llama31_405b/
+implementations/<system>/config_*.sh and conf/custom.yaml the layout: FP8, distributed
+optimizer, tensor-parallel overlap, data-parallel overlap, no recomputation, tensor 8 (H100) or
+4, pipeline 8 with 8 virtual stages, context 2, micro-batch 1, and ASYM_PP_EMBED / ASYM_PP_LOSS
+(the embedding and the loss as one pipeline layer each: ``pp_split: embedding_loss``). The
+cluster specs dgx_h100_1024, dgx_h200_1024 and gb200_nvl72_1152 at each run's GPU count. Held
+out: nothing is fitted to it.
 """
 
 from __future__ import annotations
@@ -265,6 +279,45 @@ MLPERF_GPT3 = [
     ("v4.1 b200_n8", "b200", 64, 4, 8, 6, 2, 2048, 36.255),
 ]
 
+#: MLPerf Training v5.0, Llama 3.1 405B pretraining (see the module docstring): (submitter and
+#: system, cluster spec, GPUs, global batch, measured seconds a step: the median of every
+#: ``train_step_time`` the three runs log). Every run: tensor 8 (H100) or 4 (H200, GB200),
+#: pipeline 8 with 8 virtual stages, context 2, micro-batch 1, sequence 8,192, FP8.
+MLPERF_LLAMA31 = [
+    ("NVIDIA eos-dfw_n64", "dgx_h100_1024", 512, 8, 1152, 55.134),
+    ("NVIDIA eos-dfw_n256", "dgx_h100_1024", 2048, 8, 1152, 14.220),
+    ("NVIDIA eos-dfw_n304", "dgx_h100_1024", 2432, 8, 1216, 12.729),
+    ("NVIDIA eos-dfw_n320", "dgx_h100_1024", 2560, 8, 1120, 11.174),
+    ("NVIDIA eos-dfw_n1024", "dgx_h100_1024", 8192, 8, 1536, 5.180),
+    ("Nebius H200 n64", "dgx_h200_1024", 512, 4, 1152, 50.016),
+    ("Nebius H200 n128", "dgx_h200_1024", 1024, 4, 1152, 25.356),
+    ("NVIDIA tyche_ngpu256", "gb200_nvl72_1152", 256, 4, 448, 19.144),
+    ("NVIDIA tyche_ngpu512", "gb200_nvl72_1152", 512, 4, 896, 19.474),
+    ("CoreWeave carina_ngpu512", "gb200_nvl72_1152", 512, 4, 896, 19.315),
+    ("CoreWeave carina_ngpu1024", "gb200_nvl72_1152", 1024, 4, 768, 8.448),
+    ("CoreWeave carina_ngpu1536", "gb200_nvl72_1152", 1536, 4, 1152, 8.505),
+    ("CoreWeave carina_ngpu2048", "gb200_nvl72_1152", 2048, 4, 1280, 7.164),
+    ("CoreWeave carina_ngpu2496", "gb200_nvl72_1152", 2496, 4, 1248, 5.827),
+]
+
+
+def _mlperf_row(arch, model, seq, design, batch, measured) -> tuple[float, float, str]:
+    """The model's step for one MLPerf run: (per-GPU throughput error, step, binding part)."""
+    sim = DOMAIN.simulator(arch)
+    full = {"zero_stage": [1], "recompute": ["none"], "dtype": ["fp8"], "tp_overlap": ["overlap"],
+            **{k: [v] for k, v in design.items()}}  # fmt: skip
+    ev = sim.evaluate(full, TrainingJob(model, seq, batch), details=True)
+    assert ev.feasible[0], ev.details["infeasible_reason"][0]
+    step = float(ev.metrics["step_time_s"][0])
+    parts = {k: ev.details[k][0] for k in ("compute_s", "bubble_s", "dp_exposed_s")}
+    return measured / step - 1, step, max(parts, key=parts.get)  # per-GPU: the step's inverse
+
+
+def _summary(errors, what: str) -> None:
+    e = np.abs(errors)
+    print(f"per-GPU throughput, {len(e)} held-out {what}: median |error| {np.median(e):.1%}, "
+          f"within 10% on {int(np.sum(e <= 0.10))} of {len(e)}\n")  # fmt: skip
+
 
 def mlperf() -> list[float]:
     """Model vs MLPerf Training's GPT-3 175B steps (the DGX H100 spec at each GPU count with the
@@ -276,19 +329,35 @@ def mlperf() -> list[float]:
           f"{'batch':>6} | {'measured s':>10} {'model s':>8} {'per-GPU err':>11}  bound")  # fmt: skip
     errors = []
     for system, gpu, gpus, tp, pp, vp, mbs, batch, measured in MLPERF_GPT3:
-        sim = DOMAIN.simulator(base.replace(gpus=gpus, tp=tp, pp=pp, gpu=gpu))
-        design = {"tp": [tp], "pp": [pp], "pp_interleave": [vp], "microbatch": [mbs],
-                  "zero_stage": [1], "recompute": ["none"], "dtype": ["fp8"],
-                  "tp_overlap": ["overlap"]}  # fmt: skip
-        ev = sim.evaluate(design, TrainingJob(model, 2048, batch), details=True)
-        step = float(ev.metrics["step_time_s"][0])
-        errors.append(measured / step - 1)  # per-GPU throughput: the inverse of the step
-        parts = {k: ev.details[k][0] for k in ("compute_s", "bubble_s", "dp_exposed_s")}
+        arch = base.replace(gpus=gpus, tp=tp, pp=pp, gpu=gpu)
+        design = {"tp": tp, "pp": pp, "pp_interleave": vp, "microbatch": mbs}
+        err, step, bound = _mlperf_row(arch, model, 2048, design, batch, measured)
+        errors.append(err)
         print(f"{system:<20} {gpu:<9} {gpus:>6} {tp:>3} {pp:>3} {vp:>3} {mbs:>4} {batch:>6} | "
-              f"{measured:>10.3f} {step:>8.3f} {errors[-1]:>+11.1%}  {max(parts, key=parts.get)}")  # fmt: skip
-    e = np.abs(errors)
-    print(f"per-GPU throughput, {len(e)} held-out runs: median |error| {np.median(e):.1%}, within "
-          f"10% on {int(np.sum(e <= 0.10))} of {len(e)}\n")  # fmt: skip
+              f"{measured:>10.3f} {step:>8.3f} {err:>+11.1%}  {bound}")  # fmt: skip
+    _summary(errors, "runs")
+    return errors
+
+
+def mlperf_llama31() -> list[float]:
+    """Model vs MLPerf Training v5.0's Llama 3.1 405B steps (each run's cluster spec at its GPU
+    count, its layout, the embedding and the loss counted in the pipeline split as the runs'
+    ASYM_PP_EMBED / ASYM_PP_LOSS do); returns each row's per-GPU throughput error."""
+    model = load_model("llama31_405b")
+    print("MLPerf Training v5.0, Llama 3.1 405B (closed division): step time, model vs measured; "
+          "pp 8 x 8 virtual stages, cp 2, micro-batch 1, FP8")  # fmt: skip
+    print(f"{'submitter, system':<26} {'cluster spec':<17} {'GPUs':>5} {'tp':>3} {'batch':>6} | "
+          f"{'measured s':>10} {'model s':>8} {'per-GPU err':>11}  bound")  # fmt: skip
+    errors = []
+    for system, spec, gpus, tp, batch, measured in MLPERF_LLAMA31:
+        arch = DOMAIN.load_arch(spec).replace(gpus=gpus, tp=tp, pp=8, cp=2)
+        design = {"tp": tp, "pp": 8, "pp_interleave": 8, "cp": 2, "microbatch": 1,
+                  "pp_split": "embedding_loss"}  # fmt: skip
+        err, step, bound = _mlperf_row(arch, model, 8192, design, batch, measured)
+        errors.append(err)
+        print(f"{system:<26} {spec:<17} {gpus:>5} {tp:>3} {batch:>6} | {measured:>10.3f} "
+              f"{step:>8.3f} {err:>+11.1%}  {bound}")  # fmt: skip
+    _summary(errors, "runs")
     return errors
 
 
@@ -301,6 +370,7 @@ def main() -> None:
     collectives()
     nvlink_collectives()
     mlperf()
+    mlperf_llama31()
     base = DOMAIN.load_arch("dgx_h100_1024")
     print(f"{'model':<6} {'GPUs':>5} {'tp':>3} {'pp':>3} {'dp':>3} | {'TFLOP/s per GPU':>15} "
           f"{'model':>7} {'err':>7} | {'MFU':>5} {'step s':>7}  bound")  # fmt: skip

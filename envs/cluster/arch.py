@@ -23,6 +23,8 @@ from ..._spec import Field
 from .fabric import TOPOLOGIES
 
 RECOMPUTE = ("none", "selective", "full")
+#: What a pipeline divides into stages (see the ``pp_split`` knob).
+PP_SPLITS = ("layers", "embedding_loss")
 #: Pipeline schedules: GPipe (all forwards, then all backwards), 1F1B (Narayanan et al., SC 2021;
 #: interleaved with ``pp_interleave`` > 1) and zero-bubble ZB-H1 and ZB-H2 (Qi et al., ICLR 2024).
 PP_SCHEDULES = ("1f1b", "gpipe", "zb_h1", "zb_h2", "zb_v")
@@ -57,6 +59,14 @@ TUNABLE: dict[str, Field] = {
         high=576,
     ),  # fmt: skip
     "microbatch": Field(int, "sequences per micro-batch per data-parallel rank", low=1, high=4096),
+    "pp_split": Field(
+        str,
+        "what the pipeline splits into equal stages: the transformer layers (layers), or the "
+        "layers with the input embedding and the loss as one more layer each (embedding_loss: "
+        "Megatron-Core's --account-for-embedding-in-pipeline-split and "
+        "--account-for-loss-in-pipeline-split)",
+        choices=PP_SPLITS,
+    ),  # fmt: skip
     "zero_stage": Field(
         int, "ZeRO stage: 0 none, 1 optimizer, 2 + gradients, 3 + weights", low=0, high=3
     ),  # fmt: skip

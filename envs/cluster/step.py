@@ -23,7 +23,10 @@ microbatch)`` micro-batches per data-parallel rank.
   with the latter: ``(pp - 1) (T_F + T_B - T_W)`` instead of ``(pp - 1) (T_F + T_B + T_W)``, at
   1F1B's activation memory (``T_W`` is the stage's weight-gradient GEMMs); ZB-H2 (same paper,
   its Table 1) warms up with ``pp - 1`` more forwards: ``(pp - 1) max(0, T_F + T_B - 2 T_W)``,
-  holding up to ``2 pp - 1`` micro-batches' activations.
+  holding up to ``2 pp - 1`` micro-batches' activations. Stages are equal shares of the
+  micro-batch's work; ``pp_split`` says what must divide evenly: the layers, or with
+  ``embedding_loss`` the layers plus the embedding and the loss as one layer each (Megatron-Core's
+  asymmetric split, as MLPerf's Llama 3.1 405B runs use: 126 + 2 = 128 over 8 x 8 chunks).
 * **Context parallel** (ring attention, load-balanced causal chunks): each of ``cp`` ranks
   holds ``seq / cp`` tokens of every sequence; its queries attend to all keys (``cp`` times its
   chunk's attention) while K and V, and in the backward pass their gradients, go round the ring
@@ -220,7 +223,7 @@ class ClusterSimulator:
     """Training steps of a job on a cluster (see the module docstring), batched over designs.
 
     Args:
-        arch: the cluster; a design overrides its tunable fields (``tp, pp, pp_interleave, pp_schedule, cp, ep, microbatch,
+        arch: the cluster; a design overrides its tunable fields (``tp, pp, pp_interleave, pp_schedule, pp_split, cp, ep, microbatch,
             zero_stage, zero_scope, offload, recompute, dtype, tp_overlap, nvlink_domain, nic_gbps, topology,
             oversubscription, checkpoint_interval_min``).
     """
@@ -567,6 +570,9 @@ class ClusterSimulator:
         domain, v, dp = col("nvlink_domain"), col("pp_interleave"), np.asarray(dp, np.int64)
         etp = expert_tp(full)
         schedule = np.asarray(full["pp_schedule"])
+        # the pipeline's equal shares: the layers, or with the embedding and the loss as two more
+        split = np.broadcast_to(np.asarray(full["pp_split"]) == "embedding_loss", tp.shape)
+        slots = cfg.layers + 2 * split.astype(np.int64)
         f, b, w = (np.broadcast_to(t, tp.shape) for t in stage_fbw)
         checks = [
             (a.gpus % (tp * pp * cp) != 0,
@@ -580,11 +586,12 @@ class ClusterSimulator:
             ((v > 1) & (schedule != "1f1b"),
              lambda i: f"pp_schedule {schedule[i]} runs one model chunk per stage "
                        f"(pp_interleave {v[i]} needs 1f1b)"),
-            (cfg.layers % (pp * v) != 0,
-             lambda i: f"pp {pp[i]} x interleave {v[i]} does not divide the {cfg.layers} layers"),
-            ((schedule == "zb_v") & (cfg.layers % (2 * pp) != 0),
+            (slots % (pp * v) != 0,
+             lambda i: f"pp {pp[i]} x interleave {v[i]} does not divide the {slots[i]} layers"
+                       + (" (with the embedding and the loss)" if split[i] else "")),
+            ((schedule == "zb_v") & (slots % (2 * pp) != 0),
              lambda i: f"zb_v runs two model chunks per stage: 2 x pp {pp[i]} does not divide "
-                       f"the {cfg.layers} layers"),
+                       f"the {slots[i]} layers"),
             ((schedule == "zb_v") & ((w + 2 * b < 2 * f) | (w + 2 * f < 2 * b)),
              lambda i: f"zb_v: its zero-bubble condition W + 2B >= 2F and W + 2F >= 2B fails "
                        f"(F {f[i] * 1e3:.3g}, B {b[i] * 1e3:.3g}, W {w[i] * 1e3:.3g} ms a stage)"),

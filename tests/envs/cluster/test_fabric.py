@@ -172,7 +172,7 @@ def test_every_knob_combination_runs_or_says_why_and_the_breakdown_sums(job):
     # exactly where a design is infeasible (the cluster model must never crash or go NaN)
     options = {
         "tp": [1, 2, 4, 8], "pp": [1, 2, 4, 8, 16], "pp_interleave": [1, 2],
-        "pp_schedule": ["1f1b", "gpipe", "zb_h1", "zb_h2", "zb_v"], "cp": [1, 2], "ep": [1, 2, 8], "etp": [0, 1, 2],
+        "pp_schedule": ["1f1b", "gpipe", "zb_h1", "zb_h2", "zb_v"], "pp_split": ["layers", "embedding_loss"], "cp": [1, 2], "ep": [1, 2, 8], "etp": [0, 1, 2],
         "microbatch": [1, 2], "zero_stage": [0, 1, 2, 3], "zero_scope": ["global", "domain"],
         "offload": ["none", "cpu"], "recompute": ["none", "selective", "full"], "dtype": ["bf16", "fp8"],
         "tp_overlap": ["none", "overlap"], "attention": ["flash", "cudnn", "unfused"], "dp_overlap": ["grad", "grad_param"], "dp_algorithm": ["ring", "tree", "rhd"], "nvlink_domain": [8, 16],

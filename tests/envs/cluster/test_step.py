@@ -89,6 +89,25 @@ def test_details_give_achieved_flops_per_gpu_and_gpu_hours_of_the_step():
     np.testing.assert_allclose(achieved, ev.metrics["mfu"] * 132 * 1830 * 4096 / 1e6, rtol=1e-12)
 
 
+def test_an_asymmetric_pipeline_split_counts_the_embedding_and_the_loss_as_layers():
+    # Llama 3.1 405B's 126 layers do not divide into 8 stages x 8 chunks; with the embedding
+    # and the loss as one layer each (MLPerf v5.0's NVIDIA runs) 128 do. Stages stay equal
+    # shares of the work, so the split changes what is feasible, not the step
+    job = DOMAIN.load_workload({"model": "llama31_405b", "seq_len": 8192, "global_batch": 1152})
+    sim = DOMAIN.simulator(SIM.arch.replace(gpus=512, tp=8, pp=8, cp=2))
+    design = {"tp": [8, 8], "pp": [8, 8], "pp_interleave": [8, 8], "cp": [2, 2],
+              "dtype": ["fp8", "fp8"], "pp_split": ["layers", "embedding_loss"]}  # fmt: skip
+    ev = sim.evaluate(design, job, details=True)
+    assert ev.feasible.tolist() == [False, True]
+    reason = ev.details["infeasible_reason"][0]
+    assert reason == "pp 8 x interleave 8 does not divide the 126 layers"
+    assert ev.metrics["step_time_s"][0] == ev.metrics["step_time_s"][1]
+    odd = sim.evaluate({**design, "pp_interleave": [3, 3]}, job, details=True)
+    assert odd.details["infeasible_reason"][1] == (
+        "pp 8 x interleave 3 does not divide the 128 layers (with the embedding and the loss)"
+    )
+
+
 def test_zero_3_pays_weight_gathers_every_micro_batch():
     ev = run(zero_stage=[1, 3])
     assert ev.details["dp_exposed_s"][1] > 10 * max(ev.details["dp_exposed_s"][0], 1e-3)

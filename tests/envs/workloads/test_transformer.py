@@ -28,6 +28,7 @@ PUBLISHED = {
         "Qwen3 Technical Report 2025, Table 2: 30.5 B total, 3.3 B active",
     ),
     "gpt3_175b": (175.0, None, "Brown et al. 2020, Table 2.1 (175.0 B)"),
+    "llama31_405b": (405.0, None, "Meta 2024, The Llama 3 Herd of Models, Table 3 (405 B)"),
     "deepseek_v3": (
         671.0,
         37.0,
