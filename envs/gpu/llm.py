@@ -110,7 +110,7 @@ ONCE_PER_PASS = ("embedding", "final_norm", "lm_head", "loss")
 #: (8), the row sum (4), the division by it in place (8: the saved softmax); backward, the
 #: softmax scaled by the loss gradient in place (8) and autograd's cast of that fp32 gradient to
 #: the bf16 logits' dtype (read 4, write 2). 38 + 14 = 52 bytes where one read and one write of
-#: fp32 logits would be 8: at the Megatron README's vocabulary of 131,072 the difference is 7 ms
+#: fp32 logits would be 8: at the Megatron README's vocabulary of 131,072 the difference is 8 ms
 #: a 4,096-token micro-batch on one H100. (Eager ``F.cross_entropy`` over fp32 logits timed on an
 #: H200, benchmarks/data/h200_kernels_*.csv, took 6.2 ms for 4,096 x 131,072: 48 bytes a logit
 #: at the model's streaming rate before the two casts.)
