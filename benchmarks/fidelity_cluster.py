@@ -61,8 +61,13 @@ implementations/<system>/config_*.sh and conf/custom.yaml the layout: FP8, distr
 optimizer, tensor-parallel overlap, data-parallel overlap, no recomputation, tensor 8 (H100) or
 4, pipeline 8 with 8 virtual stages, context 2, micro-batch 1, and ASYM_PP_EMBED / ASYM_PP_LOSS
 (the embedding and the loss as one pipeline layer each: ``pp_split: embedding_loss``). The
-cluster specs dgx_h100_1024, dgx_h200_1024 and gb200_nvl72_1152 at each run's GPU count. Held
-out: nothing is fitted to it.
+cluster specs dgx_h100_1024, dgx_h200_1024 and gb200_nvl72_1152 at each run's GPU count. And
+MLPerf Training v5.1 (training_results_v5.1 at commit 441d65f4): the University of Florida's
+HiPerGator DGX B200 runs on 256 and 448 B200 (NeMo on PyTorch 25.09; its only configs are FP8:
+implementations/hpg.dgxb200x8/config_DGXB200_{32,56}x8x144xtp4pp8cp2_cg.sh), on the DGX H100
+spec with its GPU swapped (eight GPUs and eight 400 Gb/s NICs a node, as DGX B200). v5.1's
+NVIDIA GB200 and GB300 runs are left out: their implementations ship FP8 and NVFP4 configs
+alike, and the logs do not say which ran. Held out: nothing is fitted to it.
 """
 
 from __future__ import annotations
@@ -279,25 +284,27 @@ MLPERF_GPT3 = [
     ("v4.1 b200_n8", "b200", 64, 4, 8, 6, 2, 2048, 36.255),
 ]
 
-#: MLPerf Training v5.0, Llama 3.1 405B pretraining (see the module docstring): (submitter and
-#: system, cluster spec, GPUs, global batch, measured seconds a step: the median of every
-#: ``train_step_time`` the three runs log). Every run: tensor 8 (H100) or 4 (H200, GB200),
-#: pipeline 8 with 8 virtual stages, context 2, micro-batch 1, sequence 8,192, FP8.
+#: MLPerf Training v5.0 and v5.1, Llama 3.1 405B pretraining (see the module docstring): (round,
+#: submitter and system, cluster spec, its GPU, GPUs, tensor, global batch, measured seconds a
+#: step: the median of every ``train_step_time`` the three runs log). Every run: pipeline 8 with
+#: 8 virtual stages, context 2, micro-batch 1, sequence 8,192, FP8.
 MLPERF_LLAMA31 = [
-    ("NVIDIA eos-dfw_n64", "dgx_h100_1024", 512, 8, 1152, 55.134),
-    ("NVIDIA eos-dfw_n256", "dgx_h100_1024", 2048, 8, 1152, 14.220),
-    ("NVIDIA eos-dfw_n304", "dgx_h100_1024", 2432, 8, 1216, 12.729),
-    ("NVIDIA eos-dfw_n320", "dgx_h100_1024", 2560, 8, 1120, 11.174),
-    ("NVIDIA eos-dfw_n1024", "dgx_h100_1024", 8192, 8, 1536, 5.180),
-    ("Nebius H200 n64", "dgx_h200_1024", 512, 4, 1152, 50.016),
-    ("Nebius H200 n128", "dgx_h200_1024", 1024, 4, 1152, 25.356),
-    ("NVIDIA tyche_ngpu256", "gb200_nvl72_1152", 256, 4, 448, 19.144),
-    ("NVIDIA tyche_ngpu512", "gb200_nvl72_1152", 512, 4, 896, 19.474),
-    ("CoreWeave carina_ngpu512", "gb200_nvl72_1152", 512, 4, 896, 19.315),
-    ("CoreWeave carina_ngpu1024", "gb200_nvl72_1152", 1024, 4, 768, 8.448),
-    ("CoreWeave carina_ngpu1536", "gb200_nvl72_1152", 1536, 4, 1152, 8.505),
-    ("CoreWeave carina_ngpu2048", "gb200_nvl72_1152", 2048, 4, 1280, 7.164),
-    ("CoreWeave carina_ngpu2496", "gb200_nvl72_1152", 2496, 4, 1248, 5.827),
+    ("v5.0 NVIDIA eos-dfw_n64", "dgx_h100_1024", "h100_sxm", 512, 8, 1152, 55.134),
+    ("v5.0 NVIDIA eos-dfw_n256", "dgx_h100_1024", "h100_sxm", 2048, 8, 1152, 14.220),
+    ("v5.0 NVIDIA eos-dfw_n304", "dgx_h100_1024", "h100_sxm", 2432, 8, 1216, 12.729),
+    ("v5.0 NVIDIA eos-dfw_n320", "dgx_h100_1024", "h100_sxm", 2560, 8, 1120, 11.174),
+    ("v5.0 NVIDIA eos-dfw_n1024", "dgx_h100_1024", "h100_sxm", 8192, 8, 1536, 5.180),
+    ("v5.0 Nebius H200 n64", "dgx_h200_1024", "h200", 512, 4, 1152, 50.016),
+    ("v5.0 Nebius H200 n128", "dgx_h200_1024", "h200", 1024, 4, 1152, 25.356),
+    ("v5.0 NVIDIA tyche_ngpu256", "gb200_nvl72_1152", "gb200", 256, 4, 448, 19.144),
+    ("v5.0 NVIDIA tyche_ngpu512", "gb200_nvl72_1152", "gb200", 512, 4, 896, 19.474),
+    ("v5.0 CoreWeave carina_512", "gb200_nvl72_1152", "gb200", 512, 4, 896, 19.315),
+    ("v5.0 CoreWeave carina_1024", "gb200_nvl72_1152", "gb200", 1024, 4, 768, 8.448),
+    ("v5.0 CoreWeave carina_1536", "gb200_nvl72_1152", "gb200", 1536, 4, 1152, 8.505),
+    ("v5.0 CoreWeave carina_2048", "gb200_nvl72_1152", "gb200", 2048, 4, 1280, 7.164),
+    ("v5.0 CoreWeave carina_2496", "gb200_nvl72_1152", "gb200", 2496, 4, 1248, 5.827),
+    ("v5.1 UFlorida dgxb200 n32", "dgx_h100_1024", "b200", 256, 4, 576, 27.665),
+    ("v5.1 UFlorida dgxb200 n56", "dgx_h100_1024", "b200", 448, 4, 1008, 27.958),
 ]
 
 
@@ -344,18 +351,18 @@ def mlperf_llama31() -> list[float]:
     count, its layout, the embedding and the loss counted in the pipeline split as the runs'
     ASYM_PP_EMBED / ASYM_PP_LOSS do); returns each row's per-GPU throughput error."""
     model = load_model("llama31_405b")
-    print("MLPerf Training v5.0, Llama 3.1 405B (closed division): step time, model vs measured; "
+    print("MLPerf Training v5.0 and v5.1, Llama 3.1 405B (closed division): step time, model vs measured; "
           "pp 8 x 8 virtual stages, cp 2, micro-batch 1, FP8")  # fmt: skip
-    print(f"{'submitter, system':<26} {'cluster spec':<17} {'GPUs':>5} {'tp':>3} {'batch':>6} | "
-          f"{'measured s':>10} {'model s':>8} {'per-GPU err':>11}  bound")  # fmt: skip
+    print(f"{'round, submitter, system':<28} {'cluster spec':<17} {'gpu':<9} {'GPUs':>5} {'tp':>3} "
+          f"{'batch':>6} | {'measured s':>10} {'model s':>8} {'per-GPU err':>11}  bound")  # fmt: skip
     errors = []
-    for system, spec, gpus, tp, batch, measured in MLPERF_LLAMA31:
-        arch = DOMAIN.load_arch(spec).replace(gpus=gpus, tp=tp, pp=8, cp=2)
+    for system, spec, gpu, gpus, tp, batch, measured in MLPERF_LLAMA31:
+        arch = DOMAIN.load_arch(spec).replace(gpus=gpus, tp=tp, pp=8, cp=2, gpu=gpu)
         design = {"tp": tp, "pp": 8, "pp_interleave": 8, "cp": 2, "microbatch": 1,
                   "pp_split": "embedding_loss"}  # fmt: skip
         err, step, bound = _mlperf_row(arch, model, 8192, design, batch, measured)
         errors.append(err)
-        print(f"{system:<26} {spec:<17} {gpus:>5} {tp:>3} {batch:>6} | {measured:>10.3f} "
+        print(f"{system:<28} {spec:<17} {gpu:<9} {gpus:>5} {tp:>3} {batch:>6} | {measured:>10.3f} "
               f"{step:>8.3f} {err:>+11.1%}  {bound}")  # fmt: skip
     _summary(errors, "runs")
     return errors
