@@ -66,7 +66,7 @@ optimizer, tensor-parallel overlap, data-parallel overlap, no recomputation, ten
 (the embedding and the loss as one pipeline layer each: ``pp_split: embedding_loss``). The
 cluster specs dgx_h100_1024, dgx_h200_1024 and gb200_nvl72_1152 at each run's GPU count. And
 MLPerf Training v5.1 (training_results_v5.1 at commit 441d65f4): the University of Florida's
-HiPerGator DGX B200 runs on 256 and 448 B200 (NeMo on PyTorch 25.09; its only configs are FP8:
+HiPerGator DGX B200 runs on 256 and 448 B200 (NGC PyTorch 25.09; its only configs are FP8:
 implementations/hpg.dgxb200x8/config_DGXB200_{32,56}x8x144xtp4pp8cp2_cg.sh), on the DGX H100
 spec with its GPU swapped (eight GPUs and eight 400 Gb/s NICs a node, as DGX B200). v5.1's
 NVIDIA GB200 and GB300 runs are left out: their implementations ship FP8 and NVFP4 configs
