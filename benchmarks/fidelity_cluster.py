@@ -36,18 +36,19 @@ distributed optimizer (ZeRO-1), no recomputation, BF16, DGX H100 nodes (8 GPUs o
 400 Gb/s per GPU). Megatron also overlaps tensor-parallel communication with compute
 (``--tp-comm-overlap``), which this model does not.
 
-Source (allowed by issue 14): MLPerf Training results, closed division, GPT-3 175B
-submissions: v3.1 (training_results_v3.1 at commit d06288b, NeMo 23.09: NVIDIA's Eos and Eos-dfw
-on 512 to 10,752 H100 SXM and Azure's 10,752 in ND H100 v5, eight 400 Gb/s NDR NICs a node; the
-step is the median ``train_step_timing`` the three runs log; configs: tensor 4, pipeline 8, 12
-virtual stages (custom.yaml's default), micro-batch 1, FP8), NVIDIA's v4.0 (mlcommons/training_results_v4.0 at commit 6fe95437, NeMo 24.04: 512, 10,752
-and 11,616 H100 SXM) and v4.1 (training_results_v4.1 at commit b87b9e39, NeMo 24.09: 256 and 512
-H100 SXM, and a preview of 64 B200 in eight DGX B200), all on NDR InfiniBand (eight 400 Gb/s
-ConnectX-7 per node in DGX H100 and DGX B200: the DGX H100 spec's fabric with the GPU swapped).
+Source (allowed by issue 14): MLPerf Training results, closed division, GPT-3 175B submissions:
+v3.1 (training_results_v3.1 at commit d06288b, NeMo 23.09: NVIDIA's Eos and Eos-dfw on 512 to
+10,752 H100 SXM and Azure's 10,752 in ND H100 v5, eight 400 Gb/s NDR NICs a node; the step is
+the median ``train_step_timing`` the three runs log; configs: tensor 4, pipeline 8, 12 virtual
+stages (custom.yaml's default), micro-batch 1, FP8), NVIDIA's v4.0
+(mlcommons/training_results_v4.0 at commit 6fe95437, NeMo 24.04: 512, 10,752 and 11,616 H100
+SXM) and v4.1 (training_results_v4.1 at commit b87b9e39, NeMo 24.09: 256 and 512 H100 SXM, and a
+preview of 64 B200 in eight DGX B200), all on NDR InfiniBand (eight 400 Gb/s ConnectX-7 per node
+in DGX H100 and DGX B200: the DGX H100 spec's fabric with the GPU swapped).
 NVIDIA/results/<system>/gpt3/result_{0,1,2}.txt give the timings and the global batch;
 NVIDIA/benchmarks/gpt3/implementations/.../config_DGX*.sh, config_common.sh, config_fp8.sh and
 conf/custom.yaml the layout: sequence 2,048, FP8 (hybrid), distributed optimizer, sequence
-parallelism and tensor-parallel overlap, no activation recomputation, interleaved pipeline. The
+parallelism and tensor-parallel overlap, no activation recomputation, interleaved pipeline. The v4.x
 step time is the median over every logged training block (block_stop - block_start over the
 block's tokens / (global batch x sequence): 66-73 blocks in three runs each). Held out: nothing
 is fitted to it (its first run, with the compute-bound FP8 runs 9.7-17.4% fast, prompted adding
@@ -342,7 +343,7 @@ def mlperf() -> list[float]:
     submission's GPU, FP8, the submissions' layouts); returns each row's per-GPU throughput error."""
     base = DOMAIN.load_arch("dgx_h100_1024")
     model = DOMAIN.load_workload("gpt3_175b").model
-    print("MLPerf Training, GPT-3 175B (NVIDIA, closed division): step time, model vs measured")
+    print("MLPerf Training, GPT-3 175B (closed division): step time, model vs measured")
     print(f"{'round, system':<20} {'gpu':<9} {'GPUs':>6} {'tp':>3} {'pp':>3} {'vp':>3} {'mbs':>4} "
           f"{'batch':>6} | {'measured s':>10} {'model s':>8} {'per-GPU err':>11}  bound")  # fmt: skip
     errors = []
@@ -358,14 +359,15 @@ def mlperf() -> list[float]:
 
 
 def mlperf_llama31() -> list[float]:
-    """Model vs MLPerf Training v5.0's Llama 3.1 405B steps (each run's cluster spec at its GPU
-    count, its layout, the embedding and the loss counted in the pipeline split as the runs'
-    ASYM_PP_EMBED / ASYM_PP_LOSS do); returns each row's per-GPU throughput error."""
+    """Model vs MLPerf Training v5.0's and v5.1's Llama 3.1 405B steps (each run's cluster spec
+    and GPU at its count, its layout, the embedding and the loss counted in the pipeline split
+    as the runs' ASYM_PP_EMBED / ASYM_PP_LOSS do); returns each row's per-GPU throughput error."""
     model = load_model("llama31_405b")
-    print("MLPerf Training v5.0 and v5.1, Llama 3.1 405B (closed division): step time, model vs measured; "
-          "pp 8 x 8 virtual stages, cp 2, micro-batch 1, FP8")  # fmt: skip
-    print(f"{'round, submitter, system':<28} {'cluster spec':<17} {'gpu':<9} {'GPUs':>5} {'tp':>3} "
-          f"{'batch':>6} | {'measured s':>10} {'model s':>8} {'per-GPU err':>11}  bound")  # fmt: skip
+    print("MLPerf Training v5.0 and v5.1, Llama 3.1 405B (closed division): step time, model vs "
+          "measured; pp 8 x 8 virtual stages, cp 2, micro-batch 1, FP8")  # fmt: skip
+    print(f"{'round, submitter, system':<28} {'cluster spec':<17} {'gpu':<9} {'GPUs':>5} "
+          f"{'tp':>3} {'batch':>6} | {'measured s':>10} {'model s':>8} {'per-GPU err':>11}  "
+          "bound")  # fmt: skip
     errors = []
     for system, spec, gpu, gpus, tp, batch, measured in MLPERF_LLAMA31:
         arch = DOMAIN.load_arch(spec).replace(gpus=gpus, tp=tp, pp=8, cp=2, gpu=gpu)
