@@ -332,9 +332,10 @@ def _mlperf_row(arch, model, seq, design, batch, measured) -> tuple[float, float
     return measured / step - 1, step, max(parts, key=parts.get)  # per-GPU: the step's inverse
 
 
-def _summary(errors, what: str) -> None:
+def _summary(errors) -> None:
+    """The median per-GPU error of a table's runs and how many are within 10%."""
     e = np.abs(errors)
-    print(f"per-GPU throughput, {len(e)} held-out {what}: median |error| {np.median(e):.1%}, "
+    print(f"per-GPU throughput, {len(e)} held-out runs: median |error| {np.median(e):.1%}, "
           f"within 10% on {int(np.sum(e <= 0.10))} of {len(e)}\n")  # fmt: skip
 
 
@@ -354,7 +355,7 @@ def mlperf() -> list[float]:
         errors.append(err)
         print(f"{system:<20} {gpu:<9} {gpus:>6} {tp:>3} {pp:>3} {vp:>3} {mbs:>4} {batch:>6} | "
               f"{measured:>10.3f} {step:>8.3f} {err:>+11.1%}  {bound}")  # fmt: skip
-    _summary(errors, "runs")
+    _summary(errors)
     return errors
 
 
@@ -377,7 +378,7 @@ def mlperf_llama31() -> list[float]:
         errors.append(err)
         print(f"{system:<28} {spec:<17} {gpu:<9} {gpus:>5} {tp:>3} {batch:>6} | {measured:>10.3f} "
               f"{step:>8.3f} {err:>+11.1%}  {bound}")  # fmt: skip
-    _summary(errors, "runs")
+    _summary(errors)
     return errors
 
 
